@@ -1,0 +1,395 @@
+"""Spans -> RunTrace: messages, tokens, timings, handoffs and errors of a run. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from . import conventions as conv
+from .conventions.genai import HANDOFF_TARGET
+from .intervals import union_length
+from .messages import CallMessages, merge_history
+from .model import AgentStats, Handoff, LLMCall, RunTrace, Timings, TokenUsage, ToolCall
+from .spans import SpanIndex, SpanRecord, group_by_trace
+
+__all__ = ["derive", "derive_all"]
+
+HANDOFF_TOOL = "handoff"
+REACT_ANSWER = "Answer:"
+
+
+def derive_all(
+    spans: Iterable[SpanRecord], evicted: Mapping[int, int] | None = None
+) -> list[RunTrace]:
+    """One RunTrace per trace id, in order of first appearance.
+
+    ``evicted`` maps a trace id to the number of its spans a bounded capture dropped.
+    """
+    evicted = evicted or {}
+    return [
+        _derive_trace(members, evicted.get(trace_id, 0))
+        for trace_id, members in group_by_trace(spans).items()
+    ]
+
+
+def derive(
+    spans: Iterable[SpanRecord], trace_id: str | None = None, evicted_spans: int = 0
+) -> RunTrace:
+    """The RunTrace of the spans of one trace (pick it with ``trace_id`` when there are more)."""
+    groups = group_by_trace(spans)
+    if trace_id is not None:
+        wanted = int(trace_id, 16)
+        if wanted not in groups:
+            raise ValueError(f"no spans of trace {trace_id}")
+        return _derive_trace(groups[wanted], evicted_spans)
+    if len(groups) != 1:
+        raise ValueError(f"spans hold {len(groups)} traces; pass trace_id or use derive_all()")
+    return _derive_trace(next(iter(groups.values())), evicted_spans)
+
+
+@dataclass(slots=True)
+class _Call:
+    span: SpanRecord
+    agent: str | None
+    facts: conv.LLMFacts
+    end_ns: int
+
+
+class _Trace:
+    """Per-trace lookups: the span index and each span's agent, memoised."""
+
+    def __init__(self, spans: list[SpanRecord]) -> None:
+        self.index = SpanIndex(spans)
+        self.own_agent: dict[int, str | None] = {}
+        self._agent: dict[int, str | None] = {}
+        for span in self.index.spans:
+            self.own_agent[span.span_id] = conv.explicit_agent(span) or conv.step_agent(span)
+
+    def agent(self, span: SpanRecord) -> str | None:
+        """The span's own agent, else the nearest ancestor's."""
+        chain = []
+        current: SpanRecord | None = span
+        found: str | None = None
+        while current is not None:
+            sid = current.span_id
+            if sid in self._agent:
+                found = self._agent[sid]
+                break
+            own = self.own_agent.get(sid)
+            chain.append(sid)
+            if own is not None:
+                found = own
+                break
+            current = self.index.parent(current)
+            if len(chain) > len(self.index.spans):  # a parent cycle in bad input
+                break
+        for sid in chain:
+            self._agent[sid] = found
+        return found
+
+    def step_of(self, span: SpanRecord) -> SpanRecord | None:
+        """The nearest enclosing agent step (``run_agent_step``)."""
+        for parent in self.index.ancestors(span):
+            if conv.step_agent(parent) is not None:
+                return parent
+        return None
+
+
+def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
+    trace = _Trace(spans)
+    index = trace.index
+    issues: list[str] = []
+
+    calls = _llm_calls(trace)
+    llm_calls = [_to_llm_call(c) for c in calls]
+    emitted_by: dict[str, str | None] = {}
+    for call in calls:
+        for message in call.facts.output_messages:
+            for tool_call in message.get("tool_calls", ()):
+                if tool_call.get("id"):
+                    emitted_by[tool_call["id"]] = call.agent
+    tool_calls = _tool_calls(trace, calls, emitted_by)
+    handoffs, rejected = _handoffs(index, tool_calls, llm_calls)
+
+    tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
+    unsent = [
+        {
+            "role": "tool",
+            "content": t.output or t.error or "",
+            "tool_call_id": t.tool_call_id,
+            "name": t.name,
+        }
+        for t in tool_calls
+        if t.tool_call_id
+    ]
+    messages = merge_history(
+        (CallMessages(c.agent, c.facts.input_messages, c.facts.output_messages) for c in calls),
+        unsent,
+        tool_agents,
+    )
+
+    usage = sum((c.usage for c in llm_calls), TokenUsage())
+    by_model: dict[str, TokenUsage] = {}
+    for c in llm_calls:
+        model = c.model or "unknown"
+        by_model[model] = by_model.get(model, TokenUsage()) + c.usage
+
+    start = min(s.start_ns for s in index.spans)
+    end = max(max(s.end_ns for s in index.spans), *(c.end_ns for c in llm_calls), start)
+    timings, per_agent = _timings(trace, llm_calls, tool_calls, start, end)
+    agents = _agent_stats(llm_calls, tool_calls, per_agent)
+
+    if not usage.complete:
+        issues.append("tokens_missing")
+    if index.orphans:
+        issues.append("orphan_spans")
+    if len(index.roots) + len(index.orphans) > 1:
+        issues.append("multiple_roots")
+    if not index.roots:
+        issues.append("no_root_span")
+    if evicted_spans:
+        issues.append("evicted_spans")
+    if index.duplicates:
+        issues.append("duplicate_spans")
+    if any(c.agent is None for c in llm_calls) and len(agents) > 1:
+        issues.append("unknown_agent")
+    if rejected:
+        issues.append("handoff_rejected")
+    if not llm_calls:
+        issues.append("no_llm_calls")
+
+    roots = index.roots or index.orphans
+    failed = any(r.status == "ERROR" for r in roots) or (
+        not index.roots and any(c.status == "error" for c in llm_calls)
+    )
+    return RunTrace(
+        trace_id=index.spans[0].trace_id_hex,
+        status="error" if failed else "ok",
+        input=next((m["content"] for m in messages if m.get("role") == "user"), None),
+        output=_final_answer(messages),
+        agents=agents,
+        usage=usage,
+        handoffs=handoffs,
+        messages=messages,
+        llm_calls=llm_calls,
+        tool_calls=tool_calls,
+        timings=timings,
+        issues=issues,
+        usage_by_model=by_model,
+        start_ns=start,
+        end_ns=end,
+    )
+
+
+def _llm_calls(trace: _Trace) -> list[_Call]:
+    """Real model calls: outermost LLM spans (a nested one is the same call seen twice)."""
+    index = trace.index
+    llm_ids = {s.span_id for s in index.spans if conv.is_llm_call(s)}
+    calls = []
+    for span in index.spans:
+        if span.span_id not in llm_ids:
+            continue
+        if any(p.span_id in llm_ids for p in index.ancestors(span)):
+            continue
+        facts = conv.read_llm(span)
+        if facts.usage is None:
+            facts = _usage_from_nested(index, span, llm_ids, facts)
+        end = span.end_ns
+        if facts.streaming:
+            # A streaming span ends before the first token; the step ends with the stream.
+            step = trace.step_of(span)
+            end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
+        calls.append(_Call(span, trace.agent(span), facts, end))
+    return calls
+
+
+def _usage_from_nested(
+    index: SpanIndex, span: SpanRecord, llm_ids: set[int], facts: conv.LLMFacts
+) -> conv.LLMFacts:
+    stack = list(index.children.get(span.span_id, ()))
+    while stack:
+        child = stack.pop()
+        if child.span_id in llm_ids:
+            nested = conv.read_llm(child)
+            if nested.usage is not None:
+                return conv.LLMFacts(
+                    model=facts.model or nested.model,
+                    provider=facts.provider or nested.provider,
+                    usage=nested.usage,
+                    input_messages=facts.input_messages or nested.input_messages,
+                    output_messages=facts.output_messages or nested.output_messages,
+                    finish_reason=facts.finish_reason or nested.finish_reason,
+                    first_token_ns=facts.first_token_ns,
+                    streaming=facts.streaming,
+                )
+        stack.extend(index.children.get(child.span_id, ()))
+    return facts
+
+
+def _to_llm_call(call: _Call) -> LLMCall:
+    span, facts = call.span, call.facts
+    first = facts.first_token_ns
+    return LLMCall(
+        span_id=span.span_id_hex,
+        agent=call.agent,
+        model=facts.model,
+        provider=facts.provider,
+        start_ns=span.start_ns,
+        end_ns=call.end_ns,
+        time_to_first_token_ns=None if first is None else max(0, first - span.start_ns),
+        usage=facts.usage if facts.usage is not None else TokenUsage.missing(),
+        finish_reason=facts.finish_reason,
+        status="error" if span.status == "ERROR" else "ok",
+    )
+
+
+def _tool_calls(
+    trace: _Trace, calls: list[_Call], emitted_by: Mapping[str, str | None]
+) -> list[ToolCall]:
+    out = []
+    for span in trace.index.spans:
+        if not conv.is_tool(span):
+            continue
+        facts = conv.read_tool(span)
+        call_id = facts.tool_call_id or next(
+            (i for p in trace.index.ancestors(span) if (i := conv.step_tool_call_id(p))), None
+        )
+        agent = trace.own_agent.get(span.span_id)
+        if agent is None and call_id is not None:
+            agent = emitted_by.get(call_id)
+        if agent is None:
+            agent = trace.agent(span)
+        if agent is None:
+            # The latest model call before the tool decided to run it.
+            agent = next(
+                (c.agent for c in reversed(calls) if c.span.start_ns <= span.start_ns), None
+            )
+        out.append(
+            ToolCall(
+                span_id=span.span_id_hex,
+                agent=agent,
+                name=facts.name,
+                tool_call_id=call_id,
+                arguments=facts.arguments,
+                output=facts.output,
+                start_ns=span.start_ns,
+                end_ns=span.end_ns,
+                status="error" if facts.error is not None else "ok",
+                error=facts.error,
+            )
+        )
+    return out
+
+
+def _handoffs(
+    index: SpanIndex, tools: list[ToolCall], llm_calls: list[LLMCall]
+) -> tuple[list[Handoff], int]:
+    """Accepted handoffs in order, and how many were rejected by the workflow."""
+    handoffs: list[Handoff] = []
+    rejected = 0
+    spans = index.by_id
+    for tool in tools:
+        span = spans.get(int(tool.span_id, 16))
+        target = span.attributes.get(HANDOFF_TARGET) if span else None
+        args = tool.arguments if isinstance(tool.arguments, dict) else {}
+        if tool.name != HANDOFF_TOOL and target is None:
+            continue
+        to_agent = str(target or args.get("to_agent") or "")
+        if not to_agent or tool.status == "error":
+            rejected += 1
+            continue
+        next_agent = next(
+            (c.agent for c in llm_calls if c.start_ns >= tool.end_ns and c.agent), None
+        )
+        refused = (tool.output or "").startswith(f"Agent {to_agent} not found") or (
+            "cannot hand off" in (tool.output or "")
+        )
+        if (next_agent is not None and next_agent != to_agent) or (next_agent is None and refused):
+            rejected += 1
+            continue
+        reason = args.get("reason")
+        handoffs.append(
+            Handoff(
+                from_agent=tool.agent,
+                to_agent=to_agent,
+                reason=None if reason is None else str(reason),
+                at_ns=tool.start_ns,
+                tool_call_id=tool.tool_call_id,
+            )
+        )
+    return handoffs, rejected
+
+
+def _timings(
+    trace: _Trace, llm_calls: list[LLMCall], tools: list[ToolCall], start: int, end: int
+) -> tuple[Timings, dict[str, int]]:
+    llm = [(c.start_ns, c.end_ns) for c in llm_calls]
+    tool = [(t.start_ns, t.end_ns) for t in tools]
+    wall = end - start
+    busy = union_length(llm + tool)
+    per_agent: dict[str, list[tuple[int, int]]] = {}
+    for span in trace.index.spans:
+        agent = conv.step_agent(span)
+        if agent is not None:
+            per_agent.setdefault(agent, []).append((span.start_ns, span.end_ns))
+    for agent, begin, finish in [
+        *((c.agent, c.start_ns, c.end_ns) for c in llm_calls),
+        *((t.agent, t.start_ns, t.end_ns) for t in tools),
+    ]:
+        if agent is not None:
+            per_agent.setdefault(agent, []).append((begin, finish))
+    per_agent_ns = {name: union_length(iv) for name, iv in per_agent.items()}
+    timings = Timings(
+        wall_ns=wall,
+        llm_ns=union_length(llm),
+        tool_ns=union_length(tool),
+        other_ns=max(0, wall - busy),
+        per_agent_ns=per_agent_ns,
+    )
+    return timings, per_agent_ns
+
+
+def _agent_stats(
+    llm_calls: list[LLMCall], tools: list[ToolCall], per_agent_ns: Mapping[str, int]
+) -> dict[str, AgentStats]:
+    names = list(
+        dict.fromkeys(
+            [
+                *(c.agent for c in llm_calls if c.agent),
+                *(t.agent for t in tools if t.agent),
+                *per_agent_ns,
+            ]
+        )
+    )
+    stats = {}
+    for name in names:
+        mine = [c for c in llm_calls if c.agent == name]
+        my_tools = [t for t in tools if t.agent == name]
+        stats[name] = AgentStats(
+            usage=sum((c.usage for c in mine), TokenUsage()),
+            llm_calls=len(mine),
+            tool_calls=len(my_tools),
+            duration_ns=per_agent_ns.get(name, 0),
+            errors=sum(c.status == "error" for c in mine)
+            + sum(t.status == "error" for t in my_tools),
+        )
+    return stats
+
+
+def _final_answer(messages: list[conv.Message]) -> str | None:
+    """The last assistant text (a ReAct answer without its thought), else a direct tool result."""
+    for message in reversed(messages):
+        role = message.get("role")
+        if role == "assistant" and message.get("content") and not message.get("tool_calls"):
+            return _react_answer(str(message["content"]))
+        if role == "tool":
+            return str(message.get("content") or "") or None
+        if role == "assistant":
+            return None
+    return None
+
+
+def _react_answer(text: str) -> str:
+    if text.startswith("Thought:") and REACT_ANSWER in text:
+        return text.split(REACT_ANSWER, 1)[1].strip()
+    return text

@@ -1,0 +1,95 @@
+"""Conversation history from the messages that every LLM call re-sends; pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .conventions import Message
+from .conventions.facts import message_key
+
+__all__ = ["CallMessages", "merge_history"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallMessages:
+    """The messages one LLM call sent and received, and the agent that made it."""
+
+    agent: str | None
+    inputs: Sequence[Message]
+    outputs: Sequence[Message]
+
+
+def merge_history(
+    calls: Iterable[CallMessages],
+    tool_results: Sequence[Message] = (),
+    tool_agents: Mapping[str, str | None] | None = None,
+) -> list[Message]:
+    """One de-duplicated history, in order, each message labelled with its ``agent``.
+
+    A message is new when a call holds more copies of it (by content identity) than any earlier
+    call did, so re-sent history is dropped while a message legitimately said twice is kept, and
+    a changed system prompt (a handoff) is kept where it appeared. ``tool_results`` are results
+    no call re-sent (the run ended after the tool); they follow their tool call.
+    """
+    tool_agents = tool_agents or {}
+    seen: Counter[tuple[object, ...]] = Counter()
+    history: list[Message] = []
+    answered: set[str] = set()
+    for call in calls:
+        local: Counter[tuple[object, ...]] = Counter()
+        fresh: list[Message] = []
+        for message in (*call.inputs, *call.outputs):
+            key = message_key(message)
+            local[key] += 1
+            if local[key] > seen[key]:
+                seen[key] = local[key]
+                fresh.append(message)
+        for message in _system_after_results(fresh):
+            agent = call.agent
+            call_id = message.get("tool_call_id")
+            if message.get("role") == "tool" and call_id is not None:
+                answered.add(call_id)
+                agent = tool_agents.get(call_id, agent)
+            history.append({**message, "agent": agent})
+    for result in tool_results:
+        call_id = result.get("tool_call_id")
+        if call_id is None or call_id in answered:
+            continue
+        at = _after_call(history, call_id)
+        if at is not None:
+            history.insert(at, {**result, "agent": tool_agents.get(call_id)})
+            answered.add(call_id)
+    return history
+
+
+def _system_after_results(fresh: list[Message]) -> list[Message]:
+    """Move a new leading system prompt after the tool results that precede the next turn.
+
+    At a handoff the receiving agent's first call starts with its own system prompt, then the
+    result of the handoff tool call the previous agent made; the result belongs right after
+    that call.
+    """
+    lead = 0
+    while lead < len(fresh) and fresh[lead].get("role") == "system":
+        lead += 1
+    if lead == 0:
+        return fresh
+    results = lead
+    while results < len(fresh) and fresh[results].get("role") == "tool":
+        results += 1
+    if results == lead:
+        return fresh
+    return [*fresh[lead:results], *fresh[:lead], *fresh[results:]]
+
+
+def _after_call(history: list[Message], call_id: str) -> int | None:
+    """Index just after the assistant message that made ``call_id`` and its other results."""
+    for i, message in enumerate(history):
+        if any(c.get("id") == call_id for c in message.get("tool_calls", ())):
+            j = i + 1
+            while j < len(history) and history[j].get("role") == "tool":
+                j += 1
+            return j
+    return None

@@ -1,0 +1,204 @@
+"""Telemetry: a TracerProvider of its own, LlamaIndex instrumented, capture and exporters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from . import routing
+from .capture import SpanCapture
+from .config import Protocol, TelemetryConfig
+from .derive import derive, derive_all
+from .exporters import OTLPJsonFileExporter, ReportingExporter
+from .model import RunTrace
+from .spans import SpanRecord
+
+__all__ = ["Telemetry"]
+
+logger = logging.getLogger(__name__)
+
+
+class Telemetry:
+    """Runs LlamaIndex under OpenTelemetry: in-memory capture always, OTLP and file optionally.
+
+    It never replaces the global tracer provider unless ``set_global=True``. LlamaIndex is
+    instrumented once per process; each trace goes to the Telemetry that owns it (see
+    ``routing``), so several Telemetry objects can live side by side.
+    """
+
+    def __init__(
+        self,
+        otlp_endpoint: str | None = None,
+        protocol: Protocol = "http/protobuf",
+        *,
+        headers: Mapping[str, str] | None = None,
+        service_name: str = "otel-bridge",
+        resource_attributes: Mapping[str, str] | None = None,
+        project_name: str | None = None,
+        otlp_json_file: str | Path | None = None,
+        max_traces: int = 1000,
+        max_spans_per_trace: int = 20_000,
+        export_timeout_s: float = 5.0,
+        set_global: bool = False,
+        config: TelemetryConfig | None = None,
+    ) -> None:
+        self.config = config or TelemetryConfig(
+            otlp_endpoint=otlp_endpoint,
+            protocol=protocol,
+            headers=dict(headers or {}),
+            service_name=service_name,
+            resource_attributes=dict(resource_attributes or {}),
+            project_name=project_name,
+            otlp_json_file=str(otlp_json_file) if otlp_json_file else None,
+            max_traces=max_traces,
+            max_spans_per_trace=max_spans_per_trace,
+            export_timeout_s=export_timeout_s,
+        )
+        self.closed = False
+        self.capture = SpanCapture(self.config.max_traces, self.config.max_spans_per_trace)
+        self.provider = TracerProvider(resource=Resource.create(self.config.resource()))
+        self.provider.add_span_processor(routing.OwnerRegistrar(self))
+        self.provider.add_span_processor(self.capture)
+        self.exporters: list[ReportingExporter] = []
+        for target, exporter in self._build_exporters():
+            reporting = ReportingExporter(exporter, target)
+            self.exporters.append(reporting)
+            self.provider.add_span_processor(self._export_processor(reporting))
+        self.tracer = self.provider.get_tracer("otel_bridge")
+        if set_global:
+            trace_api.set_tracer_provider(self.provider)
+        routing.ensure_instrumented()
+        routing.register_live(self)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Telemetry:
+        """A Telemetry configured by the OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME and
+        OTEL_RESOURCE_ATTRIBUTES variables."""
+        set_global = bool(overrides.pop("set_global", False))
+        return cls(config=TelemetryConfig.from_env(env, **overrides), set_global=set_global)
+
+    def _build_exporters(self) -> list[tuple[str, SpanExporter]]:
+        cfg = self.config
+        exporters: list[tuple[str, SpanExporter]] = []
+        url = cfg.traces_url
+        if url is not None:
+            if cfg.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                    OTLPSpanExporter as GrpcExporter,
+                )
+
+                exporters.append(
+                    (
+                        f"{url} (OTLP/gRPC)",
+                        GrpcExporter(
+                            endpoint=url,
+                            insecure=url.startswith("http://"),
+                            headers=dict(cfg.headers) or None,
+                            timeout=cfg.export_timeout_s,
+                        ),
+                    )
+                )
+            else:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                    OTLPSpanExporter as HttpExporter,
+                )
+
+                exporters.append(
+                    (
+                        f"{url} (OTLP/HTTP)",
+                        HttpExporter(
+                            endpoint=url,
+                            headers=dict(cfg.headers) or None,
+                            timeout=cfg.export_timeout_s,
+                        ),
+                    )
+                )
+        if cfg.otlp_json_file:
+            exporters.append((cfg.otlp_json_file, OTLPJsonFileExporter(cfg.otlp_json_file)))
+        return exporters
+
+    def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
+        """Export off the agent's thread, in batches."""
+        return BatchSpanProcessor(exporter, schedule_delay_millis=500)
+
+    # ---- reading what was captured ------------------------------------------------------
+
+    def spans(self, trace_id: str | int | None = None) -> list[SpanRecord]:
+        """Captured spans of one trace, or of all traces kept."""
+        return self.capture.spans(trace_id)
+
+    def run_trace(self, trace_id: str | int) -> RunTrace:
+        """The RunTrace of one captured trace, with capture and export problems in ``issues``."""
+        tid = trace_id if isinstance(trace_id, str) else f"{trace_id:032x}"
+        spans = self.capture.spans(tid)
+        if not spans:
+            raise KeyError(f"no captured spans for trace {tid}")
+        trace = derive(spans, evicted_spans=self.capture.evicted(tid))
+        trace.issues.extend(self.export_issues())
+        return trace
+
+    def run_traces(self) -> list[RunTrace]:
+        """RunTraces of every captured trace, oldest first."""
+        return derive_all(self.capture.spans(), self.capture.evicted_counts())
+
+    def export_issues(self) -> list[str]:
+        """``export_failed`` when any exporter has failed so far."""
+        return ["export_failed"] if any(e.failed_batches for e in self.exporters) else []
+
+    def export_errors(self) -> dict[str, str]:
+        """Target -> last error, for exporters that failed."""
+        return {e.target: e.last_error or "" for e in self.exporters if e.failed_batches}
+
+    # ---- scoping runs ---------------------------------------------------------------------
+
+    @contextmanager
+    def activate(self) -> Iterator[Telemetry]:
+        """Send traces started in this context (thread or task) to this Telemetry."""
+        with routing.activated(self):
+            yield self
+
+    @contextmanager
+    def start_run(
+        self, name: str, attributes: Mapping[str, Any] | None = None
+    ) -> Iterator[trace_api.Span]:
+        """A root span of our own around one run: its trace id identifies the run."""
+        with (
+            routing.activated(self),
+            self.tracer.start_as_current_span(
+                name,
+                context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),
+                attributes=dict(attributes or {}),
+            ) as span,
+        ):
+            yield span
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Push every pending span to the exporters."""
+        return self.provider.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Flush and stop the exporters; the captured spans stay readable."""
+        if self.closed:
+            return
+        self.closed = True
+        routing.unregister(self)
+        try:
+            self.provider.force_flush(int(self.config.export_timeout_s * 1000) + 1000)
+        finally:
+            self.provider.shutdown()
+
+    def __enter__(self) -> Telemetry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
