@@ -165,8 +165,8 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
     return RunTrace(
         trace_id=index.spans[0].trace_id_hex,
         status="error" if failed else "ok",
-        input=next((m["content"] for m in messages if m.get("role") == "user"), None),
-        output=_final_answer(messages),
+        input=_run_input(calls, messages),
+        output=None if failed else _final_answer(messages),
         agents=agents,
         usage=usage,
         handoffs=handoffs,
@@ -374,6 +374,15 @@ def _agent_stats(
             + sum(t.status == "error" for t in my_tools),
         )
     return stats
+
+
+def _run_input(calls: list[_Call], messages: list[conv.Message]) -> str | None:
+    """The user message that started this run: the last one the first model call was sent."""
+    if calls:
+        for message in reversed(calls[0].facts.input_messages):
+            if message.get("role") == "user":
+                return str(message.get("content"))
+    return next((m["content"] for m in messages if m.get("role") == "user"), None)
 
 
 def _final_answer(messages: list[conv.Message]) -> str | None:

@@ -37,14 +37,19 @@ def merge_history(
     seen: Counter[tuple[object, ...]] = Counter()
     history: list[Message] = []
     answered: set[str] = set()
+    previous: CallMessages | None = None
     for call in calls:
         local: Counter[tuple[object, ...]] = Counter()
         fresh: list[Message] = []
-        for message in (*call.inputs, *call.outputs):
+        rewrites = _rewritten_outputs(previous, call)
+        for position, message in enumerate((*call.inputs, *call.outputs)):
             key = message_key(message)
             local[key] += 1
             if local[key] > seen[key]:
                 seen[key] = local[key]
+                if rewrites and position < len(call.inputs) and message.get("role") == "assistant":
+                    rewrites -= 1  # the previous call's answer, as the framework re-wrote it
+                    continue
                 fresh.append(message)
         for message in _system_after_results(fresh):
             agent = call.agent
@@ -53,6 +58,7 @@ def merge_history(
                 answered.add(call_id)
                 agent = tool_agents.get(call_id, agent)
             history.append({**message, "agent": agent})
+        previous = call
     for result in tool_results:
         call_id = result.get("tool_call_id")
         if call_id is None or call_id in answered:
@@ -62,6 +68,24 @@ def merge_history(
             history.insert(at, {**result, "agent": tool_agents.get(call_id)})
             answered.add(call_id)
     return history
+
+
+def _rewritten_outputs(previous: CallMessages | None, call: CallMessages) -> int:
+    """How many of the previous call's assistant outputs this call re-sends in another form.
+
+    A ReAct agent stores its reasoning step re-formatted (``Action Input`` as a Python dict),
+    so the next call's history holds a different text for the same turn. When none of the
+    previous outputs come back verbatim, that many new assistant inputs are the same turns.
+    """
+    if previous is None or previous.agent != call.agent:
+        return 0
+    outputs = [m for m in previous.outputs if m.get("role") == "assistant"]
+    if not outputs:
+        return 0
+    sent = {message_key(m) for m in call.inputs}
+    if any(message_key(m) in sent for m in outputs):
+        return 0
+    return len(outputs)
 
 
 def _system_after_results(fresh: list[Message]) -> list[Message]:
