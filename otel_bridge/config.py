@@ -111,7 +111,8 @@ class TelemetryConfig:
         resource = parse_key_values(
             get("OTEL_RESOURCE_ATTRIBUTES") or "", "OTEL_RESOURCE_ATTRIBUTES"
         )
-        service = get("OTEL_SERVICE_NAME") or resource.pop("service.name", None)
+        resource_service = resource.pop("service.name", None)  # OTEL_SERVICE_NAME wins
+        service = get("OTEL_SERVICE_NAME") or resource_service
         values: dict[str, Any] = {
             "otlp_endpoint": endpoint,
             "protocol": protocol or "http/protobuf",
