@@ -7,6 +7,7 @@
 - ``SourceError``: a span source that cannot be read (a missing file, an unreachable or
   failing backend, an unknown trace id).
 - ``ConfigError``: settings that cannot work (an unknown protocol, a bad header string).
+- ``ScriptError`` (in ``scripted_llm``): a scripted model run out of replies or misused.
 
 Third-party errors are translated at the boundary with ``raise ... from exc``.
 """

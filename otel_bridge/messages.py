@@ -37,20 +37,30 @@ def merge_history(
     seen: Counter[tuple[object, ...]] = Counter()
     history: list[Message] = []
     answered: set[str] = set()
-    previous: CallMessages | None = None
+    previous: tuple[str | None, list[tuple[object, ...]]] | None = None
     for call in calls:
         local: Counter[tuple[object, ...]] = Counter()
         fresh: list[Message] = []
-        rewrites = _rewritten_outputs(previous, call)
-        for position, message in enumerate((*call.inputs, *call.outputs)):
-            key = message_key(message)
+        messages = (*call.inputs, *call.outputs)
+        keys = [message_key(m) for m in messages]
+        n_inputs = len(call.inputs)
+        rewrites = _rewritten_outputs(previous, call.agent, keys[:n_inputs])
+        for position, (message, key) in enumerate(zip(messages, keys, strict=True)):
             local[key] += 1
             if local[key] > seen[key]:
                 seen[key] = local[key]
-                if rewrites and position < len(call.inputs) and message.get("role") == "assistant":
+                if rewrites and position < n_inputs and message.get("role") == "assistant":
                     rewrites -= 1  # the previous call's answer, as the framework re-wrote it
                     continue
                 fresh.append(message)
+        previous = (
+            call.agent,
+            [
+                k
+                for m, k in zip(call.outputs, keys[n_inputs:], strict=True)
+                if m.get("role") == "assistant"
+            ],
+        )
         for message in _system_after_results(fresh):
             agent = call.agent
             call_id = message.get("tool_call_id")
@@ -58,7 +68,6 @@ def merge_history(
                 answered.add(call_id)
                 agent = tool_agents.get(call_id, agent)
             history.append({**message, "agent": agent})
-        previous = call
     for result in tool_results:
         call_id = result.get("tool_call_id")
         if call_id is None or call_id in answered:
@@ -70,22 +79,23 @@ def merge_history(
     return history
 
 
-def _rewritten_outputs(previous: CallMessages | None, call: CallMessages) -> int:
+def _rewritten_outputs(
+    previous: tuple[str | None, list[tuple[object, ...]]] | None,
+    agent: str | None,
+    input_keys: list[tuple[object, ...]],
+) -> int:
     """How many of the previous call's assistant outputs this call re-sends in another form.
 
     A ReAct agent stores its reasoning step re-formatted (``Action Input`` as a Python dict),
     so the next call's history holds a different text for the same turn. When none of the
     previous outputs come back verbatim, that many new assistant inputs are the same turns.
     """
-    if previous is None or previous.agent != call.agent:
+    if previous is None or previous[0] != agent or not previous[1]:
         return 0
-    outputs = [m for m in previous.outputs if m.get("role") == "assistant"]
-    if not outputs:
+    sent = set(input_keys)
+    if any(key in sent for key in previous[1]):
         return 0
-    sent = {message_key(m) for m in call.inputs}
-    if any(message_key(m) in sent for m in outputs):
-        return 0
-    return len(outputs)
+    return len(previous[1])
 
 
 def _system_after_results(fresh: list[Message]) -> list[Message]:

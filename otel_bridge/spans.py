@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -78,11 +79,15 @@ class SpanRecord:
 
 
 def freeze(attributes: Mapping[str, Any] | None) -> Mapping[str, AttrValue]:
-    """Read-only copy of an attribute mapping; sequences become tuples."""
+    """Read-only copy of an attribute mapping; sequences become tuples.
+
+    Keys are interned: the same few hundred attribute names repeat on every span, and lookups
+    with interned keys compare by identity instead of by content.
+    """
     if not attributes:
         return EMPTY
     return MappingProxyType(
-        {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in attributes.items()}
+        {intern(k): tuple(v) if isinstance(v, list | tuple) else v for k, v in attributes.items()}
     )
 
 

@@ -51,11 +51,20 @@ class TraceBuilder:
         return self.span("AgentWorkflow.run", start, end, status=status, **{KIND: "CHAIN"})
 
     def step(self, parent: SpanRecord, agent: str, start: float, end: float) -> SpanRecord:
-        ev = f"AgentSetup(input=[ChatMessage(role=<MessageRole.USER: 'user'>)], current_agent_name='{agent}')"
+        ev = (
+            "AgentSetup(input=[ChatMessage(role=<MessageRole.USER: 'user'>)], "
+            f"current_agent_name='{agent}')"
+        )
         return self.span(
-            "AgentWorkflow.run_agent_step", start, end, parent,
-            **{KIND: "CHAIN", SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<Context>", "ev": ev})},
-        )  # fmt: skip
+            "AgentWorkflow.run_agent_step",
+            start,
+            end,
+            parent,
+            **{
+                KIND: "CHAIN",
+                SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<Context>", "ev": ev}),
+            },
+        )
 
     def llm(
         self,
@@ -86,9 +95,12 @@ class TraceBuilder:
     def call_tool(self, parent: SpanRecord, tool_id: str, start: float, end: float) -> SpanRecord:
         ev = f"ToolCall(tool_name='x', tool_kwargs={{}}, tool_id='{tool_id}')"
         return self.span(
-            "AgentWorkflow.call_tool", start, end, parent,
+            "AgentWorkflow.call_tool",
+            start,
+            end,
+            parent,
             **{KIND: "CHAIN", SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<C>", "ev": ev})},
-        )  # fmt: skip
+        )
 
     def tool(
         self,
@@ -108,7 +120,9 @@ class TraceBuilder:
         }
         if output is not None:
             attrs[SpanAttributes.OUTPUT_VALUE] = output
-        return self.span("FunctionTool.acall", start, end, parent, status=status, events=events, **attrs)
+        return self.span(
+            "FunctionTool.acall", start, end, parent, status=status, events=events, **attrs
+        )
 
 
 def flatten(prefix: str, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from otel_bridge.spans import SpanRecord
 
 
 def rec(trace: int, span: int) -> SpanRecord:
-    return SpanRecord(trace_id=trace, span_id=span, parent_id=None, name="s", start_ns=span, end_ns=span + 1)
+    return SpanRecord(
+        trace_id=trace, span_id=span, parent_id=None, name="s", start_ns=span, end_ns=span + 1
+    )
 
 
 def test_capture_bounds_are_counted_not_silent() -> None:
@@ -29,7 +31,10 @@ def test_capture_bounds_are_counted_not_silent() -> None:
     assert capture.trace_ids() == [f"{2:032x}", f"{3:032x}"]
     capture.add(rec(1, 9))  # a late span of an evicted trace is counted, not resurrected
     assert capture.spans(1) == [] and capture.evicted(1) == 6
-    assert "evicted_spans" in derive(capture.spans(2) or [rec(2, 1)], evicted_spans=capture.evicted(1)).issues
+    assert (
+        "evicted_spans"
+        in derive(capture.spans(2) or [rec(2, 1)], evicted_spans=capture.evicted(1)).issues
+    )
 
 
 def test_capture_is_thread_safe() -> None:
@@ -67,7 +72,9 @@ def test_config_from_env() -> None:
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
     )
     assert (grpc.protocol, grpc.traces_url) == ("grpc", "http://c:4317")
-    traces_only = TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:9/custom"})
+    traces_only = TelemetryConfig.from_env(
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:9/custom"}
+    )
     assert traces_only.traces_url == "http://c:9/custom"
     assert TelemetryConfig.from_env({}).otlp_endpoint is None
     creds = TelemetryConfig(otlp_endpoint="https://user:pw@host:4318?token=abc")
@@ -77,7 +84,13 @@ def test_config_from_env() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "unsupported OTLP protocol"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+            },
+            "unsupported OTLP protocol",
+        ),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "must be an http"),
         ({"OTEL_EXPORTER_OTLP_HEADERS": "novalue"}, "expected key=value"),
         ({"OTEL_EXPORTER_OTLP_TIMEOUT": "soon"}, "not a number"),
@@ -90,7 +103,9 @@ def test_config_errors_are_clear(env: dict[str, str], message: str) -> None:
 
 async def test_two_telemetries_each_get_their_own_runs(llm: ScriptedLLMServer) -> None:
     """The instrumentation is a process-wide singleton; routing keeps runs apart."""
-    llm.set_script([Reply(content="one", usage=Usage(5, 1)), Reply(content="two", usage=Usage(6, 2))])
+    llm.set_script(
+        [Reply(content="one", usage=Usage(5, 1)), Reply(content="two", usage=Usage(6, 2))]
+    )
     agent = FunctionAgent(name="solo", tools=[], llm=scripted_openai_llm(llm, include_usage=True))
     first, second = Telemetry(), Telemetry()
     try:

@@ -86,7 +86,10 @@ async def test_function_agent_two_tools_in_one_turn(
     llm.set_script(
         [
             Reply(
-                tool_calls=[ToolCallSpec("add", {"a": 2, "b": 3}), ToolCallSpec("multiply", {"a": 4, "b": 5})],
+                tool_calls=[
+                    ToolCallSpec("add", {"a": 2, "b": 3}),
+                    ToolCallSpec("multiply", {"a": 4, "b": 5}),
+                ],
                 usage=Usage(120, 30, cached=64, reasoning=7),
             ),
             Reply(content="2+3=5 and 4*5=20.", usage=Usage(180, 12)),
@@ -137,7 +140,9 @@ async def test_react_agent(llm: ScriptedLLMServer, telemetry: Telemetry, otlp_fi
             Reply(content=react_answer("The sum is 5."), usage=Usage(260, 15)),
         ]
     )
-    agent = ReActAgent(name="reasoner", tools=[add], llm=scripted_openai_llm(llm, include_usage=True))
+    agent = ReActAgent(
+        name="reasoner", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
+    )
     answer, trace = await traced_run(telemetry, lambda: agent.run(user_msg="What is 2+3?"))
 
     assert "The sum is 5." in str(answer)
@@ -201,17 +206,29 @@ async def test_workflow_handoff_per_agent_tokens(
 def _chain_agents(llm: ScriptedLLMServer) -> AgentWorkflow:
     client = scripted_openai_llm(llm, include_usage=True)
     planner = FunctionAgent(
-        name="planner", description="Plans.", system_prompt="You are the planner.",
-        tools=[], llm=client, can_handoff_to=["solver"],
-    )  # fmt: skip
+        name="planner",
+        description="Plans.",
+        system_prompt="You are the planner.",
+        tools=[],
+        llm=client,
+        can_handoff_to=["solver"],
+    )
     solver = FunctionAgent(
-        name="solver", description="Solves.", system_prompt="You are the solver.",
-        tools=[add], llm=client, can_handoff_to=["reviewer"],
-    )  # fmt: skip
+        name="solver",
+        description="Solves.",
+        system_prompt="You are the solver.",
+        tools=[add],
+        llm=client,
+        can_handoff_to=["reviewer"],
+    )
     reviewer = FunctionAgent(
-        name="reviewer", description="Reviews.", system_prompt="You are the reviewer.",
-        tools=[], llm=client, can_handoff_to=[],
-    )  # fmt: skip
+        name="reviewer",
+        description="Reviews.",
+        system_prompt="You are the reviewer.",
+        tools=[],
+        llm=client,
+        can_handoff_to=[],
+    )
     return AgentWorkflow(agents=[planner, solver, reviewer], root_agent="planner")
 
 
@@ -221,9 +238,21 @@ async def test_three_agent_chain_two_handoffs(llm: ScriptedLLMServer, telemetry:
 
     llm.set_script(
         [
-            Reply(agent="You are the planner.", tool_calls=[to("solver", "plan ready")], usage=Usage(100, 10)),
-            Reply(agent="You are the solver.", tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})], usage=Usage(200, 20)),
-            Reply(agent="You are the solver.", tool_calls=[to("reviewer", "solved")], usage=Usage(300, 30)),
+            Reply(
+                agent="You are the planner.",
+                tool_calls=[to("solver", "plan ready")],
+                usage=Usage(100, 10),
+            ),
+            Reply(
+                agent="You are the solver.",
+                tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
+                usage=Usage(200, 20),
+            ),
+            Reply(
+                agent="You are the solver.",
+                tool_calls=[to("reviewer", "solved")],
+                usage=Usage(300, 30),
+            ),
             Reply(agent="You are the reviewer.", content="Reviewed: 42.", usage=Usage(400, 40)),
         ]
     )
@@ -244,10 +273,14 @@ async def test_three_agent_chain_two_handoffs(llm: ScriptedLLMServer, telemetry:
     assert trace.handoffs[0].at_ns < trace.handoffs[1].at_ns
 
 
-async def test_tool_that_raises(llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path) -> None:
+async def test_tool_that_raises(
+    llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
+) -> None:
     llm.set_script(
         [
-            Reply(tool_calls=[ToolCallSpec("explode", {"reason": "bad input"})], usage=Usage(50, 5)),
+            Reply(
+                tool_calls=[ToolCallSpec("explode", {"reason": "bad input"})], usage=Usage(50, 5)
+            ),
             Reply(content="The tool failed.", usage=Usage(80, 6)),
         ]
     )
@@ -274,7 +307,9 @@ async def test_llm_http_500(llm: ScriptedLLMServer, telemetry: Telemetry) -> Non
             Reply(status=500),
         ]
     )
-    agent = FunctionAgent(name="unlucky", tools=[add], llm=scripted_openai_llm(llm, include_usage=True))
+    agent = FunctionAgent(
+        name="unlucky", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
+    )
     error, trace = await traced_run(telemetry, lambda: agent.run(user_msg="1+1?"))
 
     assert isinstance(error, Exception)
@@ -295,7 +330,9 @@ async def test_streaming_with_and_without_usage(
     llm: ScriptedLLMServer, telemetry: Telemetry, include_usage: bool
 ) -> None:
     llm.set_script([Reply(content="Streaming " * 20, usage=Usage(77, 33), chunk_delay_s=0.002)])
-    agent = FunctionAgent(name="streamer", tools=[], llm=scripted_openai_llm(llm, include_usage=include_usage))
+    agent = FunctionAgent(
+        name="streamer", tools=[], llm=scripted_openai_llm(llm, include_usage=include_usage)
+    )
     answer, trace = await traced_run(telemetry, lambda: agent.run(user_msg="Stream please."))
 
     assert str(answer).strip() == ("Streaming " * 20).strip()
@@ -314,16 +351,24 @@ async def test_streaming_with_and_without_usage(
         assert "tokens_missing" in trace.issues
 
 
-async def test_two_runs_under_gather_are_separate(llm: ScriptedLLMServer, telemetry: Telemetry) -> None:
+async def test_two_runs_under_gather_are_separate(
+    llm: ScriptedLLMServer, telemetry: Telemetry
+) -> None:
     llm.set_script(
         ConversationRouter(
             {
                 "RUN-A": [
-                    Reply(tool_calls=[ToolCallSpec("add", {"a": 1, "b": 2})], usage=Usage(11, 1), delay_s=0.02),
+                    Reply(
+                        tool_calls=[ToolCallSpec("add", {"a": 1, "b": 2})],
+                        usage=Usage(11, 1),
+                        delay_s=0.02,
+                    ),
                     Reply(content="A is 3", usage=Usage(12, 2)),
                 ],
                 "RUN-B": [
-                    Reply(tool_calls=[ToolCallSpec("multiply", {"a": 3, "b": 4})], usage=Usage(21, 3)),
+                    Reply(
+                        tool_calls=[ToolCallSpec("multiply", {"a": 3, "b": 4})], usage=Usage(21, 3)
+                    ),
                     Reply(content="B is 12", usage=Usage(22, 4), delay_s=0.02),
                 ],
             }

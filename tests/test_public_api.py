@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import otel_bridge
 
-DESIGN = {"Telemetry", "LlamaIndexAgentAdapter", "LlamaIndexUser", "RunTrace", "derive", "load_spans"}
+DESIGN = {
+    "Telemetry",
+    "LlamaIndexAgentAdapter",
+    "LlamaIndexUser",
+    "RunTrace",
+    "derive",
+    "load_spans",
+}
 ADDED = {
-    "derive_all", "SpanRecord", "SpanCapture", "TokenUsage", "LLMCall", "ToolCall", "Handoff",
-    "AgentStats", "OtelBridgeError", "SpanFormatError", "SourceError", "ConfigError",
-}  # fmt: skip
+    "derive_all",
+    "SpanRecord",
+    "SpanCapture",
+    "TokenUsage",
+    "LLMCall",
+    "ToolCall",
+    "Handoff",
+    "AgentStats",
+    "OtelBridgeError",
+    "SpanFormatError",
+    "SourceError",
+    "ConfigError",
+}
 
 
 def test_all_is_the_public_api() -> None:

@@ -54,7 +54,9 @@ def test_readable_span_conversion_accounts_for_every_attribute() -> None:
     assert child.parent_id == root.span_id and root.parent_id is None
     assert child.trace_id == root.trace_id == child_sdk.context.trace_id
     assert (child.status, child.status_message, root.status) == ("ERROR", "it broke", "OK")
-    assert [(e.name, dict(e.attributes)) for e in child.events] == [("First Token Stream Event", {"n": 1})]
+    assert [(e.name, dict(e.attributes)) for e in child.events] == [
+        ("First Token Stream Event", {"n": 1})
+    ]
     assert child.resource["service.name"] == "svc" and child.resource["team"] == "evals"
     assert child.scope == "scope.name" and child.kind == "INTERNAL"
     assert child.start_ns == child_sdk.start_time and child.end_ns == child_sdk.end_time
@@ -72,15 +74,23 @@ def test_protobuf_and_json_round_trips_are_lossless() -> None:
     assert from_request(decode_request_json(json.dumps(body))) == records
 
 
+GOOD_IDS = {"traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708"}
+
+
+def _body(span: dict[str, str]) -> str:
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ("not json", "not JSON"),
         ('{"resource": 1}', "no 'resourceSpans'"),
         ('{"resourceSpans": {}}', "must be a list"),
-        ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz", "spanId": "01"}]}]}]}', "not hex"),
-        ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "0102", "spanId": "0102030405060708"}]}]}]}', "traceId must be 16 bytes"),
-        ('{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708", "startTimeUnixNano": "soon"}]}]}]}', "malformed OTLP/JSON"),
+        (_body({"traceId": "zz", "spanId": "01"}), "not hex"),
+        (_body({"traceId": "0102", "spanId": "0102030405060708"}), "traceId must be 16 bytes"),
+        (_body({**GOOD_IDS, "startTimeUnixNano": "soon"}), "malformed OTLP/JSON"),
+        (_body({**GOOD_IDS, "spanId": "0000000000000000"}), "spanId is all zeros"),
     ],
 )
 def test_malformed_otlp_json_says_what_is_wrong(body: str, message: str) -> None:

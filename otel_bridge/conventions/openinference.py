@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from functools import lru_cache
+from sys import intern
+from typing import Any, NamedTuple
 
 from openinference.semconv.trace import (
     MessageAttributes,
@@ -70,23 +72,60 @@ def is_tool(span: SpanRecord) -> bool:
     return span.attributes.get(KIND) == TOOL
 
 
+class _MessageKeys(NamedTuple):
+    role: str
+    content: str
+    tool_call_id: str
+    name: str
+    contents: str  # prefix of the content parts
+
+
+class _CallKeys(NamedTuple):
+    id: str
+    name: str
+    arguments: str
+
+
+@lru_cache(maxsize=8192)
+def _message_keys(prefix: str, i: int) -> _MessageKeys:
+    # Built once per (prefix, index): reused key strings keep their hash, lookups stay cheap.
+    base = f"{prefix}.{i}."
+    return _MessageKeys(
+        intern(base + _ROLE),
+        intern(base + _CONTENT),
+        intern(base + _TOOL_CALL_ID),
+        intern(base + _NAME),
+        f"{base}{_CONTENTS}.",
+    )
+
+
+@lru_cache(maxsize=8192)
+def _call_keys(message_base: str, k: int) -> _CallKeys:
+    base = f"{message_base}{_TOOL_CALLS}.{k}."
+    return _CallKeys(intern(base + _CALL_ID), intern(base + _CALL_NAME), intern(base + _CALL_ARGS))
+
+
 def read_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
     """Messages under ``llm.input_messages`` / ``llm.output_messages`` in OpenAI format."""
     messages: list[Message] = []
     i = 0
     while True:
-        base = f"{prefix}.{i}."
-        role = attrs.get(base + _ROLE)
+        keys = _message_keys(prefix, i)
+        role = attrs.get(keys.role)
         if role is None:
             break
-        message: Message = {"role": role, "content": _content(attrs, base)}
-        calls = _tool_calls(attrs, base)
+        content = attrs.get(keys.content)
+        message: Message = {
+            "role": role,
+            "content": _parts(attrs, keys.contents) if content is None else str(content),
+        }
+        calls = _tool_calls(attrs, keys.role[: -len(_ROLE)])
         if calls:
             message["tool_calls"] = calls
-        call_id = attrs.get(base + _TOOL_CALL_ID)
+        call_id = attrs.get(keys.tool_call_id)
         if call_id is not None:
             message["tool_call_id"] = call_id
-        name = attrs.get(base + _NAME)
+        name = attrs.get(keys.name)
         if name is not None:
             message["name"] = name
         messages.append(message)
@@ -94,16 +133,14 @@ def read_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
     return messages
 
 
-def _content(attrs: Mapping[str, Any], base: str) -> str:
-    content = attrs.get(base + _CONTENT)
-    if content is not None:
-        return str(content)
+def _parts(attrs: Mapping[str, Any], base: str) -> str:
+    """The text of a message sent as content parts (non-text parts are skipped)."""
     parts = []
     j = 0
     while True:
-        key = f"{base}{_CONTENTS}.{j}.{_TEXT}"
+        key = f"{base}{j}.{_TEXT}"
         if key not in attrs:
-            if f"{base}{_CONTENTS}.{j}.{MessageContentAttributes.MESSAGE_CONTENT_TYPE}" in attrs:
+            if f"{base}{j}.{MessageContentAttributes.MESSAGE_CONTENT_TYPE}" in attrs:
                 j += 1  # a non-text part (image, audio): no text to keep
                 continue
             break
@@ -112,16 +149,16 @@ def _content(attrs: Mapping[str, Any], base: str) -> str:
     return "\n".join(parts)
 
 
-def _tool_calls(attrs: Mapping[str, Any], base: str) -> list[dict[str, Any]]:
+def _tool_calls(attrs: Mapping[str, Any], message_base: str) -> list[dict[str, Any]]:
     calls = []
     k = 0
     while True:
-        call_base = f"{base}{_TOOL_CALLS}.{k}."
-        name = attrs.get(call_base + _CALL_NAME)
-        call_id = attrs.get(call_base + _CALL_ID)
+        keys = _call_keys(message_base, k)
+        name = attrs.get(keys.name)
+        call_id = attrs.get(keys.id)
         if name is None and call_id is None:
             break
-        args = attrs.get(call_base + _CALL_ARGS, "{}")
+        args = attrs.get(keys.arguments, "{}")
         calls.append(
             {
                 "id": call_id,
