@@ -10,12 +10,11 @@ Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.Ope
   where N is the number of assistant messages already in the request. It keeps no state, so
   runs under ``asyncio.gather`` or on threads each get their own replies.
 
-In a multi-agent ``AgentWorkflow`` of FunctionAgents the whole history travels with every
-request, so one conversation is the timeline of every agent's turns in order; set
-``Reply(agent=...)`` to a substring of that agent's system prompt and the server rejects a
-request from the wrong agent. ReActAgent collapses its reasoning into one assistant message when
-it finishes, so a ReAct agent that is not the last speaker needs its script written after that
-collapse (or a router of your own).
+In an ``AgentWorkflow`` of FunctionAgents every request carries the whole history, so a
+conversation is the timeline of all agents' turns; ``Reply(agent=...)``, a substring of the
+speaking agent's system prompt, makes the server reject a request from the wrong agent.
+A ReActAgent leaves its reasoning out of the shared history (one assistant message once it
+answers, none when it hands off): count the turns after it accordingly, or write a router.
 
 A script mistake (exhausted script, wrong agent, router exception) is answered with HTTP 400
 ``code="script_error"`` so that no client retries it, and is recorded in ``server.log``.
@@ -53,9 +52,9 @@ from otel_bridge.scripted_wire import (
     assistant_turns,
     codeact_execute,
     completion_body,
-    error_body,
     estimate_usage,
     first_user_text,
+    openai_error,
     react_action,
     react_answer,
     request_messages,
@@ -171,6 +170,7 @@ class ConversationRouter:
 class Exchange:
     """One request the server received and what it answered (ground truth for tests).
 
+    ``index`` counts requests since the server was created (``clear_log`` does not reset it).
     ``usage`` is what the reply reported or would have reported; ``usage_sent`` is what
     actually went over the wire (None for a stream without ``include_usage`` or an error).
     """
@@ -210,7 +210,11 @@ class _UvicornServer(uvicorn.Server):
 
 
 class ScriptedLLMServer:
-    """An OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, in a background thread."""
+    """An OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, in a background thread.
+
+    ``with ScriptedLLMServer(router) as server: llm = scripted_openai_llm(server)``; then
+    ``server.log`` holds every exchange. ``set_script`` swaps the script of a running server.
+    """
 
     def __init__(self, script: Router | Sequence[Reply] | None = None) -> None:
         self._lock = threading.Lock()
@@ -231,11 +235,13 @@ class ScriptedLLMServer:
         if self._thread is not None:
             raise RuntimeError("the scripted LLM server is already running")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Lets the port be bound again at once after stop, despite TIME_WAIT connections.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
         config = uvicorn.Config(
-            app, loop="asyncio", http="h11", lifespan="off", log_level="warning",
-            access_log=False, timeout_graceful_shutdown=2,
+            app, loop="asyncio", http="h11", lifespan="off", log_config=None, log_level="warning",
+            access_log=False, timeout_graceful_shutdown=1,
         )  # fmt: skip
         ready = threading.Event()
         server = _UvicornServer(config, ready)
@@ -269,6 +275,7 @@ class ScriptedLLMServer:
         self._port = 0
 
     def __enter__(self) -> ScriptedLLMServer:
+        """Start the server."""
         return self.start()
 
     def __exit__(
@@ -277,6 +284,7 @@ class ScriptedLLMServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop the server."""
         self.stop()
 
     @property
@@ -350,9 +358,9 @@ class ScriptedLLMServer:
         try:
             body = await request.json()
         except ValueError:
-            return JSONResponse(error_body(400, "the request body is not JSON"), status_code=400)
+            return JSONResponse(openai_error(400, "the request body is not JSON"), status_code=400)
         if not isinstance(body, dict):
-            return JSONResponse(error_body(400, "the request body is not an object"), 400)
+            return JSONResponse(openai_error(400, "the request body is not an object"), 400)
         streamed = body.get("stream") is True
         with self._lock:
             router = self._router
@@ -368,12 +376,12 @@ class ScriptedLLMServer:
                 logger.exception("the scripted LLM router raised")
             message = f"scripted_llm: {exc}"
             self._record(body, streamed, None, 400, error=message)
-            return JSONResponse(error_body(400, message, code="script_error"), 400)
+            return JSONResponse(openai_error(400, message, code="script_error"), 400)
 
         if reply.status != 200:
             self._record(body, streamed, reply, reply.status, error=f"HTTP {reply.status}")
             await asyncio.sleep(reply.delay_s)
-            payload = dict(reply.error_body or error_body(reply.status, "scripted error"))
+            payload = dict(reply.error_body or openai_error(reply.status, "scripted error"))
             return JSONResponse(payload, status_code=reply.status)
 
         usage = reply.usage or estimate_usage(body, reply)

@@ -25,9 +25,9 @@ __all__ = [
     "assistant_turns",
     "codeact_execute",
     "completion_body",
-    "error_body",
     "estimate_usage",
     "first_user_text",
+    "openai_error",
     "react_action",
     "react_answer",
     "request_messages",
@@ -113,6 +113,9 @@ class Reply:
     error_body: Mapping[str, Any] | None = None
     finish_reason: str | None = None
     agent: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tool_calls", tuple(self.tool_calls))  # immutable, shareable
 
     @property
     def wire_finish_reason(self) -> str:
@@ -324,7 +327,7 @@ def sse_event(payload: Mapping[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+def openai_error(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     """An OpenAI-style error object for an HTTP error status."""
     error_type = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request")
     return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
