@@ -15,10 +15,14 @@ This module imports nothing from the project: it runs in Phoenix's own virtualen
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import sys
 from typing import Any
 
 LOOPBACK = "127.0.0.1"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def loopback_address(address: str) -> str:
@@ -47,8 +51,21 @@ def patch_grpc_aio_to_loopback() -> None:
     server_class.add_secure_port = add_secure_port
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM us when the test process dies, so no server outlives its test run."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux: the fixture's stop() is the only guard
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit(1)
+
+
 def main() -> None:
     """Patch gRPC, then hand over to Phoenix's own ``main`` with our argv."""
+    die_with_parent()
     patch_grpc_aio_to_loopback()
     from phoenix.server.main import main as phoenix_main
 

@@ -12,6 +12,7 @@ has the expected number of spans (the project is 404 until its first span is sto
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -24,6 +25,7 @@ import time
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -32,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = Path(__file__).resolve().with_name("phoenix_launch.py")
 DEFAULT_PROJECT = "otel-bridge-test"
 LOOPBACK = "127.0.0.1"
+MAX_PAGE_SIZE = 1000  # the REST API's upper bound for ``limit``
 
 Variant = Literal["phoenix", "otlpv1"]
 
@@ -224,10 +227,9 @@ class PhoenixServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the group is ours: start_new_session=True
-        except (ProcessLookupError, PermissionError):
-            pass  # no process left in the group
+        # The group is ours (start_new_session=True); it is usually empty by now.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
 
     def __enter__(self) -> PhoenixServer:
         return self.start()
@@ -255,6 +257,7 @@ class PhoenixServer:
         min_spans: int = 1,
         timeout: float = 30.0,
         project: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
     ) -> list[dict[str, Any]]:
         """Every span of ``trace_id`` in this server's project; see the module function."""
         return fetch_spans(
@@ -264,23 +267,24 @@ class PhoenixServer:
             variant=variant,
             min_spans=min_spans,
             timeout=timeout,
+            page_size=page_size,
         )
 
 
 def spans_url(http_endpoint: str, project: str, variant: Variant = "phoenix") -> str:
     """REST URL listing a project's spans in the given JSON variant."""
     suffix = "/otlpv1" if variant == "otlpv1" else ""
-    return f"{http_endpoint}/v1/projects/{project}/spans{suffix}"
+    return f"{http_endpoint}/v1/projects/{quote(project, safe='')}/spans{suffix}"
 
 
 def fetch_span_pages(
-    client: httpx.Client, url: str, params: dict[str, Any]
+    client: httpx.Client, url: str, params: dict[str, Any], page_size: int = MAX_PAGE_SIZE
 ) -> list[dict[str, Any]] | None:
     """All pages of one query (newest first), or None while the project does not exist."""
     spans: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page_params = {**params, "limit": 1000} | ({"cursor": cursor} if cursor else {})
+        page_params = {**params, "limit": page_size} | ({"cursor": cursor} if cursor else {})
         response = client.get(url, params=page_params)
         if response.status_code == 404:
             return None  # "Project with name ... not found": no span stored yet
@@ -300,6 +304,7 @@ def fetch_spans(
     variant: Variant = "phoenix",
     min_spans: int = 1,
     timeout: float = 30.0,
+    page_size: int = MAX_PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Poll until at least ``min_spans`` spans of ``trace_id`` are stored, then return them all.
 
@@ -310,13 +315,12 @@ def fetch_spans(
     seen = None
     with httpx.Client(timeout=10.0) as client:
         while True:
-            seen = fetch_span_pages(client, url, {"trace_id": trace_id})
+            seen = fetch_span_pages(client, url, {"trace_id": trace_id}, page_size)
             if seen is not None and len(seen) >= min_spans:
                 return seen
             if time.monotonic() >= deadline:
                 count = "project not found" if seen is None else f"{len(seen)} span(s)"
                 raise TimeoutError(
-                    f"{url}?trace_id={trace_id}: {count} after {timeout:.0f} s, "
-                    f"wanted {min_spans}"
+                    f"{url}?trace_id={trace_id}: {count} after {timeout:.0f} s, wanted {min_spans}"
                 )
             time.sleep(0.1)

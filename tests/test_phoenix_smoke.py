@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode, format_span_id, format_trace_id
 
-try:  # tests/ as a package (rootdir on sys.path) or as a plain directory (pytest's prepend mode)
-    from tests.phoenix_server import (
-        DEFAULT_PROJECT,
-        PhoenixServer,
-        find_phoenix_python,
-        is_loopback,
-    )
-except ImportError:
-    from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python, is_loopback
+# tests/ is a plain directory: pytest puts it on sys.path (rootdir-relative "prepend" mode).
+from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python, is_loopback
 
 pytestmark = pytest.mark.phoenix
 
@@ -149,12 +143,12 @@ def assert_phoenix_json(sent: Sequence[ReadableSpan], got: Sequence[dict[str, An
         assert received["status_code"] == STATUS_NAMES[span.status.status_code]
         assert received["status_message"] == (span.status.description or "")
         assert [e["name"] for e in received["events"]] == [e.name for e in span.events]
-        for event, received_event in zip(span.events, received["events"]):
+        for event, received_event in zip(span.events, received["events"], strict=True):
             assert received_event["attributes"] == plain(event.attributes)
         # ISO-8601 with microseconds: nanoseconds are truncated on the way in.
-        start = received["start_time"]
-        assert start.endswith("+00:00")
-        assert abs(_iso_to_ns(start) - span.start_time) < 1_000
+        assert received["start_time"].endswith("+00:00")
+        assert abs(_iso_to_ns(received["start_time"]) - nanos(span.start_time)) < 1_000
+        assert abs(_iso_to_ns(received["end_time"]) - nanos(span.end_time)) < 1_000
 
 
 def assert_otlpv1_json(sent: Sequence[ReadableSpan], got: Sequence[dict[str, Any]]) -> None:
@@ -172,12 +166,16 @@ def assert_otlpv1_json(sent: Sequence[ReadableSpan], got: Sequence[dict[str, Any
         assert received["status"]["message"] == span.status.description
         assert [e["name"] for e in received["events"] or []] == [e.name for e in span.events]
         # Microseconds turned back into float nanoseconds: off by a few hundred ns.
-        assert abs(int(received["start_time_unix_nano"]) - span.start_time) < 2_000
+        assert abs(int(received["start_time_unix_nano"]) - nanos(span.start_time)) < 2_000
+        assert abs(int(received["end_time_unix_nano"]) - nanos(span.end_time)) < 2_000
+
+
+def nanos(timestamp: int | None) -> int:
+    assert timestamp is not None, "span not finished"
+    return timestamp
 
 
 def _iso_to_ns(text: str) -> int:
-    from datetime import datetime
-
     moment = datetime.fromisoformat(text)
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1_000
 
@@ -207,10 +205,17 @@ def test_spans_survive_the_round_trip(phoenix: PhoenixServer, protocol: str) -> 
     started = time.monotonic()
     export(exporter, sent)
     got = phoenix.fetch_spans(trace_id, min_spans=len(sent))
-    print(f"\n{protocol}: {len(sent)} spans visible {time.monotonic() - started:.2f} s after export")
+    print(
+        f"\n{protocol}: {len(sent)} spans visible {time.monotonic() - started:.2f} s after export"
+    )
 
     assert_phoenix_json(sent, got)
     assert_otlpv1_json(sent, phoenix.fetch_spans(trace_id, variant="otlpv1", min_spans=len(sent)))
+    # Pages of 2 follow next_cursor to the same spans (newest first, both variants).
+    for variant in ("phoenix", "otlpv1"):
+        paged = phoenix.fetch_spans(trace_id, variant=variant, page_size=2)
+        full = phoenix.fetch_spans(trace_id, variant=variant)
+        assert paged == full and len(paged) == len(sent)
 
 
 def test_phoenix_adds_openinference_attributes_to_genai_spans(phoenix: PhoenixServer) -> None:
