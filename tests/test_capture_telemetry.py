@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent
 from runs import traced
 
-from otel_bridge import ConfigError, SpanCapture, Telemetry, derive
+from otel_bridge import ConfigError, SpanCapture, Telemetry, derive, load_spans
 from otel_bridge.config import TelemetryConfig
 from otel_bridge.scripted_llm import Reply, ScriptedLLMServer, Usage, scripted_openai_llm
 from otel_bridge.spans import SpanRecord
@@ -136,3 +137,15 @@ def test_unreachable_endpoint_is_reported_once(caplog: pytest.LogCaptureFixture)
     warnings = [r for r in caplog.records if "export to" in r.getMessage()]
     assert len(warnings) == 1
     assert len(telemetry.spans()) == 1, "the run is still captured in memory"
+
+
+async def test_context_manager_flushes_the_file(llm: ScriptedLLMServer, tmp_path: Path) -> None:
+    llm.set_script([Reply(content="flushed", usage=Usage(9, 1))])
+    agent = FunctionAgent(name="solo", tools=[], llm=scripted_openai_llm(llm, include_usage=True))
+    path = tmp_path / "spans.otlp.json"
+    with Telemetry(otlp_json_file=path) as telemetry:
+        _, trace_id = await traced(telemetry, lambda: agent.run(user_msg="hi"))
+        in_memory = derive(telemetry.spans(trace_id))
+    from_file = derive(load_spans(path))
+    assert from_file.to_dict() == in_memory.to_dict()
+    assert from_file.output == "flushed" and from_file.usage.total_tokens == 10
