@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .adapter import LlamaIndexAgentAdapter, maseval_labels
 from .capture import SpanCapture
 from .derive import derive, derive_all
 from .errors import ConfigError, OtelBridgeError, SourceError, SpanFormatError
@@ -9,12 +10,15 @@ from .model import AgentStats, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from .sources import load_spans
 from .spans import SpanRecord
 from .telemetry import Telemetry
+from .user import LlamaIndexUser
 
 __all__ = [
     "AgentStats",
     "ConfigError",
     "Handoff",
     "LLMCall",
+    "LlamaIndexAgentAdapter",
+    "LlamaIndexUser",
     "OtelBridgeError",
     "RunTrace",
     "SourceError",
@@ -27,4 +31,5 @@ __all__ = [
     "derive",
     "derive_all",
     "load_spans",
+    "maseval_labels",
 ]

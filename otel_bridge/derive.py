@@ -156,6 +156,7 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
         unsent,
         tool_agents,
     )
+    _name_tool_results(messages, tool_calls)
 
     usage = sum((c.usage for c in llm_calls), TokenUsage())
     by_model: dict[str, TokenUsage] = {}
@@ -404,6 +405,22 @@ def _agent_stats(
             + sum(t.status == "error" for t in my_tools),
         )
     return stats
+
+
+def _name_tool_results(messages: list[conv.Message], tools: list[ToolCall]) -> None:
+    """Give every tool result the ``name`` of the tool that produced it (when known)."""
+    names = {
+        call["id"]: call["function"]["name"]
+        for message in messages
+        for call in message.get("tool_calls", ())
+        if call.get("id") and call["function"].get("name")
+    }
+    names.update({t.tool_call_id: t.name for t in tools if t.tool_call_id})
+    for message in messages:
+        if message.get("role") == "tool" and not message.get("name"):
+            name = names.get(message.get("tool_call_id") or "")
+            if name:
+                message["name"] = name
 
 
 def _run_input(calls: list[_Call], messages: list[conv.Message]) -> str | None:

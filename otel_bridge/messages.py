@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .conventions import Message
 from .conventions.facts import message_key
 
-__all__ = ["CallMessages", "merge_history"]
+__all__ = ["CallMessages", "merge_conversation", "merge_history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,20 +39,17 @@ def merge_history(
     answered: set[str] = set()
     previous: tuple[str | None, list[tuple[object, ...]]] | None = None
     for call in calls:
-        local: Counter[tuple[object, ...]] = Counter()
         fresh: list[Message] = []
         messages = (*call.inputs, *call.outputs)
         keys = [message_key(m) for m in messages]
         n_inputs = len(call.inputs)
         rewrites = _rewritten_outputs(previous, call.agent, keys[:n_inputs])
-        for position, (message, key) in enumerate(zip(messages, keys, strict=True)):
-            local[key] += 1
-            if local[key] > seen[key]:
-                seen[key] = local[key]
-                if rewrites and position < n_inputs and message.get("role") == "assistant":
-                    rewrites -= 1  # the previous call's answer, as the framework re-wrote it
-                    continue
-                fresh.append(message)
+        for position in _fresh_positions(keys, seen):
+            message = messages[position]
+            if rewrites and position < n_inputs and message.get("role") == "assistant":
+                rewrites -= 1  # the previous call's answer, as the framework re-wrote it
+                continue
+            fresh.append(message)
         previous = (
             call.agent,
             [
@@ -77,6 +74,33 @@ def merge_history(
             history.insert(at, {**result, "agent": tool_agents.get(call_id)})
             answered.add(call_id)
     return history
+
+
+def merge_conversation(histories: Iterable[Sequence[Message]]) -> list[Message]:
+    """One conversation from histories that each re-send what came before (runs of one chat).
+
+    The same content-identity rule as ``merge_history``; messages keep their own labels.
+    """
+    seen: Counter[tuple[object, ...]] = Counter()
+    merged: list[Message] = []
+    for history in histories:
+        keys = [message_key(m) for m in history]
+        merged.extend(history[i] for i in _fresh_positions(keys, seen))
+    return merged
+
+
+def _fresh_positions(
+    keys: Sequence[tuple[object, ...]], seen: Counter[tuple[object, ...]]
+) -> list[int]:
+    """Positions of the messages that hold more copies of a key than any earlier list did."""
+    local: Counter[tuple[object, ...]] = Counter()
+    fresh = []
+    for position, key in enumerate(keys):
+        local[key] += 1
+        if local[key] > seen[key]:
+            seen[key] = local[key]
+            fresh.append(position)
+    return fresh
 
 
 def _rewritten_outputs(

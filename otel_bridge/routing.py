@@ -27,7 +27,14 @@ from opentelemetry.util.types import Attributes
 if TYPE_CHECKING:
     from .telemetry import Telemetry
 
-__all__ = ["OwnerRegistrar", "activated", "ensure_instrumented", "register_live", "unregister"]
+__all__ = [
+    "OwnerRegistrar",
+    "activated",
+    "ensure_instrumented",
+    "new_llamaindex_span_tree",
+    "register_live",
+    "unregister",
+]
 
 logger = logging.getLogger(__name__)
 MAX_OWNED_TRACES = 100_000
@@ -68,6 +75,26 @@ def activated(telemetry: Telemetry) -> Iterator[None]:
         yield
     finally:
         _active.reset(token)
+
+
+@contextmanager
+def new_llamaindex_span_tree() -> Iterator[None]:
+    """Start LlamaIndex's own span tree afresh in this context.
+
+    LlamaIndex parents its spans by its dispatcher's ``active_span_id``, not by the OTel
+    context: a run started inside a tool of another run would nest under that tool's span, in
+    the other run's trace, instead of under the new root span.
+    """
+    try:
+        from llama_index.core.instrumentation.span import active_span_id
+    except ImportError:  # another LlamaIndex layout: nothing to reset
+        yield
+        return
+    token = active_span_id.set(None)
+    try:
+        yield
+    finally:
+        active_span_id.reset(token)
 
 
 class OwnerRegistrar(SpanProcessor):

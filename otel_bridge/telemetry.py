@@ -169,9 +169,13 @@ class Telemetry:
     def start_run(
         self, name: str, attributes: Mapping[str, Any] | None = None
     ) -> Iterator[trace_api.Span]:
-        """A root span of our own around one run: its trace id identifies the run."""
+        """A root span of our own around one run: its trace id identifies the run.
+
+        It roots a new trace even inside another run (an agent used as a tool of another).
+        """
         with (
             routing.activated(self),
+            routing.new_llamaindex_span_tree(),
             self.tracer.start_as_current_span(
                 name,
                 context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),

@@ -25,6 +25,7 @@ ADDED = {
     "SpanFormatError",
     "SourceError",
     "ConfigError",
+    "maseval_labels",
 }
 
 

@@ -1,0 +1,196 @@
+"""Adapter overhead: one agent run four ways, against a zero-latency scripted LLM.
+
+    python benchmarks/bench_adapter.py [--runs 60] [--kind workflow|function] [--json]
+
+1. bare: the agent alone, LlamaIndex not instrumented (measured in a subprocess, because
+   instrumentation is process-wide and cannot be undone cleanly);
+2. instrumented: the agent with OpenInference instrumentation, spans captured in memory by a
+   Telemetry (no adapter);
+3. otel-bridge adapter: ``LlamaIndexAgentAdapter.run`` (root span, labels, the background loop,
+   derivation of the RunTrace, the log entry), a new adapter per run as in a MASEval Benchmark;
+4. MASEval 0.5.1's ``LlamaIndexAgentAdapter.run`` (still instrumented: it cannot be avoided in
+   the same process).
+
+Variants 2-4 run interleaved, round-robin in a shuffled order per round, to spread drift and
+noise evenly; each gets its own agent and LLM object (so no client is shared across loops).
+Bare and instrumented runs use a persistent event loop (``asyncio.Runner``), as a careful user
+would. Medians are reported, with ratios to the instrumented run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.tools import FunctionTool
+
+from otel_bridge.scripted_demo import demo_script
+from otel_bridge.scripted_llm import (
+    ConversationRouter,
+    Reply,
+    ScriptedLLMServer,
+    ToolCallSpec,
+    Usage,
+    scripted_openai_llm,
+)
+
+QUERY_FUNCTION = "Add 1 and 2, then 3 and 4."
+WARMUP = 5
+
+
+def _search(query: str) -> str:
+    """Search the web for a query."""
+    return f"Notes on {query}."
+
+
+def _word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+def _add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def _router(kind: str) -> ConversationRouter:
+    if kind == "workflow":
+        return demo_script().router()
+    return ConversationRouter(
+        {
+            QUERY_FUNCTION: [
+                Reply(tool_calls=[ToolCallSpec("add", {"a": 1, "b": 2})], usage=Usage(150, 18)),
+                Reply(tool_calls=[ToolCallSpec("add", {"a": 3, "b": 4})], usage=Usage(190, 18)),
+                Reply(content="3 and 7.", usage=Usage(230, 6)),
+            ]
+        }
+    )
+
+
+def _query(kind: str) -> str:
+    return demo_script().user_msg if kind == "workflow" else QUERY_FUNCTION
+
+
+def _agent(kind: str, server: ScriptedLLMServer) -> Any:
+    llm = scripted_openai_llm(server, include_usage=True)  # the same wire work in every variant
+    if kind == "workflow":
+        return demo_script().workflow(llm, search=_search, word_count=_word_count)
+    return FunctionAgent(name="calc", tools=[FunctionTool.from_defaults(_add)], llm=llm)
+
+
+def _time(call: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def measure_bare(kind: str, runs: int) -> list[float]:
+    """The agent alone, nothing instrumented (run this in a fresh process)."""
+    with ScriptedLLMServer(_router(kind)) as server, asyncio.Runner() as runner:
+        agent, query = _agent(kind, server), _query(kind)
+
+        async def once() -> Any:
+            return await agent.run(user_msg=query)
+
+        for _ in range(WARMUP):
+            runner.run(once())
+        return [_time(lambda: runner.run(once())) for _ in range(runs)]
+
+
+def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float]]:
+    """Instrumented, our adapter and MASEval's adapter, interleaved."""
+    from maseval.interface.agents.llamaindex import LlamaIndexAgentAdapter as MasevalAdapter
+
+    from otel_bridge import Telemetry
+    from otel_bridge.adapter import LlamaIndexAgentAdapter
+
+    query = _query(kind)
+    with (
+        ScriptedLLMServer(_router(kind)) as server,
+        Telemetry() as telemetry,
+        asyncio.Runner() as runner,
+    ):
+        plain, ours_agent, theirs_agent = (_agent(kind, server) for _ in range(3))
+
+        async def instrumented_run() -> Any:
+            return await plain.run(user_msg=query)
+
+        def instrumented() -> Any:
+            with telemetry.activate():
+                return runner.run(instrumented_run())
+
+        def ours() -> Any:
+            return LlamaIndexAgentAdapter(ours_agent, "team", telemetry).run(query)
+
+        def theirs() -> Any:
+            return MasevalAdapter(theirs_agent, "team").run(query)
+
+        variants = {
+            "instrumented": instrumented,
+            "otel-bridge adapter": ours,
+            "maseval adapter": theirs,
+        }
+        for call in variants.values():
+            for _ in range(WARMUP):
+                call()
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        order = list(variants)
+        rng = random.Random(seed)
+        for _ in range(runs):
+            rng.shuffle(order)
+            for name in order:
+                times[name].append(_time(variants[name]))
+        check = LlamaIndexAgentAdapter(ours_agent, "check", telemetry)
+        check.run(query)
+        assert check.last_run is not None and check.last_run.usage.complete
+        return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description="otel-bridge adapter overhead")
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--kind", choices=["workflow", "function"], default="workflow")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--bare-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.bare_only:
+        print(json.dumps(measure_bare(args.kind, args.runs)))
+        return 0
+    bare_out = subprocess.run(
+        [sys.executable, __file__, "--bare-only", "--runs", str(args.runs), "--kind", args.kind],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    times = {"bare": json.loads(bare_out.stdout.strip().splitlines()[-1])}
+    times.update(measure_interleaved(args.kind, args.runs, args.seed))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    base = medians["instrumented"]
+    if args.json:
+        print(json.dumps({"medians_s": medians, "runs": args.runs, "kind": args.kind}))
+        return 0
+    print(f"kind={args.kind} runs={args.runs} (medians; warm-up {WARMUP} runs each)\n")
+    print("| variant | median ms | / instrumented | / bare |")
+    print("|---|---|---|---|")
+    for name, median in medians.items():
+        print(
+            f"| {name} | {median * 1000:.2f} | {median / base:.3f} | "
+            f"{median / medians['bare']:.3f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
