@@ -74,14 +74,17 @@ def synthetic_trace(n_spans: int) -> list:
 
 
 def measure(n_spans: int, repeat: int) -> tuple[int, float]:
+    """Median seconds of one derive() over ``repeat`` batches of about 20,000 spans each."""
     spans = synthetic_trace(n_spans)
     derive(spans)  # warm up
+    loops = max(1, 20_000 // len(spans))
     times = []
     for _ in range(repeat):
         gc.collect()
         start = time.perf_counter()
-        derive(spans)
-        times.append(time.perf_counter() - start)
+        for _ in range(loops):
+            derive(spans)
+        times.append((time.perf_counter() - start) / loops)
     return len(spans), statistics.median(times)
 
 
@@ -92,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for size in SIZES:
-        n, seconds = measure(size, args.repeat if size < 10_000 else max(3, args.repeat // 2))
+        n, seconds = measure(size, args.repeat)
         rows.append((n, seconds, n / seconds))
     base = rows[-1][1] / rows[-1][0]
     lines = [

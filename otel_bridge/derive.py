@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import conventions as conv
-from .conventions.genai import HANDOFF_TARGET
-from .intervals import union_length
+from . import rollup
 from .messages import CallMessages, merge_history
-from .model import AgentStats, Handoff, LLMCall, RunTrace, Timings, TokenUsage, ToolCall
+from .model import LLMCall, RunTrace, TokenUsage, ToolCall
 from .spans import SpanIndex, SpanRecord, group_by_trace
 
 __all__ = ["derive", "derive_all"]
 
-HANDOFF_TOOL = "handoff"
 REACT_ANSWER = "Answer:"
 
 
@@ -138,7 +136,12 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
                 if tool_call.get("id"):
                     emitted_by[tool_call["id"]] = call.agent
     tool_calls = _tool_calls(trace, calls, emitted_by)
-    handoffs, rejected = _handoffs(index, tool_calls, llm_calls)
+    targets = {
+        t.span_id: target
+        for t in tool_calls
+        if (target := conv.handoff_target(index.by_id[int(t.span_id, 16)]))
+    }
+    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
     unsent = [
@@ -159,15 +162,14 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
     _name_tool_results(messages, tool_calls)
 
     usage = sum((c.usage for c in llm_calls), TokenUsage())
-    by_model: dict[str, TokenUsage] = {}
-    for c in llm_calls:
-        model = c.model or "unknown"
-        by_model[model] = by_model.get(model, TokenUsage()) + c.usage
 
     start = min(s.start_ns for s in index.spans)
     end = max(max(s.end_ns for s in index.spans), *(c.end_ns for c in llm_calls), start)
-    timings, per_agent = _timings(trace, llm_calls, tool_calls, start, end)
-    agents = _agent_stats(llm_calls, tool_calls, per_agent)
+    steps = [
+        (agent, index.by_id[i].start_ns, index.by_id[i].end_ns) for i, agent in trace.steps.items()
+    ]
+    timings = rollup.timings(llm_calls, tool_calls, steps, start, end)
+    agents = rollup.agent_stats(llm_calls, tool_calls, timings.per_agent_ns)
 
     if not usage.complete:
         issues.append("tokens_missing")
@@ -205,7 +207,7 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
         tool_calls=tool_calls,
         timings=timings,
         issues=issues,
-        usage_by_model=by_model,
+        usage_by_model=rollup.usage_by_model(llm_calls),
         start_ns=start,
         end_ns=end,
     )
@@ -309,102 +311,6 @@ def _tool_calls(
             )
         )
     return out
-
-
-def _handoffs(
-    index: SpanIndex, tools: list[ToolCall], llm_calls: list[LLMCall]
-) -> tuple[list[Handoff], int]:
-    """Accepted handoffs in order, and how many were rejected by the workflow."""
-    handoffs: list[Handoff] = []
-    rejected = 0
-    starts = [c.start_ns for c in llm_calls]  # llm_calls are in start order
-    spans = index.by_id
-    for tool in tools:
-        span = spans.get(int(tool.span_id, 16))
-        target = span.attributes.get(HANDOFF_TARGET) if span else None
-        args = tool.arguments if isinstance(tool.arguments, dict) else {}
-        if tool.name != HANDOFF_TOOL and target is None:
-            continue
-        to_agent = str(target or args.get("to_agent") or "")
-        if not to_agent or tool.status == "error":
-            rejected += 1
-            continue
-        after = bisect_left(starts, tool.end_ns)
-        next_agent = next(
-            (llm_calls[i].agent for i in range(after, len(llm_calls)) if llm_calls[i].agent), None
-        )
-        refused = (tool.output or "").startswith(f"Agent {to_agent} not found") or (
-            "cannot hand off" in (tool.output or "")
-        )
-        if (next_agent is not None and next_agent != to_agent) or (next_agent is None and refused):
-            rejected += 1
-            continue
-        reason = args.get("reason")
-        handoffs.append(
-            Handoff(
-                from_agent=tool.agent,
-                to_agent=to_agent,
-                reason=None if reason is None else str(reason),
-                at_ns=tool.start_ns,
-                tool_call_id=tool.tool_call_id,
-            )
-        )
-    return handoffs, rejected
-
-
-def _timings(
-    trace: _Trace, llm_calls: list[LLMCall], tools: list[ToolCall], start: int, end: int
-) -> tuple[Timings, dict[str, int]]:
-    llm = [(c.start_ns, c.end_ns) for c in llm_calls]
-    tool = [(t.start_ns, t.end_ns) for t in tools]
-    wall = end - start
-    busy = union_length(llm + tool)
-    per_agent: dict[str, list[tuple[int, int]]] = {}
-    for span_id, agent in trace.steps.items():
-        span = trace.index.by_id[span_id]
-        per_agent.setdefault(agent, []).append((span.start_ns, span.end_ns))
-    for who, begin, finish in [
-        *((c.agent, c.start_ns, c.end_ns) for c in llm_calls),
-        *((t.agent, t.start_ns, t.end_ns) for t in tools),
-    ]:
-        if who is not None:
-            per_agent.setdefault(who, []).append((begin, finish))
-    per_agent_ns = {name: union_length(iv) for name, iv in per_agent.items()}
-    timings = Timings(
-        wall_ns=wall,
-        llm_ns=union_length(llm),
-        tool_ns=union_length(tool),
-        other_ns=max(0, wall - busy),
-        per_agent_ns=per_agent_ns,
-    )
-    return timings, per_agent_ns
-
-
-def _agent_stats(
-    llm_calls: list[LLMCall], tools: list[ToolCall], per_agent_ns: Mapping[str, int]
-) -> dict[str, AgentStats]:
-    names = list(
-        dict.fromkeys(
-            [
-                *(c.agent for c in llm_calls if c.agent),
-                *(t.agent for t in tools if t.agent),
-                *per_agent_ns,
-            ]
-        )
-    )
-    stats = {}
-    for name in names:
-        mine = [c for c in llm_calls if c.agent == name]
-        my_tools = [t for t in tools if t.agent == name]
-        stats[name] = AgentStats(
-            usage=sum((c.usage for c in mine), TokenUsage()),
-            llm_calls=len(mine),
-            tool_calls=len(my_tools),
-            duration_ns=per_agent_ns.get(name, 0),
-            errors=sum(c.status == "error" for c in mine)
-            + sum(t.status == "error" for t in my_tools),
-        )
-    return stats
 
 
 def _name_tool_results(messages: list[conv.Message], tools: list[ToolCall]) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "Message",
     "ToolFacts",
     "explicit_agent",
+    "handoff_target",
     "is_llm_call",
     "is_tool",
     "read_llm",
@@ -56,6 +57,12 @@ def explicit_agent(span: SpanRecord) -> str | None:
 def step_agent(span: SpanRecord) -> str | None:
     """The agent of an agent-step span (``run_agent_step`` and the like), else None."""
     return openinference.step_agent(span) or genai.step_agent(span)
+
+
+def handoff_target(span: SpanRecord) -> str | None:
+    """The target agent a handoff tool span names (enriched spans), else None."""
+    target = span.attributes.get(genai.HANDOFF_TARGET)
+    return str(target) if target else None
 
 
 def step_tool_call_id(span: SpanRecord) -> str | None:
