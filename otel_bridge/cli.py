@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .demo import demo
 from .derive import derive_all
 from .errors import OtelBridgeError
 from .report import render_summary
@@ -51,6 +52,8 @@ def derive(source: str, trace_id: str | None, as_json: bool, messages: bool) -> 
     else:
         render_summary(traces, messages=messages)
 
+
+main.add_command(demo)
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,9 @@ class TelemetryConfig:
     max_traces: int = 1000
     max_spans_per_trace: int = 20_000
     export_timeout_s: float = 5.0
+    # The SDK keeps 128 attributes per span by default; an LLM span of a long conversation
+    # carries several per message, and the oldest (model name, first messages) would go first.
+    max_span_attributes: int = 100_000
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -59,6 +62,8 @@ class TelemetryConfig:
                 )
         if self.export_timeout_s <= 0:
             raise ConfigError("export_timeout_s must be positive")
+        if self.max_span_attributes < 1:
+            raise ConfigError("max_span_attributes must be at least 1")
 
     @property
     def traces_url(self) -> str | None:
@@ -132,6 +137,14 @@ class TelemetryConfig:
             except ValueError as exc:
                 raise ConfigError(
                     f"OTEL_EXPORTER_OTLP_TIMEOUT is not a number: {timeout!r}"
+                ) from exc
+        limit = get("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT")
+        if limit is not None:
+            try:
+                values["max_span_attributes"] = int(limit)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT is not an integer: {limit!r}"
                 ) from exc
         values.update(overrides)
         return cls(**values)

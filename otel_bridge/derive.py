@@ -128,7 +128,6 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
     issues: list[str] = []
 
     calls = _llm_calls(trace)
-    llm_calls = [_to_llm_call(c) for c in calls]
     emitted_by: dict[str, str | None] = {}
     for call in calls:
         for message in call.facts.output_messages:
@@ -136,6 +135,8 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
                 if tool_call.get("id"):
                     emitted_by[tool_call["id"]] = call.agent
     tool_calls = _tool_calls(trace, calls, emitted_by)
+    _agents_from_tools(index, calls, tool_calls)
+    llm_calls = [_to_llm_call(c) for c in calls]
     targets = {
         t.span_id: target
         for t in tool_calls
@@ -233,6 +234,21 @@ def _llm_calls(trace: _Trace) -> list[_Call]:
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
         calls.append(_Call(span, trace.agent(span), facts, end))
     return calls
+
+
+def _agents_from_tools(index: SpanIndex, calls: list[_Call], tools: list[ToolCall]) -> None:
+    """A model call made inside a tool (no agent step around it) belongs to the tool's agent."""
+    tool_agent = {int(t.span_id, 16): t.agent for t in tools}
+    for call in calls:
+        if call.agent is None:
+            call.agent = next(
+                (
+                    tool_agent[p.span_id]
+                    for p in index.ancestors(call.span)
+                    if p.span_id in tool_agent
+                ),
+                None,
+            )
 
 
 def _usage_from_nested(

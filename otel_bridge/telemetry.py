@@ -10,13 +10,14 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from . import routing
 from .capture import SpanCapture
 from .config import Protocol, TelemetryConfig
 from .derive import derive, derive_all
+from .enrich import EnrichingSpanProcessor
 from .exporters import OTLPJsonFileExporter, ReportingExporter
 from .model import RunTrace
 from .spans import SpanRecord
@@ -47,6 +48,7 @@ class Telemetry:
         max_traces: int = 1000,
         max_spans_per_trace: int = 20_000,
         export_timeout_s: float = 5.0,
+        max_span_attributes: int = 100_000,
         set_global: bool = False,
         config: TelemetryConfig | None = None,
     ) -> None:
@@ -61,10 +63,14 @@ class Telemetry:
             max_traces=max_traces,
             max_spans_per_trace=max_spans_per_trace,
             export_timeout_s=export_timeout_s,
+            max_span_attributes=max_span_attributes,
         )
         self.closed = False
         self.capture = SpanCapture(self.config.max_traces, self.config.max_spans_per_trace)
-        self.provider = TracerProvider(resource=Resource.create(self.config.resource()))
+        self.provider = TracerProvider(
+            resource=Resource.create(self.config.resource()),
+            span_limits=SpanLimits(max_span_attributes=self.config.max_span_attributes),
+        )
         self.provider.add_span_processor(routing.OwnerRegistrar(self))
         self.provider.add_span_processor(self.capture)
         self.exporters: list[ReportingExporter] = []
@@ -126,8 +132,10 @@ class Telemetry:
         return exporters
 
     def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
-        """Export off the agent's thread, in batches."""
-        return BatchSpanProcessor(exporter, schedule_delay_millis=500)
+        """Export off the agent's thread, in batches, each trace enriched with its agents."""
+        return EnrichingSpanProcessor(
+            exporter, schedule_delay_millis=500, max_spans=self.config.max_spans_per_trace
+        )
 
     # ---- reading what was captured ------------------------------------------------------
 

@@ -149,3 +149,11 @@ async def test_context_manager_flushes_the_file(llm: ScriptedLLMServer, tmp_path
     from_file = derive(load_spans(path))
     assert from_file.to_dict() == in_memory.to_dict()
     assert from_file.output == "flushed" and from_file.usage.total_tokens == 10
+
+
+def test_span_attribute_limit_from_env() -> None:
+    assert TelemetryConfig().max_span_attributes == 100_000
+    env = {"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "5000"}
+    assert TelemetryConfig.from_env(env).max_span_attributes == 5000
+    with pytest.raises(ConfigError, match="not an integer"):
+        TelemetryConfig.from_env({"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "many"})

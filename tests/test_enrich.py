@@ -1,0 +1,465 @@
+"""Enrichment: exported spans name their agent, derive() is unchanged by it, and the per-trace
+buffer copes with late children, roots that never end, its bounds and failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
+from openinference.semconv.trace import SpanAttributes as SA
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
+from records import TraceBuilder, assistant, sys, tool_result, user
+from runs import traced
+
+from otel_bridge import Telemetry, derive, load_spans
+from otel_bridge import enrich as enrich_module
+from otel_bridge.conventions import genai, step_agent
+from otel_bridge.enrich import (
+    AGENT_KEYS,
+    EnrichingExporter,
+    EnrichingSpanProcessor,
+    enrich_span,
+    enrichment,
+)
+from otel_bridge.scripted_demo import demo_script
+from otel_bridge.scripted_llm import (
+    Reply,
+    ScriptedLLMServer,
+    ToolCallSpec,
+    Usage,
+    react_action,
+    react_answer,
+    scripted_openai_llm,
+)
+from otel_bridge.spans import SpanRecord, freeze
+
+GRAPH_KEYS = (SA.GRAPH_NODE_ID, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_PARENT_ID)
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def search(query: str) -> str:
+    """Search the notes."""
+    return f"Notes on {query}: spans record every call."
+
+
+def word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+# ---- real agents through Telemetry's exporters --------------------------------------------
+
+
+Run = Callable[[ScriptedLLMServer], Callable[[], Awaitable[Any]]]
+
+
+def handoff_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
+    demo = demo_script()
+    llm.set_script(demo.router())
+    workflow = demo.workflow(
+        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
+    )
+    return lambda: workflow.run(user_msg=demo.user_msg)
+
+
+def function_agent_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
+    llm.set_script(
+        [
+            Reply(tool_calls=[ToolCallSpec("add", {"a": 2, "b": 3})], usage=Usage(90, 9)),
+            Reply(content="2 + 3 = 5.", usage=Usage(120, 6)),
+        ]
+    )
+    agent = FunctionAgent(
+        name="calculator", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
+    )
+    return lambda: agent.run(user_msg="What is 2 + 3?")
+
+
+def react_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
+    llm.set_script(
+        [
+            Reply(content=react_action("add", {"a": 20, "b": 22}), usage=Usage(200, 20)),
+            Reply(content=react_answer("The sum is 42."), usage=Usage(260, 15)),
+        ]
+    )
+    agent = ReActAgent(name="reasoner", tools=[add], llm=scripted_openai_llm(llm))
+    return lambda: agent.run(user_msg="What is 20 + 22?")
+
+
+RUNS: dict[str, Run] = {
+    "handoff": handoff_run,
+    "function_agent": function_agent_run,
+    "react": react_run,
+}
+
+
+def agent_attributes(span: SpanRecord) -> dict[str, Any]:
+    return {k: v for k, v in span.attributes.items() if k in (*AGENT_KEYS, *GRAPH_KEYS)}
+
+
+@pytest.mark.parametrize("kind", RUNS)
+async def test_exported_spans_name_their_agent_and_derive_the_same(
+    kind: str, llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
+) -> None:
+    _, trace_id = await traced(telemetry, RUNS[kind](llm), name="test-run")
+    telemetry.force_flush()
+    plain = telemetry.spans(trace_id)
+    exported = [s for s in load_spans(otlp_file) if s.trace_id_hex == trace_id]
+
+    assert sorted(s.span_id for s in exported) == sorted(s.span_id for s in plain)
+    run = derive(plain)
+    assert derive(exported).to_dict() == run.to_dict()
+    assert not any(agent_attributes(s) for s in plain), "capture must stay un-enriched"
+
+    by_id = {s.span_id_hex: s for s in exported}
+    calls = [*run.llm_calls, *run.tool_calls]
+    assert calls and all(c.agent for c in calls)
+    for call in calls:
+        attrs = by_id[call.span_id].attributes
+        assert {attrs[key] for key in AGENT_KEYS} == {call.agent}
+        assert attrs[SA.GRAPH_NODE_ID] == call.agent
+    steps = [s for s in exported if step_agent(s)]
+    assert steps
+    for step in steps:
+        assert step.attributes[SA.AGENT_NAME] == step_agent(step)
+
+    (root,) = [s for s in exported if s.parent_id is None]
+    assert root.name == "test-run"
+    workflow = by_id[steps[0].parent_id_hex or ""]
+    for span in (root, workflow):
+        assert not set(AGENT_KEYS) & set(span.attributes), span.name
+        assert span.attributes[SA.INPUT_VALUE] == run.input
+        assert span.attributes[SA.OUTPUT_VALUE] == run.output
+        assert span.attributes[SA.OUTPUT_MIME_TYPE] == "text/plain"
+    assert workflow.attributes[SA.GRAPH_NODE_ID] == workflow.name
+    first_agent = steps[0].attributes[SA.AGENT_NAME]
+    assert steps[0].attributes[SA.GRAPH_NODE_PARENT_ID] == workflow.name
+    assert run.agents and first_agent in run.agents
+
+
+async def test_handoff_spans_and_the_agent_graph(
+    llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
+) -> None:
+    _, trace_id = await traced(telemetry, handoff_run(llm))
+    telemetry.force_flush()
+    exported = [s for s in load_spans(otlp_file) if s.trace_id_hex == trace_id]
+
+    handoffs = [s for s in exported if s.attributes.get(SA.TOOL_NAME) == "handoff"]
+    assert [
+        (s.attributes[genai.HANDOFF_SOURCE], s.attributes[genai.HANDOFF_TARGET]) for s in handoffs
+    ] == [("researcher", "writer")]
+    assert not any(genai.HANDOFF_TARGET in s.attributes for s in exported if s not in handoffs)
+    workflow = next(s for s in exported if s.name == "AgentWorkflow.run")
+    parents = {
+        s.attributes[SA.GRAPH_NODE_ID]: s.attributes[SA.GRAPH_NODE_PARENT_ID]
+        for s in exported
+        if SA.AGENT_NAME in s.attributes
+    }
+    assert parents == {"researcher": workflow.name, "writer": "researcher"}
+    assert len(workflow.attributes[SA.INPUT_VALUE]) < 200  # the question, not the config repr
+    assert workflow.attributes[SA.OUTPUT_VALUE] == demo_script().answer
+
+
+# ---- enrichment() on hand-built records ---------------------------------------------------
+
+
+def apply(records: Sequence[SpanRecord], extra: dict[int, dict[str, Any]]) -> list[SpanRecord]:
+    return [
+        dataclasses.replace(r, attributes=freeze({**r.attributes, **extra.get(r.span_id, {})}))
+        for r in records
+    ]
+
+
+def one_agent_trace(trace_id: int = 0xABC) -> tuple[TraceBuilder, dict[str, SpanRecord]]:
+    """Agent "a": one LLM call asking for ``add``, the tool, then the answer."""
+    b = TraceBuilder(trace_id)
+    root = b.root(0, 100)
+    step = b.step(root, "a", 1, 20)
+    call = b.llm(step, 2, 10, [sys("S"), user("2+3?")], [assistant(calls=[("c1", "add", {})])])
+    call_tool = b.call_tool(root, "c1", 21, 30)
+    tool = b.tool(call_tool, "add", {"a": 2, "b": 3}, "5", 22, 29)
+    step2 = b.step(root, "a", 31, 50)
+    answer = b.llm(
+        step2, 32, 40, [sys("S"), user("2+3?"), tool_result("c1", "5")], [assistant("5")]
+    )
+    spans = {"root": root, "step": step, "call": call, "tool": tool, "answer": answer}
+    return b, spans
+
+
+def test_enrichment_of_hand_built_records() -> None:
+    b, s = one_agent_trace()
+    extra = enrichment(b.spans)
+    for name in ("step", "call", "tool", "answer"):
+        assert extra[s[name].span_id][SA.AGENT_NAME] == "a"
+        assert extra[s[name].span_id][SA.GRAPH_NODE_PARENT_ID] == "AgentWorkflow.run"
+    assert extra[s["root"].span_id] == {
+        SA.INPUT_VALUE: "2+3?",
+        SA.INPUT_MIME_TYPE: "text/plain",
+        SA.OUTPUT_VALUE: "5",
+        SA.OUTPUT_MIME_TYPE: "text/plain",
+        SA.GRAPH_NODE_ID: "AgentWorkflow.run",
+    }
+    assert derive(apply(b.spans, extra)).to_dict() == derive(b.spans).to_dict()
+
+
+def test_no_agent_name_above_a_call_that_derive_leaves_without_one() -> None:
+    """An LLM called inside a tool has no agent in derive today; naming the tool's agent on the
+    tool span would give it one, so the tool span keeps no agent name (derive stays the same)."""
+    b, s = one_agent_trace()
+    inner = b.llm(s["tool"], 23, 24, [user("inner")], [assistant("inner answer")])
+    run = derive(b.spans)
+    extra = enrichment(b.spans)
+
+    assert derive(apply(b.spans, extra)).to_dict() == run.to_dict()
+    assert extra[s["call"].span_id][SA.AGENT_NAME] == "a"
+    inner_agent = next(c.agent for c in run.llm_calls if c.span_id == inner.span_id_hex)
+    if inner_agent is None:
+        assert SA.AGENT_NAME not in extra.get(s["tool"].span_id, {})
+        assert SA.AGENT_NAME not in extra.get(inner.span_id, {})
+
+
+def test_derive_gives_an_llm_called_inside_a_tool_the_tools_agent() -> None:
+    b, s = one_agent_trace()
+    b.llm(s["tool"], 23, 24, [user("inner")], [assistant("inner answer")])
+    assert [c.agent for c in derive(b.spans).llm_calls] == ["a", "a", "a"]
+
+
+# ---- the buffer: EnrichingExporter with a fake clock and no timer ------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def readable(record: SpanRecord) -> ReadableSpan:
+    """The SDK span a record stands for."""
+    flags = TraceFlags(TraceFlags.SAMPLED)
+    parent = record.parent_id
+    return ReadableSpan(
+        name=record.name,
+        context=SpanContext(record.trace_id, record.span_id, False, flags),
+        parent=None if parent is None else SpanContext(record.trace_id, parent, False, flags),
+        attributes=dict(record.attributes),
+        start_time=record.start_ns,
+        end_time=record.end_ns,
+        status=Status(StatusCode.OK),
+    )
+
+
+def buffered(**options: Any) -> tuple[EnrichingExporter, InMemorySpanExporter, Clock]:
+    inner, clock = InMemorySpanExporter(), Clock()
+    exporter = EnrichingExporter(inner, clock=clock, timer=False, **options)
+    return exporter, inner, clock
+
+
+def agents_by_name(inner: InMemorySpanExporter) -> dict[str, set[Any]]:
+    out: dict[str, set[Any]] = {}
+    for span in inner.get_finished_spans():
+        out.setdefault(span.name, set()).add((span.attributes or {}).get(SA.AGENT_NAME))
+    return out
+
+
+def test_trace_waits_for_its_root_then_a_grace_for_late_children() -> None:
+    exporter, inner, clock = buffered(grace_s=1.0, max_wait_s=30.0)
+    b, s = one_agent_trace()
+    spans = {r.span_id: readable(r) for r in b.spans}
+    root, late = spans.pop(s["root"].span_id), spans.pop(s["answer"].span_id)
+
+    exporter.export(list(spans.values()))
+    clock.now += 5
+    exporter.flush_due()
+    assert inner.get_finished_spans() == ()
+    exporter.export([root])  # the root ends before one of its children
+    clock.now += 0.5
+    exporter.export([late])
+    assert inner.get_finished_spans() == ()
+    clock.now += 0.6
+    exporter.flush_due()
+
+    assert len(inner.get_finished_spans()) == len(b.spans)
+    assert agents_by_name(inner)["OpenAI.achat"] == {"a"}
+    assert exporter.enriched_spans == len(b.spans) - 1  # all but call_tool
+    assert exporter.held() == (1, len(b.spans))  # kept for late children until linger_s
+
+
+def test_a_late_child_after_the_flush_is_enriched_from_the_whole_trace() -> None:
+    exporter, inner, clock = buffered(grace_s=1.0, linger_s=60.0)
+    b, s = one_agent_trace()
+    spans = [readable(r) for r in b.spans]
+    late = next(x for x in spans if x.context.span_id == s["answer"].span_id)
+    exporter.export([x for x in spans if x is not late])
+    clock.now += 2
+    exporter.flush_due()
+    assert len(inner.get_finished_spans()) == len(spans) - 1
+
+    exporter.export([late])  # its step and the root were exported already
+    exporter.flush_due()
+    last = inner.get_finished_spans()[-1]
+    assert last.context.span_id == s["answer"].span_id
+    assert (last.attributes or {})[SA.AGENT_NAME] == "a"
+
+    clock.now += 61
+    exporter.flush_due()
+    assert exporter.held() == (0, 0)
+
+
+def test_a_root_that_never_ends_is_flushed_after_max_wait() -> None:
+    exporter, inner, clock = buffered(max_wait_s=30.0)
+    b, s = one_agent_trace()
+    exporter.export([readable(r) for r in b.spans if r is not s["root"]])
+    clock.now += 29
+    exporter.flush_due()
+    assert inner.get_finished_spans() == ()
+    clock.now += 2
+    exporter.flush_due()
+    assert len(inner.get_finished_spans()) == len(b.spans) - 1
+    assert agents_by_name(inner)["FunctionTool.acall"] == {"a"}
+
+
+def test_force_flush_exports_everything_now() -> None:
+    exporter, inner, _ = buffered()
+    b, s = one_agent_trace()
+    exporter.export([readable(r) for r in b.spans if r is not s["root"]])
+    assert exporter.force_flush()
+    assert len(inner.get_finished_spans()) == len(b.spans) - 1
+
+
+def test_bounds_export_the_oldest_trace_as_it_is_and_count_it() -> None:
+    exporter, inner, _ = buffered(max_traces=1)
+    first, second = one_agent_trace(0x1), one_agent_trace(0x2)
+    exporter.export([readable(r) for r in first[0].spans if r is not first[1]["root"]])
+    exporter.export([readable(second[0].spans[0])])
+
+    pushed = inner.get_finished_spans()
+    assert len(pushed) == len(first[0].spans) - 1
+    assert all(SA.AGENT_NAME not in (x.attributes or {}) for x in pushed)
+    assert exporter.overflow_spans == len(pushed)
+    exporter.force_flush()
+    assert len(inner.get_finished_spans()) == len(pushed) + 1  # nothing dropped
+
+    exporter, inner, _ = buffered(max_spans=3)
+    exporter.export([readable(r) for r in first[0].spans[:5]])
+    assert exporter.overflow_spans == 5 and len(inner.get_finished_spans()) == 5
+
+
+def test_the_original_spans_are_not_changed() -> None:
+    exporter, inner, _ = buffered()
+    b, _ = one_agent_trace()
+    spans = [readable(r) for r in b.spans]
+    before = [dict(x.attributes or {}) for x in spans]
+    exporter.export(spans)
+    exporter.force_flush()
+    assert [dict(x.attributes or {}) for x in spans] == before
+    assert all(x not in spans for x in inner.get_finished_spans() if SA.AGENT_NAME in x.attributes)
+
+
+def test_a_copy_keeps_what_the_sdk_counted_as_dropped() -> None:
+    limited = BoundedAttributes(attributes={"k": "v"})
+    limited.dropped = 7  # as the SDK leaves it when a span hits its attribute limit
+    original = ReadableSpan("x", context=SpanContext(1, 2, False), attributes=limited)
+    copy = enrich_span(original, {SA.AGENT_NAME: "a"})
+    assert copy.dropped_attributes == 7
+    assert dict(copy.attributes or {}) == {"k": "v", SA.AGENT_NAME: "a"}
+    assert dict(original.attributes or {}) == {"k": "v"}
+
+
+def test_failures_are_counted_and_never_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(records: Any) -> Any:
+        raise RuntimeError("enrichment bug")
+
+    monkeypatch.setattr(enrich_module, "enrichment", broken)
+    exporter, inner, _ = buffered()
+    b, _ = one_agent_trace()
+    assert exporter.export([readable(r) for r in b.spans]) is SpanExportResult.SUCCESS
+    exporter.force_flush()
+    assert len(inner.get_finished_spans()) == len(b.spans)  # exported as they are
+    assert exporter.failures == 1
+    monkeypatch.undo()
+
+    class Raising(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            raise ConnectionError("down")
+
+    exporter = EnrichingExporter(Raising(), timer=False)
+    exporter.export([readable(r) for r in b.spans])
+    exporter.force_flush()
+    assert exporter.failures == 1
+
+
+# ---- threads: enrichment happens on export threads, driven by the timer -------------------
+
+
+class Signalling(InMemorySpanExporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.exported = threading.Event()
+        self.threads: set[str] = set()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.threads.add(threading.current_thread().name)
+        result = super().export(spans)
+        self.exported.set()
+        return result
+
+
+def test_the_timer_exports_a_finished_trace_off_the_callers_thread() -> None:
+    inner = Signalling()
+    processor = EnrichingSpanProcessor(inner, schedule_delay_millis=10, grace_s=0.01)
+    b, _ = one_agent_trace()
+    for record in b.spans:
+        processor.on_end(readable(record))  # what the SDK calls when a span ends
+
+    assert inner.exported.wait(30), "the trace was never exported"
+    assert threading.current_thread().name not in inner.threads
+    assert len(inner.get_finished_spans()) == len(b.spans)
+    assert agents_by_name(inner)["OpenAI.achat"] == {"a"}
+    processor.shutdown()
+    thread = processor.enricher._thread
+    assert thread is not None and not thread.is_alive()
+
+
+def test_telemetry_exports_through_the_enricher(tmp_path: Path) -> None:
+    telemetry = Telemetry(otlp_json_file=tmp_path / "x.json")
+    try:
+        with telemetry.start_run("plain-run") as span:
+            span.set_attribute("k", "v")
+        telemetry.force_flush()
+        (record,) = load_spans(tmp_path / "x.json")
+        assert record.name == "plain-run" and dict(record.attributes) == {"k": "v"}
+    finally:
+        telemetry.shutdown()
+
+
+# ---- what the core must keep for enrichment to be right -------------------------------------
+
+
+def test_telemetry_keeps_every_attribute_of_a_long_llm_span() -> None:
+    telemetry = Telemetry()
+    try:
+        with telemetry.start_run("long conversation") as span:
+            span.set_attribute(SA.LLM_MODEL_NAME, "gpt-4o-mini")
+            span.set_attributes(
+                {f"llm.input_messages.{i}.message.content": "x" for i in range(200)}
+            )
+        (record,) = telemetry.spans(f"{span.get_span_context().trace_id:032x}")
+        assert record.attributes.get(SA.LLM_MODEL_NAME) == "gpt-4o-mini"
+        assert len(record.attributes) == 201
+    finally:
+        telemetry.shutdown()

@@ -1,0 +1,142 @@
+"""A two-agent handoff run exported by Telemetry to a real Phoenix (OTLP/HTTP and gRPC), read back
+over Phoenix's REST API: the same RunTrace, agent names on the spans, the configured project.
+
+Needs an interpreter with arize-phoenix (tests/PHOENIX.md); skipped only when there is none.
+``pytest -m phoenix -s tests/test_phoenix_roundtrip.py`` prints the timings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from openinference.semconv.trace import SpanAttributes as SA
+from runs import traced
+
+from otel_bridge import Telemetry, derive, load_spans
+from otel_bridge.config import PROJECT_ATTRIBUTE, Protocol
+from otel_bridge.conventions import genai
+from otel_bridge.scripted_demo import demo_script
+from otel_bridge.scripted_llm import ScriptedLLMServer, scripted_openai_llm
+from otel_bridge.spans import SpanEvent, SpanRecord
+
+try:  # tests/ as a package (rootdir on sys.path) or as a plain directory (pytest's prepend mode)
+    from tests.phoenix_server import PhoenixServer, find_phoenix_python
+except ImportError:
+    from phoenix_server import PhoenixServer, find_phoenix_python
+
+pytestmark = pytest.mark.phoenix
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixServer]:
+    python = find_phoenix_python()
+    if python is None:
+        message = "no interpreter with arize-phoenix: see tests/PHOENIX.md"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs .venv-phoenix: a missing one is a CI bug
+        pytest.skip(message)
+    server = PhoenixServer(python, tmp_path_factory.mktemp("phoenix-rt")).start()
+    print(f"\nPhoenix healthy after {server.startup_s:.1f} s (pid {server.pid})")
+    yield server
+    server.stop()
+
+
+def search(query: str) -> str:
+    """Search the notes."""
+    return f"Notes on {query}: spans record every call."
+
+
+def word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+def as_phoenix_stores(spans: Sequence[SpanRecord]) -> list[SpanRecord]:
+    """The spans with their times as Phoenix keeps them: microseconds, through a float.
+
+    Phoenix decodes ``datetime.fromtimestamp(ns / 1e9)`` on ingest and serves
+    ``int(datetime.timestamp() * 1e9)`` back (phoenix/trace/otel.py); applying the same to the
+    spans we sent gives exactly the times that come back.
+    """
+
+    def stored(ns: int) -> int:
+        return int(datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).timestamp() * 1e9)
+
+    return [
+        dataclasses.replace(
+            s,
+            start_ns=stored(s.start_ns),
+            end_ns=stored(s.end_ns),
+            events=tuple(SpanEvent(e.name, stored(e.time_ns), e.attributes) for e in s.events),
+        )
+        for s in spans
+    ]
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+async def test_handoff_run_round_trips_through_phoenix(
+    phoenix: PhoenixServer, llm: ScriptedLLMServer, tmp_path: Path, protocol: Protocol
+) -> None:
+    project = f"otel-bridge-rt-{protocol.replace('/', '-')}"
+    endpoint = phoenix.http_endpoint if protocol == "http/protobuf" else phoenix.grpc_endpoint
+    telemetry = Telemetry(otlp_endpoint=endpoint, protocol=protocol, project_name=project)
+    demo = demo_script()
+    llm.set_script(demo.router())
+    workflow = demo.workflow(
+        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
+    )
+    started = time.monotonic()
+    try:
+        answer, trace_id = await traced(telemetry, lambda: workflow.run(user_msg=demo.user_msg))
+    finally:
+        telemetry.shutdown()
+    exported = time.monotonic()
+    assert str(answer) == demo.answer
+    assert telemetry.export_errors() == {}
+    memory = telemetry.spans(trace_id)
+    phoenix.fetch_spans(trace_id, variant="otlpv1", min_spans=len(memory), project=project)
+    visible = time.monotonic()
+    spans = load_spans(f"phoenix+{phoenix.http_endpoint}/{project}", trace_id)
+    print(
+        f"\n{protocol}: {len(memory)} spans; run+flush {exported - started:.2f} s, visible in "
+        f"Phoenix {visible - exported:.2f} s later"
+    )
+
+    # Same RunTrace. The one difference is time precision: Phoenix keeps microseconds.
+    assert sorted(s.span_id for s in spans) == sorted(s.span_id for s in memory)
+    from_phoenix = derive(spans).to_dict()
+    assert from_phoenix == derive(as_phoenix_stores(memory)).to_dict()
+    plain = derive(memory)
+    assert from_phoenix["handoffs"][0]["from"] == "researcher"
+    assert from_phoenix["agents"].keys() == plain.agents.keys() == {"researcher", "writer"}
+
+    # The agent names are on the spans Phoenix shows.
+    by_id = {s.span_id_hex: s for s in spans}
+    for call in [*plain.llm_calls, *plain.tool_calls]:
+        attributes = by_id[call.span_id].attributes
+        assert attributes[SA.GRAPH_NODE_NAME] == attributes[SA.AGENT_NAME] == call.agent
+        assert attributes[SA.GRAPH_NODE_ID] == call.agent
+    (handoff,) = [s for s in spans if genai.HANDOFF_TARGET in s.attributes]
+    assert handoff.attributes[genai.HANDOFF_SOURCE] == "researcher"
+    assert handoff.attributes[genai.HANDOFF_TARGET] == "writer"
+    (root,) = [s for s in spans if s.parent_id is None]
+    assert root.attributes[SA.INPUT_VALUE] == demo.user_msg
+    assert root.attributes[SA.OUTPUT_VALUE] == demo.answer
+
+    # In the project we configured, and only there.
+    assert {s.resource[PROJECT_ATTRIBUTE] for s in spans} == {project}
+    projects = httpx.get(f"{phoenix.http_endpoint}/v1/projects", timeout=10).json()["data"]
+    assert project in {p["name"] for p in projects}
+    default = httpx.get(
+        f"{phoenix.http_endpoint}/v1/projects/default/spans",
+        params={"trace_id": trace_id},
+        timeout=10,
+    )
+    assert default.status_code == 404 or default.json()["data"] == []
