@@ -1,11 +1,13 @@
-"""Shared fixtures: the scripted OpenAI-compatible server and a Telemetry."""
+"""Shared fixtures: the scripted OpenAI-compatible server, a Telemetry, a real Phoenix."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python
 
 from otel_bridge import Telemetry
 from otel_bridge.scripted_llm import ScriptedLLMServer
@@ -40,3 +42,24 @@ def telemetry(otlp_file: Path) -> Iterator[Telemetry]:
         yield telemetry
     finally:
         telemetry.shutdown()
+
+
+@pytest.fixture(scope="session")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixServer]:
+    """One real Phoenix server (loopback only) for the session, stopped by its pid."""
+    python = find_phoenix_python()
+    if python is None:
+        message = (
+            "no interpreter with arize-phoenix: create .venv-phoenix "
+            "(python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install -r "
+            "requirements-phoenix.txt) or set OTEL_BRIDGE_PHOENIX_PYTHON"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs .venv-phoenix: a missing one is a CI bug
+        pytest.skip(message)
+    server = PhoenixServer(python, tmp_path_factory.mktemp("phoenix"), project=DEFAULT_PROJECT)
+    server.start()
+    pid = server.pid
+    yield server
+    server.stop()
+    assert not Path(f"/proc/{pid}").exists(), f"Phoenix pid {pid} still running after stop()"

@@ -8,15 +8,15 @@ Needs an interpreter with arize-phoenix (tests/PHOENIX.md); skipped only when th
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 from openinference.semconv.trace import SpanAttributes as SA
+from phoenix_server import PhoenixServer
 from runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
@@ -26,26 +26,7 @@ from otel_bridge.scripted_demo import demo_script
 from otel_bridge.scripted_llm import ScriptedLLMServer, scripted_openai_llm
 from otel_bridge.spans import SpanEvent, SpanRecord
 
-try:  # tests/ as a package (rootdir on sys.path) or as a plain directory (pytest's prepend mode)
-    from tests.phoenix_server import PhoenixServer, find_phoenix_python
-except ImportError:
-    from phoenix_server import PhoenixServer, find_phoenix_python
-
 pytestmark = pytest.mark.phoenix
-
-
-@pytest.fixture(scope="module")
-def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixServer]:
-    python = find_phoenix_python()
-    if python is None:
-        message = "no interpreter with arize-phoenix: see tests/PHOENIX.md"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs .venv-phoenix: a missing one is a CI bug
-        pytest.skip(message)
-    server = PhoenixServer(python, tmp_path_factory.mktemp("phoenix-rt")).start()
-    print(f"\nPhoenix healthy after {server.startup_s:.1f} s (pid {server.pid})")
-    yield server
-    server.stop()
 
 
 def search(query: str) -> str:

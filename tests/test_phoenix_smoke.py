@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,30 +30,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode, format_span_id, format_trace_id
 
 # tests/ is a plain directory: pytest puts it on sys.path (rootdir-relative "prepend" mode).
-from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python, is_loopback
+from phoenix_server import DEFAULT_PROJECT, PhoenixServer, is_loopback
 
 pytestmark = pytest.mark.phoenix
 
 PROJECT = DEFAULT_PROJECT
 STATUS_NAMES = {StatusCode.UNSET: "UNSET", StatusCode.OK: "OK", StatusCode.ERROR: "ERROR"}
 OTLP_STATUS_CODES = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
-
-
-@pytest.fixture(scope="module")
-def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhoenixServer]:
-    python = find_phoenix_python()
-    if python is None:
-        pytest.skip(
-            "no interpreter with arize-phoenix: set OTEL_BRIDGE_PHOENIX_PYTHON or create "
-            ".venv-phoenix (python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install "
-            "arize-phoenix)"
-        )
-    server = PhoenixServer(python, tmp_path_factory.mktemp("phoenix"), project=PROJECT).start()
-    print(f"\nPhoenix healthy after {server.startup_s:.1f} s (pid {server.pid})")
-    pid = server.pid
-    yield server
-    server.stop()
-    assert not Path(f"/proc/{pid}").exists(), f"Phoenix pid {pid} still running after stop()"
 
 
 def record_trace(service: str) -> list[ReadableSpan]:
