@@ -17,7 +17,7 @@ from . import routing
 from .capture import SpanCapture
 from .config import Protocol, TelemetryConfig
 from .derive import derive, derive_all
-from .enrich import EnrichingSpanProcessor
+from .enrich_export import EnrichingSpanProcessor
 from .exporters import OTLPJsonFileExporter, ReportingExporter
 from .model import RunTrace
 from .spans import SpanRecord

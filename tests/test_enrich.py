@@ -23,13 +23,8 @@ from runs import traced
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge import enrich as enrich_module
 from otel_bridge.conventions import genai, step_agent
-from otel_bridge.enrich import (
-    AGENT_KEYS,
-    EnrichingExporter,
-    EnrichingSpanProcessor,
-    enrich_span,
-    enrichment,
-)
+from otel_bridge.enrich import AGENT_KEYS, enrich_span, enrichment
+from otel_bridge.enrich_export import EnrichingExporter, EnrichingSpanProcessor
 from otel_bridge.scripted_demo import demo_script
 from otel_bridge.scripted_llm import (
     Reply,
