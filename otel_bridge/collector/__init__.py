@@ -1,0 +1,21 @@
+"""The embedded OTLP collector: OTLP/HTTP and OTLP/gRPC in, SQLite, a query API out.
+
+``Collector`` runs in-process (tests, the demo); ``otel-bridge collector serve`` runs it as a
+server. See ``query_api`` for the routes and ``otlp_http``/``otlp_grpc`` for the receivers.
+"""
+
+from __future__ import annotations
+
+from .config import CollectorConfig, is_loopback
+from .server import Collector, serve
+from .store import SpanStore, TracePage, TraceSummary
+
+__all__ = [
+    "Collector",
+    "CollectorConfig",
+    "SpanStore",
+    "TracePage",
+    "TraceSummary",
+    "is_loopback",
+    "serve",
+]

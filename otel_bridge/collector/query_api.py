@@ -1,0 +1,197 @@
+"""The query API: JSON over HTTP, on the receiver's port, behind the same token.
+
+Routes:
+
+- ``GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=``: traces, newest
+  first: ``{"traces": [summary, ...], "next_cursor": str | null}``. ``start``/``end`` filter
+  the trace start (ISO-8601, or integer Unix nanoseconds; ``start`` inclusive, ``end``
+  exclusive); ``limit`` 1..1000 (default 50); pass ``next_cursor`` back as ``cursor`` with the
+  same filters for the next page. ``status`` is ``error`` when any span has an ERROR status.
+- ``GET /api/traces/{trace_id}``: one trace summary.
+- ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
+  (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
+- ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
+  The answer is kept for the last few traces asked for, until the trace gets more spans.
+
+Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token) or 404 (unknown trace).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..derive import derive
+from ..otlp import from_request, request_to_json
+from .otlp_http import PROTOBUF
+from .store import SpanStore, TraceStatus, decode_cursor
+
+__all__ = ["query_routes"]
+
+MAX_LIMIT = 1000
+RUN_CACHE_SIZE = 32
+_TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class BadParameter(ValueError):
+    """A query parameter that cannot be used."""
+
+
+def error(status: int, message: str) -> JSONResponse:
+    """The query API's error body."""
+    return JSONResponse({"error": message}, status)
+
+
+class RunCache:
+    """The RunTrace JSON of recently derived traces, valid while their span count is unchanged.
+
+    Spans are never changed once stored (a re-sent span is ignored), so a trace with the same
+    number of spans derives to the same RunTrace.
+    """
+
+    def __init__(self, size: int = RUN_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, trace_id: str, span_count: int) -> bytes | None:
+        """The cached JSON, if derived from this many spans."""
+        with self._lock:
+            entry = self._entries.get(trace_id)
+            if entry is None or entry[0] != span_count:
+                return None
+            self._entries.move_to_end(trace_id)
+            return entry[1]
+
+    def put(self, trace_id: str, span_count: int, body: bytes) -> None:
+        """Keep one answer, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[trace_id] = (span_count, body)
+            self._entries.move_to_end(trace_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def query_routes(store: SpanStore) -> list[Route]:
+    """The query API routes over a store (sync endpoints: Starlette runs them in threads)."""
+    runs = RunCache()
+
+    def list_traces(request: Request) -> Response:
+        try:
+            params = _list_params(request.query_params)
+        except BadParameter as exc:
+            return error(400, str(exc))
+        page = store.list_traces(**params)
+        return JSONResponse(
+            {"traces": [t.to_dict() for t in page.traces], "next_cursor": page.next_cursor}
+        )
+
+    def get_trace(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if trace_id is None:
+            return _bad_trace_id(request)
+        summary = store.trace(trace_id)
+        return JSONResponse(summary.to_dict()) if summary else _unknown(trace_id)
+
+    def trace_spans(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if trace_id is None:
+            return _bad_trace_id(request)
+        otlp = store.trace_request(trace_id)
+        if otlp is None:
+            return _unknown(trace_id)
+        if PROTOBUF in request.headers.get("accept", ""):
+            return Response(otlp.SerializeToString(), media_type=PROTOBUF)
+        return JSONResponse(request_to_json(otlp))
+
+    def trace_run(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if trace_id is None:
+            return _bad_trace_id(request)
+        summary = store.trace(trace_id)
+        if summary is None:
+            return _unknown(trace_id)
+        body = runs.get(trace_id, summary.span_count)
+        if body is None:
+            otlp = store.trace_request(trace_id)
+            if otlp is None:
+                return _unknown(trace_id)
+            # Counted again from the spans read: a batch may have landed in between.
+            run = derive(from_request(otlp))
+            spans = sum(len(ss.spans) for rs in otlp.resource_spans for ss in rs.scope_spans)
+            body = json.dumps(run.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+            runs.put(trace_id, spans, body)
+        return Response(body, media_type="application/json")
+
+    return [
+        Route("/api/traces", list_traces, methods=["GET"]),
+        Route("/api/traces/{trace_id}", get_trace, methods=["GET"]),
+        Route("/api/traces/{trace_id}/spans", trace_spans, methods=["GET"]),
+        Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
+    ]
+
+
+def _trace_id(request: Request) -> str | None:
+    value = str(request.path_params["trace_id"])
+    return value.lower() if _TRACE_ID.fullmatch(value) else None
+
+
+def _bad_trace_id(request: Request) -> JSONResponse:
+    value = request.path_params["trace_id"]
+    return error(400, f"invalid trace id {value!r}: expected 32 hex characters")
+
+
+def _unknown(trace_id: str) -> JSONResponse:
+    return error(404, f"no spans of trace {trace_id}")
+
+
+def _list_params(query: Any) -> dict[str, Any]:
+    status = query.get("status") or None
+    if status is not None and status not in ("ok", "error"):
+        raise BadParameter(f"status must be 'ok' or 'error', got {status!r}")
+    limit_text = query.get("limit") or "50"
+    try:
+        limit = int(limit_text)
+    except ValueError as exc:
+        raise BadParameter(f"limit must be an integer, got {limit_text!r}") from exc
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadParameter(f"limit must be 1..{MAX_LIMIT}, got {limit}")
+    cursor = query.get("cursor") or None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError as exc:
+            raise BadParameter(str(exc)) from exc
+    trace_status: TraceStatus | None = status
+    return {
+        "service": query.get("service") or None,
+        "status": trace_status,
+        "start_ns": _time_ns(query.get("start"), "start"),
+        "end_ns": _time_ns(query.get("end"), "end"),
+        "limit": limit,
+        "cursor": cursor,
+    }
+
+
+def _time_ns(text: str | None, name: str) -> int | None:
+    """Unix nanoseconds from an integer or an ISO-8601 time (UTC when it has no zone)."""
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadParameter(f"{name} must be ISO-8601 or Unix nanoseconds, got {text!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000

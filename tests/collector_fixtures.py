@@ -1,0 +1,252 @@
+"""Helpers and fixtures for the collector and span-source tests.
+
+- ``run_demo``: the researcher -> writer AgentWorkflow against the scripted LLM, traced by a
+  Telemetry (real LlamaIndex, real OpenAI client, real OTel SDK exporters).
+- ``assert_same_run``: two RunTrace dicts equal, optionally within a time tolerance (for sources
+  that keep microseconds only).
+- ``jaeger_legacy_body`` / ``jaeger_v3_body``: what a Jaeger query service would answer for the
+  given spans (legacy model built the way the OpenTelemetry Collector's translator does).
+- ``ServedApp``: a Starlette app on 127.0.0.1, started and stopped by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from otel_bridge import SpanRecord, Telemetry
+from otel_bridge.collector import Collector
+from otel_bridge.otlp import request_to_json, to_request
+from otel_bridge.scripted_demo import demo_script
+from otel_bridge.scripted_llm import ScriptedLLMServer, scripted_openai_llm
+
+LOOPBACK = "127.0.0.1"
+
+
+# ---- a real run --------------------------------------------------------------------------------
+
+
+async def search(query: str) -> str:
+    """Search the web for a query."""
+    return f"Notes on {query}: spans carry tokens, timings and handoffs."
+
+
+def word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+async def run_demo(telemetry: Telemetry, llm: ScriptedLLMServer, name: str = "demo-run") -> str:
+    """One researcher -> writer run inside a root span of ours; its trace id (hex)."""
+    demo = demo_script()
+    llm.set_script(demo.router())
+    workflow = demo.workflow(
+        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
+    )
+    with telemetry.start_run(name) as root:
+        answer = await workflow.run(user_msg=demo.user_msg)
+    assert str(answer) == demo.answer
+    return f"{root.get_span_context().trace_id:032x}"
+
+
+def expected_run(telemetry: Telemetry, trace_id: str) -> dict[str, Any]:
+    """The in-memory RunTrace of a run, without export issues (sources never have those)."""
+    data = telemetry.run_trace(trace_id).to_dict()
+    data["issues"] = [i for i in data["issues"] if i != "export_failed"]
+    return data
+
+
+# ---- comparing runs ----------------------------------------------------------------------------
+
+
+def assert_same_run(expected: Any, got: Any, time_tolerance_s: float = 0.0, path: str = "") -> None:
+    """Equal RunTrace dicts; times and durations may differ by ``time_tolerance_s``."""
+    where = path or "run"
+    if isinstance(expected, dict):
+        assert isinstance(got, dict), f"{where}: {got!r}"
+        assert expected.keys() == got.keys(), f"{where}: keys {expected.keys() ^ got.keys()}"
+        for key in expected:
+            assert_same_run(expected[key], got[key], time_tolerance_s, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), f"{where}: {got!r}"
+        for i, (a, b) in enumerate(zip(expected, got, strict=True)):
+            assert_same_run(a, b, time_tolerance_s, f"{where}[{i}]")
+    elif time_tolerance_s and isinstance(expected, float) and isinstance(got, float):
+        assert math.isclose(expected, got, abs_tol=time_tolerance_s), f"{where}: {expected} {got}"
+    elif time_tolerance_s and isinstance(expected, str) and _is_time(expected):
+        delta = abs((_time(expected) - _time(got)).total_seconds())
+        assert delta <= time_tolerance_s, f"{where}: {expected} vs {got}"
+    else:
+        assert expected == got, f"{where}: {expected!r} != {got!r}"
+
+
+def _is_time(text: str) -> bool:
+    return len(text) >= 20 and text[4] == "-" and text[10] == "T" and text.endswith("Z")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ---- fake Jaeger answers -----------------------------------------------------------------------
+
+
+def jaeger_v3_body(spans: Sequence[SpanRecord]) -> dict[str, Any]:
+    """``GET /api/v3/traces/{id}``: OTLP/JSON in a ``result`` wrapper."""
+    return {"result": request_to_json(to_request(spans))}
+
+
+def jaeger_legacy_body(spans: Sequence[SpanRecord]) -> dict[str, Any]:
+    """``GET /api/traces/{id}``: Jaeger's JSON model, as Jaeger converts OTLP spans to it."""
+    processes: dict[str, dict[str, Any]] = {}
+    process_ids: dict[str, str] = {}
+    out = []
+    for span in spans:
+        resource = dict(span.resource)
+        key = json.dumps(sorted(resource.items()), default=list)
+        pid = process_ids.setdefault(key, f"p{len(process_ids) + 1}")
+        service = resource.pop("service.name", "OTLPResourceNoServiceName")
+        processes[pid] = {"serviceName": service, "tags": [_tag(k, v) for k, v in resource.items()]}
+        tags = [_tag("otel.scope.name", span.scope)] if span.scope else []
+        tags += [_tag(k, v) for k, v in span.attributes.items()]
+        if span.kind != "UNSPECIFIED":
+            tags.append(_tag("span.kind", span.kind.lower()))
+        if span.status != "UNSET":
+            tags.append(_tag("otel.status_code", span.status))
+        if span.status == "ERROR":
+            tags.append(_tag("error", True))
+        if span.status_message:
+            tags.append(_tag("otel.status_description", span.status_message))
+        references = []
+        if span.parent_id is not None:
+            references.append(
+                {
+                    "refType": "CHILD_OF",
+                    "traceID": _jaeger_trace_id(span.trace_id),
+                    "spanID": span.parent_id_hex,
+                }
+            )
+        out.append(
+            {
+                "traceID": _jaeger_trace_id(span.trace_id),
+                "spanID": span.span_id_hex,
+                "flags": 1,
+                "operationName": span.name,
+                "references": references,
+                "startTime": span.start_ns // 1000,
+                "duration": (span.end_ns - span.start_ns) // 1000,
+                "tags": tags,
+                "logs": [
+                    {
+                        "timestamp": event.time_ns // 1000,
+                        "fields": [_tag("event", event.name)]
+                        + [_tag(k, v) for k, v in event.attributes.items()],
+                    }
+                    for event in span.events
+                ],
+                "processID": pid,
+                "warnings": None,
+            }
+        )
+    trace_id = _jaeger_trace_id(spans[0].trace_id)
+    trace = {"traceID": trace_id, "spans": out, "processes": processes, "warnings": None}
+    return {"data": [trace], "total": 0, "limit": 0, "offset": 0, "errors": None}
+
+
+def _jaeger_trace_id(trace_id: int) -> str:
+    """Jaeger's TraceID.String(): the high half without padding, or only the low half."""
+    high, low = trace_id >> 64, trace_id & (2**64 - 1)
+    return f"{high:x}{low:016x}" if high else f"{low:016x}"
+
+
+def _tag(key: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"key": key, "type": "bool", "value": value}
+    if isinstance(value, int):
+        return {"key": key, "type": "int64", "value": value}
+    if isinstance(value, float):
+        return {"key": key, "type": "float64", "value": value}
+    if isinstance(value, tuple | list):
+        return {"key": key, "type": "string", "value": json.dumps(list(value))}
+    return {"key": key, "type": "string", "value": str(value)}
+
+
+# ---- serving a small app -----------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self._ready.set()
+
+
+class ServedApp:
+    """An ASGI app on 127.0.0.1 (free port) in a thread; stopped by its own handle."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.port = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    def __enter__(self) -> ServedApp:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind((LOOPBACK, 0))
+        config = uvicorn.Config(
+            self.app, loop="asyncio", http="h11", lifespan="off", log_level="warning"
+        )
+        ready = threading.Event()
+        self._server = _Server(config, ready)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        ready.wait(10)
+        assert self._server.started, "the test server did not start"
+        self._socket, self.port = sock, sock.getsockname()[1]
+        return self
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(10)
+        if self._socket is not None:
+            self._socket.close()
+
+
+# ---- fixtures ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[Collector]:
+    """A collector on free loopback ports with its own database, stopped after the test."""
+    with Collector(tmp_path / "spans.db") as running:
+        yield running

@@ -1,0 +1,248 @@
+"""Storage and queries: listing with filters and cursors, restart, and durability after a crash."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otel_bridge import SpanRecord, derive, load_spans
+from otel_bridge.collector import Collector, SpanStore
+from otel_bridge.collector.ingest import batch_from_request
+from otel_bridge.collector.writer import StoreError
+from otel_bridge.model import iso
+from otel_bridge.otlp import to_request
+
+PROTOBUF = {"content-type": "application/x-protobuf"}
+S = 1_000_000_000  # one second in ns
+T0 = 1_790_000_000 * S
+
+
+def trace(trace_id: int, start_ns: int, *, service: str, error: bool = False) -> list[SpanRecord]:
+    """A root and two children; the second child fails when ``error``."""
+    resource = {"service.name": service}
+    root = SpanRecord(
+        trace_id, 1, None, f"run-{trace_id}", start_ns, start_ns + 5 * S, resource=resource
+    )
+    return [
+        root,
+        SpanRecord(trace_id, 2, 1, "step", start_ns + S, start_ns + 2 * S, resource=resource),
+        SpanRecord(
+            trace_id, 3, 1, "tool", start_ns + 2 * S, start_ns + 3 * S,
+            status="ERROR" if error else "OK", resource=resource,
+        ),
+    ]  # fmt: skip
+
+
+def store_traces(store: SpanStore, request: ExportTraceServiceRequest) -> int:
+    return store.submit(batch_from_request(request)).result(timeout=30)
+
+
+def test_listing_filters_and_pages(tmp_path: Path) -> None:
+    with SpanStore(tmp_path / "list.db") as store:
+        records = []
+        for i in range(1, 8):
+            service = "alpha" if i % 2 else "beta"
+            records += trace(i, T0 + i * 10 * S, service=service, error=i in (3, 6))
+        # The children arrive in a later request than their roots: summaries still add up.
+        assert store_traces(store, to_request([r for r in records if r.parent_id is None])) == 7
+        assert store_traces(store, to_request([r for r in records if r.parent_id])) == 14
+
+        everything = store.list_traces(limit=100)
+        assert [t.trace_id for t in everything.traces] == [f"{i:032x}" for i in range(7, 0, -1)]
+        assert everything.next_cursor is None
+        third = everything.traces[4]
+        assert (third.span_count, third.error_count, third.status) == (3, 1, "error")
+        assert (third.service, third.root_name) == ("alpha", "run-3")
+        assert (third.start_ns, third.end_ns) == (T0 + 30 * S, T0 + 35 * S)
+
+        assert [t.trace_id[-1] for t in store.list_traces(service="beta").traces] == ["6", "4", "2"]
+        assert [t.trace_id[-1] for t in store.list_traces(status="error").traces] == ["6", "3"]
+        window = store.list_traces(start_ns=T0 + 20 * S, end_ns=T0 + 50 * S)
+        assert [t.trace_id[-1] for t in window.traces] == ["4", "3", "2"]
+
+        seen, cursor = [], None
+        while True:
+            page = store.list_traces(limit=3, cursor=cursor, status="ok")
+            seen += [t.trace_id[-1] for t in page.traces]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == ["7", "5", "4", "2", "1"]
+
+
+def test_query_api_parameters(tmp_path: Path) -> None:
+    with Collector(tmp_path / "q.db") as collector:
+        request = to_request(trace(1, T0, service="alpha") + trace(2, T0 + 60 * S, service="beta"))
+        httpx.post(
+            f"{collector.http_url}/v1/traces", content=request.SerializeToString(), headers=PROTOBUF
+        )
+        api = f"{collector.http_url}/api/traces"
+        page = httpx.get(api, params={"limit": 1}).json()
+        assert [t["trace_id"][-1] for t in page["traces"]] == ["2"]
+        rest = httpx.get(api, params={"limit": 1, "cursor": page["next_cursor"]}).json()
+        assert [t["trace_id"][-1] for t in rest["traces"]] == ["1"] and rest["next_cursor"] is None
+        by_iso = httpx.get(api, params={"start": iso(T0 + 30 * S)}).json()
+        assert [t["trace_id"][-1] for t in by_iso["traces"]] == ["2"]
+        by_ns = httpx.get(api, params={"end": str(T0 + 1)}).json()
+        assert [t["trace_id"][-1] for t in by_ns["traces"]] == ["1"]
+        summary = httpx.get(f"{api}/{2:032x}").json()
+        assert summary["service"] == "beta" and summary["duration_s"] == 5.0
+        run = httpx.get(f"{api}/{2:032X}/run").json()  # upper case is fine
+        assert run["trace_id"] == f"{2:032x}"
+
+        for params, says in [
+            ({"limit": "0"}, "limit must be 1..1000"),
+            ({"limit": "many"}, "limit must be an integer"),
+            ({"status": "fine"}, "status must be 'ok' or 'error'"),
+            ({"start": "yesterday"}, "start must be ISO-8601 or Unix nanoseconds"),
+            ({"cursor": "bm9wZQ"}, "invalid cursor"),
+        ]:
+            bad = httpx.get(api, params=params)
+            assert bad.status_code == 400 and says in bad.json()["error"], bad.text
+        for suffix in ("", "/spans", "/run"):
+            assert httpx.get(f"{api}/xyz{suffix}").status_code == 400
+            unknown = httpx.get(f"{api}/{9:032x}{suffix}")
+            assert unknown.status_code == 404
+            assert unknown.json() == {"error": f"no spans of trace {9:032x}"}
+
+
+def test_restart_on_the_same_database_keeps_everything(tmp_path: Path) -> None:
+    db = tmp_path / "restart.db"
+    spans = trace(5, T0, service="alpha", error=True)
+    with Collector(db) as first:
+        response = httpx.post(
+            f"{first.http_url}/v1/traces",
+            content=to_request(spans).SerializeToString(),
+            headers=PROTOBUF,
+        )
+        assert response.status_code == 200
+        before = derive(load_spans(first.http_url, 5)).to_dict()
+    with Collector(db) as second:
+        assert sorted(load_spans(second.http_url, 5), key=lambda s: s.span_id) == spans
+        assert derive(load_spans(second.http_url, 5)).to_dict() == before
+        # Re-sending after the restart still stores nothing twice.
+        httpx.post(
+            f"{second.http_url}/v1/traces",
+            content=to_request(spans).SerializeToString(),
+            headers=PROTOBUF,
+        )
+        assert second.store is not None and second.store.span_count() == 3
+        assert second.store.list_traces().traces[0].error_count == 1
+
+
+def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
+    """``otel-bridge collector serve`` in a child process, and its HTTP URL once it is ready."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "otel_bridge.cli", "collector", "serve", "--db", str(db),
+            "--http-port", "0", "--grpc-port", "0",
+        ],
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    match = re.search(r"OTLP/HTTP \+ query API (http://127\.0\.0\.1:\d+)", line)
+    if match is None:
+        process.kill()
+        process.wait(10)
+        raise AssertionError(f"the collector did not start: {line}")
+    return process, match.group(1)
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    process, url = serve(tmp_path / "term.db")
+    try:
+        spans = trace(1, T0, service="term")
+        body = to_request(spans).SerializeToString()
+        assert httpx.post(f"{url}/v1/traces", content=body, headers=PROTOBUF).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        assert process.stderr is not None
+        rest = process.stderr.read()
+        process.stderr.close()
+    assert "otel-bridge collector stopped" in rest
+    with SpanStore(tmp_path / "term.db") as store:
+        assert store.span_count() == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_acknowledged_spans_survive_a_crash(tmp_path: Path) -> None:
+    """The collector process is SIGKILLed right after its acks: every acked span is on disk."""
+    db = tmp_path / "crash.db"
+    process, url = serve(db)
+    try:
+        acked = 0
+        with httpx.Client() as client:
+            for i in range(1, 21):
+                spans = trace(i, T0 + i * S, service="crash")
+                response = client.post(
+                    f"{url}/v1/traces",
+                    content=to_request(spans).SerializeToString(),
+                    headers=PROTOBUF,
+                )
+                assert response.status_code == 200
+                acked += len(spans)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    with SpanStore(db) as store:  # the WAL is replayed on open
+        assert store.span_count() == acked == 60
+        assert len(store.list_traces(limit=100).traces) == 20
+
+
+def test_one_bad_batch_fails_alone_and_the_writer_goes_on(tmp_path: Path) -> None:
+    with SpanStore(tmp_path / "isolate.db", max_pending_bytes=1 << 30) as store:
+        good = batch_from_request(to_request(trace(1, T0, service="a")))
+        bad = batch_from_request(to_request(trace(2, T0, service="a")))
+        row = bad.rows[0]
+        bad.rows[0] = (*row[:4], 2**64, *row[5:])  # past validation: SQLite cannot bind it
+        blocker = sqlite3.connect(store.path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # the writer waits: the batches can share a transaction
+        futures = [store.submit(good), store.submit(bad)]
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert futures[0].result(timeout=30) == 3
+        with pytest.raises(StoreError, match="could not be stored"):
+            futures[1].result(timeout=30)
+        assert store.writer.failed_batches == 1
+        later = batch_from_request(to_request(trace(3, T0, service="a")))
+        assert store.submit(later).result(timeout=30) == 3
+        assert store.span_count() == 6
+
+
+def test_a_kept_run_is_derived_again_when_its_trace_grows(tmp_path: Path) -> None:
+    spans = trace(7, T0, service="grow")
+    with Collector(tmp_path / "grow.db") as collector, httpx.Client() as client:
+        url = f"{collector.http_url}/api/traces/{7:032x}/run"
+
+        def send(records: list[SpanRecord]) -> None:
+            body = to_request(records).SerializeToString()
+            client.post(f"{collector.http_url}/v1/traces", content=body, headers=PROTOBUF)
+
+        send(spans[1:])  # the children first: the run ends with the tool
+        first = client.get(url).json()
+        assert client.get(url).json() == first  # kept
+        assert first["end"] == iso(T0 + 3 * S)
+        send(spans[1:])  # re-sent spans change nothing
+        assert client.get(url).json() == first
+        send(spans[:1])  # the root arrives: the run is longer now
+        assert client.get(url).json()["end"] == iso(T0 + 5 * S)
