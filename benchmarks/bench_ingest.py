@@ -64,8 +64,10 @@ CORPUS = " ".join(random.Random(0).choice(WORDS) for _ in range(50_000))
 
 
 STEPS = {
-    "api_run": "**GET /api/traces/{id}/run**, first time (fetch + derive in the server; "
-    "target <= 20)",
+    "api_run_ready": "**GET /api/traces/{id}/run**, first time, run ended >= 0.5 s before "
+    "(derived ahead by the collector; target <= 20)",
+    "api_run": "**GET /api/traces/{id}/run**, first time, derived on demand (`prepare_runs` "
+    "off; target <= 20)",
     "api_run_warm": "GET /api/traces/{id}/run again (kept until the trace grows)",
     "load_spans": "**load_spans(url) + derive** (protobuf over HTTP, derive in the client; "
     "target <= 20)",
@@ -275,6 +277,25 @@ def read_back(collector: Collector, repeat: int) -> dict[str, Any]:
     return results
 
 
+def read_ready(collector: Collector, repeat: int) -> tuple[float, float, float]:
+    """First reads of ended 1,000-span runs once the collector has derived them ahead."""
+    rnd = random.Random(8)
+    ids = []
+    with httpx.Client(timeout=60) as client:
+        for i in range(repeat):
+            trace = agent_trace(0xAEAD_0000 + i, 1000, time.time_ns(), rnd)
+            body = to_request(trace).SerializeToString()
+            client.post(f"{collector.http_url}/v1/traces", content=body, headers=PROTOBUF)
+            ids.append(trace[0].trace_id_hex)
+        preparer = collector._preparer
+        assert preparer is not None
+        deadline = time.monotonic() + 120
+        while preparer.prepared < repeat and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gc.collect()
+        return sample(lambda tid: client.get(f"{collector.http_url}/api/traces/{tid}/run"), ids)
+
+
 def sample(fn: Callable[[Any], Any], args: list[Any]) -> tuple[float, float, float]:
     """(median, min, max) milliseconds of ``fn(arg)`` for each arg."""
     samples = []
@@ -358,8 +379,10 @@ def main() -> None:
             for p in ("http", "grpc")
             for c in (1, 2)
         ]
-        with Collector(Path(tmp) / "read.db") as collector:
+        with Collector(Path(tmp) / "read.db", prepare_runs=False) as collector:
             back = read_back(collector, args.repeat)
+        with Collector(Path(tmp) / "ready.db") as collector:
+            back["api_run_ready"] = read_ready(collector, args.repeat)
         for key in STEPS:
             median, low, high = back[key]
             print(f"{key:13} median {median:6.1f} ms (min {low:.1f}, max {high:.1f})")
@@ -419,13 +442,15 @@ def render(rows: list[Any], back: dict[str, Any], phoenix: dict[str, Any] | None
         median, low, high = back[key]
         lines.append(f"| {name} | {median:.1f} | {low:.1f} | {high:.1f} |")
     core = back["from_request"][0] + back["derive"][0]
-    if back["api_run"][0] > 20:
-        lines += [
-            "",
-            f"The 20 ms read-back target is not met on a first read: `from_request` + `derive` "
-            f"alone take {core:.0f} ms on this trace; the collector's own share (SQLite, "
-            "assembly, HTTP) is the rest. A repeated read is served from the kept answer.",
-        ]
+    ready, cold = back["api_run_ready"][0], back["api_run"][0]
+    lines += [
+        "",
+        f"A run that has ended is served in {ready:.1f} ms: the collector derives a trace in "
+        "the background 0.5 s after its root span is committed. Derived on demand (a trace "
+        f"asked for before that, or with `prepare_runs` off) it takes {cold:.1f} ms, "
+        f"{core:.0f} ms of which are OTLP -> SpanRecord and `derive`"
+        + (": over the 20 ms target." if cold > 20 else "."),
+    ]
     return "\n".join(lines) + "\n"
 
 

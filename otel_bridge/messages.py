@@ -65,15 +65,12 @@ def merge_history(
                 answered.add(call_id)
                 agent = tool_agents.get(call_id, agent)
             history.append({**message, "agent": agent})
-    for result in tool_results:
-        call_id = result.get("tool_call_id")
-        if call_id is None or call_id in answered:
-            continue
-        at = _after_call(history, call_id)
-        if at is not None:
-            history.insert(at, {**result, "agent": tool_agents.get(call_id)})
-            answered.add(call_id)
-    return history
+    missing = [
+        {**r, "agent": tool_agents.get(r["tool_call_id"])}
+        for r in tool_results
+        if r.get("tool_call_id") is not None and r["tool_call_id"] not in answered
+    ]
+    return _with_results(history, missing) if missing else history
 
 
 def merge_conversation(histories: Iterable[Sequence[Message]]) -> list[Message]:
@@ -142,12 +139,22 @@ def _system_after_results(fresh: list[Message]) -> list[Message]:
     return [*fresh[lead:results], *fresh[:lead], *fresh[results:]]
 
 
-def _after_call(history: list[Message], call_id: str) -> int | None:
-    """Index just after the assistant message that made ``call_id`` and its other results."""
-    for i, message in enumerate(history):
-        if any(c.get("id") == call_id for c in message.get("tool_calls", ())):
-            j = i + 1
-            while j < len(history) and history[j].get("role") == "tool":
-                j += 1
-            return j
-    return None
+def _with_results(history: list[Message], results: list[Message]) -> list[Message]:
+    """The history with each result placed after its tool call and the results already there.
+
+    Results whose call is not in the history are left out.
+    """
+    pending: dict[str, Message] = {r["tool_call_id"]: r for r in results}
+    out: list[Message] = []
+    waiting: list[Message] = []  # results of the last assistant turn, placed after its own
+    for message in history:
+        if waiting and message.get("role") != "tool":
+            out.extend(waiting)
+            waiting = []
+        out.append(message)
+        for call in message.get("tool_calls", ()):
+            result = pending.pop(call.get("id"), None)
+            if result is not None:
+                waiting.append(result)
+    out.extend(waiting)
+    return out

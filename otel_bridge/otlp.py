@@ -10,6 +10,8 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from sys import intern
+from types import MappingProxyType
 from typing import Any
 
 from google.protobuf import json_format
@@ -17,10 +19,10 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 
 from .errors import SpanFormatError
-from .spans import SpanEvent, SpanRecord, StatusName, freeze
+from .spans import EMPTY, SpanEvent, SpanRecord, StatusName
 
 __all__ = [
     "decode_request",
@@ -46,6 +48,8 @@ _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 def value_of(value: AnyValue) -> Any:
     """The Python value of an OTLP ``AnyValue`` (arrays become tuples)."""
     which = value.WhichOneof("value")
+    if which == "string_value":  # by far the most common: checked first
+        return value.string_value
     if which is None:
         return None
     if which == "array_value":
@@ -57,8 +61,11 @@ def value_of(value: AnyValue) -> Any:
     return getattr(value, which)
 
 
-def _attrs(kvs: Iterable[KeyValue]) -> Mapping[str, Any]:
-    return freeze({kv.key: value_of(kv.value) for kv in kvs})
+def _attrs(kvs: Sequence[KeyValue]) -> Mapping[str, Any]:
+    """Read-only attributes with interned keys (what ``spans.freeze`` makes), built in one go."""
+    if not kvs:
+        return EMPTY
+    return MappingProxyType({intern(kv.key): value_of(kv.value) for kv in kvs})
 
 
 def _id(raw: bytes, size: int, what: str) -> int:
@@ -121,21 +128,19 @@ def _kvs(attributes: Mapping[str, Any]) -> list[KeyValue]:
 
 
 def to_request(spans: Iterable[SpanRecord]) -> ExportTraceServiceRequest:
-    """An OTLP export request holding the spans, grouped by resource and scope."""
-    groups: dict[tuple[int, str], tuple[Mapping[str, Any], list[SpanRecord]]] = {}
+    """An OTLP export request holding the spans, grouped by resource and scope (by content)."""
+    groups: dict[tuple[object, ...], tuple[Mapping[str, Any], dict[str, list[SpanRecord]]]] = {}
     for span in spans:
-        key = (id(span.resource) if span.resource else 0, span.scope)
-        groups.setdefault(key, (span.resource, []))[1].append(span)
+        key = tuple(sorted(span.resource.items()))
+        scopes = groups.setdefault(key, (span.resource, {}))[1]
+        scopes.setdefault(span.scope, []).append(span)
     request = ExportTraceServiceRequest()
-    by_resource: dict[int, ResourceSpans] = {}
-    for (res_key, scope), (resource, members) in groups.items():
-        rs = by_resource.get(res_key)
-        if rs is None:
-            rs = request.resource_spans.add(resource=Resource(attributes=_kvs(resource)))
-            by_resource[res_key] = rs
-        ss: ScopeSpans = rs.scope_spans.add()
-        ss.scope.name = scope
-        ss.spans.extend(_to_span(s) for s in members)
+    for resource, scopes in groups.values():
+        rs = request.resource_spans.add(resource=Resource(attributes=_kvs(resource)))
+        for scope, members in scopes.items():
+            ss: ScopeSpans = rs.scope_spans.add()
+            ss.scope.name = scope
+            ss.spans.extend(_to_span(s) for s in members)
     return request
 
 

@@ -234,7 +234,9 @@ class ScriptedLLMServer:
         """Bind an ephemeral port and serve in a daemon thread; returns self."""
         if self._thread is not None:
             raise RuntimeError("the scripted LLM server is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it a response written in two parts waits ~40 ms for a delayed ACK (Nagle).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         # Lets the port be bound again at once after stop, despite TIME_WAIT connections.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

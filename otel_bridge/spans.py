@@ -78,6 +78,9 @@ class SpanRecord:
         return max(0, self.end_ns - self.start_ns)
 
 
+_SEQUENCES = (list, tuple)
+
+
 def freeze(attributes: Mapping[str, Any] | None) -> Mapping[str, AttrValue]:
     """Read-only copy of an attribute mapping; sequences become tuples.
 

@@ -72,6 +72,11 @@ def collector() -> None:
     help="SQLite synchronous mode: with FULL an acked request survives a power loss (an "
     "fsync per transaction); NORMAL only a crash of the collector, and is a little faster.",
 )
+@click.option(
+    "--no-prepare-runs",
+    is_flag=True,
+    help="Do not derive ended runs in the background (each is derived when first asked for).",
+)
 def serve_command(
     db_path: str,
     host: str,
@@ -82,6 +87,7 @@ def serve_command(
     allow_remote: bool,
     max_body_mib: int,
     synchronous: str,
+    no_prepare_runs: bool,
 ) -> None:
     """Receive OTLP traces and store them until Ctrl-C (or SIGTERM).
 
@@ -102,6 +108,7 @@ def serve_command(
         allow_remote=allow_remote,
         max_body_bytes=max_body_mib * 1024 * 1024,
         synchronous="NORMAL" if synchronous == "NORMAL" else "FULL",
+        prepare_runs=not no_prepare_runs,
     )
 
     def ready(running: Collector) -> None:

@@ -71,6 +71,7 @@ class CollectorConfig:
     retry_after_s: int = 1
     synchronous: Synchronous = "FULL"
     grpc_workers: int = 8
+    prepare_runs: bool = True  # derive ended runs ahead of the first request (runs.py)
 
     def __post_init__(self) -> None:
         for name in ("http_port", "grpc_port"):

@@ -12,6 +12,7 @@ from .auth import bearer_matches
 from .config import CollectorConfig
 from .otlp_http import JSON, OtlpHttpReceiver, media_type, status_response
 from .query_api import query_routes
+from .runs import RunCache
 from .store import SpanStore
 
 __all__ = ["TRACES_PATH", "build_app"]
@@ -48,7 +49,7 @@ class BearerAuth:
         await response(scope, receive, send)
 
 
-def build_app(store: SpanStore, config: CollectorConfig) -> ASGIApp:
+def build_app(store: SpanStore, config: CollectorConfig, runs: RunCache) -> ASGIApp:
     """Starlette app with ``POST /v1/traces``, the query API and ``GET /healthz``."""
 
     async def health(request: Request) -> Response:
@@ -57,6 +58,6 @@ def build_app(store: SpanStore, config: CollectorConfig) -> ASGIApp:
     routes = [
         Route(TRACES_PATH, OtlpHttpReceiver(store, config).export, methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
-        *query_routes(store),
+        *query_routes(store, runs),
     ]
     return BearerAuth(Starlette(routes=routes), config.token)

@@ -11,17 +11,15 @@ Routes:
 - ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
   (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
 - ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
-  The answer is kept for the last few traces asked for, until the trace gets more spans.
+  Ended runs are derived ahead of the request (``runs.RunPreparer``); answers are kept until
+  the trace gets more spans.
 
 Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token) or 404 (unknown trace).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,15 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..derive import derive
-from ..otlp import from_request, request_to_json
+from ..otlp import request_to_json
 from .otlp_http import PROTOBUF
+from .runs import RunCache, derive_run_json
 from .store import SpanStore, TraceStatus, decode_cursor
 
 __all__ = ["query_routes"]
 
 MAX_LIMIT = 1000
-RUN_CACHE_SIZE = 32
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 
 
@@ -50,39 +47,8 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status)
 
 
-class RunCache:
-    """The RunTrace JSON of recently derived traces, valid while their span count is unchanged.
-
-    Spans are never changed once stored (a re-sent span is ignored), so a trace with the same
-    number of spans derives to the same RunTrace.
-    """
-
-    def __init__(self, size: int = RUN_CACHE_SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, trace_id: str, span_count: int) -> bytes | None:
-        """The cached JSON, if derived from this many spans."""
-        with self._lock:
-            entry = self._entries.get(trace_id)
-            if entry is None or entry[0] != span_count:
-                return None
-            self._entries.move_to_end(trace_id)
-            return entry[1]
-
-    def put(self, trace_id: str, span_count: int, body: bytes) -> None:
-        """Keep one answer, dropping the least recently used beyond ``size``."""
-        with self._lock:
-            self._entries[trace_id] = (span_count, body)
-            self._entries.move_to_end(trace_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
-def query_routes(store: SpanStore) -> list[Route]:
+def query_routes(store: SpanStore, runs: RunCache) -> list[Route]:
     """The query API routes over a store (sync endpoints: Starlette runs them in threads)."""
-    runs = RunCache()
 
     def list_traces(request: Request) -> Response:
         try:
@@ -121,14 +87,11 @@ def query_routes(store: SpanStore) -> list[Route]:
             return _unknown(trace_id)
         body = runs.get(trace_id, summary.span_count)
         if body is None:
-            otlp = store.trace_request(trace_id)
-            if otlp is None:
+            derived = derive_run_json(store, trace_id)
+            if derived is None:
                 return _unknown(trace_id)
-            # Counted again from the spans read: a batch may have landed in between.
-            run = derive(from_request(otlp))
-            spans = sum(len(ss.spans) for rs in otlp.resource_spans for ss in rs.scope_spans)
-            body = json.dumps(run.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
-            runs.put(trace_id, spans, body)
+            runs.put(trace_id, *derived)
+            body = derived[1]
         return Response(body, media_type="application/json")
 
     return [

@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from .config import CollectorConfig
 from .http_app import build_app
 from .otlp_grpc import start_grpc_server
+from .runs import RunCache, RunPreparer
 from .store import SpanStore
 
 __all__ = ["Collector", "serve"]
@@ -73,6 +74,8 @@ class Collector:
             **limits,
         )
         self.store: SpanStore | None = None
+        self.runs = RunCache()
+        self._preparer: RunPreparer | None = None
         self._http: _UvicornServer | None = None
         self._http_thread: threading.Thread | None = None
         self._http_socket: socket.socket | None = None
@@ -93,6 +96,9 @@ class Collector:
             max_pending_bytes=cfg.max_pending_bytes,
             max_batch_spans=cfg.max_batch_spans,
         )
+        if cfg.prepare_runs:
+            self._preparer = RunPreparer(self.store, self.runs)
+            self.store.writer.on_roots = self._preparer.schedule
         try:
             if cfg.grpc_port is not None:
                 self._grpc, self.grpc_port = start_grpc_server(
@@ -120,7 +126,7 @@ class Collector:
             sock.close()
             raise OSError(f"cannot listen for OTLP/HTTP on {host}:{port}: {exc}") from exc
         config = uvicorn.Config(
-            build_app(self.store, self.config),
+            build_app(self.store, self.config, self.runs),
             loop="asyncio",
             http="h11",
             lifespan="off",
@@ -158,6 +164,9 @@ class Collector:
         grpc_server, self._grpc = self._grpc, None
         if grpc_server is not None:
             grpc_server.stop(grace=min(timeout_s, 5.0)).wait(timeout_s)
+        preparer, self._preparer = self._preparer, None
+        if preparer is not None:
+            preparer.close()
         store, self.store = self.store, None
         if store is not None:
             store.close()

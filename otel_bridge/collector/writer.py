@@ -126,6 +126,8 @@ class SpanWriter:
         self._origin_ids: dict[bytes, int] = {}
         self.committed_spans = 0
         self.failed_batches = 0
+        # Called after a commit with the ids of the traces whose root span it stored.
+        self.on_roots: Callable[[set[bytes]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="otel-bridge-writer", daemon=True)
         self._thread.start()
 
@@ -263,6 +265,14 @@ class SpanWriter:
         for item, count in zip(items, counts, strict=True):
             self.committed_spans += count
             item.future.set_result(count)
+        on_roots = self.on_roots
+        if on_roots is not None:
+            roots = {row[0] for item in items for row in item.batch.rows if row[2] is None}
+            if roots:
+                try:
+                    on_roots(roots)
+                except Exception:  # a listener must not stop the writer
+                    logger.exception("otel-bridge collector: root listener failed")
 
     def _fail(self, item: _Item) -> None:
         self._release([item])
