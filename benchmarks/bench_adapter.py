@@ -32,6 +32,7 @@ from typing import Any
 
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
+from results import write_section
 
 from otel_bridge.scripted_demo import demo_script
 from otel_bridge.scripted_llm import (
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=["workflow", "function"], default="workflow")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--write", action="store_true", help="write into benchmarks/README.md")
     parser.add_argument("--bare-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -181,14 +183,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"medians_s": medians, "runs": args.runs, "kind": args.kind}))
         return 0
-    print(f"kind={args.kind} runs={args.runs} (medians; warm-up {WARMUP} runs each)\n")
-    print("| variant | median ms | / instrumented | / bare |")
-    print("|---|---|---|---|")
+    lines = [
+        f"`python benchmarks/bench_adapter.py --runs {args.runs} --kind {args.kind}` "
+        f"(medians; warm-up {WARMUP} runs each)",
+        "",
+        "| variant | median ms | / instrumented | / bare |",
+        "|---|---:|---:|---:|",
+    ]
     for name, median in medians.items():
-        print(
+        lines.append(
             f"| {name} | {median * 1000:.2f} | {median / base:.3f} | "
             f"{median / medians['bare']:.3f} |"
         )
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        write_section(f"adapter-{args.kind}", table)
     return 0
 
 

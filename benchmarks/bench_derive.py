@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from records import KIND, TraceBuilder, assistant, tool_result, user
 from records import sys as system
+from results import write_section
 
 from otel_bridge import derive
 
@@ -110,15 +111,7 @@ def main() -> None:
     print(table)
     print(json.dumps({"python": sys.version.split()[0], "rows": rows}))
     if args.write:
-        readme = Path(__file__).with_name("README.md")
-        text = readme.read_text() if readme.exists() else "# Benchmarks\n"
-        begin, end = "<!-- derive:begin -->", "<!-- derive:end -->"
-        block = f"{begin}\n{table}\n{end}"
-        if begin in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-        else:
-            text += f"\n{block}\n"
-        readme.write_text(text)
+        write_section("derive", table)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Ingest throughput of the embedded collector, and the cost of reading a run back.
 
 Run: ``python benchmarks/bench_ingest.py`` (about a minute; ``--quick`` for a smoke run,
-``--no-phoenix`` to skip Phoenix, ``--write`` to write the table to benchmarks/INGEST.md).
+``--no-phoenix`` to skip Phoenix, ``--write`` to write the table into benchmarks/README.md).
 
 - Ingest: OTLP/HTTP protobuf and OTLP/gRPC, requests of 512 OpenInference-shaped spans (~2 KB
   of attributes each, traces of 32 spans), sent by 1 and by 2 client processes. Bodies are
@@ -39,6 +39,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+
+from results import write_section  # noqa: E402
 
 from otel_bridge import SpanRecord, derive, load_spans  # noqa: E402
 from otel_bridge.collector import Collector  # noqa: E402
@@ -367,7 +369,7 @@ def main() -> None:
     parser.add_argument("--phoenix-batches", type=int, default=4)
     parser.add_argument("--no-phoenix", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a few batches, no Phoenix")
-    parser.add_argument("--write", action="store_true", help="write benchmarks/INGEST.md")
+    parser.add_argument("--write", action="store_true", help="write into benchmarks/README.md")
     args = parser.parse_args()
     if args.quick:
         args.batches, args.repeat, args.no_phoenix = 4, 5, True
@@ -394,7 +396,7 @@ def main() -> None:
     print()
     print(table)
     if args.write:
-        (ROOT / "benchmarks" / "INGEST.md").write_text(table)
+        write_section("ingest", table)
 
 
 def render(rows: list[Any], back: dict[str, Any], phoenix: dict[str, Any] | None, args: Any) -> str:
