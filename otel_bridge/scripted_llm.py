@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import socket
 import threading
 import time
 from collections import deque
@@ -36,12 +35,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from otel_bridge.asgi_thread import ThreadedServer, tcp_socket
 from otel_bridge.errors import OtelBridgeError
 from otel_bridge.scripted_wire import (
     SSE_DONE,
@@ -195,20 +194,6 @@ class Exchange:
 # ----------------------------------------------------------------------------- the server
 
 
-class _UvicornServer(uvicorn.Server):
-    """uvicorn.Server that tells a waiting thread when startup is over."""
-
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self._ready.set()
-
-
 class ScriptedLLMServer:
     """An OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, in a background thread.
 
@@ -221,10 +206,7 @@ class ScriptedLLMServer:
         self._router: Router = ReplyQueue(())
         self._log: list[Exchange] = []
         self._sequence = itertools.count()  # not reset by clear_log: ids stay unique
-        self._server: _UvicornServer | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self._port = 0
+        self._server: ThreadedServer | None = None
         if script is not None:
             self.set_script(script)
 
@@ -232,49 +214,20 @@ class ScriptedLLMServer:
 
     def start(self, timeout_s: float = 10.0) -> ScriptedLLMServer:
         """Bind an ephemeral port and serve in a daemon thread; returns self."""
-        if self._thread is not None:
+        if self._server is not None:
             raise RuntimeError("the scripted LLM server is already running")
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
-        # without it a response written in two parts waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        # Lets the port be bound again at once after stop, despite TIME_WAIT connections.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
         app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
-        config = uvicorn.Config(
-            app, loop="asyncio", http="h11", lifespan="off", log_config=None, log_level="warning",
-            access_log=False, timeout_graceful_shutdown=1,
-        )  # fmt: skip
-        ready = threading.Event()
-        server = _UvicornServer(config, ready)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="scripted-llm", daemon=True
+        server = ThreadedServer(
+            app, tcp_socket("127.0.0.1", 0), "scripted-llm", graceful_shutdown_s=1
         )
-        thread.start()
-        ready.wait(timeout_s)
-        if not server.started:
-            server.should_exit = True
-            thread.join(timeout_s)
-            sock.close()
-            raise RuntimeError("the scripted LLM server did not start")
-        self._server, self._thread, self._socket = server, thread, sock
-        self._port = sock.getsockname()[1]
+        self._server = server.start(timeout_s)
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop serving, join the thread and release the port (idempotent)."""
-        server, thread, sock = self._server, self._thread, self._socket
-        self._server = self._thread = self._socket = None
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout_s)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(timeout_s)
-        if sock is not None:
-            sock.close()
-        self._port = 0
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(timeout_s)
 
     def __enter__(self) -> ScriptedLLMServer:
         """Start the server."""
@@ -292,14 +245,14 @@ class ScriptedLLMServer:
     @property
     def port(self) -> int:
         """The bound port (0 before ``start``)."""
-        return self._port
+        return self._server.port if self._server is not None else 0
 
     @property
     def base_url(self) -> str:
         """The OpenAI ``base_url``/``api_base``: ``http://127.0.0.1:PORT/v1``."""
-        if not self._port:
+        if not self.port:
             raise RuntimeError("the scripted LLM server is not started")
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     # -- script and ground truth
 

@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 import math
 import socket
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from otel_bridge import SpanRecord, Telemetry
+from otel_bridge.asgi_thread import ThreadedServer, tcp_socket
 from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.scripted_demo import demo_script
@@ -183,44 +182,22 @@ def _tag(key: str, value: Any) -> dict[str, Any]:
 # ---- serving a small app -----------------------------------------------------------------------
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self._ready.set()
-
-
 class ServedApp:
     """An ASGI app on 127.0.0.1 (free port) in a thread; stopped by its own handle."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.port = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._server: ThreadedServer | None = None
 
     def __enter__(self) -> ServedApp:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind((LOOPBACK, 0))
-        config = uvicorn.Config(
-            self.app, loop="asyncio", http="h11", lifespan="off", log_level="warning"
-        )
-        ready = threading.Event()
-        self._server = _Server(config, ready)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        ready.wait(10)
-        assert self._server.started, "the test server did not start"
-        self._socket, self.port = sock, sock.getsockname()[1]
+        self._server = ThreadedServer(self.app, tcp_socket(LOOPBACK, 0), "test-app").start()
         return self
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        assert self._server is not None
+        return self._server.port
 
     @property
     def url(self) -> str:
@@ -228,11 +205,8 @@ class ServedApp:
         return f"http://{LOOPBACK}:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(10)
-        if self._socket is not None:
-            self._socket.close()
+        assert self._server is not None
+        self._server.stop()
 
 
 # ---- fixtures ----------------------------------------------------------------------------------

@@ -380,9 +380,9 @@ def test_stop_joins_the_thread_and_releases_the_port() -> None:
     assert server.base_url == f"http://127.0.0.1:{port}/v1"
     with httpx.Client() as client:  # a kept-alive connection must not block the stop
         assert client.post(f"{server.base_url}/chat/completions", json={}).status_code == 200
-        thread = server._thread
+        threaded = server._server
         server.stop()
-    assert thread is not None and not thread.is_alive()
+    assert threaded is not None and not threaded._thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={})
     with socket.socket() as probe:  # REUSEADDR skips TIME_WAIT, but not a live listener

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +16,8 @@ from types import FrameType
 from typing import Any
 
 import grpc
-import uvicorn
 
+from ..asgi_thread import ThreadedServer, tcp_socket
 from ..errors import ConfigError
 from .config import CollectorConfig
 from .http_app import build_app
@@ -29,20 +28,6 @@ from .store import SpanStore
 __all__ = ["Collector", "serve"]
 
 logger = logging.getLogger(__name__)
-
-
-class _UvicornServer(uvicorn.Server):
-    """uvicorn.Server that tells the starting thread when startup is over."""
-
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self._ready.set()
 
 
 class Collector:
@@ -76,9 +61,7 @@ class Collector:
         self.store: SpanStore | None = None
         self.runs = RunCache()
         self._preparer: RunPreparer | None = None
-        self._http: _UvicornServer | None = None
-        self._http_thread: threading.Thread | None = None
-        self._http_socket: socket.socket | None = None
+        self._http: ThreadedServer | None = None
         self._grpc: grpc.Server | None = None
         self.http_port: int | None = None
         self.grpc_port: int | None = None
@@ -114,53 +97,19 @@ class Collector:
 
     def _start_http(self, port: int, timeout_s: float) -> None:
         assert self.store is not None
-        host = self.config.host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
-        # without it every two-write response waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host.strip("[]"), port))
+            sock = tcp_socket(self.config.host, port)
         except OSError as exc:
-            sock.close()
-            raise OSError(f"cannot listen for OTLP/HTTP on {host}:{port}: {exc}") from exc
-        config = uvicorn.Config(
-            build_app(self.store, self.config, self.runs),
-            loop="asyncio",
-            http="h11",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        ready = threading.Event()
-        server = _UvicornServer(config, ready)
-        thread = threading.Thread(
-            target=server.run,
-            kwargs={"sockets": [sock]},
-            name="otel-bridge-collector-http",
-            daemon=True,
-        )
-        self._http, self._http_thread, self._http_socket = server, thread, sock
-        thread.start()
-        ready.wait(timeout_s)
-        if not server.started:
-            raise RuntimeError("the collector's HTTP server did not start")
-        self.http_port = int(sock.getsockname()[1])
+            raise OSError(f"cannot listen for OTLP/HTTP: {exc}") from exc
+        app = build_app(self.store, self.config, self.runs)
+        self._http = ThreadedServer(app, sock, "otel-bridge-collector-http").start(timeout_s)
+        self.http_port = self._http.port
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop accepting, commit what was acknowledged or queued, close the database."""
-        server, thread, sock = self._http, self._http_thread, self._http_socket
-        self._http = self._http_thread = self._http_socket = None
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(timeout_s)
-            if thread.is_alive():
-                server.force_exit = True
-                thread.join(timeout_s)
-        if sock is not None:
-            sock.close()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop(timeout_s)
         grpc_server, self._grpc = self._grpc, None
         if grpc_server is not None:
             grpc_server.stop(grace=min(timeout_s, 5.0)).wait(timeout_s)
