@@ -1,9 +1,9 @@
 """MASEval adapter for LlamaIndex workflow agents, its data derived from their OpenTelemetry spans.
 
 The adapter only wires three things together: a Telemetry (one root span of ours per run, so
-each run is found by its trace id), the agent's workflow run (on a fresh event loop, from any
-calling context) and derivation (``Telemetry.run_trace``). Everything MASEval reads (messages,
-usage, per-agent totals, handoffs, logs) comes from the derived RunTraces.
+each run is found by its trace id), the agent's workflow run (on a shared background event
+loop, from any calling context) and derivation (``Telemetry.run_trace``). Everything MASEval
+reads (messages, usage, per-agent totals, handoffs, logs) comes from the derived RunTraces.
 """
 
 from __future__ import annotations
