@@ -28,6 +28,7 @@ from opentelemetry import trace as trace_api
 from .adapter_config import describe_workflow, llm_model, root_agent_name, workflow_agents
 from .adapter_runs import RunRecord, conversation, maseval_usage, summarize
 from .background_loop import run_sync
+from .errors import SourceError
 from .model import RunTrace
 from .telemetry import Telemetry
 from .usage_reporting import UsageReporting, enable_stream_usage
@@ -251,7 +252,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
     def _derive(self, trace_id: str, record: RunRecord) -> RunTrace | None:
         try:
             return self.telemetry.run_trace(trace_id)
-        except KeyError:
+        except SourceError:
             logger.warning("otel-bridge: no spans were captured for run %s", trace_id)
             record.issues.append("no_spans")
         except Exception:

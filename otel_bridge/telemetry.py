@@ -18,6 +18,7 @@ from .capture import SpanCapture
 from .config import Protocol, TelemetryConfig
 from .derive import derive, derive_all
 from .enrich_export import EnrichingSpanProcessor
+from .errors import SourceError
 from .exporters import OTLPJsonFileExporter, ReportingExporter
 from .model import RunTrace
 from .spans import SpanRecord
@@ -144,11 +145,14 @@ class Telemetry:
         return self.capture.spans(trace_id)
 
     def run_trace(self, trace_id: str | int) -> RunTrace:
-        """The RunTrace of one captured trace, with capture and export problems in ``issues``."""
+        """The RunTrace of one captured trace, with capture and export problems in ``issues``.
+
+        ``SourceError`` when no span of that trace was captured (or all were evicted).
+        """
         tid = trace_id if isinstance(trace_id, str) else f"{trace_id:032x}"
         spans = self.capture.spans(tid)
         if not spans:
-            raise KeyError(f"no captured spans for trace {tid}")
+            raise SourceError(f"no captured spans for trace {tid}")
         trace = derive(spans, evicted_spans=self.capture.evicted(tid))
         trace.issues.extend(self.export_issues())
         return trace
