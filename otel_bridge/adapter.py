@@ -49,11 +49,15 @@ _default_lock = threading.Lock()
 
 
 def default_telemetry() -> Telemetry:
-    """The process-wide embedded Telemetry (in-memory capture, no export), made on first use."""
+    """The process-wide embedded Telemetry (in-memory capture, no export), made on first use.
+
+    It takes only the adapters' own runs: agent runs outside an adapter keep going to the
+    Telemetry the user opened.
+    """
     global _default
     with _default_lock:
         if _default is None or _default.closed:
-            _default = Telemetry()
+            _default = Telemetry(claim_unscoped=False)
         return _default
 
 

@@ -33,7 +33,9 @@ class Telemetry:
 
     It never replaces the global tracer provider unless ``set_global=True``. LlamaIndex is
     instrumented once per process; each trace goes to the Telemetry that owns it (see
-    ``routing``), so several Telemetry objects can live side by side.
+    ``routing``), so several Telemetry objects can live side by side. A run started outside
+    ``start_run``/``activate`` goes to the most recently opened Telemetry that claims such
+    runs (``claim_unscoped=True``, the default).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class Telemetry:
         export_timeout_s: float = 5.0,
         max_span_attributes: int = 100_000,
         set_global: bool = False,
+        claim_unscoped: bool = True,
         config: TelemetryConfig | None = None,
     ) -> None:
         self.config = config or TelemetryConfig(
@@ -83,14 +86,20 @@ class Telemetry:
         if set_global:
             trace_api.set_tracer_provider(self.provider)
         routing.ensure_instrumented()
-        routing.register_live(self)
+        if claim_unscoped:
+            routing.register_live(self)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Telemetry:
         """A Telemetry configured by the OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME and
         OTEL_RESOURCE_ATTRIBUTES variables."""
         set_global = bool(overrides.pop("set_global", False))
-        return cls(config=TelemetryConfig.from_env(env, **overrides), set_global=set_global)
+        claim = bool(overrides.pop("claim_unscoped", True))
+        return cls(
+            config=TelemetryConfig.from_env(env, **overrides),
+            set_global=set_global,
+            claim_unscoped=claim,
+        )
 
     def _build_exporters(self) -> list[tuple[str, SpanExporter]]:
         cfg = self.config

@@ -157,3 +157,23 @@ def test_span_attribute_limit_from_env() -> None:
     assert TelemetryConfig.from_env(env).max_span_attributes == 5000
     with pytest.raises(ConfigError, match="not an integer"):
         TelemetryConfig.from_env({"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "many"})
+
+
+async def test_a_telemetry_that_claims_no_unscoped_runs_gets_only_its_own(
+    llm: ScriptedLLMServer,
+) -> None:
+    llm.set_script(
+        [Reply(content="mine", usage=Usage(5, 1)), Reply(content="yours", usage=Usage(6, 2))]
+    )
+    agent = FunctionAgent(name="solo", tools=[], llm=scripted_openai_llm(llm, include_usage=True))
+    user_telemetry = Telemetry()
+    scoped_only = Telemetry(claim_unscoped=False)  # opened last, as an adapter's default would be
+    try:
+        _, own_id = await traced(scoped_only, lambda: agent.run(user_msg="scoped"))
+        await agent.run(user_msg="unscoped")
+        assert scoped_only.capture.trace_ids() == [own_id]
+        [unscoped] = user_telemetry.run_traces()
+        assert unscoped.output == "yours"
+    finally:
+        scoped_only.shutdown()
+        user_telemetry.shutdown()
