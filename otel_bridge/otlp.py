@@ -198,7 +198,9 @@ def _list(obj: Any, key: str) -> list[Any]:
     return value
 
 
-def _convert_ids(obj: dict[str, Any], convert: Any) -> None:
+def _convert_ids(obj: Any, convert: Any) -> None:
+    if not isinstance(obj, dict):
+        raise SpanFormatError(f"a span or link must be an object, got {type(obj).__name__}")
     for key in _ID_KEYS:
         if obj.get(key):
             obj[key] = convert(obj[key], key)
@@ -217,21 +219,32 @@ def _b64_to_hex(value: str, key: str) -> str:
     return base64.b64decode(value).hex()
 
 
-def decode_request_json(body: Any) -> ExportTraceServiceRequest:
-    """Parse one OTLP/JSON body (a dict, or its text) into a protobuf request."""
+def decode_request_json(body: Any, *, copy: bool = True) -> ExportTraceServiceRequest:
+    """Parse one OTLP/JSON body (a dict, or its text) into a protobuf request.
+
+    Ids are rewritten in place: a dict is copied first unless ``copy=False`` (the caller's own).
+    """
     if isinstance(body, bytes | str):
-        try:
-            body = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SpanFormatError(f"not JSON: {exc}") from exc
+        body = _json(body)
+        copy = False
     if not isinstance(body, dict) or "resourceSpans" not in body:
         raise SpanFormatError("not an OTLP/JSON traces body: no 'resourceSpans' key")
-    body = json.loads(json.dumps(body))  # private copy: ids are rewritten in place
+    if copy:
+        body = _json(json.dumps(body))
     _walk_ids(body, _hex_to_b64)
     try:
         return json_format.ParseDict(body, ExportTraceServiceRequest(), ignore_unknown_fields=True)
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
         raise SpanFormatError(f"malformed OTLP/JSON: {exc}") from exc
+
+
+def _json(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpanFormatError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise SpanFormatError("not JSON: nested too deeply") from exc
 
 
 def request_to_json(request: ExportTraceServiceRequest) -> dict[str, Any]:

@@ -103,6 +103,9 @@ def test_malformed_protobuf_is_400_with_a_protobuf_status(small: Collector) -> N
             b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"endTimeUnixNano": "soon"}]}]}]}',
             "soon",
         ),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [1]}]}]}', "must be an object"),
+        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"links": [1]}]}]}]}', "an object"),
+        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
     ],
 )
 def test_malformed_json_is_400_with_a_json_status(small: Collector, body: bytes, says: str) -> None:
@@ -328,3 +331,15 @@ def test_grpc_gzip_and_a_gzip_bomb(small: Collector) -> None:
     finally:
         channel.close()
     assert small.store is not None and small.store.span_count() == 3
+
+
+def test_a_request_that_gives_up_does_not_stop_the_writer(small: Collector) -> None:
+    """A cancelled wait (a request cut off at shutdown) must leave the writer working."""
+    from otel_bridge.collector.ingest import batch_from_request
+
+    assert small.store is not None
+    future = small.store.submit(batch_from_request(to_request(spans(3, trace_id=0x51))))
+    assert future.cancel() is False  # the writer owns it until it is committed
+    assert future.result(timeout=30) == 3
+    assert post(small, to_request(spans(3, trace_id=0x52)).SerializeToString(), PROTOBUF).is_success
+    assert small.store.writer._thread.is_alive()

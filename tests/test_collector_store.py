@@ -107,6 +107,9 @@ def test_query_api_parameters(tmp_path: Path) -> None:
             ({"status": "fine"}, "status must be 'ok' or 'error'"),
             ({"start": "yesterday"}, "start must be ISO-8601 or Unix nanoseconds"),
             ({"cursor": "bm9wZQ"}, "invalid cursor"),
+            ({"start": "9999-12-31"}, "start is out of range"),
+            ({"end": "99999999999999999999"}, "end is out of range"),
+            ({"start": "\u00b2"}, "start must be ISO-8601 or Unix nanoseconds"),
         ]:
             bad = httpx.get(api, params=params)
             assert bad.status_code == 400 and says in bad.json()["error"], bad.text

@@ -25,7 +25,9 @@ class Checkpointer:
     """A thread that checkpoints the WAL after commits (``nudge``) until ``close``."""
 
     def __init__(self, path: str | Path, synchronous: str) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # timeout=0: a RESTART checkpoint that would wait for readers gives up at once (and is
+        # tried again at the next nudge) instead of holding the writer off for seconds.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._wake = threading.Event()
         self._stop = False

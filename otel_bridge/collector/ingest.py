@@ -115,6 +115,8 @@ def decode_body(body: bytes, *, json_body: bool) -> tuple[ExportTraceServiceRequ
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpanFormatError(f"malformed OTLP/JSON: not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise SpanFormatError("malformed OTLP/JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise SpanFormatError(
             f"malformed OTLP/JSON: the body must be an object, got {type(data).__name__}"
@@ -122,10 +124,7 @@ def decode_body(body: bytes, *, json_body: bool) -> tuple[ExportTraceServiceRequ
     if "resourceSpans" not in data:
         # Unknown fields must be ignored (OTLP/JSON): a valid, empty request. Say so anyway.
         return ExportTraceServiceRequest(), "no 'resourceSpans' in the body: nothing was stored"
-    try:
-        return decode_request_json(data), ""
-    except SpanFormatError as exc:
-        raise SpanFormatError(f"malformed OTLP/JSON: {exc}") from exc
+    return decode_request_json(data, copy=False), ""
 
 
 def batch_from_request(request: ExportTraceServiceRequest) -> IngestBatch:

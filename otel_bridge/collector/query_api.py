@@ -35,6 +35,7 @@ from .store import SpanStore, TraceStatus, decode_cursor
 __all__ = ["query_routes"]
 
 MAX_LIMIT = 1000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 
 
@@ -148,13 +149,19 @@ def _time_ns(text: str | None, name: str) -> int | None:
     """Unix nanoseconds from an integer or an ISO-8601 time (UTC when it has no zone)."""
     if not text:
         return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadParameter(f"{name} must be ISO-8601 or Unix nanoseconds, got {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if text.lstrip("-").isdecimal():
+        value = int(text)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise BadParameter(
+                f"{name} must be ISO-8601 or Unix nanoseconds, got {text!r}"
+            ) from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        value = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BadParameter(f"{name} is out of range (64-bit Unix nanoseconds): {text!r}")
+    return value

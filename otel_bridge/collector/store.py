@@ -306,6 +306,9 @@ def decode_cursor(cursor: str) -> tuple[int, bytes]:
         tid = bytes.fromhex(trace_id)
         if len(tid) != 16:
             raise ValueError("bad trace id")
-        return int(start), tid
+        start_ns = int(start)
+        if not -(2**63) <= start_ns < 2**63:
+            raise ValueError("start out of range")
+        return start_ns, tid
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"invalid cursor {cursor!r}") from exc

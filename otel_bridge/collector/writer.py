@@ -78,6 +78,9 @@ class _Item:
         self.batch = batch
         self.nbytes = nbytes
         self.future: Future[int] = Future()
+        # Running from the start: a caller that gives up (a cancelled request) cannot cancel
+        # it, and the writer can always resolve it.
+        self.future.set_running_or_notify_cancel()
 
 
 _STOP = object()
