@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,7 +53,13 @@ class OTLPJsonFileExporter(SpanExporter):
 
 
 class ReportingExporter(SpanExporter):
-    """Wraps an exporter: counts failed batches and spans, logs the first failure clearly."""
+    """Wraps an exporter: counts failed batches and spans, logs the first failure clearly.
+
+    It remembers which traces lost spans (the last ``MAX_FAILED_TRACES``), so a RunTrace can
+    say its own export failed.
+    """
+
+    MAX_FAILED_TRACES = 10_000
 
     def __init__(self, inner: SpanExporter, target: str) -> None:
         self.inner = inner
@@ -60,6 +67,7 @@ class ReportingExporter(SpanExporter):
         self.failed_batches = 0
         self.failed_spans = 0
         self.last_error: str | None = None
+        self._failed_traces: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -75,6 +83,11 @@ class ReportingExporter(SpanExporter):
                 self.failed_spans += len(spans)
                 self.last_error = error
                 first = self.failed_batches == 1
+                for span in spans:
+                    if span.context is not None:
+                        self._failed_traces[span.context.trace_id] = None
+                while len(self._failed_traces) > self.MAX_FAILED_TRACES:
+                    self._failed_traces.popitem(last=False)
             if first:
                 logger.warning(
                     "otel-bridge: export to %s failed (%s); the run's data is still kept in "
@@ -83,6 +96,11 @@ class ReportingExporter(SpanExporter):
                     error,
                 )
         return result
+
+    def lost(self, trace_id: int) -> bool:
+        """Whether spans of this trace failed to export (so far)."""
+        with self._lock:
+            return trace_id in self._failed_traces
 
     def shutdown(self) -> None:
         """Shut the wrapped exporter down."""

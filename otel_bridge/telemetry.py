@@ -156,23 +156,25 @@ class Telemetry:
     def run_trace(self, trace_id: str | int) -> RunTrace:
         """The RunTrace of one captured trace, with capture and export problems in ``issues``.
 
-        ``SourceError`` when no span of that trace was captured (or all were evicted).
+        ``export_failed`` says spans of this trace failed to export so far (export runs in the
+        background: flush first to know for sure). ``SourceError`` when no span of that trace
+        was captured (or all were evicted).
         """
         tid = trace_id if isinstance(trace_id, str) else f"{trace_id:032x}"
         spans = self.capture.spans(tid)
         if not spans:
             raise SourceError(f"no captured spans for trace {tid}")
-        trace = derive(spans, evicted_spans=self.capture.evicted(tid))
-        trace.issues.extend(self.export_issues())
-        return trace
+        return self._with_export_issue(derive(spans, evicted_spans=self.capture.evicted(tid)))
 
     def run_traces(self) -> list[RunTrace]:
         """RunTraces of every captured trace, oldest first."""
-        return derive_all(self.capture.spans(), self.capture.evicted_counts())
+        traces = derive_all(self.capture.spans(), self.capture.evicted_counts())
+        return [self._with_export_issue(t) for t in traces]
 
-    def export_issues(self) -> list[str]:
-        """``export_failed`` when any exporter has failed so far."""
-        return ["export_failed"] if any(e.failed_batches for e in self.exporters) else []
+    def _with_export_issue(self, trace: RunTrace) -> RunTrace:
+        if any(e.lost(int(trace.trace_id, 16)) for e in self.exporters):
+            trace.issues.append("export_failed")
+        return trace
 
     def export_errors(self) -> dict[str, str]:
         """Target -> last error, for exporters that failed."""

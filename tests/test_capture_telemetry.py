@@ -128,12 +128,14 @@ async def test_two_telemetries_each_get_their_own_runs(llm: ScriptedLLMServer) -
 
 def test_unreachable_endpoint_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
     telemetry = Telemetry(otlp_endpoint="http://127.0.0.1:9", export_timeout_s=0.5)
-    with telemetry.start_run("lonely"):
+    with telemetry.start_run("lonely") as span:
         pass
     telemetry.shutdown()
     errors = telemetry.export_errors()
     assert list(errors) == ["http://127.0.0.1:9/v1/traces (OTLP/HTTP)"]
-    assert telemetry.export_issues() == ["export_failed"]
+    trace_id = f"{span.get_span_context().trace_id:032x}"
+    assert "export_failed" in telemetry.run_trace(trace_id).issues
+    assert "export_failed" in telemetry.run_traces()[0].issues
     warnings = [r for r in caplog.records if "export to" in r.getMessage()]
     assert len(warnings) == 1
     assert len(telemetry.spans()) == 1, "the run is still captured in memory"
@@ -177,3 +179,29 @@ async def test_a_telemetry_that_claims_no_unscoped_runs_gets_only_its_own(
     finally:
         scoped_only.shutdown()
         user_telemetry.shutdown()
+
+
+def test_export_failures_are_flagged_on_their_own_traces_only() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from otel_bridge.exporters import ReportingExporter
+
+    class FlakyExporter(SpanExporter):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def export(self, spans: object) -> SpanExportResult:
+            self.calls += 1
+            return SpanExportResult.FAILURE if self.calls == 1 else SpanExportResult.SUCCESS
+
+    tracer = TracerProvider().get_tracer("t")
+    first, second = tracer.start_span("a"), tracer.start_span("b")
+    first.end()
+    second.end()
+    reporting = ReportingExporter(FlakyExporter(), "flaky")
+    reporting.export([first])  # type: ignore[list-item]
+    reporting.export([second])  # type: ignore[list-item]
+    assert reporting.lost(first.get_span_context().trace_id)
+    assert not reporting.lost(second.get_span_context().trace_id)
+    assert (reporting.failed_batches, reporting.failed_spans) == (1, 1)
