@@ -68,33 +68,40 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     loop = _shared.loop()
     context = contextvars.copy_context()
     result: concurrent.futures.Future[T] = concurrent.futures.Future()
-    tasks: list[asyncio.Task[T]] = []
+    abandoned = threading.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def guarded() -> None:
+        try:
+            value = await factory()
+        except asyncio.CancelledError:
+            _settle(result, asyncio.CancelledError())
+            raise
+        except BaseException as exc:  # SystemExit too: it is the caller's, not the loop thread's
+            _settle(result, exc)
+        else:
+            if not result.done():
+                result.set_result(value)
 
     def start() -> None:  # runs on the loop thread, inside ``context``
-        try:
-            task = loop.create_task(factory())
-        except BaseException as exc:  # the caller waits on ``result``: never leave it unset
-            result.set_exception(exc)
+        if abandoned.is_set():  # the caller gave up before the run began
+            _settle(result, asyncio.CancelledError())
             return
-        tasks.append(task)
-        task.add_done_callback(lambda done: _settle(done, result))
+        tasks.append(loop.create_task(guarded()))
 
     loop.call_soon_threadsafe(context.run, start)
     try:
         return result.result()
     except BaseException:
         if not result.done():
+            abandoned.set()
             loop.call_soon_threadsafe(lambda: [task.cancel() for task in tasks])
         raise
 
 
-def _settle(task: asyncio.Task[T], result: concurrent.futures.Future[T]) -> None:
-    if task.cancelled():
-        result.set_exception(asyncio.CancelledError())
-    elif (error := task.exception()) is not None:
+def _settle(result: concurrent.futures.Future[Any], error: BaseException) -> None:
+    if not result.done():
         result.set_exception(error)
-    else:
-        result.set_result(task.result())
 
 
 def _run_on_own_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
