@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from maseval import LLMUser
 
@@ -25,11 +25,16 @@ class LlamaIndexUser(LLMUser):
     Built exactly like ``maseval.LLMUser`` (same arguments). Give the tool to an agent; each
     question is an ordinary tool call, so it and the user's answer appear in the adapter's
     derived messages as an assistant tool call and a ``tool`` message named ``ask_user``.
-    The async form answers on a worker thread, so a slow user simulator does not block the
-    event loop the agents run on. A user with no turns left raises ``UserExhaustedError``
+    LlamaIndex runs a sync tool on a worker thread, so a slow user simulator does not block the
+    event loop the agents run on; questions asked in one turn are answered one at a time, so
+    the turn count holds. A user with no turns left raises ``UserExhaustedError``
     unless ``exhausted_response`` is set; inside a tool LlamaIndex turns that error into the
     tool's output, so set ``exhausted_response`` for tool-driven conversations.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._asking = threading.Lock()
 
     def get_tool(self) -> FunctionTool:
         """The ``ask_user(question)`` tool, answered by ``respond()``."""
@@ -37,15 +42,10 @@ class LlamaIndexUser(LLMUser):
 
         def ask_user(question: str) -> str:
             """Ask the user a question and return their answer."""
-            return self.respond(question)
-
-        async def ask_user_async(question: str) -> str:
-            """Ask the user a question and return their answer."""
-            return await asyncio.to_thread(self.respond, question)
+            # Tool calls of one turn run concurrently; respond() counts turns unguarded.
+            with self._asking:
+                return self.respond(question)
 
         return FunctionTool.from_defaults(
-            fn=ask_user,
-            async_fn=ask_user_async,
-            name=ASK_USER_TOOL,
-            description=ASK_USER_DESCRIPTION,
+            fn=ask_user, name=ASK_USER_TOOL, description=ASK_USER_DESCRIPTION
         )

@@ -91,3 +91,36 @@ def test_questions_and_answers_appear_in_the_derived_messages(
     run = adapter.last_run
     assert run is not None and len(run.llm_calls) == 2  # the user simulator is not the agent
     assert [t.name for t in run.tool_calls] == ["ask_user"]
+
+
+def test_questions_of_one_turn_are_answered_one_at_a_time(
+    scripted_server: ScriptedLLMServer,
+) -> None:
+    """LlamaIndex runs the tool calls of one turn concurrently; respond() must not overlap."""
+    import asyncio
+    import threading
+    import time
+
+    user = _user(scripted_server)
+    inside, most = 0, 0
+    lock = threading.Lock()
+
+    def respond(question: str) -> str:
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)
+        with lock:
+            inside -= 1
+        return f"answer to {question}"
+
+    user.respond = respond  # type: ignore[method-assign]
+    tool = user.get_tool()
+
+    async def both() -> list[str]:
+        outputs = await asyncio.gather(tool.acall(question="a"), tool.acall(question="b"))
+        return [str(o) for o in outputs]
+
+    assert asyncio.run(both()) == ["answer to a", "answer to b"]
+    assert most == 1
