@@ -140,6 +140,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         if reserved:
             raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
         super().__init__(agent_instance, name, callbacks, cost_calculator, model_id)
+        self._own_telemetry = telemetry is not None
         self.telemetry = telemetry if telemetry is not None else default_telemetry()
         self.include_usage = include_usage
         self.max_iterations = max_iterations
@@ -205,6 +206,10 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         stack = ExitStack()
         span: trace_api.Span | None = None
         try:
+            if self.telemetry.closed:
+                if self._own_telemetry:
+                    raise RuntimeError("the adapter's Telemetry has been shut down")
+                self.telemetry = default_telemetry()  # the default was closed: a new one
             metadata = {"adapter": self.name, **self.labels}
             stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))
             span = stack.enter_context(
@@ -248,6 +253,8 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         if span is not None:
             record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)
             record.trace = self._derive(record.trace_id, record)
+            if not self._own_telemetry:  # nobody else reads the default's spans: keep no copy
+                self.telemetry.capture.discard(record.trace_id)
         with self._state_lock:
             self._records.append(record)
             self._messages = None

@@ -548,3 +548,33 @@ def test_core_start_run_inside_a_tool_roots_its_own_trace(
     assert str(run_sync(outer)) == "The expert says 5."
     (inner_trace,) = inner_traces
     assert len(module_telemetry.run_trace(inner_trace).llm_calls) == 2
+
+
+def test_default_telemetry_keeps_no_spans_and_is_replaced_when_closed(
+    server: ScriptedLLMServer,
+) -> None:
+    server.set_script(ConversationRouter({"What is": calc_replies(2, 3)}))
+    adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc-default")
+    first = adapter.telemetry
+    assert adapter.run("What is 2 + 3?") == "The sum is 5."
+    run = adapter.last_run
+    assert run is not None and len(run.tool_calls) == 1
+    assert first.spans(run.trace_id) == [], "derived runs leave no spans in the default"
+    first.shutdown()
+    adapter.reset_conversation()
+    adapter.run("What is 2 + 3?")
+    assert adapter.telemetry is not first and adapter.telemetry is default_telemetry()
+    second = adapter.last_run
+    assert second is not None and len(second.llm_calls) == 2 and second.output == "The sum is 5."
+
+
+def test_a_shut_down_telemetry_of_the_users_is_reported_not_replaced(
+    server: ScriptedLLMServer,
+) -> None:
+    telemetry = Telemetry(claim_unscoped=False)
+    telemetry.shutdown()
+    server.set_script(ConversationRouter({"What is": calc_replies(2, 3)}))
+    adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc-closed", telemetry)
+    assert adapter.run("What is 2 + 3?") == "The sum is 5."  # the answer is never lost
+    assert adapter.telemetry is telemetry
+    assert "telemetry_unavailable" in adapter.logs[-1]["issues"]
