@@ -60,6 +60,8 @@ def unregister(telemetry: Telemetry) -> None:
 
 def own(trace_id: int, telemetry: Telemetry) -> None:
     """Record which Telemetry owns a trace."""
+    if trace_id in _owners:  # every span of a trace after its first: no lock needed to see it
+        return
     with _lock:
         if trace_id not in _owners:
             _owners[trace_id] = weakref.ref(telemetry)
@@ -134,11 +136,19 @@ def _owner(context: Context | None) -> Telemetry | None:
 class _RoutingTracer(trace_api.Tracer):
     def __init__(self, name: str, version: str | None, schema_url: str | None) -> None:
         self._name, self._version, self._schema_url = name, version, schema_url
+        # One SDK tracer per provider: get_tracer builds a new one each time (~5 us a span).
+        self._tracers: weakref.WeakKeyDictionary[Any, trace_api.Tracer] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _target(self, context: Context | None) -> trace_api.Tracer:
         telemetry = _owner(context)
         provider = telemetry.provider if telemetry is not None else trace_api.get_tracer_provider()
-        return provider.get_tracer(self._name, self._version, self._schema_url)
+        tracer = self._tracers.get(provider)
+        if tracer is None:
+            tracer = provider.get_tracer(self._name, self._version, self._schema_url)
+            self._tracers[provider] = tracer
+        return tracer
 
     def start_span(
         self,
