@@ -361,3 +361,29 @@ def test_explicit_agent_attribute_wins_over_step() -> None:
     s = b.step(root, "a", 0, 50)
     b.llm(s, 1, 10, [user("q")], [assistant("x")], **{SpanAttributes.AGENT_NAME: "b"})
     assert derive(b.spans).llm_calls[0].agent == "b"
+
+
+def test_derivation_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+    import threading
+
+    spans = handoff_trace().spans
+    derive(spans)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        derive(spans)
+        assert not gc.isenabled(), "a collector the program turned off stays off"
+    finally:
+        gc.enable()
+
+    def derive_often() -> None:
+        for _ in range(200):
+            derive(spans)
+
+    threads = [threading.Thread(target=derive_often) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gc.isenabled(), "concurrent derivations turn it back on when the last one ends"
