@@ -111,8 +111,10 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         otlp_json_file=options.out,
         export_timeout_s=options.export_timeout_s,
     )
-    server = ScriptedLLMServer(script.router()).start() if options.offline else None
+    server = None
     try:
+        if options.offline:
+            server = ScriptedLLMServer(script.router()).start()
         llm = (
             scripted_openai_llm(server, include_usage=True, model=options.model)
             if server is not None
@@ -125,7 +127,7 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         telemetry.shutdown()  # flushes; each exporter's wait is bounded by export_timeout_s
         if server is not None:
             server.stop()
-    trace = telemetry.run_trace(trace_id) if telemetry.spans(trace_id) else None
+    trace = telemetry.run_trace(trace_id) if trace_id and telemetry.spans(trace_id) else None
     error = result if isinstance(result, BaseException) else None
     answer = None if error is not None else str(result)
     return DemoResult(answer, error, trace, options.out, telemetry.export_errors())
