@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .otlp import request_to_json
 
-__all__ = ["OTLPJsonFileExporter", "ReportingExporter"]
+__all__ = ["FanOut", "OTLPJsonFileExporter", "ReportingExporter"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +109,25 @@ class ReportingExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Flush the wrapped exporter."""
         return self.inner.force_flush(timeout_millis)
+
+
+class FanOut(SpanExporter):
+    """Hands every batch to each exporter in turn (each reports its own failures)."""
+
+    def __init__(self, exporters: Sequence[SpanExporter]) -> None:
+        self.exporters = list(exporters)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """SUCCESS only when every exporter succeeded."""
+        results = [exporter.export(spans) for exporter in self.exporters]
+        ok = all(r is SpanExportResult.SUCCESS for r in results)
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        """Shut every exporter down."""
+        for exporter in self.exporters:
+            exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Flush every exporter."""
+        return all([exporter.force_flush(timeout_millis) for exporter in self.exporters])

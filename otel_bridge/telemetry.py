@@ -19,7 +19,7 @@ from .config import Protocol, TelemetryConfig
 from .derive import derive, derive_all
 from .enrich_export import EnrichingSpanProcessor
 from .errors import SourceError
-from .exporters import OTLPJsonFileExporter, ReportingExporter
+from .exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from .model import RunTrace
 from .spans import SpanRecord
 
@@ -77,11 +77,10 @@ class Telemetry:
         )
         self.provider.add_span_processor(routing.OwnerRegistrar(self))
         self.provider.add_span_processor(self.capture)
-        self.exporters: list[ReportingExporter] = []
-        for target, exporter in self._build_exporters():
-            reporting = ReportingExporter(exporter, target)
-            self.exporters.append(reporting)
-            self.provider.add_span_processor(self._export_processor(reporting))
+        self.exporters = [ReportingExporter(e, target) for target, e in self._build_exporters()]
+        if self.exporters:
+            # One enriching processor for all exporters: each trace is enriched once.
+            self.provider.add_span_processor(self._export_processor(FanOut(self.exporters)))
         self.tracer = self.provider.get_tracer("otel_bridge")
         if set_global:
             trace_api.set_tracer_provider(self.provider)
@@ -104,6 +103,8 @@ class Telemetry:
     def _build_exporters(self) -> list[tuple[str, SpanExporter]]:
         cfg = self.config
         exporters: list[tuple[str, SpanExporter]] = []
+        if cfg.otlp_json_file:  # first: a slow or unreachable endpoint must not delay the file
+            exporters.append((cfg.otlp_json_file, OTLPJsonFileExporter(cfg.otlp_json_file)))
         url = cfg.traces_url
         if url is not None:
             if cfg.protocol == "grpc":
@@ -137,8 +138,6 @@ class Telemetry:
                         ),
                     )
                 )
-        if cfg.otlp_json_file:
-            exporters.append((cfg.otlp_json_file, OTLPJsonFileExporter(cfg.otlp_json_file)))
         return exporters
 
     def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
