@@ -7,7 +7,6 @@ conversation across runs, per-agent totals, usage as a ``maseval.TokenUsage``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,17 +97,8 @@ def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
     agents: dict[str, AgentStats] = {}
     for trace in traces:
         for name, stats in trace.agents.items():
-            agents[name] = _add_stats(agents[name], stats) if name in agents else stats
-    per_agent: Counter[str] = Counter()
-    for trace in traces:
-        per_agent.update(trace.timings.per_agent_ns)
-    timings = Timings(
-        wall_ns=sum(t.timings.wall_ns for t in traces),
-        llm_ns=sum(t.timings.llm_ns for t in traces),
-        tool_ns=sum(t.timings.tool_ns for t in traces),
-        other_ns=sum(t.timings.other_ns for t in traces),
-        per_agent_ns=dict(per_agent),
-    )
+            agents[name] = agents[name] + stats if name in agents else stats
+    timings = sum((t.timings for t in traces), Timings(0, 0, 0, 0, {}))
     return {
         "usage": usage.to_dict(),
         "agents": {name: stats.to_dict() for name, stats in agents.items()},
@@ -120,16 +110,6 @@ def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
         "timings": timings.to_dict(),
         "issues": list(dict.fromkeys(issue for t in traces for issue in t.issues)),
     }
-
-
-def _add_stats(a: AgentStats, b: AgentStats) -> AgentStats:
-    return AgentStats(
-        usage=a.usage + b.usage,
-        llm_calls=a.llm_calls + b.llm_calls,
-        tool_calls=a.tool_calls + b.tool_calls,
-        duration_ns=a.duration_ns + b.duration_ns,
-        errors=a.errors + b.errors,
-    )
 
 
 def maseval_usage(traces: Sequence[RunTrace]) -> MasevalTokenUsage:

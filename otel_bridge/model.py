@@ -176,6 +176,15 @@ class AgentStats:
     duration_ns: int
     errors: int
 
+    def __add__(self, other: AgentStats) -> AgentStats:
+        return AgentStats(
+            self.usage + other.usage,
+            self.llm_calls + other.llm_calls,
+            self.tool_calls + other.tool_calls,
+            self.duration_ns + other.duration_ns,
+            self.errors + other.errors,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON form."""
         return {
@@ -196,6 +205,18 @@ class Timings:
     tool_ns: int
     other_ns: int
     per_agent_ns: dict[str, int]
+
+    def __add__(self, other: Timings) -> Timings:
+        per_agent = dict(self.per_agent_ns)
+        for name, ns in other.per_agent_ns.items():
+            per_agent[name] = per_agent.get(name, 0) + ns
+        return Timings(
+            self.wall_ns + other.wall_ns,
+            self.llm_ns + other.llm_ns,
+            self.tool_ns + other.tool_ns,
+            self.other_ns + other.other_ns,
+            per_agent,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Stable JSON form."""
