@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
+
 from .errors import ConfigError
 
 __all__ = ["PROJECT_ATTRIBUTE", "Protocol", "TelemetryConfig", "parse_key_values"]
@@ -79,7 +81,7 @@ class TelemetryConfig:
 
     def resource(self) -> dict[str, str]:
         """Resource attributes: service name, project, then the user's own."""
-        attrs = {"service.name": self.service_name}
+        attrs = {SERVICE_NAME: self.service_name}
         if self.project_name:
             attrs[PROJECT_ATTRIBUTE] = self.project_name
         attrs.update(self.resource_attributes)
@@ -116,7 +118,7 @@ class TelemetryConfig:
         resource = parse_key_values(
             get("OTEL_RESOURCE_ATTRIBUTES") or "", "OTEL_RESOURCE_ATTRIBUTES"
         )
-        resource_service = resource.pop("service.name", None)  # OTEL_SERVICE_NAME wins
+        resource_service = resource.pop(SERVICE_NAME, None)  # OTEL_SERVICE_NAME wins
         service = get("OTEL_SERVICE_NAME") or resource_service
         values: dict[str, Any] = {
             "otlp_endpoint": endpoint,

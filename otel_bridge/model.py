@@ -15,6 +15,7 @@ __all__ = [
     "TokenUsage",
     "ToolCall",
     "iso",
+    "iso_ns",
 ]
 
 Status = Literal["ok", "error"]
@@ -23,6 +24,21 @@ Status = Literal["ok", "error"]
 def iso(ns: int) -> str:
     """ISO-8601 UTC time of a nanosecond epoch timestamp (microsecond precision)."""
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso_ns(text: str) -> int:
+    """Unix nanoseconds of an ISO-8601 time (UTC when it names no zone), without float rounding.
+
+    ``ValueError`` when the text is not ISO-8601.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def _s(ns: int) -> float:

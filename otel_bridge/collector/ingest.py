@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
 from ..errors import SpanFormatError
 from ..otlp import decode_request, decode_request_json
@@ -32,7 +33,6 @@ __all__ = [
     "export_response",
 ]
 
-SERVICE_NAME = "service.name"
 INT64_MAX = 2**63 - 1  # SQLite integers are signed 64-bit
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)

@@ -20,13 +20,13 @@ Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token) or 404 (
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..model import iso_ns
 from ..otlp import request_to_json
 from .otlp_http import PROTOBUF
 from .runs import RunCache, derive_run_json
@@ -153,15 +153,11 @@ def _time_ns(text: str | None, name: str) -> int | None:
         value = int(text)
     else:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = iso_ns(text)
         except ValueError as exc:
             raise BadParameter(
                 f"{name} must be ISO-8601 or Unix nanoseconds, got {text!r}"
             ) from exc
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-        value = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
     if not INT64_MIN <= value <= INT64_MAX:
         raise BadParameter(f"{name} is out of range (64-bit Unix nanoseconds): {text!r}")
     return value

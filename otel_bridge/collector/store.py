@@ -24,7 +24,7 @@ from ..model import iso
 from .checkpoint import Checkpointer
 from .config import Synchronous
 from .ingest import IngestBatch
-from .writer import SpanWriter
+from .writer import SpanWriter, StoreError
 
 __all__ = ["SCHEMA_VERSION", "SpanStore", "TracePage", "TraceSummary"]
 
@@ -177,6 +177,8 @@ class SpanStore:
     @contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._connect()
@@ -189,6 +191,9 @@ class SpanStore:
             with self._lock:
                 if not self._closed:
                     self._idle.append(conn)
+                    conn = None
+            if conn is not None:  # closed meanwhile: this one is not pooled any more
+                conn.close()
 
     def span_count(self) -> int:
         """How many spans are stored."""

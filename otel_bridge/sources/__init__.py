@@ -97,7 +97,7 @@ def load_spans(
     Raises SourceError when the source cannot be read or has no such trace, SpanFormatError
     when it does not hold spans.
     """
-    if isinstance(source, MemorySource) and not isinstance(source, str | Path):
+    if isinstance(source, MemorySource):
         return read_memory(source, trace_id)
     if not isinstance(source, str | Path):
         raise SourceError(f"cannot read spans from a {type(source).__name__}")

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
 from ..errors import SourceError, SpanFormatError
 from ..otlp import decode_request_json, from_request, iter_json_bodies
@@ -26,7 +27,6 @@ from .remote import client_for, get, json_of, normalize_trace_id
 
 __all__ = ["read_jaeger", "records_from_jaeger_json", "records_from_jaeger_v3"]
 
-SERVICE_NAME = "service.name"
 _SCOPE_TAGS = ("otel.scope.name", "otel.library.name")
 _SCOPE_VERSION_TAGS = ("otel.scope.version", "otel.library.version")
 _DROPPED_TAGS = ("internal.span.format", "w3c.tracestate", *_SCOPE_VERSION_TAGS)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ import httpx
 
 from ..config import PROJECT_ATTRIBUTE
 from ..errors import SourceError, SpanFormatError
+from ..model import iso_ns
 from ..spans import SpanEvent, SpanRecord, StatusName, freeze
 from .remote import client_for, get, json_of, normalize_trace_id
 
@@ -43,7 +43,6 @@ PAGE_LIMIT = 1000  # Phoenix's maximum
 JSON_STRING_ATTRIBUTES = ("metadata", "tool.parameters", "llm.prompt_template.variables")
 _STATUS: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _STATUS.update({name: name for name in ("UNSET", "OK", "ERROR")})
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def read_phoenix(
@@ -194,7 +193,7 @@ def _from_phoenix(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanR
         kind = span.get("span_kind")
         if kind and kind != "UNKNOWN":  # Phoenix moved it out of the attributes
             attributes[SPAN_KIND] = kind
-        start = _iso_ns(span["start_time"])
+        start = iso_ns(span["start_time"])
         return SpanRecord(
             trace_id=_hex_id(context["trace_id"], 32, "trace_id"),
             span_id=_hex_id(context["span_id"], 16, "span_id"),
@@ -203,14 +202,14 @@ def _from_phoenix(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanR
             else None,
             name=str(span.get("name") or ""),
             start_ns=start,
-            end_ns=_iso_ns(span["end_time"]) if span.get("end_time") else start,
+            end_ns=iso_ns(span["end_time"]) if span.get("end_time") else start,
             status=_STATUS.get(span.get("status_code") or "UNSET", "UNSET"),
             status_message=span.get("status_message") or "",
             attributes=_fold(attributes),
             events=tuple(
                 SpanEvent(
                     str(event.get("name") or ""),
-                    _iso_ns(event["timestamp"]),
+                    iso_ns(event["timestamp"]),
                     freeze({k: _plain(v) for k, v in (event.get("attributes") or {}).items()}),
                 )
                 for event in span.get("events") or ()
@@ -227,15 +226,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return json.dumps(value)
     return value
-
-
-def _iso_ns(text: str) -> int:
-    """Unix nanoseconds of an ISO-8601 time, exactly (no float rounding)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 # ---- shared ----------------------------------------------------------------------------------
