@@ -219,7 +219,10 @@ class SpanStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> TracePage:
-        """Traces newest first (by start), filtered; ``start_ns`` inclusive, ``end_ns`` not."""
+        """Traces newest first (by start), filtered; ``start_ns`` inclusive, ``end_ns`` not.
+
+        ``ValueError`` when ``cursor`` is not one this store gave out.
+        """
         where: list[str] = []
         params: list[Any] = []
         for clause, value in (
