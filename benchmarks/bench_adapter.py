@@ -34,13 +34,13 @@ from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 from results import write_section
 
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import (
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
+    demo_script,
     scripted_openai_llm,
 )
 
@@ -112,7 +112,7 @@ def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float
     from maseval.interface.agents.llamaindex import LlamaIndexAgentAdapter as MasevalAdapter
 
     from otel_bridge import Telemetry
-    from otel_bridge.adapter import LlamaIndexAgentAdapter
+    from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
 
     query = _query(kind)
     with (

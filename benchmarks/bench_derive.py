@@ -3,7 +3,7 @@
 Run: ``python benchmarks/bench_derive.py [--repeat N] [--write]``. With ``--write`` the table
 replaces the "derive" section of benchmarks/README.md.
 
-Each trace is a multi-agent AgentWorkflow shaped like the real spans (FACTS.md): per turn a
+Each trace is a multi-agent AgentWorkflow shaped like the real spans: per turn a
 ``run_agent_step``, ``_prepare_chat_with_tools``, a streaming LLM call with flattened messages
 and token counts, ``parse_agent_output``, ``call_tool`` + tool span, ``aggregate_tool_results``;
 every 10th turn a handoff. Each LLM call re-sends a history window of up to 20 messages (agents

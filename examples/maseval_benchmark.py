@@ -27,8 +27,8 @@ from maseval import AgentAdapter, Benchmark, Environment, Evaluator, ModelAdapte
 from maseval.core.seeding import SeedGenerator
 
 from otel_bridge import Telemetry
-from otel_bridge.adapter import LlamaIndexAgentAdapter, maseval_labels
-from otel_bridge.scripted_llm import (
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter, maseval_labels
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,

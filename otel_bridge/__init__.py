@@ -1,16 +1,29 @@
-"""otel-bridge: evaluation data for LlamaIndex agents, derived from their OpenTelemetry spans."""
+"""otel-bridge: evaluation data for LlamaIndex agents, derived from their OpenTelemetry spans.
+
+``derive``, ``load_spans`` and the RunTrace types import neither MASEval nor LlamaIndex; the
+MASEval adapter and user are imported on first use.
+"""
 
 from __future__ import annotations
 
-from .adapter import LlamaIndexAgentAdapter, maseval_labels
-from .capture import SpanCapture
-from .derive import derive, derive_all
-from .errors import ConfigError, OtelBridgeError, SourceError, SpanFormatError
-from .model import AgentStats, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
+from typing import TYPE_CHECKING, Any
+
+from .derivation import derive, derive_all
+from .errors import (
+    ConfigError,
+    OtelBridgeError,
+    SourceError,
+    SpanFormatError,
+    TraceIdError,
+    TraceSelectionError,
+)
+from .run_trace import AgentStats, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from .sources import load_spans
 from .spans import SpanRecord
-from .telemetry import Telemetry
-from .user import LlamaIndexUser
+from .telemetry import SpanCapture, Telemetry
+
+if TYPE_CHECKING:
+    from .maseval_adapter import LlamaIndexAgentAdapter, LlamaIndexUser, maseval_labels
 
 __all__ = [
     "AgentStats",
@@ -28,8 +41,21 @@ __all__ = [
     "Telemetry",
     "TokenUsage",
     "ToolCall",
+    "TraceIdError",
+    "TraceSelectionError",
     "derive",
     "derive_all",
     "load_spans",
     "maseval_labels",
 ]
+
+_LAZY = frozenset({"LlamaIndexAgentAdapter", "LlamaIndexUser", "maseval_labels"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import the MASEval integration when one of its names is first used."""
+    if name in _LAZY:
+        from . import maseval_adapter
+
+        return getattr(maseval_adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,24 +1,50 @@
-"""Errors raised by otel-bridge.
+"""Errors raised by otel-bridge: one tree, all of it here.
 
-``OtelBridgeError`` is the base of every error the package raises on purpose:
+```
+OtelBridgeError                  every error the package raises on purpose
+├── ConfigError (ValueError)     settings that cannot work: a protocol, a header string, a port
+├── TraceIdError (ValueError)    text that is not a trace or span id
+├── SpanFormatError (ValueError) input that is not the span format it claims to be: a wrong
+│                                file, malformed OTLP/JSON or protobuf
+├── SourceError                  a span source that cannot be read: a missing file, an
+│                                unreachable or failing backend, an unknown trace or project
+├── TraceSelectionError          derive(): the spans hold no such trace, or several traces
+│   (ValueError)                 and none was chosen
+├── StoreError                   the collector's store cannot take or serve spans (closed,
+│                                disk full): a fault of the server, never of the client
+├── QueueFull                    the collector's write queue is full: retry later
+└── ScriptError (ValueError)     the scripted model was misused or ran out of replies
+```
 
-- ``SpanFormatError``: input that is not the span format it claims to be (a wrong file,
-  malformed OTLP JSON or protobuf).
-- ``SourceError``: a span source that cannot be read (a missing file, an unreachable or
-  failing backend, an unknown trace id).
-- ``ConfigError``: settings that cannot work (an unknown protocol, a bad header string).
-- ``ScriptError`` (in ``scripted_llm``): a scripted model run out of replies or misused.
-
-Third-party errors are translated at the boundary with ``raise ... from exc``.
+Third-party errors are translated at the boundary with ``raise ... from exc``. The ValueError
+mixins keep ``except ValueError`` working where a caller passed a wrong value.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "OtelBridgeError", "SourceError", "SpanFormatError"]
+__all__ = [
+    "ConfigError",
+    "OtelBridgeError",
+    "QueueFull",
+    "ScriptError",
+    "SourceError",
+    "SpanFormatError",
+    "StoreError",
+    "TraceIdError",
+    "TraceSelectionError",
+]
 
 
 class OtelBridgeError(Exception):
     """Base class of every error otel-bridge raises on purpose."""
+
+
+class ConfigError(OtelBridgeError, ValueError):
+    """Settings that cannot work."""
+
+
+class TraceIdError(OtelBridgeError, ValueError):
+    """Text that is not a trace id (or span id)."""
 
 
 class SpanFormatError(OtelBridgeError, ValueError):
@@ -29,5 +55,17 @@ class SourceError(OtelBridgeError):
     """A span source cannot be read."""
 
 
-class ConfigError(OtelBridgeError, ValueError):
-    """Settings that cannot work."""
+class TraceSelectionError(OtelBridgeError, ValueError):
+    """``derive()`` cannot pick the trace: it is not among the spans, or none was chosen."""
+
+
+class StoreError(OtelBridgeError):
+    """The collector's store cannot take or serve spans (closed, disk full)."""
+
+
+class QueueFull(OtelBridgeError):
+    """The collector's write queue is full; the client should retry later."""
+
+
+class ScriptError(OtelBridgeError, ValueError):
+    """A scripted model was misused or ran out of replies."""

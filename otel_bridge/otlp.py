@@ -1,4 +1,4 @@
-"""OTLP conversions: protobuf and OTLP/JSON to and from ``SpanRecord``.
+"""OTLP: the wire constants, and protobuf and OTLP/JSON to and from ``SpanRecord``.
 
 The protocol is handled by ``opentelemetry-proto``; JSON goes through protobuf's own
 ``json_format`` after the one OTLP/JSON twist: trace and span ids are hex, not base64.
@@ -25,6 +25,10 @@ from .errors import SpanFormatError
 from .spans import EMPTY, SpanEvent, SpanRecord, StatusName
 
 __all__ = [
+    "JSON",
+    "PROTOBUF",
+    "PROTOBUF_TYPES",
+    "TRACES_PATH",
     "decode_request",
     "decode_request_json",
     "from_request",
@@ -34,6 +38,15 @@ __all__ = [
     "to_request",
     "value_of",
 ]
+
+TRACES_PATH = "/v1/traces"
+"""Where OTLP/HTTP traces are POSTed."""
+PROTOBUF = "application/x-protobuf"
+"""The OTLP/HTTP protobuf content type."""
+PROTOBUF_TYPES = (PROTOBUF, "application/protobuf")
+"""Content types accepted as protobuf."""
+JSON = "application/json"
+"""The OTLP/HTTP JSON content type."""
 
 _KIND = {v: k.removeprefix("SPAN_KIND_") for k, v in Span.SpanKind.items()}
 _KIND_NUM = {name: num for num, name in _KIND.items()}

@@ -1,19 +1,21 @@
-"""SpanRecord: the one neutral, immutable span model, and its index.
+"""SpanRecord: the one neutral, immutable span model, its index, ids and times.
 
-Every source converts to ``SpanRecord`` at its edge (``from_readable_span`` here, OTLP in
-``otlp.py``); derivation only ever sees records. Ids are integers, times integer nanoseconds.
+Every source converts to ``SpanRecord`` at its edge (the SDK's spans in ``telemetry``, OTLP in
+``otlp.py``, each backend's JSON in ``sources``); derivation only ever sees records. Ids are
+integers, times integer nanoseconds. ``parse_trace_id`` is the one reader of trace ids that
+come from outside; ``iso``/``iso_ns`` the one pair of time conversions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from sys import intern
 from types import MappingProxyType
 from typing import Any, Literal
 
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import StatusCode
+from .errors import TraceIdError
 
 __all__ = [
     "EMPTY",
@@ -21,8 +23,13 @@ __all__ = [
     "SpanIndex",
     "SpanRecord",
     "StatusName",
-    "from_readable_span",
+    "format_trace_id",
+    "freeze",
     "group_by_trace",
+    "iso",
+    "iso_ns",
+    "parse_span_id",
+    "parse_trace_id",
 ]
 
 StatusName = Literal["UNSET", "OK", "ERROR"]
@@ -94,36 +101,6 @@ def freeze(attributes: Mapping[str, Any] | None) -> Mapping[str, AttrValue]:
     )
 
 
-_STATUS: dict[StatusCode, StatusName] = {
-    StatusCode.UNSET: "UNSET",
-    StatusCode.OK: "OK",
-    StatusCode.ERROR: "ERROR",
-}
-
-
-def from_readable_span(span: ReadableSpan) -> SpanRecord:
-    """Convert a finished SDK span."""
-    ctx = span.get_span_context()
-    if ctx is None:
-        raise ValueError(f"span {span.name!r} has no context")
-    parent = span.parent
-    return SpanRecord(
-        trace_id=ctx.trace_id,
-        span_id=ctx.span_id,
-        parent_id=parent.span_id if parent is not None else None,
-        name=span.name,
-        start_ns=span.start_time or 0,
-        end_ns=span.end_time or span.start_time or 0,
-        kind=span.kind.name,
-        status=_STATUS[span.status.status_code],
-        status_message=span.status.description or "",
-        attributes=freeze(span.attributes),
-        events=tuple(SpanEvent(e.name, e.timestamp, freeze(e.attributes)) for e in span.events),
-        resource=freeze(span.resource.attributes) if span.resource else EMPTY,
-        scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
-    )
-
-
 def group_by_trace(spans: Iterable[SpanRecord]) -> dict[int, list[SpanRecord]]:
     """Spans grouped by trace id, in first-seen trace order."""
     groups: dict[int, list[SpanRecord]] = {}
@@ -184,3 +161,70 @@ class SpanIndex:
             seen.add(current.span_id)
             yield current
             current = self.parent(current)
+
+
+# ---- ids and times -----------------------------------------------------------------------
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _parse_hex_id(value: str | int, bits: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TraceIdError(f"invalid {what} {value!r}: expected hex text or an integer")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = value.strip()
+        if not 0 < len(text) <= bits // 4 or not _HEX.issuperset(text):
+            raise TraceIdError(
+                f"invalid {what} {_shown(value)}: expected up to {bits // 4} hex characters"
+            )
+        number = int(text, 16)
+    if not 0 < number < 1 << bits:
+        raise TraceIdError(f"invalid {what} {_shown(value)}: not a non-zero {bits}-bit id")
+    return number
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A repr of outside input that is short and safe to print (lone surrogates escaped)."""
+    text = repr(value)
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def parse_trace_id(value: str | int) -> int:
+    """A trace id from hex text (up to 32 characters: Jaeger drops leading zeros) or an int.
+
+    ``TraceIdError`` (a ValueError) for anything else, including an all-zero id.
+    """
+    return _parse_hex_id(value, 128, "trace id")
+
+
+def parse_span_id(value: str | int) -> int:
+    """A span id from hex text (up to 16 characters) or an int; ``TraceIdError`` otherwise."""
+    return _parse_hex_id(value, 64, "span id")
+
+
+def format_trace_id(trace_id: str | int) -> str:
+    """A trace id as 32 lowercase hex characters (validated like ``parse_trace_id``)."""
+    return f"{parse_trace_id(trace_id):032x}"
+
+
+def iso(ns: int) -> str:
+    """ISO-8601 UTC time of a nanosecond epoch timestamp (microsecond precision)."""
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso_ns(text: str) -> int:
+    """Unix nanoseconds of an ISO-8601 time (UTC when it names no zone), without float rounding.
+
+    ``ValueError`` when the text is not ISO-8601.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000

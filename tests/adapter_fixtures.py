@@ -16,13 +16,14 @@ from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
 
 from otel_bridge import Telemetry
-from otel_bridge.scripted_demo import DemoScript, demo_script
-from otel_bridge.scripted_llm import (
+from otel_bridge.scripted import (
     ConversationRouter,
+    DemoScript,
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
+    demo_script,
     scripted_openai_llm,
 )
 

@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 
 from otel_bridge import SpanRecord, Telemetry
-from otel_bridge.asgi_thread import ThreadedServer, tcp_socket
+from otel_bridge._threaded_server import ThreadedServer, tcp_socket
 from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import ScriptedLLMServer, scripted_openai_llm
+from otel_bridge.scripted import ScriptedLLMServer, demo_script, scripted_openai_llm
 
 LOOPBACK = "127.0.0.1"
 

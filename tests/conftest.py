@@ -10,7 +10,7 @@ import pytest
 from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python
 
 from otel_bridge import Telemetry
-from otel_bridge.scripted_llm import ScriptedLLMServer
+from otel_bridge.scripted import ScriptedLLMServer
 
 
 @pytest.fixture(scope="session")

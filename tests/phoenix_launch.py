@@ -4,7 +4,7 @@ Run this file with the interpreter that has arize-phoenix installed:
 ``python tests/phoenix_launch.py serve``. The arguments are Phoenix's own CLI arguments.
 
 Why a launcher: Phoenix 20.x binds its gRPC server with
-``server.add_insecure_port(f"[::]:{port}")`` in ``phoenix/server/grpc_server.py``, i.e. on
+``server.add_insecure_port(f"[::]:{port}")`` in Phoenix's gRPC server module, i.e. on
 every interface, whatever ``PHOENIX_HOST`` says (``PHOENIX_HOST`` only reaches uvicorn). Tests
 must listen on loopback only, so every gRPC ``aio`` server in this process is made to bind to
 ``127.0.0.1`` instead of the host it asks for. The HTTP side needs no patch:

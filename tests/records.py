@@ -1,4 +1,4 @@
-"""Hand-built OpenInference span records, shaped like the LlamaIndex spans in FACTS.md."""
+"""Hand-built OpenInference span records, shaped like real LlamaIndex spans."""
 
 from __future__ import annotations
 

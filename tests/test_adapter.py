@@ -29,13 +29,13 @@ from maseval.core.callback import AgentCallback
 from opentelemetry import trace as trace_api
 
 from otel_bridge import RunTrace, Telemetry
-from otel_bridge.adapter import (
+from otel_bridge.maseval_adapter._adapter import (
     LlamaIndexAgentAdapter,
     default_telemetry,
     maseval_labels,
 )
-from otel_bridge.background_loop import run_sync
-from otel_bridge.scripted_llm import (
+from otel_bridge.maseval_adapter._background_loop import run_sync
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,

@@ -16,8 +16,8 @@ from adapter_fixtures import (
 )
 
 from otel_bridge import Telemetry
-from otel_bridge.adapter import LlamaIndexAgentAdapter
-from otel_bridge.scripted_llm import ConversationRouter, Reply, ScriptedLLMServer, Usage
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
+from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer, Usage
 
 __all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
 

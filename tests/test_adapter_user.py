@@ -12,15 +12,14 @@ from maseval import LLMUser
 from maseval.interface.inference.openai import OpenAIModelAdapter
 
 from otel_bridge import Telemetry
-from otel_bridge.adapter import LlamaIndexAgentAdapter
-from otel_bridge.scripted_llm import (
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter, LlamaIndexUser
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
     scripted_openai_llm,
 )
-from otel_bridge.user import LlamaIndexUser
 
 __all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from otel_bridge.background_loop import run_sync
+from otel_bridge.maseval_adapter._background_loop import run_sync
 
 
 async def answer() -> int:

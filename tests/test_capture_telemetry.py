@@ -10,9 +10,9 @@ from llama_index.core.agent.workflow import FunctionAgent
 from runs import traced
 
 from otel_bridge import ConfigError, SpanCapture, Telemetry, derive, load_spans
-from otel_bridge.config import TelemetryConfig
-from otel_bridge.scripted_llm import Reply, ScriptedLLMServer, Usage, scripted_openai_llm
+from otel_bridge.scripted import Reply, ScriptedLLMServer, Usage, scripted_openai_llm
 from otel_bridge.spans import SpanRecord
+from otel_bridge.telemetry import TelemetryConfig
 
 
 def rec(trace: int, span: int) -> SpanRecord:
@@ -185,7 +185,7 @@ def test_export_failures_are_flagged_on_their_own_traces_only() -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-    from otel_bridge.exporters import ReportingExporter
+    from otel_bridge.telemetry._exporters import ReportingExporter
 
     class FlakyExporter(SpanExporter):
         def __init__(self) -> None:

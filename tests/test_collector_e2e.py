@@ -31,7 +31,7 @@ from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.cli import main
 from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
-from otel_bridge.scripted_llm import ScriptedLLMServer
+from otel_bridge.scripted import ScriptedLLMServer
 
 JSON_HEADERS = {"content-type": "application/json"}
 

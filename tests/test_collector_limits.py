@@ -335,7 +335,7 @@ def test_grpc_gzip_and_a_gzip_bomb(small: Collector) -> None:
 
 def test_a_request_that_gives_up_does_not_stop_the_writer(small: Collector) -> None:
     """A cancelled wait (a request cut off at shutdown) must leave the writer working."""
-    from otel_bridge.collector.ingest import batch_from_request
+    from otel_bridge.collector._ingest import batch_from_request
 
     assert small.store is not None
     future = small.store.submit(batch_from_request(to_request(spans(3, trace_id=0x51))))

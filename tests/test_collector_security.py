@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 from otel_bridge import ConfigError, SourceError, SpanRecord, load_spans
 from otel_bridge.cli import main
 from otel_bridge.collector import Collector, CollectorConfig, is_loopback
-from otel_bridge.collector.auth import bearer_matches
+from otel_bridge.collector._auth import bearer_matches
 from otel_bridge.otlp import to_request
 
 TOKEN = "s3cret-token"

@@ -18,10 +18,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_bridge import SpanRecord, derive, load_spans
 from otel_bridge.collector import Collector, SpanStore
-from otel_bridge.collector.ingest import batch_from_request
-from otel_bridge.collector.writer import StoreError
-from otel_bridge.model import iso
+from otel_bridge.collector._ingest import batch_from_request
+from otel_bridge.errors import StoreError
 from otel_bridge.otlp import to_request
+from otel_bridge.spans import iso
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 S = 1_000_000_000  # one second in ns

@@ -16,14 +16,14 @@ from typing import Any
 import grpc
 import pytest
 from click.testing import CliRunner
+from openinference.semconv.resource import ResourceAttributes
 from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from otel_bridge import derive, derive_all, load_spans
 from otel_bridge.cli import main
-from otel_bridge.config import PROJECT_ATTRIBUTE
-from otel_bridge.conventions import genai
-from otel_bridge.demo import DemoOptions, openai_llm, run_demo
+from otel_bridge.cli._demo import DemoOptions, openai_llm, run_demo
+from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.otlp import decode_request, from_request
 from otel_bridge.spans import SpanRecord
 
@@ -178,7 +178,9 @@ def test_a_receiver_gets_enriched_spans(
     spans = [s for s in received.records if s.trace_id_hex == result.trace.trace_id]
     assert len(spans) == len(load_spans(options.out))
     assert derive(spans).to_dict() == result.trace.to_dict()
-    assert {s.resource.get(PROJECT_ATTRIBUTE) for s in spans} == {"otel-bridge-receiver-test"}
+    assert {s.resource.get(ResourceAttributes.PROJECT_NAME) for s in spans} == {
+        "otel-bridge-receiver-test"
+    }
     by_id = {s.span_id_hex: s for s in spans}
     for call in [*result.trace.llm_calls, *result.trace.tool_calls]:
         attributes = by_id[call.span_id].attributes

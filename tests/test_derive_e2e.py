@@ -15,13 +15,13 @@ from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActA
 from runs import traced, traced_run
 
 from otel_bridge import RunTrace, Telemetry, derive, load_spans
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import (
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
+    demo_script,
     react_action,
     react_answer,
     scripted_openai_llm,

@@ -1,4 +1,4 @@
-"""derive() on hand-built records: each rule of FACTS.md, one at a time."""
+"""derive() on hand-built records: each rule of the README's "What the spans get wrong"."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from openinference.semconv.trace import SpanAttributes
 from records import KIND, MS, TraceBuilder, assistant, sys, tool_result, user
 
 from otel_bridge import derive, derive_all
-from otel_bridge.conventions import genai
+from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.spans import SpanEvent
 
 DESIGN_KEYS = {

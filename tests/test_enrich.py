@@ -21,21 +21,22 @@ from records import TraceBuilder, assistant, sys, tool_result, user
 from runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
-from otel_bridge import enrich as enrich_module
-from otel_bridge.conventions import genai, step_agent
-from otel_bridge.enrich import AGENT_KEYS, enrich_span, enrichment
-from otel_bridge.enrich_export import EnrichingExporter, EnrichingSpanProcessor
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import (
+from otel_bridge.conventions import genai_attributes as genai
+from otel_bridge.conventions import step_agent
+from otel_bridge.scripted import (
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
+    demo_script,
     react_action,
     react_answer,
     scripted_openai_llm,
 )
 from otel_bridge.spans import SpanRecord, freeze
+from otel_bridge.telemetry import _enrichment as enrich_module
+from otel_bridge.telemetry._enrichment import AGENT_KEYS, enrich_span, enrichment
+from otel_bridge.telemetry._trace_buffer import EnrichingExporter, EnrichingSpanProcessor
 
 GRAPH_KEYS = (SA.GRAPH_NODE_ID, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_PARENT_ID)
 

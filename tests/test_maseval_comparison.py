@@ -24,8 +24,8 @@ from adapter_fixtures import (
 from maseval.interface.agents.llamaindex import LlamaIndexAgentAdapter as MasevalAdapter
 
 from otel_bridge import Telemetry
-from otel_bridge.adapter import LlamaIndexAgentAdapter
-from otel_bridge.scripted_llm import (
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
+from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
     ScriptedLLMServer,

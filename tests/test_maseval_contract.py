@@ -21,8 +21,8 @@ from maseval import AgentAdapter, MessageHistory
 from maseval.core.callback import AgentCallback
 
 from otel_bridge import Telemetry
-from otel_bridge.adapter import LlamaIndexAgentAdapter
-from otel_bridge.scripted_llm import ConversationRouter, Reply, ScriptedLLMServer
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
+from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer
 
 __all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
 

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from openinference.semconv.resource import ResourceAttributes
 from openinference.semconv.trace import SpanAttributes as SA
 from phoenix_server import PhoenixServer
 from runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
-from otel_bridge.config import PROJECT_ATTRIBUTE, Protocol
-from otel_bridge.conventions import genai
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import ScriptedLLMServer, scripted_openai_llm
+from otel_bridge.conventions import genai_attributes as genai
+from otel_bridge.scripted import ScriptedLLMServer, demo_script, scripted_openai_llm
 from otel_bridge.spans import SpanEvent, SpanRecord
+from otel_bridge.telemetry import Protocol
 
 pytestmark = pytest.mark.phoenix
 
@@ -43,7 +43,7 @@ def as_phoenix_stores(spans: Sequence[SpanRecord]) -> list[SpanRecord]:
     """The spans with their times as Phoenix keeps them: microseconds, through a float.
 
     Phoenix decodes ``datetime.fromtimestamp(ns / 1e9)`` on ingest and serves
-    ``int(datetime.timestamp() * 1e9)`` back (phoenix/trace/otel.py); applying the same to the
+    ``int(datetime.timestamp() * 1e9)`` back (in Phoenix's OTLP decoding); applying the same to the
     spans we sent gives exactly the times that come back.
     """
 
@@ -112,7 +112,7 @@ async def test_handoff_run_round_trips_through_phoenix(
     assert root.attributes[SA.OUTPUT_VALUE] == demo.answer
 
     # In the project we configured, and only there.
-    assert {s.resource[PROJECT_ATTRIBUTE] for s in spans} == {project}
+    assert {s.resource[ResourceAttributes.PROJECT_NAME] for s in spans} == {project}
     projects = httpx.get(f"{phoenix.http_endpoint}/v1/projects", timeout=10).json()["data"]
     assert project in {p["name"] for p in projects}
     default = httpx.get(

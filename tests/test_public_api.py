@@ -1,6 +1,9 @@
-"""The public API is exactly what DESIGN.md lists, plus what we add on purpose."""
+"""The public API is exactly the names we promise (the README's), no more, no fewer."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import otel_bridge
 
@@ -25,6 +28,8 @@ ADDED = {
     "SpanFormatError",
     "SourceError",
     "ConfigError",
+    "TraceIdError",
+    "TraceSelectionError",
     "maseval_labels",
 }
 
@@ -33,3 +38,32 @@ def test_all_is_the_public_api() -> None:
     assert set(otel_bridge.__all__) == (DESIGN | ADDED)
     for name in otel_bridge.__all__:
         assert getattr(otel_bridge, name) is not None
+
+
+def test_derive_and_load_spans_import_neither_maseval_nor_llama_index() -> None:
+    code = (
+        "import sys\n"
+        "from otel_bridge import RunTrace, Telemetry, derive, load_spans\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'maseval', 'llama_index'})\n"
+        "print(','.join(loaded))\n"
+        "from otel_bridge import LlamaIndexAgentAdapter\n"
+        "print('maseval' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["", "True"]  # nothing before the adapter is used; maseval once it is
+
+
+def test_every_error_is_an_otel_bridge_error() -> None:
+    import inspect
+
+    from otel_bridge import errors
+
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__
+    ]
+    assert sorted(c.__name__ for c in classes) == sorted(errors.__all__)
+    for cls in classes:
+        assert issubclass(cls, errors.OtelBridgeError)
+        assert cls.__name__ in (errors.__doc__ or ""), f"{cls.__name__} missing from the tree"

@@ -14,8 +14,7 @@ import pytest
 from llama_index.core.agent.workflow import CodeActAgent, FunctionAgent, ReActAgent
 from llama_index.core.llms import ChatMessage
 
-from otel_bridge.scripted_demo import demo_script
-from otel_bridge.scripted_llm import (
+from otel_bridge.scripted import (
     ConversationRouter,
     Exchange,
     Reply,
@@ -25,11 +24,12 @@ from otel_bridge.scripted_llm import (
     ToolCallSpec,
     Usage,
     codeact_execute,
+    demo_script,
+    estimate_usage,
     react_action,
     react_answer,
     scripted_openai_llm,
 )
-from otel_bridge.scripted_wire import estimate_usage
 
 
 @pytest.fixture

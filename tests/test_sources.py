@@ -20,7 +20,14 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
-from otel_bridge import SourceError, SpanCapture, SpanFormatError, SpanRecord, load_spans
+from otel_bridge import (
+    SourceError,
+    SpanCapture,
+    SpanFormatError,
+    SpanRecord,
+    TraceIdError,
+    load_spans,
+)
 from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.sources import (
@@ -65,7 +72,7 @@ def test_source_syntax_errors() -> None:
         parse_source("run.json", "collector")
     with pytest.raises(SourceError, match="pass a trace id"):
         load_spans("http://127.0.0.1:1")
-    with pytest.raises(SourceError, match="invalid trace id 'xyz'"):
+    with pytest.raises(TraceIdError, match="invalid trace id 'xyz'"):
         load_spans("http://127.0.0.1:1", "xyz")
     with pytest.raises(SourceError, match="cannot read spans from a dict"):
         load_spans({"spans": []})  # type: ignore[arg-type]

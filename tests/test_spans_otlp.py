@@ -13,7 +13,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 
 from otel_bridge import SourceError, SpanFormatError, load_spans
-from otel_bridge.exporters import OTLPJsonFileExporter
 from otel_bridge.otlp import (
     decode_request,
     decode_request_json,
@@ -21,7 +20,9 @@ from otel_bridge.otlp import (
     request_to_json,
     to_request,
 )
-from otel_bridge.spans import SpanRecord, from_readable_span
+from otel_bridge.spans import SpanRecord
+from otel_bridge.telemetry import from_readable_span
+from otel_bridge.telemetry._exporters import OTLPJsonFileExporter
 
 
 def _sdk_spans() -> list:

@@ -6,11 +6,22 @@ server. See ``query_api`` for the routes and ``otlp_http``/``otlp_grpc`` for the
 
 from __future__ import annotations
 
-from .config import CollectorConfig, is_loopback
-from .server import Collector, serve
-from .store import SpanStore, TracePage, TraceSummary
+from ._config import (
+    DEFAULT_GRPC_PORT,
+    DEFAULT_HOST,
+    DEFAULT_HTTP_PORT,
+    TOKEN_ENV,
+    CollectorConfig,
+    is_loopback,
+)
+from ._server import Collector, serve
+from ._store import SpanStore, TracePage, TraceSummary
 
 __all__ = [
+    "DEFAULT_GRPC_PORT",
+    "DEFAULT_HOST",
+    "DEFAULT_HTTP_PORT",
+    "TOKEN_ENV",
     "Collector",
     "CollectorConfig",
     "SpanStore",

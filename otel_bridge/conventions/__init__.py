@@ -7,17 +7,21 @@ return neutral facts; derivation never reads attribute names itself.
 from __future__ import annotations
 
 from ..spans import SpanRecord
-from . import genai, openinference
-from .facts import LLMFacts, Message, ToolFacts
+from . import _genai as genai
+from . import _openinference as openinference
+from . import genai_attributes
+from ._facts import LLMFacts, Message, ToolFacts, message_key
 
 __all__ = [
     "LLMFacts",
     "Message",
     "ToolFacts",
     "explicit_agent",
+    "genai_attributes",
     "handoff_target",
     "is_llm_call",
     "is_tool",
+    "message_key",
     "read_llm",
     "read_tool",
     "step_agent",
@@ -61,7 +65,7 @@ def step_agent(span: SpanRecord) -> str | None:
 
 def handoff_target(span: SpanRecord) -> str | None:
     """The target agent a handoff tool span names (enriched spans), else None."""
-    target = span.attributes.get(genai.HANDOFF_TARGET)
+    target = span.attributes.get(genai_attributes.HANDOFF_TARGET)
     return str(target) if target else None
 
 

@@ -1,7 +1,7 @@
-"""Rendering of RunTraces for people: terminal summaries (and HTML later)."""
+"""Rendering of RunTraces for people: the terminal summary (``_terminal``)."""
 
 from __future__ import annotations
 
-from .terminal import render_summary
+from ._terminal import render_summary, trace_panel
 
-__all__ = ["render_summary"]
+__all__ = ["render_summary", "trace_panel"]

@@ -11,13 +11,12 @@ from typing import Literal, get_args
 import httpx
 
 from ..errors import SourceError
-from ..spans import SpanRecord
-from .collector import read_collector
-from .files import read_otlp_json
-from .jaeger import read_jaeger, records_from_jaeger_json, records_from_jaeger_v3
-from .memory import MemorySource, read_memory
-from .phoenix import read_phoenix, records_from_phoenix_otlpv1, records_from_phoenix_spans
-from .remote import normalize_trace_id
+from ..spans import SpanRecord, parse_trace_id
+from ._collector import read_collector
+from ._files import read_otlp_json
+from ._jaeger import read_jaeger, records_from_jaeger_json, records_from_jaeger_v3
+from ._memory import MemorySource, read_memory
+from ._phoenix import read_phoenix, records_from_phoenix_otlpv1, records_from_phoenix_spans
 
 __all__ = [
     "SOURCE_KINDS",
@@ -106,7 +105,7 @@ def load_spans(
         spans = read_otlp_json(location)
         if trace_id is None:
             return spans
-        wanted = int(normalize_trace_id(trace_id), 16)
+        wanted = parse_trace_id(trace_id)
         found = [span for span in spans if span.trace_id == wanted]
         if not found:
             raise SourceError(f"{location}: no spans of trace {wanted:032x}")

@@ -1,0 +1,5 @@
+"""``python -m otel_bridge.cli``: the ``otel-bridge`` command."""
+
+from ._main import main
+
+main()

@@ -1,0 +1,125 @@
+"""``otel-bridge collector``: run the embedded collector."""
+
+from __future__ import annotations
+
+import click
+
+from ..collector import (
+    DEFAULT_GRPC_PORT,
+    DEFAULT_HOST,
+    DEFAULT_HTTP_PORT,
+    TOKEN_ENV,
+    Collector,
+    CollectorConfig,
+    serve,
+)
+
+__all__ = ["collector"]
+
+
+@click.group()
+def collector() -> None:
+    """The embedded OTLP collector (HTTP + gRPC in, SQLite, query API)."""
+
+
+@collector.command("serve")
+@click.option(
+    "--db",
+    "db_path",
+    default="otel-bridge-spans.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database file (WAL).",
+)
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on. Loopback only unless --allow-remote.",
+)
+@click.option(
+    "--http-port",
+    default=DEFAULT_HTTP_PORT,
+    show_default=True,
+    type=int,
+    help="OTLP/HTTP and query API port (0: a free port).",
+)
+@click.option(
+    "--grpc-port",
+    default=DEFAULT_GRPC_PORT,
+    show_default=True,
+    type=int,
+    help="OTLP/gRPC port (0: a free port).",
+)
+@click.option("--no-grpc", is_flag=True, help="Do not start the gRPC receiver.")
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    default=None,
+    show_envvar=True,
+    help="Require 'Authorization: Bearer TOKEN' on every request.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --host (the spans hold prompts: use a token).",
+)
+@click.option(
+    "--max-body-mib",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest request body, before and after gunzip.",
+)
+@click.option(
+    "--synchronous",
+    type=click.Choice(["FULL", "NORMAL"]),
+    default="FULL",
+    show_default=True,
+    help="SQLite synchronous mode: with FULL an acked request survives a power loss (an "
+    "fsync per transaction); NORMAL only a crash of the collector, and is a little faster.",
+)
+@click.option(
+    "--no-prepare-runs",
+    is_flag=True,
+    help="Do not derive ended runs in the background (each is derived when first asked for).",
+)
+def serve_command(
+    db_path: str,
+    host: str,
+    http_port: int,
+    grpc_port: int,
+    no_grpc: bool,
+    token: str | None,
+    allow_remote: bool,
+    max_body_mib: int,
+    synchronous: str,
+    no_prepare_runs: bool,
+) -> None:
+    """Receive OTLP traces and store them until Ctrl-C (or SIGTERM).
+
+    \b
+    OTLP/HTTP  POST /v1/traces             protobuf or JSON, gzip allowed
+    OTLP/gRPC  TraceService/Export
+    Query API  GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=
+               GET /api/traces/{trace_id}/spans    OTLP/JSON (or protobuf by Accept)
+               GET /api/traces/{trace_id}/run      derived RunTrace JSON
+    Read a run back with: otel-bridge derive http://HOST:HTTP_PORT --trace-id ID
+    """
+    config = CollectorConfig(
+        db_path=db_path,
+        host=host,
+        http_port=http_port,
+        grpc_port=None if no_grpc else grpc_port,
+        token=token,
+        allow_remote=allow_remote,
+        max_body_bytes=max_body_mib * 1024 * 1024,
+        synchronous="NORMAL" if synchronous == "NORMAL" else "FULL",
+        prepare_runs=not no_prepare_runs,
+    )
+
+    def ready(running: Collector) -> None:
+        click.echo(f"otel-bridge collector ready: {running.describe()}", err=True)
+
+    serve(config, on_ready=ready)
+    click.echo("otel-bridge collector stopped", err=True)

@@ -1,0 +1,134 @@
+"""OTLP/gRPC receiver: ``opentelemetry.proto.collector.trace.v1.TraceService/Export``.
+
+The servicer implements ``TraceServiceServicer`` from ``opentelemetry-proto``. It is registered
+with a raw request deserializer so that a malformed request gets INVALID_ARGUMENT with the
+parse error (grpc's own deserializer would answer INTERNAL "Exception deserializing
+request!"); the same decoding and validation as OTLP/HTTP follow. Codes: UNAUTHENTICATED (token),
+INVALID_ARGUMENT (bad data, not retryable), RESOURCE_EXHAUSTED with ``RetryInfo`` (writer
+behind: retryable per the OTLP spec), UNAVAILABLE (store cannot commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from ..errors import QueueFull, SpanFormatError, StoreError
+from ..otlp import decode_request
+from ._auth import bearer_matches
+from ._config import CollectorConfig
+from ._ingest import batch_from_request, export_response
+from ._store import SpanStore
+
+__all__ = ["TraceReceiver", "start_grpc_server"]
+
+SERVICE = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+
+
+@dataclass(frozen=True)
+class _Status(grpc.Status):
+    """A status with details in ``grpc-status-details-bin`` (what ``abort_with_status`` sends)."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: Sequence[tuple[str, bytes]]
+
+
+def _retry_status(message: str, retry_after_s: int) -> _Status:
+    retry = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=retry_after_s))
+    status = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=message)
+    status.details.add().Pack(retry)
+    return _Status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        message,
+        (
+            ("grpc-status-details-bin", status.SerializeToString()),
+            # What the OTel Python exporter reads to honour the delay.
+            ("google.rpc.retryinfo-bin", retry.SerializeToString()),
+        ),
+    )
+
+
+class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
+    """``Export`` over a store: acknowledged once the spans are committed."""
+
+    def __init__(self, store: SpanStore, config: CollectorConfig) -> None:
+        self.store = store
+        self.config = config
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
+        """Store the spans of one request (raw bytes, or an already parsed request)."""
+        metadata = dict(context.invocation_metadata() or ())
+        if not bearer_matches(metadata.get("authorization"), self.config.token):
+            context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong bearer token (metadata authorization: Bearer <token>)",
+            )
+        if isinstance(request, bytes):
+            if len(request) > self.config.max_body_bytes:
+                context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"the request is {len(request)} bytes; the limit is "
+                    f"{self.config.max_body_bytes}",
+                )
+            try:
+                request = decode_request(request)
+            except SpanFormatError as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        batch = batch_from_request(request)
+        if batch.rows:
+            try:
+                future = self.store.submit(batch)
+            except QueueFull as exc:
+                context.abort_with_status(_retry_status(str(exc), self.config.retry_after_s))
+            except StoreError as exc:
+                context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            try:
+                future.result()
+            except StoreError as exc:
+                context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return export_response(batch.rejected, batch.error_message)
+
+
+def start_grpc_server(
+    store: SpanStore, config: CollectorConfig, host: str, port: int
+) -> tuple[grpc.Server, int]:
+    """A started gRPC server with the receiver, and the port it bound."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(
+            max_workers=config.grpc_workers, thread_name_prefix="otel-bridge-grpc"
+        ),
+        options=[
+            ("grpc.max_receive_message_length", config.max_body_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    receiver = TraceReceiver(store, config)
+    handler = grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Export": grpc.unary_unary_rpc_method_handler(
+                receiver.Export,
+                request_deserializer=None,  # raw bytes: we parse and report errors ourselves
+                response_serializer=ExportTraceServiceResponse.SerializeToString,
+            )
+        },
+    )
+    server.add_generic_rpc_handlers((handler,))
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: {exc}") from exc
+    if bound == 0:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}")
+    server.start()
+    return server, bound

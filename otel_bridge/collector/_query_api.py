@@ -1,0 +1,153 @@
+"""The query API: JSON over HTTP, on the receiver's port, behind the same token.
+
+Routes:
+
+- ``GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=``: traces, newest
+  first: ``{"traces": [summary, ...], "next_cursor": str | null}``. ``start``/``end`` filter
+  the trace start (ISO-8601, or integer Unix nanoseconds; ``start`` inclusive, ``end``
+  exclusive); ``limit`` 1..1000 (default 50); pass ``next_cursor`` back as ``cursor`` with the
+  same filters for the next page. ``status`` is ``error`` when any span has an ERROR status.
+- ``GET /api/traces/{trace_id}``: one trace summary.
+- ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
+  (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
+- ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
+  Ended runs are derived ahead of the request (``_runs.RunPreparer``); answers are kept until
+  the trace gets more spans.
+
+Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token) or 404 (unknown trace).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import TraceIdError
+from ..otlp import JSON, PROTOBUF, request_to_json
+from ..spans import format_trace_id, iso_ns
+from ._runs import RunCache, derive_run_json
+from ._store import SpanStore, TraceStatus
+
+__all__ = ["query_routes"]
+
+MAX_LIMIT = 1000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
+
+
+class BadParameter(ValueError):
+    """A query parameter that cannot be used."""
+
+
+def error(status: int, message: str) -> JSONResponse:
+    """The query API's error body."""
+    return JSONResponse({"error": message}, status)
+
+
+def query_routes(store: SpanStore, runs: RunCache) -> list[Route]:
+    """The query API routes over a store (sync endpoints: Starlette runs them in threads)."""
+
+    def list_traces(request: Request) -> Response:
+        try:
+            page = store.list_traces(**_list_params(request.query_params))
+        except ValueError as exc:  # BadParameter, or a cursor that is not one of ours
+            return error(400, str(exc))
+        return JSONResponse(
+            {"traces": [t.to_dict() for t in page.traces], "next_cursor": page.next_cursor}
+        )
+
+    def get_trace(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if isinstance(trace_id, Response):
+            return trace_id
+        summary = store.trace(trace_id)
+        return JSONResponse(summary.to_dict()) if summary else _unknown(trace_id)
+
+    def trace_spans(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if isinstance(trace_id, Response):
+            return trace_id
+        otlp = store.trace_request(trace_id)
+        if otlp is None:
+            return _unknown(trace_id)
+        if PROTOBUF in request.headers.get("accept", ""):
+            return Response(otlp.SerializeToString(), media_type=PROTOBUF)
+        return JSONResponse(request_to_json(otlp))
+
+    def trace_run(request: Request) -> Response:
+        trace_id = _trace_id(request)
+        if isinstance(trace_id, Response):
+            return trace_id
+        summary = store.trace(trace_id)
+        if summary is None:
+            return _unknown(trace_id)
+        body = runs.get(trace_id, summary.span_count)
+        if body is None:
+            derived = derive_run_json(store, trace_id)
+            if derived is None:
+                return _unknown(trace_id)
+            runs.put(trace_id, *derived)
+            body = derived[1]
+        return Response(body, media_type=JSON)
+
+    return [
+        Route("/api/traces", list_traces, methods=["GET"]),
+        Route("/api/traces/{trace_id}", get_trace, methods=["GET"]),
+        Route("/api/traces/{trace_id}/spans", trace_spans, methods=["GET"]),
+        Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
+    ]
+
+
+def _trace_id(request: Request) -> str | JSONResponse:
+    """The path's trace id as 32 hex characters, or the 400 answer to a malformed one."""
+    try:
+        return format_trace_id(str(request.path_params["trace_id"]))
+    except TraceIdError as exc:
+        return error(400, str(exc))
+
+
+def _unknown(trace_id: str) -> JSONResponse:
+    return error(404, f"no spans of trace {trace_id}")
+
+
+def _list_params(query: Any) -> dict[str, Any]:
+    status = query.get("status") or None
+    if status is not None and status not in ("ok", "error"):
+        raise BadParameter(f"status must be 'ok' or 'error', got {status!r}")
+    limit_text = query.get("limit") or "50"
+    try:
+        limit = int(limit_text)
+    except ValueError as exc:
+        raise BadParameter(f"limit must be an integer, got {limit_text!r}") from exc
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadParameter(f"limit must be 1..{MAX_LIMIT}, got {limit}")
+    cursor = query.get("cursor") or None  # checked by the store, which decodes it
+    trace_status: TraceStatus | None = status
+    return {
+        "service": query.get("service") or None,
+        "status": trace_status,
+        "start_ns": _time_ns(query.get("start"), "start"),
+        "end_ns": _time_ns(query.get("end"), "end"),
+        "limit": limit,
+        "cursor": cursor,
+    }
+
+
+def _time_ns(text: str | None, name: str) -> int | None:
+    """Unix nanoseconds from an integer or an ISO-8601 time (UTC when it has no zone)."""
+    if not text:
+        return None
+    if text.lstrip("-").isdecimal():
+        value = int(text)
+    else:
+        try:
+            value = iso_ns(text)
+        except ValueError as exc:
+            raise BadParameter(
+                f"{name} must be ISO-8601 or Unix nanoseconds, got {text!r}"
+            ) from exc
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BadParameter(f"{name} is out of range (64-bit Unix nanoseconds): {text!r}")
+    return value

@@ -1,0 +1,139 @@
+"""RunTraces served by the query API: derived on request, or ahead of it once a run ends.
+
+A run's RunTrace is usually wanted right after the run: when a committed batch holds a trace's
+root span (the run has ended), ``RunPreparer`` derives that trace in the background after a
+short grace for late children, so ``GET /api/traces/{id}/run`` finds it ready. It is an
+optimisation only: a full queue drops work (counted), and the query API derives on demand
+whatever is not ready. Spans are never changed once stored, so a RunTrace stays valid while
+the trace's span count is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from ..derivation import derive
+from ..otlp import from_request
+from ._store import SpanStore
+
+__all__ = ["RunCache", "RunPreparer", "derive_run_json"]
+
+logger = logging.getLogger(__name__)
+
+RUN_CACHE_SIZE = 256
+
+
+class RunCache:
+    """RunTrace JSON of recent traces, valid while their span count is unchanged."""
+
+    def __init__(self, size: int = RUN_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, trace_id: str, span_count: int) -> bytes | None:
+        """The cached JSON, if derived from this many spans."""
+        with self._lock:
+            entry = self._entries.get(trace_id)
+            if entry is None or entry[0] != span_count:
+                return None
+            self._entries.move_to_end(trace_id)
+            return entry[1]
+
+    def put(self, trace_id: str, span_count: int, body: bytes) -> None:
+        """Keep one answer, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[trace_id] = (span_count, body)
+            self._entries.move_to_end(trace_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def derive_run_json(store: SpanStore, trace_id: str) -> tuple[int, bytes] | None:
+    """(span count, RunTrace JSON) of a stored trace, or None when it has no spans."""
+    otlp = store.trace_request(trace_id)
+    if otlp is None:
+        return None
+    # Counted from the spans read: a batch may have landed since the summary was read.
+    spans = sum(len(ss.spans) for rs in otlp.resource_spans for ss in rs.scope_spans)
+    run = derive(from_request(otlp))
+    return spans, json.dumps(run.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class RunPreparer:
+    """A background thread that derives ended runs ahead of the first request for them."""
+
+    def __init__(
+        self,
+        store: SpanStore,
+        cache: RunCache,
+        grace_s: float = 0.5,
+        max_pending: int = 256,
+    ) -> None:
+        self.store = store
+        self.cache = cache
+        self.grace_s = grace_s
+        self.max_pending = max_pending
+        self.prepared = 0
+        self.dropped = 0
+        self.failed = 0
+        self._due: OrderedDict[str, float] = OrderedDict()
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="otel-bridge-runs", daemon=True)
+        self._thread.start()
+
+    def schedule(self, trace_ids: Iterable[bytes]) -> None:
+        """Derive these traces after the grace period (called by the writer after a commit)."""
+        due = time.monotonic() + self.grace_s
+        with self._wake:
+            for raw in trace_ids:
+                trace_id = raw.hex()
+                self._due.pop(trace_id, None)  # a later commit pushes the deadline back
+                self._due[trace_id] = due
+                while len(self._due) > self.max_pending:
+                    self._due.popitem(last=False)
+                    self.dropped += 1
+            self._wake.notify()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread; work not started is dropped (the query API derives on demand)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout_s)
+
+    def _next(self) -> str | None:
+        """The next trace whose grace has passed; None once closed."""
+        with self._wake:
+            while not self._closed:
+                if self._due:
+                    trace_id, due = next(iter(self._due.items()))
+                    wait = due - time.monotonic()
+                    if wait <= 0:
+                        del self._due[trace_id]
+                        return trace_id
+                    self._wake.wait(wait)
+                else:
+                    self._wake.wait()
+            return None
+
+    def _run(self) -> None:
+        while (trace_id := self._next()) is not None:
+            try:
+                summary = self.store.trace(trace_id)
+                if summary is None or self.cache.get(trace_id, summary.span_count) is not None:
+                    continue
+                result = derive_run_json(self.store, trace_id)
+                if result is not None:
+                    self.cache.put(trace_id, *result)
+                    self.prepared += 1
+            except Exception:  # the thread must outlive a bad trace or a closed store
+                self.failed += 1
+                if self.failed == 1:
+                    logger.exception("otel-bridge collector: could not derive trace %s", trace_id)

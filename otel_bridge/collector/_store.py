@@ -1,0 +1,323 @@
+"""SpanStore: the collector's SQLite database (WAL), one writer thread, pooled readers.
+
+Each span is stored once (primary key trace id + span id; a re-sent span is ignored) as its
+own OTLP protobuf bytes, beside the columns that queries need. A resource and scope pair is
+stored once per distinct value (``origins``). The writer keeps one summary row per trace
+(``traces``: time range, span and error counts, service, root name) for listing.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from ..errors import StoreError
+from ..spans import iso
+from ._checkpoint import Checkpointer
+from ._config import Synchronous
+from ._ingest import IngestBatch
+from ._writer import SpanWriter
+
+__all__ = ["SCHEMA_VERSION", "SpanStore", "TracePage", "TraceSummary"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS origins (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    resource BLOB NOT NULL,
+    resource_schema_url TEXT NOT NULL,
+    scope BLOB NOT NULL,
+    scope_schema_url TEXT NOT NULL,
+    service TEXT
+);
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id BLOB NOT NULL,
+    span_id BLOB NOT NULL,
+    parent_id BLOB,
+    origin_id INTEGER NOT NULL REFERENCES origins (id),
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE TABLE IF NOT EXISTS traces (
+    trace_id BLOB PRIMARY KEY,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    span_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    service TEXT,
+    root_name TEXT
+);
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_ns, trace_id);
+CREATE INDEX IF NOT EXISTS traces_by_service ON traces (service, start_ns, trace_id);
+CREATE INDEX IF NOT EXISTS traces_by_status ON traces (status, start_ns, trace_id);
+"""
+
+TraceStatus = Literal["ok", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """One row of the trace list."""
+
+    trace_id: str
+    start_ns: int
+    end_ns: int
+    span_count: int
+    error_count: int
+    status: TraceStatus
+    service: str | None
+    root_name: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for the query API."""
+        return {
+            "trace_id": self.trace_id,
+            "service": self.service,
+            "root_name": self.root_name,
+            "status": self.status,
+            "span_count": self.span_count,
+            "error_count": self.error_count,
+            "start": iso(self.start_ns),
+            "end": iso(self.end_ns),
+            "start_ns": self.start_ns,
+            "end_ns": self.end_ns,
+            "duration_s": round(max(0, self.end_ns - self.start_ns) / 1e9, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    """A page of traces, newest first, and the cursor of the next page (None on the last)."""
+
+    traces: list[TraceSummary]
+    next_cursor: str | None
+
+
+class SpanStore:
+    """The database: ``submit`` batches (writer thread), read traces (any thread)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "FULL",
+        max_pending_bytes: int = 64 * 1024 * 1024,
+        max_batch_spans: int = 8192,
+    ) -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: a big transaction need not spill
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer does it, off this path
+        self._readers: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.checkpointer = Checkpointer(self.path, synchronous)
+        self.writer = SpanWriter(
+            conn,
+            max_pending_bytes=max_pending_bytes,
+            max_batch_spans=max_batch_spans,
+            on_commit=self.checkpointer.nudge,
+        )
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def submit(self, batch: IngestBatch) -> Future[int]:
+        """Queue a batch for the writer (see ``SpanWriter.submit``)."""
+        return self.writer.submit(batch)
+
+    def close(self) -> None:
+        """Commit what is queued, then close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.close()
+        self.checkpointer.close()
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._idle.clear()
+
+    def __enter__(self) -> SpanStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=1")
+            with self._lock:
+                self._readers.append(conn)
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(conn)
+                    conn = None
+            if conn is not None:  # closed meanwhile: this one is not pooled any more
+                conn.close()
+
+    def span_count(self) -> int:
+        """How many spans are stored."""
+        with self._reader() as conn:
+            return int(conn.execute("SELECT count(*) FROM spans").fetchone()[0])
+
+    def trace(self, trace_id: str) -> TraceSummary | None:
+        """The summary of one trace, or None."""
+        with self._reader() as conn:
+            row = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE trace_id = ?",
+                (bytes.fromhex(trace_id),),
+            ).fetchone()
+        return _summary(row) if row else None
+
+    def list_traces(
+        self,
+        *,
+        service: str | None = None,
+        status: TraceStatus | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> TracePage:
+        """Traces newest first (by start), filtered; ``start_ns`` inclusive, ``end_ns`` not.
+
+        ``ValueError`` when ``cursor`` is not one this store gave out.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("service = ?", service),
+            ("status = ?", status),
+            ("start_ns >= ?", start_ns),
+            ("start_ns < ?", end_ns),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if cursor is not None:
+            where.append("(start_ns, trace_id) < (?, ?)")
+            params.extend(decode_cursor(cursor))
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM traces"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY start_ns DESC, trace_id DESC LIMIT ?"
+        params.append(limit + 1)
+        with self._reader() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        traces = [_summary(row) for row in rows[:limit]]
+        last = traces[-1] if len(rows) > limit else None
+        return TracePage(traces, encode_cursor(last.start_ns, last.trace_id) if last else None)
+
+    def trace_request(self, trace_id: str) -> ExportTraceServiceRequest | None:
+        """Every stored span of a trace as one OTLP request (None when there is none)."""
+        tid = bytes.fromhex(trace_id)
+        with self._reader() as conn:
+            # Sorted here, not by SQLite: its sorter would copy every span's bytes once more.
+            found = conn.execute(
+                "SELECT start_ns, origin_id, data FROM spans WHERE trace_id = ?", (tid,)
+            ).fetchall()
+            if not found:
+                return None
+            found.sort(key=lambda row: row[0])
+            rows = [(origin, data) for _, origin, data in found]
+            wanted = sorted({origin for origin, _ in rows})
+            origins = {
+                row[0]: row[1:]
+                for row in conn.execute(
+                    "SELECT id, resource, resource_schema_url, scope, scope_schema_url "
+                    f"FROM origins WHERE id IN ({', '.join('?' * len(wanted))})",
+                    wanted,
+                )
+            }
+        return _assemble(rows, origins)
+
+
+_SUMMARY_COLUMNS = "trace_id, start_ns, end_ns, span_count, error_count, status, service, root_name"
+
+
+def _summary(row: tuple[Any, ...]) -> TraceSummary:
+    return TraceSummary(row[0].hex(), *row[1:])
+
+
+def _assemble(
+    rows: list[tuple[int, bytes]], origins: dict[int, tuple[bytes, str, bytes, str]]
+) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    by_resource: dict[tuple[bytes, str], Any] = {}
+    by_origin: dict[int, Any] = {}
+    for origin_id, data in rows:
+        spans = by_origin.get(origin_id)
+        if spans is None:
+            resource, resource_url, scope, scope_url = origins[origin_id]
+            rs = by_resource.get((resource, resource_url))
+            if rs is None:
+                rs = request.resource_spans.add(schema_url=resource_url)
+                rs.resource.ParseFromString(resource)
+                by_resource[(resource, resource_url)] = rs
+            ss = rs.scope_spans.add(schema_url=scope_url)
+            ss.scope.ParseFromString(scope)
+            spans = by_origin[origin_id] = ss.spans
+        spans.add().ParseFromString(data)
+    return request
+
+
+def encode_cursor(start_ns: int, trace_id: str) -> str:
+    """An opaque page cursor: the sort key of the last trace of a page."""
+    return base64.urlsafe_b64encode(f"{start_ns}:{trace_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, bytes]:
+    """The sort key in a cursor; ValueError when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        start, trace_id = text.split(":")
+        tid = bytes.fromhex(trace_id)
+        if len(tid) != 16:
+            raise ValueError("bad trace id")
+        start_ns = int(start)
+        if not -(2**63) <= start_ns < 2**63:
+            raise ValueError("start out of range")
+        return start_ns, tid
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid cursor {cursor!r}") from exc

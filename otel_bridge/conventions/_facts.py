@@ -1,0 +1,53 @@
+"""Neutral facts read from spans, whatever convention wrote them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..run_trace import TokenUsage
+
+__all__ = ["LLMFacts", "Message", "ToolFacts", "message_key"]
+
+Message = dict[str, Any]
+"""An OpenAI chat-format message: role, content, and tool_calls / tool_call_id / name."""
+
+
+@dataclass(frozen=True, slots=True)
+class LLMFacts:
+    """What one LLM call span says."""
+
+    model: str | None
+    provider: str | None
+    usage: TokenUsage | None
+    input_messages: list[Message]
+    output_messages: list[Message]
+    finish_reason: str | None
+    first_token_ns: int | None
+    streaming: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFacts:
+    """What one tool span says."""
+
+    name: str
+    arguments: Any
+    output: str | None
+    tool_call_id: str | None
+    error: str | None
+
+
+def message_key(message: Message) -> tuple[Any, ...]:
+    """Content identity of a message, used to de-duplicate re-sent history."""
+    calls = tuple(
+        (c.get("id"), c["function"].get("name"), c["function"].get("arguments"))
+        for c in message.get("tool_calls", ())
+    )
+    return (
+        message.get("role"),
+        message.get("content"),
+        calls,
+        message.get("tool_call_id"),
+        message.get("name"),
+    )

@@ -1,0 +1,149 @@
+"""Totals of a run from its LLM and tool calls: handoffs, timings (interval unions), per-agent
+and per-model."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+
+from ..run_trace import AgentStats, Handoff, LLMCall, Timings, TokenUsage, ToolCall
+
+__all__ = [
+    "HANDOFF_TOOL",
+    "agent_stats",
+    "handoffs",
+    "timings",
+    "union_length",
+    "usage_by_model",
+]
+
+HANDOFF_TOOL = "handoff"  # the tool AgentWorkflow gives every agent
+
+
+def handoffs(
+    tools: list[ToolCall], llm_calls: list[LLMCall], targets: Mapping[str, str]
+) -> tuple[list[Handoff], int]:
+    """Accepted handoffs in order, and how many the workflow refused.
+
+    A handoff is a ``handoff`` tool call, or a tool span naming its target agent
+    (``targets``: tool span id -> agent). It is accepted when the next model call is the
+    target agent's, or, with no later call, when the tool did not report a refusal.
+    """
+    handoffs: list[Handoff] = []
+    rejected = 0
+    starts = [c.start_ns for c in llm_calls]  # llm_calls are in start order
+    for tool in tools:
+        target = targets.get(tool.span_id)
+        args = tool.arguments if isinstance(tool.arguments, dict) else {}
+        if tool.name != HANDOFF_TOOL and target is None:
+            continue
+        to_agent = str(target or args.get("to_agent") or "")
+        if not to_agent or tool.status == "error":
+            rejected += 1
+            continue
+        after = bisect_left(starts, tool.end_ns)
+        next_agent = next(
+            (llm_calls[i].agent for i in range(after, len(llm_calls)) if llm_calls[i].agent), None
+        )
+        refused = (tool.output or "").startswith(f"Agent {to_agent} not found") or (
+            "cannot hand off" in (tool.output or "")
+        )
+        if (next_agent is not None and next_agent != to_agent) or (next_agent is None and refused):
+            rejected += 1
+            continue
+        reason = args.get("reason")
+        handoffs.append(
+            Handoff(
+                from_agent=tool.agent,
+                to_agent=to_agent,
+                reason=None if reason is None else str(reason),
+                at_ns=tool.start_ns,
+                tool_call_id=tool.tool_call_id,
+            )
+        )
+    return handoffs, rejected
+
+
+def timings(
+    llm_calls: list[LLMCall],
+    tools: list[ToolCall],
+    steps: Iterable[tuple[str, int, int]],
+    start: int,
+    end: int,
+) -> Timings:
+    """Wall, LLM, tool and other time; per agent, the union of its steps, calls and tools."""
+    llm = [(c.start_ns, c.end_ns) for c in llm_calls]
+    tool = [(t.start_ns, t.end_ns) for t in tools]
+    wall = end - start
+    busy = union_length(llm + tool)
+    per_agent: dict[str, list[tuple[int, int]]] = {}
+    for agent, begin, finish in steps:
+        per_agent.setdefault(agent, []).append((begin, finish))
+    for who, begin, finish in [
+        *((c.agent, c.start_ns, c.end_ns) for c in llm_calls),
+        *((t.agent, t.start_ns, t.end_ns) for t in tools),
+    ]:
+        if who is not None:
+            per_agent.setdefault(who, []).append((begin, finish))
+    return Timings(
+        wall_ns=wall,
+        llm_ns=union_length(llm),
+        tool_ns=union_length(tool),
+        other_ns=max(0, wall - busy),
+        per_agent_ns={name: union_length(iv) for name, iv in per_agent.items()},
+    )
+
+
+def agent_stats(
+    llm_calls: list[LLMCall], tools: list[ToolCall], per_agent_ns: Mapping[str, int]
+) -> dict[str, AgentStats]:
+    """Tokens, calls, time and errors of each agent, in order of first appearance."""
+    names = list(
+        dict.fromkeys(
+            [
+                *(c.agent for c in llm_calls if c.agent),
+                *(t.agent for t in tools if t.agent),
+                *per_agent_ns,
+            ]
+        )
+    )
+    stats = {}
+    for name in names:
+        mine = [c for c in llm_calls if c.agent == name]
+        my_tools = [t for t in tools if t.agent == name]
+        stats[name] = AgentStats(
+            usage=sum((c.usage for c in mine), TokenUsage()),
+            llm_calls=len(mine),
+            tool_calls=len(my_tools),
+            duration_ns=per_agent_ns.get(name, 0),
+            errors=sum(c.status == "error" for c in mine)
+            + sum(t.status == "error" for t in my_tools),
+        )
+    return stats
+
+
+def usage_by_model(llm_calls: list[LLMCall]) -> dict[str, TokenUsage]:
+    """Token usage summed per model ("unknown" when the span names none)."""
+    by_model: dict[str, TokenUsage] = {}
+    for call in llm_calls:
+        model = call.model or "unknown"
+        by_model[model] = by_model.get(model, TokenUsage()) + call.usage
+    return by_model
+
+
+def union_length(intervals: Iterable[tuple[int, int]]) -> int:
+    """Total length covered by the intervals, overlaps counted once."""
+    total = 0
+    current_start = current_end = None
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if current_end is None or start > current_end:
+            if current_end is not None and current_start is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        elif end > current_end:
+            current_end = end
+    if current_end is not None and current_start is not None:
+        total += current_end - current_start
+    return total

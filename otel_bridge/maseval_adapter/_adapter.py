@@ -1,0 +1,379 @@
+"""MASEval adapter for LlamaIndex workflow agents, its data derived from their OpenTelemetry spans.
+
+The adapter only wires three things together: a Telemetry (one root span of ours per run, so
+each run is found by its trace id), the agent's workflow run (on a shared background event
+loop, from any calling context) and derivation (``Telemetry.run_trace``). Everything MASEval
+reads (messages, usage, per-agent totals, handoffs, logs) comes from the derived RunTraces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from maseval import AgentAdapter, MessageHistory
+from maseval.core.callback import AgentCallback
+from maseval.core.usage import CostCalculator, Usage
+from openinference.instrumentation import using_attributes
+from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
+from opentelemetry import trace as trace_api
+
+from ..errors import SourceError
+from ..run_trace import RunTrace
+from ..telemetry import Telemetry
+from ._background_loop import run_sync
+from ._runs import RunRecord, conversation, maseval_usage, summarize
+from ._stream_usage import UsageReporting, enable_stream_usage
+from ._workflow import describe_workflow, llm_model, root_agent_name, workflow_agents
+
+__all__ = ["LlamaIndexAgentAdapter", "default_telemetry", "maseval_labels"]
+
+logger = logging.getLogger(__name__)
+
+ADAPTER_NAME = "maseval.adapter.name"
+TASK_ID = "maseval.task.id"
+REPETITION = "maseval.task.repetition"
+"""Flat root-span attributes, searchable in Jaeger; Phoenix reads the same in ``metadata``."""
+
+RESERVED_RUN_KWARGS = frozenset({"user_msg", "ctx", "memory", "max_iterations"})
+
+_default: Telemetry | None = None
+_default_lock = threading.Lock()
+
+
+def default_telemetry() -> Telemetry:
+    """The process-wide embedded Telemetry (in-memory capture, no export), made on first use.
+
+    It takes only the adapters' own runs: agent runs outside an adapter keep going to the
+    Telemetry the user opened.
+    """
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Telemetry(claim_unscoped=False)
+        return _default
+
+
+def maseval_labels(task: Any, seed_generator: Any = None) -> dict[str, Any]:
+    """``task_id`` and ``repetition`` for the adapter, from what ``setup_agents`` receives."""
+    labels: dict[str, Any] = {"task_id": str(task.id)}
+    try:
+        repetition = seed_generator.gather_config().get("rep_index") if seed_generator else None
+    except Exception:
+        logger.debug("otel-bridge: the seed generator does not say the repetition", exc_info=True)
+        repetition = None
+    if isinstance(repetition, int):
+        labels["repetition"] = repetition
+    return labels
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """One conversation: the workflow Context and memory that carry it from run to run."""
+
+    session_id: str
+    context: Any
+    first_run: int
+    memory: Any = None
+
+
+class LlamaIndexAgentAdapter(AgentAdapter):
+    """A MASEval ``AgentAdapter`` for LlamaIndex workflow agents, fed by OpenTelemetry spans.
+
+    Works with ``FunctionAgent``, ``ReActAgent``, ``CodeActAgent`` and a multi-agent
+    ``AgentWorkflow`` (anything with a workflow ``run(user_msg=...)``). Every ``run()`` opens a
+    root span on ``telemetry`` (default: ``default_telemetry()``, in memory) labelled with
+    ``session.id`` (this conversation) and ``metadata`` (adapter name, ``task_id``,
+    ``repetition``, ``metadata``), which OpenInference copies onto every span of the run; the
+    run's RunTrace is derived from that trace alone.
+
+    ``run()`` works from plain code, inside a running event loop and on MASEval worker threads:
+    the agent runs on one background event loop shared by the process (see
+    ``_background_loop``), in a copy of the caller's context. A failing run is still
+    derived and logged, then its exception propagates. Runs of one adapter are serialised: they
+    form one conversation, continued through a workflow ``Context`` and the agent memory the
+    adapter keeps; ``reset_conversation()`` starts a new one.
+
+    Usage reporting: with ``include_usage=True`` (default) each agent whose LLM is
+    ``llama_index.llms.openai.OpenAI`` or a subclass gets, as its ``llm`` attribute, a COPY of
+    that LLM with ``stream_options.include_usage`` set, because streamed calls report no tokens
+    otherwise. The user's LLM object is not changed, but the agent's ``llm`` attribute is; see
+    ``usage_reporting`` and ``_stream_usage``. Where usage stays unknown the
+    derived usage says ``complete: false``.
+
+    Arguments beyond MASEval's (``agent_instance``, ``name``, ``callbacks``,
+    ``cost_calculator``, ``model_id``): ``telemetry``; ``include_usage``; ``max_iterations``
+    for the workflow run; ``task_id``, ``repetition`` and ``metadata``, labels written on every
+    span (``maseval_labels(task, seed_generator)`` gives the first two inside ``setup_agents``);
+    ``run_kwargs``, more keyword arguments for the workflow's ``run``.
+    """
+
+    def __init__(
+        self,
+        agent_instance: Any,
+        name: str,
+        telemetry: Telemetry | None = None,
+        callbacks: list[AgentCallback] | None = None,
+        *,
+        include_usage: bool = True,
+        max_iterations: int | None = None,
+        task_id: str | None = None,
+        repetition: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        run_kwargs: Mapping[str, Any] | None = None,
+        cost_calculator: CostCalculator | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        if not callable(getattr(agent_instance, "run", None)):
+            raise TypeError(
+                "LlamaIndexAgentAdapter needs a LlamaIndex workflow agent or AgentWorkflow "
+                f"(an object with run(user_msg=...)), got {type(agent_instance).__name__}"
+            )
+        reserved = sorted(set(run_kwargs or ()) & RESERVED_RUN_KWARGS)
+        if reserved:
+            raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
+        super().__init__(agent_instance, name, callbacks, cost_calculator, model_id)
+        self._own_telemetry = telemetry is not None
+        self.telemetry = telemetry if telemetry is not None else default_telemetry()
+        self.include_usage = include_usage
+        self.max_iterations = max_iterations
+        self.run_kwargs = dict(run_kwargs or {})
+        labels = {
+            **({"task_id": str(task_id)} if task_id is not None else {}),
+            **({"repetition": repetition} if repetition is not None else {}),
+            **dict(metadata or {}),
+        }
+        self.labels: dict[str, Any] = json.loads(json.dumps(labels, default=str))  # JSON-safe
+        self.usage_reporting: list[UsageReporting] = (
+            enable_stream_usage(workflow_agents(agent_instance)) if include_usage else []
+        )
+        self._run_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._records: list[RunRecord] = []
+        self._messages: list[dict[str, Any]] | None = None
+        self._conversation = self._new_conversation()
+
+    # ---- running ------------------------------------------------------------------------
+
+    def _run_agent(self, query: str) -> str:
+        with self._run_lock:
+            with self._state_lock:
+                talk = self._conversation
+            record = RunRecord(query=query, session_id=talk.session_id, started_at=time.time())
+            clock = time.perf_counter()
+            span: trace_api.Span | None = None
+            try:
+                with self._run_scope(query, record) as span:
+                    result = run_sync(lambda: self._workflow_run(query, talk))
+                    answer = _answer_text(result)
+                    if span is not None:
+                        span.set_attribute(SpanAttributes.OUTPUT_VALUE, answer)
+            except BaseException as exc:
+                self._finish(record, clock, span, exc)
+                raise
+            self._finish(record, clock, span, None)
+            return answer
+
+    async def _workflow_run(self, query: str, talk: _Conversation) -> Any:
+        kwargs: dict[str, Any] = {**self.run_kwargs, "user_msg": query}
+        if self.max_iterations is not None:
+            kwargs["max_iterations"] = self.max_iterations
+        if talk.context is None:
+            return await self.agent.run(**kwargs)
+        # A continued Context is rebuilt from its serialised form, and the agent memory does not
+        # serialise once it holds tool calls: hand the live memory in again on every run.
+        kwargs["ctx"] = talk.context
+        if talk.memory is not None:
+            kwargs["memory"] = talk.memory
+        try:
+            return await self.agent.run(**kwargs)
+        finally:
+            try:
+                talk.memory = await talk.context.store.get("memory", default=talk.memory)
+            except Exception:
+                logger.warning("otel-bridge: could not keep the agent memory", exc_info=True)
+
+    @contextmanager
+    def _run_scope(self, query: str, record: RunRecord) -> Iterator[trace_api.Span | None]:
+        """Labels and the root span of one run; the run goes on without them if they fail."""
+        stack = ExitStack()
+        span: trace_api.Span | None = None
+        try:
+            if self.telemetry.closed:
+                if self._own_telemetry:
+                    raise RuntimeError("the adapter's Telemetry has been shut down")
+                self.telemetry = default_telemetry()  # the default was closed: a new one
+            metadata = {"adapter": self.name, **self.labels}
+            stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))
+            span = stack.enter_context(
+                self.telemetry.start_run(f"{self.name}.run", self._root_attributes(query, record))
+            )
+        except Exception:
+            logger.exception("otel-bridge: no telemetry for run of %r; running without", self.name)
+            record.issues.append("telemetry_unavailable")
+            stack.close()
+            span = None
+        with stack:
+            yield span
+
+    def _root_attributes(self, query: str, record: RunRecord) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            SpanAttributes.OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKindValues.AGENT.value,
+            SpanAttributes.INPUT_VALUE: query,
+            SpanAttributes.SESSION_ID: record.session_id,
+            SpanAttributes.METADATA: json.dumps({"adapter": self.name, **self.labels}, default=str),
+            ADAPTER_NAME: self.name,
+        }
+        if "task_id" in self.labels:
+            attributes[TASK_ID] = str(self.labels["task_id"])
+        if isinstance(self.labels.get("repetition"), int):
+            attributes[REPETITION] = self.labels["repetition"]
+        return attributes
+
+    def _finish(
+        self,
+        record: RunRecord,
+        clock: float,
+        span: trace_api.Span | None,
+        error: BaseException | None,
+    ) -> None:
+        """Derive and keep the run's data; never raises, so neither answer nor error is lost."""
+        record.duration_s = time.perf_counter() - clock
+        if error is not None:
+            record.status = "error"
+            record.error = str(error) or repr(error)
+            record.error_type = type(error).__name__
+        if span is not None:
+            record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)
+            record.trace = self._derive(record.trace_id, record)
+            if not self._own_telemetry:  # nobody else reads the default's spans: keep no copy
+                self.telemetry.capture.discard(record.trace_id)
+        with self._state_lock:
+            self._records.append(record)
+            self._messages = None
+            self.logs.append(record.log_entry())
+
+    def _derive(self, trace_id: str, record: RunRecord) -> RunTrace | None:
+        try:
+            return self.telemetry.run_trace(trace_id)
+        except SourceError:
+            logger.warning("otel-bridge: no spans were captured for run %s", trace_id)
+            record.issues.append("no_spans")
+        except Exception:
+            logger.exception("otel-bridge: could not derive run %s", trace_id)
+            record.issues.append("derive_failed")
+        return None
+
+    # ---- conversation ---------------------------------------------------------------------
+
+    def _new_conversation(self) -> _Conversation:
+        from llama_index.core.workflow import Context, Workflow
+
+        context = Context(self.agent) if isinstance(self.agent, Workflow) else None
+        return _Conversation(uuid.uuid4().hex, context, first_run=len(self._records))
+
+    def reset_conversation(self) -> None:
+        """Start a new conversation (new Context, memory and session id); past runs stay."""
+        with self._run_lock:
+            conversation_ = self._new_conversation()
+            with self._state_lock:
+                self._conversation = conversation_
+                self._messages = None
+
+    @property
+    def session_id(self) -> str:
+        """The current conversation's id, written as ``session.id`` on its spans."""
+        return self._conversation.session_id
+
+    @property
+    def runs(self) -> list[RunTrace]:
+        """The RunTrace of every run so far (runs whose spans could not be derived are absent)."""
+        with self._state_lock:
+            return [r.trace for r in self._records if r.trace is not None]
+
+    @property
+    def last_run(self) -> RunTrace | None:
+        """The RunTrace of the latest run, None before the first or if it could not be derived."""
+        with self._state_lock:
+            return self._records[-1].trace if self._records else None
+
+    # ---- what MASEval reads ---------------------------------------------------------------
+
+    def get_messages(self) -> MessageHistory:
+        """The current conversation in OpenAI format (each message also names its ``agent``)."""
+        with self._state_lock:
+            if self._messages is None:
+                self._messages = conversation(self._records[self._conversation.first_run :])
+            return MessageHistory([dict(m) for m in self._messages])
+
+    def gather_traces(self) -> dict[str, Any]:
+        """MASEval's keys plus ``runs``, ``trace_ids``, ``usage``, ``agents``, ``handoffs``,
+        ``timings`` and ``issues``, all derived from spans."""
+        with self._state_lock:
+            records = list(self._records)
+        summary = summarize([r.trace for r in records if r.trace is not None])
+        issues = [i for r in records for i in r.issues] + summary.pop("issues")
+        return {
+            **super().gather_traces(),
+            "session_id": self.session_id,
+            "labels": dict(self.labels),
+            "runs": [r.trace.to_dict() for r in records if r.trace is not None],
+            "trace_ids": [r.trace_id for r in records if r.trace_id],
+            **summary,
+            "issues": list(dict.fromkeys(issues)),
+        }
+
+    def gather_config(self) -> dict[str, Any]:
+        """Agents, prompts, tools, LLMs, handoff graph and telemetry settings; never raises."""
+        return {
+            **super().gather_config(),
+            "llamaindex": describe_workflow(self.agent),
+            "usage_reporting": {
+                "include_usage": self.include_usage,
+                "agents": [u.to_dict() for u in self.usage_reporting],
+            },
+            "telemetry": self._telemetry_settings(),
+            "labels": dict(self.labels),
+            "max_iterations": self.max_iterations,
+            "run_kwargs": sorted(self.run_kwargs),
+        }
+
+    def _telemetry_settings(self) -> dict[str, Any]:
+        try:
+            return self.telemetry.config.describe()
+        except Exception as exc:
+            logger.debug("otel-bridge: could not describe the telemetry", exc_info=True)
+            return {"error": f"{type(exc).__name__}: {exc}"}
+
+    def _gather_usage(self) -> Usage:
+        """Tokens summed over every LLM call of every run (``Usage()`` before the first)."""
+        traces = self.runs
+        return maseval_usage(traces) if traces else Usage()
+
+    def _resolve_model_id(self) -> str | None:
+        """The model of the root agent's LLM."""
+        agents = workflow_agents(self.agent)
+        root = agents.get(root_agent_name(self.agent) or "")
+        for candidate in (root, *agents.values()):
+            llm = getattr(candidate, "llm", None)
+            if llm is not None:
+                return llm_model(llm)
+        return None
+
+
+def _answer_text(result: Any) -> str:
+    """The final answer of a workflow agent run (``AgentOutput.response``)."""
+    content = getattr(getattr(result, "response", None), "content", None)
+    if isinstance(content, str) and content:
+        return content
+    structured = getattr(result, "structured_response", None)
+    if structured:
+        return json.dumps(structured, default=str)
+    return "" if result is None else str(result)

@@ -1,0 +1,54 @@
+"""A scripted OpenAI-compatible model on 127.0.0.1, for the demo and the tests.
+
+Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.OpenAI`` client.
+The OpenAI wire format (requests in, JSON and SSE replies out) is pure (``_wire``); the HTTP
+server, scripts and routers are ``_server``; the demo's researcher -> writer run is
+``_demo_script``.
+"""
+
+from __future__ import annotations
+
+from ..errors import ScriptError
+from ._demo_script import DemoScript, demo_script
+from ._server import (
+    ConversationRouter,
+    Exchange,
+    ReplyQueue,
+    Router,
+    ScriptedLLMServer,
+    scripted_openai_llm,
+)
+from ._wire import (
+    Reply,
+    ToolCallSpec,
+    Usage,
+    assistant_turns,
+    codeact_execute,
+    estimate_usage,
+    first_user_text,
+    react_action,
+    react_answer,
+    system_prompt,
+)
+
+__all__ = [
+    "ConversationRouter",
+    "DemoScript",
+    "Exchange",
+    "Reply",
+    "ReplyQueue",
+    "Router",
+    "ScriptError",
+    "ScriptedLLMServer",
+    "ToolCallSpec",
+    "Usage",
+    "assistant_turns",
+    "codeact_execute",
+    "demo_script",
+    "estimate_usage",
+    "first_user_text",
+    "react_action",
+    "react_answer",
+    "scripted_openai_llm",
+    "system_prompt",
+]

@@ -1,0 +1,387 @@
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and the demo.
+
+Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.OpenAI`` client
+(see ``scripted_openai_llm``). Each request is answered by a *script*:
+
+- a sequence of ``Reply`` objects, consumed in order by every caller (``ReplyQueue``); or
+- a router, any callable ``request_json -> Reply``. ``ConversationRouter`` is the ready-made
+  one for concurrent and multi-agent runs: it picks a conversation by a marker found in the
+  request's first user message (else in its system prompt) and answers with reply number N,
+  where N is the number of assistant messages already in the request. It keeps no state, so
+  runs under ``asyncio.gather`` or on threads each get their own replies.
+
+In an ``AgentWorkflow`` of FunctionAgents every request carries the whole history, so a
+conversation is the timeline of all agents' turns; ``Reply(agent=...)``, a substring of the
+speaking agent's system prompt, makes the server reject a request from the wrong agent.
+A ReActAgent leaves its reasoning out of the shared history (one assistant message once it
+answers, none when it hands off): count the turns after it accordingly, or write a router.
+
+A script mistake (exhausted script, wrong agent, router exception) is answered with HTTP 400
+``code="script_error"`` so that no client retries it, and is recorded in ``server.log``.
+Every exchange is recorded with the usage that was really sent: a streaming request without
+``stream_options.include_usage`` receives none, and its ``Exchange.usage_sent`` is None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .._threaded_server import ThreadedServer, tcp_socket
+from ..errors import ScriptError
+from ._wire import (
+    SSE_DONE,
+    Reply,
+    ResponseMeta,
+    ToolCallSpec,
+    Usage,
+    assistant_turns,
+    codeact_execute,
+    completion_body,
+    estimate_usage,
+    first_user_text,
+    openai_error,
+    react_action,
+    react_answer,
+    request_messages,
+    request_wants_usage,
+    sse_event,
+    stream_chunks,
+    system_prompt,
+    tool_call_ids,
+)
+
+if TYPE_CHECKING:
+    from llama_index.llms.openai import OpenAI
+
+__all__ = [
+    "ConversationRouter",
+    "Exchange",
+    "Reply",
+    "ReplyQueue",
+    "Router",
+    "ScriptError",
+    "ScriptedLLMServer",
+    "ToolCallSpec",
+    "Usage",
+    "assistant_turns",
+    "codeact_execute",
+    "first_user_text",
+    "react_action",
+    "react_answer",
+    "scripted_openai_llm",
+    "system_prompt",
+]
+
+logger = logging.getLogger(__name__)
+
+Router = Callable[[Mapping[str, Any]], Reply]
+"""A script as a function: the request JSON in, the reply to send out."""
+
+
+# ----------------------------------------------------------------------------- scripts
+
+
+class ReplyQueue:
+    """A router that hands out fixed replies in order to whoever asks next (thread-safe)."""
+
+    def __init__(self, replies: Iterable[Reply]) -> None:
+        self._replies = deque(replies)
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Mapping[str, Any]) -> Reply:
+        """Pop the next reply; ``ScriptError`` when none is left."""
+        with self._lock:
+            if not self._replies:
+                raise ScriptError("the reply queue is exhausted")
+            return self._replies.popleft()
+
+    @property
+    def remaining(self) -> int:
+        """Replies not handed out yet."""
+        with self._lock:
+            return len(self._replies)
+
+
+class ConversationRouter:
+    """A stateless router: conversation by marker, reply by the number of assistant turns.
+
+    A marker matches when it is a substring of the first user message; only if no marker does,
+    the system prompt is searched. The longest matching marker wins; the marker "" is the
+    default for requests no other marker matches. Reply N answers a request carrying N
+    assistant messages.
+    """
+
+    def __init__(self, conversations: Mapping[str, Sequence[Reply]]) -> None:
+        self._conversations = {marker: tuple(replies) for marker, replies in conversations.items()}
+
+    def marker_for(self, request: Mapping[str, Any]) -> str:
+        """The marker of the conversation this request belongs to."""
+        for text in (first_user_text(request), system_prompt(request)):
+            found = [marker for marker in self._conversations if marker and marker in text]
+            if found:
+                longest = max(len(marker) for marker in found)
+                best = [marker for marker in found if len(marker) == longest]
+                if len(best) > 1:
+                    raise ScriptError(f"ambiguous conversation markers {sorted(best)!r}")
+                return best[0]
+        if "" in self._conversations:
+            return ""
+        raise ScriptError(
+            f"no conversation marker among {sorted(self._conversations)!r} in the first user "
+            f"message {first_user_text(request)[:200]!r} or the system prompt"
+        )
+
+    def __call__(self, request: Mapping[str, Any]) -> Reply:
+        """The reply for this request; ``ScriptError`` when the conversation is exhausted."""
+        marker = self.marker_for(request)
+        replies = self._conversations[marker]
+        step = assistant_turns(request)
+        if step >= len(replies):
+            raise ScriptError(
+                f"conversation {marker!r} has {len(replies)} replies; the request already "
+                f"carries {step} assistant messages"
+            )
+        return replies[step]
+
+
+# ----------------------------------------------------------------------------- ground truth
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request the server received and what it answered (ground truth for tests).
+
+    ``index`` counts requests since the server was created (``clear_log`` does not reset it).
+    ``usage`` is what the reply reported or would have reported; ``usage_sent`` is what
+    actually went over the wire (None for a stream without ``include_usage`` or an error).
+    """
+
+    index: int
+    request_json: Mapping[str, Any]
+    reply: Reply | None
+    status: int
+    streamed: bool
+    usage: Usage | None
+    usage_sent: Usage | None
+    response_id: str | None = None
+    tool_call_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def messages(self) -> list[Mapping[str, Any]]:
+        """The request's messages."""
+        return request_messages(self.request_json)
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+class ScriptedLLMServer:
+    """An OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, in a background thread.
+
+    ``with ScriptedLLMServer(router) as server: llm = scripted_openai_llm(server)``; then
+    ``server.log`` holds every exchange. ``set_script`` swaps the script of a running server.
+    """
+
+    def __init__(self, script: Router | Sequence[Reply] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._router: Router = ReplyQueue(())
+        self._log: list[Exchange] = []
+        self._sequence = itertools.count()  # not reset by clear_log: ids stay unique
+        self._server: ThreadedServer | None = None
+        if script is not None:
+            self.set_script(script)
+
+    # -- lifecycle
+
+    def start(self, timeout_s: float = 10.0) -> ScriptedLLMServer:
+        """Bind an ephemeral port and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            raise RuntimeError("the scripted LLM server is already running")
+        app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
+        server = ThreadedServer(
+            app, tcp_socket("127.0.0.1", 0), "scripted-llm", graceful_shutdown_s=1
+        )
+        self._server = server.start(timeout_s)
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop serving, join the thread and release the port (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(timeout_s)
+
+    def __enter__(self) -> ScriptedLLMServer:
+        """Start the server."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before ``start``)."""
+        return self._server.port if self._server is not None else 0
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI ``base_url``/``api_base``: ``http://127.0.0.1:PORT/v1``."""
+        if not self.port:
+            raise RuntimeError("the scripted LLM server is not started")
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- script and ground truth
+
+    def set_script(self, script: Router | Sequence[Reply]) -> None:
+        """Answer the next requests from ``script``: a router or replies taken in order."""
+        router: Router = script if callable(script) else ReplyQueue(script)
+        with self._lock:
+            self._router = router
+
+    @property
+    def log(self) -> list[Exchange]:
+        """A snapshot of every exchange so far, in arrival order."""
+        with self._lock:
+            return list(self._log)
+
+    def clear_log(self) -> None:
+        """Forget the recorded exchanges."""
+        with self._lock:
+            self._log.clear()
+
+    def usage_sent_total(self) -> Usage:
+        """Sum of the usage actually sent over the wire (what a span-based count can see)."""
+        sent = [exchange.usage_sent for exchange in self.log if exchange.usage_sent is not None]
+        return Usage(
+            prompt=sum(usage.prompt for usage in sent),
+            completion=sum(usage.completion for usage in sent),
+            cached=sum(usage.cached or 0 for usage in sent),
+            reasoning=sum(usage.reasoning or 0 for usage in sent),
+        )
+
+    def _record(
+        self,
+        body: Mapping[str, Any],
+        streamed: bool,
+        reply: Reply | None,
+        status: int,
+        usage: Usage | None = None,
+        usage_sent: Usage | None = None,
+        error: str | None = None,
+    ) -> Exchange:
+        with self._lock:
+            index = next(self._sequence)
+            answered = reply is not None and status == 200
+            exchange = Exchange(
+                index=index, request_json=body, reply=reply, status=status, streamed=streamed,
+                usage=usage, usage_sent=usage_sent, error=error,
+                response_id=f"chatcmpl-scripted{index:06d}" if answered else None,
+                tool_call_ids=(
+                    tuple(tool_call_ids(body, reply, salt=str(index))) if reply and answered else ()
+                ),
+            )  # fmt: skip
+            self._log.append(exchange)
+            return exchange
+
+    # -- HTTP
+
+    async def _handle(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(openai_error(400, "the request body is not JSON"), status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse(openai_error(400, "the request body is not an object"), 400)
+        streamed = body.get("stream") is True
+        with self._lock:
+            router = self._router
+        try:
+            reply = router(body)
+            if reply.agent is not None and reply.agent not in system_prompt(body):
+                raise ScriptError(
+                    f"the reply is scripted for agent {reply.agent!r} but the system prompt is "
+                    f"{system_prompt(body)[:200]!r}"
+                )
+        except Exception as exc:  # a script bug: answer 400 so that no client retries it
+            if not isinstance(exc, ScriptError):
+                logger.exception("the scripted LLM router raised")
+            message = f"scripted_llm: {exc}"
+            self._record(body, streamed, None, 400, error=message)
+            return JSONResponse(openai_error(400, message, code="script_error"), 400)
+
+        if reply.status != 200:
+            self._record(body, streamed, reply, reply.status, error=f"HTTP {reply.status}")
+            await asyncio.sleep(reply.delay_s)
+            payload = dict(reply.error_body or openai_error(reply.status, "scripted error"))
+            return JSONResponse(payload, status_code=reply.status)
+
+        usage = reply.usage or estimate_usage(body, reply)
+        usage_sent = usage if not streamed or request_wants_usage(body) else None
+        exchange = self._record(body, streamed, reply, 200, usage, usage_sent)
+        meta = ResponseMeta(
+            response_id=exchange.response_id or "",
+            model=str(body.get("model", "scripted")),
+            created=int(time.time()),
+            tool_call_ids=exchange.tool_call_ids,
+        )
+        await asyncio.sleep(reply.delay_s)
+        if not streamed:
+            return JSONResponse(completion_body(reply, meta, usage))
+        chunks = stream_chunks(reply, meta, usage_sent)
+        return StreamingResponse(_sse(chunks, reply.chunk_delay_s), media_type="text/event-stream")
+
+
+async def _sse(chunks: Sequence[Mapping[str, Any]], delay_s: float) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield sse_event(chunk)
+        if delay_s:
+            await asyncio.sleep(delay_s)
+    yield SSE_DONE
+
+
+# ----------------------------------------------------------------------------- the client side
+
+
+def scripted_openai_llm(
+    server: ScriptedLLMServer | str,
+    *,
+    include_usage: bool = False,
+    model: str = "gpt-4o-mini",
+    timeout: float = 10.0,
+    **kwargs: Any,
+) -> OpenAI:
+    """The real LlamaIndex ``OpenAI`` LLM pointed at the server, with retries off.
+
+    ``include_usage=True`` adds ``stream_options.include_usage`` so streamed calls report tokens.
+    """
+    from llama_index.llms.openai import OpenAI
+
+    additional = dict(kwargs.pop("additional_kwargs", None) or {})
+    if include_usage:
+        additional["stream_options"] = {"include_usage": True}
+    base_url = server.base_url if isinstance(server, ScriptedLLMServer) else server
+    kwargs.setdefault("max_retries", 0)
+    return OpenAI(
+        model=model, api_key="fake", api_base=base_url, timeout=timeout,
+        additional_kwargs=additional, **kwargs,
+    )  # fmt: skip

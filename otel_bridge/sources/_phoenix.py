@@ -1,0 +1,257 @@
+"""Arize Phoenix's REST API as a span source, and its two span JSON shapes -> SpanRecord.
+
+``GET {base}/v1/projects/{project}/spans/otlpv1?trace_id=...`` (preferred) returns OTLP-like
+spans: snake_case keys, hex ids, every ``AnyValue`` field listed with nulls, no resource or
+scope. ``GET {base}/v1/projects/{project}/spans?trace_id=...`` (older servers) returns
+Phoenix's own JSON: ISO-8601 times in microseconds, flat attributes, and the OpenInference span
+kind moved out of the attributes into ``span_kind``. Both page with ``next_cursor``.
+
+What Phoenix loses cannot be recovered: the OTel span kind, the resource (the project name is
+put back as ``openinference.project.name``), the scope, nanoseconds (microseconds are kept),
+and which ``llm.*`` attributes it synthesised from ``gen_ai.*`` on ingest. JSON-string
+attributes that Phoenix parses and flattens on ingest (``metadata`` becomes ``metadata.k``) are
+folded back into one JSON string. See tests/PHOENIX.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from openinference.semconv.resource import ResourceAttributes
+
+from ..errors import SourceError, SpanFormatError
+from ..spans import (
+    SpanEvent,
+    SpanRecord,
+    StatusName,
+    format_trace_id,
+    freeze,
+    iso_ns,
+    parse_span_id,
+    parse_trace_id,
+)
+from ._http import client_for, get, json_of
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "read_phoenix",
+    "records_from_phoenix_otlpv1",
+    "records_from_phoenix_spans",
+]
+
+DEFAULT_PROJECT = "default"
+SPAN_KIND = "openinference.span.kind"
+PAGE_LIMIT = 1000  # Phoenix's maximum
+# Attributes Phoenix stores as parsed JSON (phoenix.trace.attributes.JSON_STRING_ATTRIBUTES).
+JSON_STRING_ATTRIBUTES = ("metadata", "tool.parameters", "llm.prompt_template.variables")
+_STATUS: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
+_STATUS.update({name: name for name in ("UNSET", "OK", "ERROR")})
+
+
+def read_phoenix(
+    base_url: str,
+    trace_id: str | int,
+    *,
+    project: str | None = None,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> list[SpanRecord]:
+    """Every span of a trace in a Phoenix project (``default`` unless given)."""
+    tid = format_trace_id(trace_id)
+    project = project or DEFAULT_PROJECT
+    base = f"{base_url.rstrip('/')}/v1/projects/{quote(project, safe='')}/spans"
+    with client_for(token, client) as http:
+        pages = _pages(http, f"{base}/otlpv1", tid, project)
+        if pages is not None:
+            records = records_from_phoenix_otlpv1(pages, project)
+        else:  # a Phoenix without the otlpv1 route
+            pages = _pages(http, base, tid, project)
+            if pages is None:
+                raise SourceError(f"{base}: not found; is this a Phoenix server?")
+            records = records_from_phoenix_spans(pages, project)
+    if not records:
+        raise SourceError(
+            f"{base_url}: no spans of trace {tid} in project {project!r} (Phoenix stores "
+            "spans a moment after the export returns: retry shortly)"
+        )
+    return records
+
+
+def _pages(http: httpx.Client, url: str, trace_id: str, project: str) -> list[Any] | None:
+    """Every span of every page; None when the route does not exist."""
+    spans: list[Any] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        params = {"trace_id": trace_id, "limit": PAGE_LIMIT}
+        if cursor:
+            params["cursor"] = cursor
+        response = get(http, url, params=params)
+        if response.status_code == 404:
+            detail = str(_detail(response))
+            if "project" in detail.lower():
+                raise SourceError(f"{url}: no project {project!r} in Phoenix ({detail})")
+            return None
+        body = json_of(response)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise SourceError(f"{url}: unexpected answer, no 'data' list")
+        spans.extend(body["data"])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return spans
+        if cursor in seen:
+            raise SourceError(f"{url}: the server repeats cursor {cursor!r}")
+        seen.add(cursor)
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        return response.json().get("detail", "")
+    except (ValueError, AttributeError):
+        return response.text[:200]
+
+
+# ---- /spans/otlpv1 ------------------------------------------------------------------------
+
+
+def records_from_phoenix_otlpv1(
+    spans: Iterable[Mapping[str, Any]], project: str | None = None
+) -> list[SpanRecord]:
+    """SpanRecords from the ``data`` items of ``/spans/otlpv1``."""
+    resource = freeze({ResourceAttributes.PROJECT_NAME: project} if project else None)
+    return [_from_otlpv1(span, resource) for span in spans]
+
+
+def _from_otlpv1(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
+    try:
+        status = span.get("status") or {}
+        kind = str(span.get("kind") or "SPAN_KIND_INTERNAL")
+        start = int(span["start_time_unix_nano"])
+        end = span.get("end_time_unix_nano")
+        return SpanRecord(
+            trace_id=parse_trace_id(span["trace_id"]),
+            span_id=parse_span_id(span["span_id"]),
+            parent_id=parse_span_id(span["parent_span_id"]) if span.get("parent_span_id") else None,
+            name=str(span.get("name") or ""),
+            start_ns=start,
+            end_ns=int(end) if end is not None else start,
+            kind=kind.removeprefix("SPAN_KIND_"),
+            status=_STATUS.get(status.get("code") or 0, "UNSET"),
+            status_message=status.get("message") or "",
+            attributes=_fold(_key_values(span.get("attributes"))),
+            events=tuple(
+                SpanEvent(
+                    str(event.get("name") or ""),
+                    int(event.get("time_unix_nano") or 0),
+                    freeze(_key_values(event.get("attributes"))),
+                )
+                for event in span.get("events") or ()
+            ),
+            resource=resource,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpanFormatError(f"not a Phoenix otlpv1 span: {exc!r}") from exc
+
+
+def _key_values(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {item["key"]: _any_value(item.get("value")) for item in items or ()}
+
+
+def _any_value(value: Mapping[str, Any] | None) -> Any:
+    """The one set field of Phoenix's AnyValue JSON (same Python types as ``otlp.value_of``)."""
+    if not value:
+        return None
+    for field, raw in value.items():
+        if raw is None:
+            continue
+        if field == "array_value":
+            return tuple(_any_value(v) for v in raw.get("values") or ())
+        if field == "int_value":
+            return int(raw)
+        if field == "double_value":
+            return float({"inf": "Infinity", "-inf": "-Infinity"}.get(raw, raw))
+        if field == "bytes_value":  # Phoenix writes bytes as hex
+            return base64.b64encode(bytes.fromhex(raw)).decode()
+        return raw
+    return None  # kvlist values come back empty
+
+
+# ---- /spans (Phoenix's own JSON) ------------------------------------------------------------
+
+
+def records_from_phoenix_spans(
+    spans: Iterable[Mapping[str, Any]], project: str | None = None
+) -> list[SpanRecord]:
+    """SpanRecords from the ``data`` items of ``/spans`` (Phoenix's span JSON)."""
+    resource = freeze({ResourceAttributes.PROJECT_NAME: project} if project else None)
+    return [_from_phoenix(span, resource) for span in spans]
+
+
+def _from_phoenix(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRecord:
+    try:
+        context = span["context"]
+        attributes = {key: _plain(value) for key, value in (span.get("attributes") or {}).items()}
+        kind = span.get("span_kind")
+        if kind and kind != "UNKNOWN":  # Phoenix moved it out of the attributes
+            attributes[SPAN_KIND] = kind
+        start = iso_ns(span["start_time"])
+        return SpanRecord(
+            trace_id=parse_trace_id(context["trace_id"]),
+            span_id=parse_span_id(context["span_id"]),
+            parent_id=parse_span_id(span["parent_id"]) if span.get("parent_id") else None,
+            name=str(span.get("name") or ""),
+            start_ns=start,
+            end_ns=iso_ns(span["end_time"]) if span.get("end_time") else start,
+            status=_STATUS.get(span.get("status_code") or "UNSET", "UNSET"),
+            status_message=span.get("status_message") or "",
+            attributes=_fold(attributes),
+            events=tuple(
+                SpanEvent(
+                    str(event.get("name") or ""),
+                    iso_ns(event["timestamp"]),
+                    freeze({k: _plain(v) for k, v in (event.get("attributes") or {}).items()}),
+                )
+                for event in span.get("events") or ()
+            ),
+            resource=resource,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpanFormatError(f"not a Phoenix span: {exc!r}") from exc
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+# ---- shared ----------------------------------------------------------------------------------
+
+
+def _fold(attributes: dict[str, Any]) -> Mapping[str, Any]:
+    """Fold ``metadata.a.b`` style keys back into one ``metadata`` JSON string."""
+    for prefix in JSON_STRING_ATTRIBUTES:
+        if prefix in attributes:
+            continue
+        dotted = prefix + "."
+        keys = [key for key in attributes if key.startswith(dotted)]
+        if not keys:
+            continue
+        nested: dict[str, Any] = {}
+        for key in keys:
+            *parents, leaf = key[len(dotted) :].split(".")
+            node = nested
+            for part in parents:
+                child = node.setdefault(part, {})
+                node = child if isinstance(child, dict) else node
+            value = attributes.pop(key)
+            node[leaf] = list(value) if isinstance(value, tuple) else value
+        attributes[prefix] = json.dumps(nested)
+    return freeze(attributes)

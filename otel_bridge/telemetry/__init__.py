@@ -1,0 +1,23 @@
+"""Telemetry: a TracerProvider of its own, LlamaIndex instrumented once, capture and export.
+
+``Telemetry`` (``_telemetry``) owns the provider and its settings (``_config``, read once from
+arguments or the OTEL_* environment). LlamaIndex is instrumented once per process and each trace
+is routed to the Telemetry that owns it (``_routing``). Finished spans are kept in memory
+(``_capture``) and exported (``_exporters``) after each trace is enriched with its agents: what
+to add is ``_enrichment``, when is the per-trace buffer of ``_trace_buffer``.
+"""
+
+from __future__ import annotations
+
+from ._capture import SpanCapture, from_readable_span
+from ._config import PROTOCOLS, Protocol, TelemetryConfig
+from ._telemetry import Telemetry
+
+__all__ = [
+    "PROTOCOLS",
+    "Protocol",
+    "SpanCapture",
+    "Telemetry",
+    "TelemetryConfig",
+    "from_readable_span",
+]

@@ -1,0 +1,251 @@
+"""One process-wide LlamaIndex instrumentation, routing each trace to its Telemetry.
+
+``LlamaIndexInstrumentor`` is a singleton: a second ``instrument(tracer_provider=...)`` is
+ignored. So it is instrumented once, on a routing provider whose tracer starts every span on
+the tracer provider of the Telemetry that owns the trace: the parent span's owner, else the
+Telemetry activated in the current context, else the most recently opened one, else the
+global provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.util.types import Attributes
+
+__all__ = [
+    "Owner",
+    "OwnerRegistrar",
+    "activated",
+    "ensure_instrumented",
+    "new_llamaindex_span_tree",
+    "register_live",
+    "unregister",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class Owner(Protocol):
+    """What routing needs of a Telemetry: its provider, and whether it was shut down."""
+
+    @property
+    def provider(self) -> trace_api.TracerProvider:
+        """The provider that starts the owned traces' spans."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """True once shut down: it owns no new spans."""
+        ...
+
+
+MAX_OWNED_TRACES = 100_000
+
+_active: ContextVar[Owner | None] = ContextVar("otel_bridge_telemetry", default=None)
+_lock = threading.Lock()
+_live: list[weakref.ref[Owner]] = []
+_owners: OrderedDict[int, weakref.ref[Owner]] = OrderedDict()
+_instrumented = False
+
+
+def register_live(telemetry: Owner) -> None:
+    """Make a Telemetry a candidate owner for new traces."""
+    with _lock:
+        _live.append(weakref.ref(telemetry))
+
+
+def unregister(telemetry: Owner) -> None:
+    """Remove a Telemetry that shut down."""
+    with _lock:
+        _live[:] = [r for r in _live if r() not in (None, telemetry)]
+
+
+def own(trace_id: int, telemetry: Owner) -> None:
+    """Record which Telemetry owns a trace."""
+    if trace_id in _owners:  # every span of a trace after its first: no lock needed to see it
+        return
+    with _lock:
+        if trace_id not in _owners:
+            _owners[trace_id] = weakref.ref(telemetry)
+            if len(_owners) > MAX_OWNED_TRACES:
+                _owners.popitem(last=False)
+
+
+@contextmanager
+def activated(telemetry: Owner) -> Iterator[None]:
+    """Route new traces started in this context to ``telemetry``."""
+    token = _active.set(telemetry)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+@contextmanager
+def new_llamaindex_span_tree() -> Iterator[None]:
+    """Start LlamaIndex's own span tree afresh in this context.
+
+    LlamaIndex parents its spans by its dispatcher's ``active_span_id``, not by the OTel
+    context: a run started inside a tool of another run would nest under that tool's span, in
+    the other run's trace, instead of under the new root span.
+    """
+    try:
+        from llama_index.core.instrumentation.span import active_span_id
+    except ImportError:  # another LlamaIndex layout: nothing to reset
+        yield
+        return
+    token = active_span_id.set(None)
+    try:
+        yield
+    finally:
+        active_span_id.reset(token)
+
+
+class OwnerRegistrar(SpanProcessor):
+    """Processor on each Telemetry's provider: every span started there marks its trace owned."""
+
+    def __init__(self, telemetry: Owner) -> None:
+        self._telemetry = weakref.ref(telemetry)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Mark the span's trace as owned by this Telemetry."""
+        telemetry = self._telemetry()
+        if telemetry is not None and span.context is not None:
+            own(span.context.trace_id, telemetry)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Nothing to do."""
+
+
+def _owner(context: Context | None) -> Owner | None:
+    parent = trace_api.get_current_span(context).get_span_context()
+    with _lock:
+        if parent.is_valid:
+            ref = _owners.get(parent.trace_id)
+            telemetry = ref() if ref is not None else None
+            if telemetry is not None and not telemetry.closed:
+                return telemetry
+        active = _active.get()
+        if active is not None and not active.closed:
+            return active
+        for ref in reversed(_live):
+            telemetry = ref()
+            if telemetry is not None and not telemetry.closed:
+                return telemetry
+    return None
+
+
+class _RoutingTracer(trace_api.Tracer):
+    def __init__(self, name: str, version: str | None, schema_url: str | None) -> None:
+        self._name, self._version, self._schema_url = name, version, schema_url
+        # One SDK tracer per provider: get_tracer builds a new one each time (~5 us a span).
+        self._tracers: weakref.WeakKeyDictionary[Any, trace_api.Tracer] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _target(self, context: Context | None) -> trace_api.Tracer:
+        telemetry = _owner(context)
+        provider = telemetry.provider if telemetry is not None else trace_api.get_tracer_provider()
+        tracer = self._tracers.get(provider)
+        if tracer is None:
+            tracer = provider.get_tracer(self._name, self._version, self._schema_url)
+            self._tracers[provider] = tracer
+        return tracer
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace_api.Span:
+        """Start the span on the owning Telemetry's provider."""
+        return self._target(context).start_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+        )
+
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[trace_api.Span]:
+        """Start the span on the owning provider and make it current."""
+        span = self.start_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+        )
+        with trace_api.use_span(
+            span,
+            end_on_exit=end_on_exit,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        ) as current:
+            yield current
+
+
+class _RoutingProvider(trace_api.TracerProvider):
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Any = None,
+    ) -> trace_api.Tracer:
+        return _RoutingTracer(instrumenting_module_name, instrumenting_library_version, schema_url)
+
+
+def ensure_instrumented() -> None:
+    """Instrument LlamaIndex with OpenInference once per process, on the routing provider."""
+    global _instrumented
+    with _lock:
+        if _instrumented:
+            return
+        from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+        instrumentor = LlamaIndexInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            logger.warning(
+                "otel-bridge: LlamaIndex was already instrumented; re-instrumenting so that "
+                "each Telemetry receives its runs (runs outside any Telemetry still go to "
+                "the global tracer provider)."
+            )
+            instrumentor.uninstrument()
+        instrumentor.instrument(tracer_provider=_RoutingProvider())
+        _instrumented = True

@@ -1,0 +1,230 @@
+"""Telemetry: a TracerProvider of its own, LlamaIndex instrumented, capture and exporters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from ..derivation import derive, derive_all
+from ..errors import SourceError
+from ..run_trace import RunTrace
+from ..spans import SpanRecord, format_trace_id
+from . import _routing as routing
+from ._capture import SpanCapture
+from ._config import Protocol, TelemetryConfig
+from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
+from ._trace_buffer import EnrichingSpanProcessor
+
+__all__ = ["Telemetry"]
+
+logger = logging.getLogger(__name__)
+
+
+class Telemetry:
+    """Runs LlamaIndex under OpenTelemetry: in-memory capture always, OTLP and file optionally.
+
+    It never replaces the global tracer provider unless ``set_global=True``. LlamaIndex is
+    instrumented once per process; each trace goes to the Telemetry that owns it (see
+    ``_routing``), so several Telemetry objects can live side by side. A run started outside
+    ``start_run``/``activate`` goes to the most recently opened Telemetry that claims such
+    runs (``claim_unscoped=True``, the default).
+    """
+
+    def __init__(
+        self,
+        otlp_endpoint: str | None = None,
+        protocol: Protocol = "http/protobuf",
+        *,
+        headers: Mapping[str, str] | None = None,
+        service_name: str = "otel-bridge",
+        resource_attributes: Mapping[str, str] | None = None,
+        project_name: str | None = None,
+        otlp_json_file: str | Path | None = None,
+        max_traces: int = 1000,
+        max_spans_per_trace: int = 20_000,
+        export_timeout_s: float = 5.0,
+        max_span_attributes: int = 100_000,
+        set_global: bool = False,
+        claim_unscoped: bool = True,
+        config: TelemetryConfig | None = None,
+    ) -> None:
+        self.config = config or TelemetryConfig(
+            otlp_endpoint=otlp_endpoint,
+            protocol=protocol,
+            headers=dict(headers or {}),
+            service_name=service_name,
+            resource_attributes=dict(resource_attributes or {}),
+            project_name=project_name,
+            otlp_json_file=str(otlp_json_file) if otlp_json_file else None,
+            max_traces=max_traces,
+            max_spans_per_trace=max_spans_per_trace,
+            export_timeout_s=export_timeout_s,
+            max_span_attributes=max_span_attributes,
+        )
+        self.closed = False
+        self.capture = SpanCapture(self.config.max_traces, self.config.max_spans_per_trace)
+        self.provider = TracerProvider(
+            resource=Resource.create(self.config.resource()),
+            span_limits=SpanLimits(max_span_attributes=self.config.max_span_attributes),
+        )
+        self.provider.add_span_processor(routing.OwnerRegistrar(self))
+        self.provider.add_span_processor(self.capture)
+        self.exporters = [ReportingExporter(e, target) for target, e in self._build_exporters()]
+        if self.exporters:
+            # One enriching processor for all exporters: each trace is enriched once.
+            self.provider.add_span_processor(self._export_processor(FanOut(self.exporters)))
+        self.tracer = self.provider.get_tracer("otel_bridge")
+        if set_global:
+            trace_api.set_tracer_provider(self.provider)
+        routing.ensure_instrumented()
+        if claim_unscoped:
+            routing.register_live(self)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Telemetry:
+        """A Telemetry configured by the OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME and
+        OTEL_RESOURCE_ATTRIBUTES variables."""
+        set_global = bool(overrides.pop("set_global", False))
+        claim = bool(overrides.pop("claim_unscoped", True))
+        return cls(
+            config=TelemetryConfig.from_env(env, **overrides),
+            set_global=set_global,
+            claim_unscoped=claim,
+        )
+
+    def _build_exporters(self) -> list[tuple[str, SpanExporter]]:
+        cfg = self.config
+        exporters: list[tuple[str, SpanExporter]] = []
+        if cfg.otlp_json_file:  # first: a slow or unreachable endpoint must not delay the file
+            exporters.append((cfg.otlp_json_file, OTLPJsonFileExporter(cfg.otlp_json_file)))
+        url = cfg.traces_url
+        if url is not None:
+            if cfg.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                    OTLPSpanExporter as GrpcExporter,
+                )
+
+                exporters.append(
+                    (
+                        f"{url} (OTLP/gRPC)",
+                        GrpcExporter(
+                            endpoint=url,
+                            insecure=url.startswith("http://"),
+                            headers=dict(cfg.headers) or None,
+                            timeout=cfg.export_timeout_s,
+                        ),
+                    )
+                )
+            else:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                    OTLPSpanExporter as HttpExporter,
+                )
+
+                exporters.append(
+                    (
+                        f"{url} (OTLP/HTTP)",
+                        HttpExporter(
+                            endpoint=url,
+                            headers=dict(cfg.headers) or None,
+                            timeout=cfg.export_timeout_s,
+                        ),
+                    )
+                )
+        return exporters
+
+    def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
+        """Export off the agent's thread, in batches, each trace enriched with its agents."""
+        return EnrichingSpanProcessor(
+            exporter, schedule_delay_millis=500, max_spans=self.config.max_spans_per_trace
+        )
+
+    # ---- reading what was captured ------------------------------------------------------
+
+    def spans(self, trace_id: str | int | None = None) -> list[SpanRecord]:
+        """Captured spans of one trace, or of all traces kept."""
+        return self.capture.spans(trace_id)
+
+    def run_trace(self, trace_id: str | int) -> RunTrace:
+        """The RunTrace of one captured trace, with capture and export problems in ``issues``.
+
+        ``export_failed`` says spans of this trace failed to export so far (export runs in the
+        background: flush first to know for sure). ``SourceError`` when no span of that trace
+        was captured (or all were evicted).
+        """
+        tid = format_trace_id(trace_id)
+        spans = self.capture.spans(tid)
+        if not spans:
+            raise SourceError(f"no captured spans for trace {tid}")
+        return self._with_export_issue(derive(spans, evicted_spans=self.capture.evicted(tid)))
+
+    def run_traces(self) -> list[RunTrace]:
+        """RunTraces of every captured trace, oldest first."""
+        traces = derive_all(self.capture.spans(), self.capture.evicted_counts())
+        return [self._with_export_issue(t) for t in traces]
+
+    def _with_export_issue(self, trace: RunTrace) -> RunTrace:
+        if any(e.lost(int(trace.trace_id, 16)) for e in self.exporters):
+            trace.issues.append("export_failed")
+        return trace
+
+    def export_errors(self) -> dict[str, str]:
+        """Target -> last error, for exporters that failed."""
+        return {e.target: e.last_error or "" for e in self.exporters if e.failed_batches}
+
+    # ---- scoping runs ---------------------------------------------------------------------
+
+    @contextmanager
+    def activate(self) -> Iterator[Telemetry]:
+        """Send traces started in this context (thread or task) to this Telemetry."""
+        with routing.activated(self):
+            yield self
+
+    @contextmanager
+    def start_run(
+        self, name: str, attributes: Mapping[str, Any] | None = None
+    ) -> Iterator[trace_api.Span]:
+        """A root span of our own around one run: its trace id identifies the run.
+
+        It roots a new trace even inside another run (an agent used as a tool of another).
+        """
+        with (
+            routing.activated(self),
+            routing.new_llamaindex_span_tree(),
+            self.tracer.start_as_current_span(
+                name,
+                context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),
+                attributes=dict(attributes or {}),
+            ) as span,
+        ):
+            yield span
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Push every pending span to the exporters."""
+        return self.provider.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Flush and stop the exporters; the captured spans stay readable."""
+        if self.closed:
+            return
+        self.closed = True
+        routing.unregister(self)
+        try:
+            self.provider.force_flush(int(self.config.export_timeout_s * 1000) + 1000)
+        finally:
+            self.provider.shutdown()
+
+    def __enter__(self) -> Telemetry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()

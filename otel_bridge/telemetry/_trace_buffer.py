@@ -1,0 +1,262 @@
+"""When to enrich: a per-trace buffer in the export thread (what to add is ``_enrichment``).
+
+``EnrichingExporter`` sits behind a ``BatchSpanProcessor``: the work runs on export threads,
+never the agent's. It buffers spans per trace and exports a trace ``grace_s`` after its root
+arrives (LlamaIndex children may end after the root), after ``max_wait_s`` if the root never
+ends, and on ``force_flush``/``shutdown``. A flushed trace's records stay ``linger_s`` so late
+children are enriched from the whole trace. Over ``max_traces``/``max_spans`` lingering traces
+are forgotten first, then the oldest pending trace is exported as it is, counted in
+``overflow_spans``: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from ..spans import SpanRecord
+from . import _enrichment as enrich
+from ._capture import from_readable_span
+
+__all__ = ["EnrichingExporter", "EnrichingSpanProcessor"]
+
+logger = logging.getLogger(__name__)
+
+
+# ---- when: a per-trace buffer in the export thread ----------------------------------------
+
+
+@dataclass(slots=True)
+class _Trace:
+    records: list[SpanRecord] = field(default_factory=list)
+    pending: list[ReadableSpan] = field(default_factory=list)
+    since: float = 0.0  # arrival of the oldest pending span
+    root_at: float | None = None  # arrival of the root span
+    seen_at: float = 0.0  # last arrival
+
+
+_Work = tuple[list[SpanRecord], list[ReadableSpan]]
+
+
+class EnrichingExporter(SpanExporter):
+    """Buffers finished spans per trace and exports each trace enriched (see the module doc)."""
+
+    def __init__(
+        self,
+        inner: SpanExporter,
+        *,
+        grace_s: float = 1.0,
+        max_wait_s: float = 30.0,
+        linger_s: float = 120.0,
+        max_traces: int = 256,
+        max_spans: int = 20_000,
+        clock: Callable[[], float] = time.monotonic,
+        timer: bool = True,
+    ) -> None:
+        if max_traces < 1 or max_spans < 1:
+            raise ValueError("enrichment buffer limits must be at least 1")
+        self.inner = inner
+        self.grace_s, self.max_wait_s, self.linger_s = grace_s, max_wait_s, linger_s
+        self.max_traces, self.max_spans = max_traces, max_spans
+        self.enriched_spans = self.overflow_spans = self.failures = 0
+        self._clock, self._timer = clock, timer
+        self._traces: OrderedDict[int, _Trace] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._export_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Buffer the batch and export the traces that are due; never raises."""
+        try:
+            passthrough, overflow = self._add(spans)
+            if passthrough or overflow:
+                self._send([*passthrough, *overflow])
+            self._flush(self._take(force=False))
+        except Exception:
+            self._failed("could not buffer or enrich spans")
+        return SpanExportResult.SUCCESS
+
+    def flush_due(self) -> None:
+        """Export the traces whose time has come (the timer thread does this by itself)."""
+        self._flush(self._take(force=False))
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export every buffered span now, enriched with what is known of its trace."""
+        self._flush(self._take(force=True))
+        return self.inner.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Export what is left, stop the timer and shut the wrapped exporter down."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self.grace_s + 5.0)
+        self._flush(self._take(force=True))
+        self.inner.shutdown()
+
+    def held(self) -> tuple[int, int]:
+        """Traces and spans held right now (pending, or kept for late children)."""
+        with self._lock:
+            return len(self._traces), self._held
+
+    # ---- buffer -----------------------------------------------------------------------------
+
+    def _add(self, spans: Sequence[ReadableSpan]) -> tuple[list[ReadableSpan], list[ReadableSpan]]:
+        """Buffer spans; return those that cannot be buffered and those pushed out by the bounds."""
+        converted, passthrough = [], []
+        for span in spans:
+            try:
+                converted.append((from_readable_span(span), span))
+            except Exception:  # no span context: cannot be grouped, export it as it is
+                self._failed("could not read a span")
+                passthrough.append(span)
+        overflow: list[ReadableSpan] = []
+        with self._lock:
+            now = self._clock()
+            for record, span in converted:
+                trace = self._traces.get(record.trace_id)
+                if trace is None:
+                    trace = self._traces[record.trace_id] = _Trace()
+                if not trace.pending:
+                    trace.since = now
+                trace.records.append(record)
+                trace.pending.append(span)
+                trace.seen_at = now
+                if span.parent is None or span.parent.is_remote:
+                    trace.root_at = now
+                self._held += 1
+            overflow = self._enforce_bounds()
+            if self._timer and self._thread is None and not self._closed:
+                self._thread = threading.Thread(
+                    target=self._run_timer, name="otel-bridge-enrich", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify_all()
+        if overflow and not self.overflow_spans:
+            logger.warning("otel-bridge: enrichment buffer full; exporting spans un-enriched")
+        self.overflow_spans += len(overflow)
+        return passthrough, overflow
+
+    def _enforce_bounds(self) -> list[ReadableSpan]:
+        overflow: list[ReadableSpan] = []
+        while len(self._traces) > self.max_traces or self._held > self.max_spans:
+            lingering = next((t for t, b in self._traces.items() if not b.pending), None)
+            victim = lingering if lingering is not None else next(iter(self._traces))
+            trace = self._traces.pop(victim)
+            self._held -= len(trace.records)
+            overflow.extend(trace.pending)
+        return overflow
+
+    def _due_at(self, trace: _Trace) -> float:
+        if not trace.pending:
+            return trace.seen_at + self.linger_s  # forget the records then
+        due = trace.since + self.max_wait_s
+        if trace.root_at is not None:
+            due = min(due, trace.root_at + self.grace_s)
+        return due
+
+    def _take(self, force: bool) -> list[_Work]:
+        with self._lock:
+            return self._take_locked(self._clock(), force)
+
+    def _take_locked(self, now: float, force: bool) -> list[_Work]:
+        work: list[_Work] = []
+        for trace_id, trace in list(self._traces.items()):
+            if not force and self._due_at(trace) > now:
+                continue
+            if trace.pending:
+                work.append((list(trace.records), trace.pending))
+                trace.pending = []
+            elif not force:
+                del self._traces[trace_id]
+                self._held -= len(trace.records)
+        return work
+
+    def _run_timer(self) -> None:
+        """Sleep until the next trace is due (no polling), then flush it."""
+        while True:
+            with self._lock:
+                while not self._closed:
+                    now = self._clock()
+                    due = min((self._due_at(t) for t in self._traces.values()), default=None)
+                    if due is not None and due <= now:
+                        break
+                    self._wake.wait(None if due is None else due - now)
+                if self._closed:
+                    return
+                work = self._take_locked(now, force=False)
+            self._flush(work)
+
+    # ---- enrich and send ----------------------------------------------------------------------
+
+    def _flush(self, work: list[_Work]) -> None:
+        batch: list[ReadableSpan] = []
+        enriched = 0
+        for records, pending in work:
+            try:
+                extra = enrich.enrichment(records)
+            except Exception:
+                self._failed("could not derive a trace for enrichment; exporting it as it is")
+                extra = {}
+            for span in pending:
+                ctx = span.get_span_context()
+                added = extra.get(ctx.span_id) if ctx is not None else None
+                batch.append(enrich.enrich_span(span, added) if added else span)
+                enriched += bool(added)
+        if batch:
+            with self._lock:
+                self.enriched_spans += enriched
+            self._send(batch)
+
+    def _send(self, spans: list[ReadableSpan]) -> None:
+        with self._export_lock:
+            try:
+                self.inner.export(spans)
+            except Exception:
+                self._failed("exporter raised")
+
+    def _failed(self, what: str) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            logger.exception("otel-bridge: %s (further failures are counted, not logged)", what)
+
+
+class EnrichingSpanProcessor(SpanProcessor):
+    """A ``BatchSpanProcessor`` whose exporter enriches each trace before the real export."""
+
+    def __init__(
+        self, exporter: SpanExporter, schedule_delay_millis: float = 500, **options: Any
+    ) -> None:
+        self.enricher = EnrichingExporter(exporter, **options)
+        self._batch = BatchSpanProcessor(self.enricher, schedule_delay_millis=schedule_delay_millis)
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Nothing to do before the span ends."""
+        self._batch.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue the finished span (cheap; enrichment happens on the export threads)."""
+        self._batch.on_end(span)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Drain the queue into the buffer, then export every buffered span."""
+        drained = self._batch.force_flush(timeout_millis)
+        return self.enricher.force_flush(timeout_millis) and drained
+
+    def shutdown(self) -> None:
+        """Export what is left and stop (the batch processor shuts the enricher down)."""
+        self._batch.shutdown()
