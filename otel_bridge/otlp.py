@@ -241,7 +241,7 @@ def decode_request_json(body: Any, *, copy: bool = True) -> ExportTraceServiceRe
         body = _json(body)
         copy = False
     if not isinstance(body, dict) or "resourceSpans" not in body:
-        raise SpanFormatError("not an OTLP/JSON traces body: no 'resourceSpans' key")
+        raise SpanFormatError("no 'resourceSpans' key")
     if copy:
         body = _json(json.dumps(body))
     _walk_ids(body, _hex_to_b64)

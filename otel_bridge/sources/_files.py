@@ -23,4 +23,4 @@ def read_otlp_json(path: str | Path) -> list[SpanRecord]:
     try:
         return records_from_json(list(iter_json_bodies(text)))
     except SpanFormatError as exc:
-        raise SpanFormatError(f"{path}: not OTLP/JSON traces: {exc}") from exc
+        raise SpanFormatError(f"{path}: not OTLP/JSON traces ({exc})") from exc
