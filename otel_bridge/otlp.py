@@ -2,6 +2,13 @@
 
 The protocol is handled by ``opentelemetry-proto``; JSON goes through protobuf's own
 ``json_format`` after the one OTLP/JSON twist: trace and span ids are hex, not base64.
+
+Text that is not Unicode: protobuf strings must be UTF-8 and JSON bodies must be UTF-8 text,
+so invalid UTF-8 bytes make the whole body a ``SpanFormatError``. A lone UTF-16 surrogate
+escape in JSON (``"\\ud800"``, what a UTF-16 producer writes after cutting a string inside a
+character pair) is valid JSON syntax but no character: it becomes U+FFFD, in keys and values
+alike, and ``load_json`` says how many were replaced, so the rest of the data is kept.
+Error messages quote input escaped and shortened, so they can always be encoded and printed.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from sys import intern
 from types import MappingProxyType
@@ -23,6 +31,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 
 from .errors import SpanFormatError
 from .spans import EMPTY, SpanEvent, SpanRecord, StatusName
+from .spans import _shown as shown
 
 __all__ = [
     "JSON",
@@ -33,6 +42,8 @@ __all__ = [
     "decode_request_json",
     "from_request",
     "iter_json_bodies",
+    "load_json",
+    "printable",
     "records_from_json",
     "request_to_json",
     "to_request",
@@ -225,7 +236,7 @@ def _hex_to_b64(value: Any, key: str) -> str:
     try:
         return base64.b64encode(bytes.fromhex(value)).decode()
     except ValueError as exc:
-        raise SpanFormatError(f"{key} is not hex: {value!r}") from exc
+        raise SpanFormatError(f"{key} is not hex: {shown(value)}") from exc
 
 
 def _b64_to_hex(value: str, key: str) -> str:
@@ -235,29 +246,105 @@ def _b64_to_hex(value: str, key: str) -> str:
 def decode_request_json(body: Any, *, copy: bool = True) -> ExportTraceServiceRequest:
     """Parse one OTLP/JSON body (a dict, or its text) into a protobuf request.
 
-    Ids are rewritten in place: a dict is copied first unless ``copy=False`` (the caller's own).
+    Ids are rewritten in place: a dict is copied first unless ``copy=False`` (the caller's own,
+    e.g. from ``load_json``). Text and copied dicts get lone surrogates replaced (module doc).
     """
     if isinstance(body, bytes | str):
-        body = _json(body)
+        body, _ = load_json(body)
         copy = False
     if not isinstance(body, dict) or "resourceSpans" not in body:
         raise SpanFormatError("no 'resourceSpans' key")
     if copy:
-        body = _json(json.dumps(body))
+        try:
+            text = json.dumps(body)  # ASCII: lone surrogates come out as escapes load_json fixes
+        except (TypeError, ValueError) as exc:
+            raise SpanFormatError(f"malformed OTLP/JSON: {printable(str(exc))}") from exc
+        except RecursionError as exc:
+            raise SpanFormatError("malformed OTLP/JSON: nested too deeply") from exc
+        body, _ = load_json(text)
     _walk_ids(body, _hex_to_b64)
     try:
         return json_format.ParseDict(body, ExportTraceServiceRequest(), ignore_unknown_fields=True)
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as exc:
-        raise SpanFormatError(f"malformed OTLP/JSON: {exc}") from exc
+        raise SpanFormatError(f"malformed OTLP/JSON: {printable(str(exc))}") from exc
+    except SystemError as exc:
+        # upb's answer to a lone surrogate in a caller's own dict (copy=False): its lookup of
+        # the key fails to encode it as UTF-8.
+        raise SpanFormatError(
+            "malformed OTLP/JSON: a key or value holds a lone UTF-16 surrogate"
+        ) from exc
 
 
-def _json(text: str | bytes) -> Any:
+# A JSON escape of a UTF-16 surrogate (D800-DFFF); a lone one survives json.loads as itself.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def load_json(text: str | bytes) -> tuple[Any, int]:
+    """JSON text as Python values, and how many lone surrogates became U+FFFD (module doc).
+
+    ``SpanFormatError`` when it is not JSON: bad syntax, invalid UTF-8, or nested too deeply.
+    """
     try:
-        return json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SpanFormatError(f"not JSON: {exc}") from exc
+        value = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise SpanFormatError(f"not JSON: not UTF-8 text: {printable(str(exc))}") from exc
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        raise SpanFormatError(f"not JSON: {exc.msg} at {where}") from exc
     except RecursionError as exc:
         raise SpanFormatError("not JSON: nested too deeply") from exc
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    # Only a body with a surrogate escape (or, as text, a raw surrogate) can hold a lone one:
+    # the walk is skipped for every other body.
+    if _SURROGATE_ESCAPE.search(raw) is None and (
+        isinstance(text, bytes) or _SURROGATE.search(text) is None
+    ):
+        return value, 0
+    return _replace_surrogates(value)
+
+
+def _replace_surrogates(value: Any) -> tuple[Any, int]:
+    """The value with every lone surrogate in its strings (keys too) replaced; iterative."""
+    replaced = 0
+
+    def fix(text: str) -> str:
+        nonlocal replaced
+        fixed, n = _SURROGATE.subn(REPLACEMENT, text)
+        replaced += n
+        return fixed
+
+    if isinstance(value, str):
+        return fix(value), replaced
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = fix(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            for key in list(node):
+                item = node[key]
+                if isinstance(item, str):
+                    item = fix(item)
+                elif isinstance(item, list | dict):
+                    stack.append(item)
+                if _SURROGATE.search(key):
+                    del node[key]
+                    node[fix(key)] = item
+                else:
+                    node[key] = item
+    return value, replaced
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """Text for one line of an error message: lone surrogates escaped, cut at ``limit``."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def request_to_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
@@ -268,22 +355,27 @@ def request_to_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
 
 
 def iter_json_bodies(text: str) -> Iterator[dict[str, Any]]:
-    """OTLP/JSON bodies in a text: one whole JSON document, or one body per line."""
+    """OTLP/JSON bodies in a text: one whole JSON document, or one body per line.
+
+    Lone surrogates become U+FFFD (module doc); ``SpanFormatError`` names a line that is not
+    JSON.
+    """
     stripped = text.strip()
     if not stripped:
         return
     try:
-        yield json.loads(stripped)
+        yield load_json(stripped)[0]
         return
-    except json.JSONDecodeError:
-        pass
+    except SpanFormatError:
+        if "\n" not in stripped:
+            raise
     for number, line in enumerate(stripped.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SpanFormatError(f"line {number} is not JSON: {exc.msg}") from exc
+            yield load_json(line)[0]
+        except SpanFormatError as exc:
+            raise SpanFormatError(f"line {number} is {exc}") from exc
 
 
 def records_from_json(bodies: Sequence[Any]) -> list[SpanRecord]:

@@ -84,6 +84,43 @@ def collector() -> None:
     is_flag=True,
     help="Do not derive ended runs in the background (each is derived when first asked for).",
 )
+@click.option(
+    "--read-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a client may take to send a request's headers, or pause inside a body "
+    "(then 408 and the connection is closed).",
+)
+@click.option(
+    "--body-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a client may take to send a whole body (then 408).",
+)
+@click.option(
+    "--max-client-uploads",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Exports in progress at once per client address, HTTP and gRPC together "
+    "(then 429 / RESOURCE_EXHAUSTED with a retry delay).",
+)
+@click.option(
+    "--max-run-spans",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest trace that /api/traces/{id}/run derives (then 422; its spans stay readable).",
+)
+@click.option(
+    "--max-run-depth",
+    default=1_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Deepest chain of parent spans that /api/traces/{id}/run derives (then 422).",
+)
 def serve_command(
     db_path: str,
     host: str,
@@ -95,6 +132,11 @@ def serve_command(
     max_body_mib: int,
     synchronous: str,
     no_prepare_runs: bool,
+    read_timeout: float,
+    body_timeout: float,
+    max_client_uploads: int,
+    max_run_spans: int,
+    max_run_depth: int,
 ) -> None:
     """Receive OTLP traces and store them until Ctrl-C (or SIGTERM).
 
@@ -116,6 +158,12 @@ def serve_command(
         max_body_bytes=max_body_mib * 1024 * 1024,
         synchronous="NORMAL" if synchronous == "NORMAL" else "FULL",
         prepare_runs=not no_prepare_runs,
+        header_timeout_s=read_timeout,
+        read_timeout_s=read_timeout,
+        body_timeout_s=body_timeout,
+        max_uploads_per_client=max_client_uploads,
+        max_run_spans=max_run_spans,
+        max_run_depth=max_run_depth,
     )
 
     def ready(running: Collector) -> None:

@@ -57,6 +57,14 @@ class CollectorConfig:
     request survives a crash of the process, of the OS and a power loss (one fsync per
     transaction, shared by every request in it); NORMAL survives a crash of the process only,
     for ~15% more throughput (benchmarks/README.md).
+
+    What one client can hold: a connection gets ``header_timeout_s`` to send a request's
+    headers; a body may pause at most ``read_timeout_s`` between chunks and must be complete
+    within ``body_timeout_s`` (else 408, and the connection is closed); one remote address
+    may have ``max_uploads_per_client`` exports in progress at once, HTTP and gRPC together
+    (the next gets 429 / RESOURCE_EXHAUSTED with a retry delay). What one query can cost:
+    ``/api/traces/{id}/run`` derives traces of at most ``max_run_spans`` spans and
+    ``max_run_depth`` levels of parents (else 422; the spans stay readable).
     """
 
     db_path: str | Path = "otel-bridge-spans.db"
@@ -72,6 +80,12 @@ class CollectorConfig:
     synchronous: Synchronous = "FULL"
     grpc_workers: int = 8
     prepare_runs: bool = True  # derive ended runs ahead of the first request (runs.py)
+    header_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0  # 20 MiB at ~350 KB/s
+    max_uploads_per_client: int = 16  # an SDK exporter sends one request at a time
+    max_run_spans: int = 50_000  # ~0.6 s of derivation (benchmarks/README.md)
+    max_run_depth: int = 1_000  # agent traces nest a few dozen levels deep
 
     def __post_init__(self) -> None:
         for name in ("http_port", "grpc_port"):
@@ -80,11 +94,22 @@ class CollectorConfig:
                 raise ConfigError(f"{name} must be 0..65535, got {port}")
         if self.http_port is None and self.grpc_port is None:
             raise ConfigError("enable at least one receiver (HTTP or gRPC)")
-        if self.token is not None and not self.token.strip():
-            raise ConfigError("the token must not be empty")
-        for name in ("max_body_bytes", "max_pending_bytes", "max_batch_spans", "grpc_workers"):
+        if self.token is not None:
+            _check_token(self.token)
+        for name in (
+            "max_body_bytes",
+            "max_pending_bytes",
+            "max_batch_spans",
+            "grpc_workers",
+            "max_uploads_per_client",
+            "max_run_spans",
+            "max_run_depth",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        for name in ("header_timeout_s", "read_timeout_s", "body_timeout_s"):
+            if not getattr(self, name) > 0:  # not "<= 0": NaN is refused too
+                raise ConfigError(f"{name} must be more than 0 seconds")
         if self.retry_after_s < 0:
             raise ConfigError("retry_after_s must not be negative")
         if self.synchronous not in ("NORMAL", "FULL"):
@@ -100,4 +125,17 @@ class CollectorConfig:
                 "otel-bridge collector: listening on %s, reachable from the network%s",
                 self.host,
                 "" if self.token else " WITHOUT a token: anyone can read and write spans",
+            )
+
+
+def _check_token(token: str) -> None:
+    """A token that an ``Authorization`` header can carry, or ConfigError (never echoing it)."""
+    if not token.strip():
+        raise ConfigError("the token must not be empty")
+    for position, char in enumerate(token, 1):
+        if not "!" <= char <= "~":  # printable ASCII, no space: what a header value carries
+            what = "a space" if char == " " else f"character U+{ord(char):04X}"
+            raise ConfigError(
+                f"the token holds {what} at position {position}: an Authorization header "
+                "carries printable ASCII only, so no client could ever send it"
             )

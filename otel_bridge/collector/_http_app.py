@@ -8,13 +8,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..errors import StoreError
 from ..otlp import JSON, TRACES_PATH
 from ._auth import bearer_matches
 from ._config import CollectorConfig
 from ._otlp_http import OtlpHttpReceiver, media_type, status_response
-from ._query_api import query_routes
+from ._query_api import error, query_routes
 from ._runs import RunCache
 from ._store import SpanStore
+from ._uploads import ClientSlots
 
 __all__ = ["build_app"]
 
@@ -49,15 +51,22 @@ class BearerAuth:
         await response(scope, receive, send)
 
 
-def build_app(store: SpanStore, config: CollectorConfig, runs: RunCache) -> ASGIApp:
+def build_app(
+    store: SpanStore, config: CollectorConfig, runs: RunCache, slots: ClientSlots
+) -> ASGIApp:
     """Starlette app with ``POST /v1/traces``, the query API and ``GET /healthz``."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def store_failed(request: Request, exc: Exception) -> Response:
+        # The server's own fault (a closed store, a failing disk): 503, never a 500.
+        return error(503, str(exc))
+
     routes = [
-        Route(TRACES_PATH, OtlpHttpReceiver(store, config).export, methods=["POST"]),
+        Route(TRACES_PATH, OtlpHttpReceiver(store, config, slots).export, methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
-        *query_routes(store, runs),
+        *query_routes(store, runs, config),
     ]
-    return BearerAuth(Starlette(routes=routes), config.token)
+    app = Starlette(routes=routes, exception_handlers={StoreError: store_failed})
+    return BearerAuth(app, config.token)

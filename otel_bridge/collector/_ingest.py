@@ -8,7 +8,6 @@ costs a partial success, never the whole request.
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
 from ..errors import SpanFormatError
-from ..otlp import decode_request, decode_request_json
+from ..otlp import decode_request, decode_request_json, load_json
 
 __all__ = [
     "BodyTooLarge",
@@ -108,15 +107,13 @@ class GzipReader:
 
 
 def decode_body(body: bytes, *, json_body: bool) -> tuple[ExportTraceServiceRequest, str]:
-    """Parse an OTLP/HTTP body; also a warning for a JSON body without ``resourceSpans``."""
+    """Parse an OTLP/HTTP body; also a warning (no ``resourceSpans``, replaced surrogates)."""
     if not json_body:
         return decode_request(body), ""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SpanFormatError(f"malformed OTLP/JSON: not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise SpanFormatError("malformed OTLP/JSON: nested too deeply") from exc
+        data, replaced = load_json(body)
+    except SpanFormatError as exc:
+        raise SpanFormatError(f"malformed OTLP/JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise SpanFormatError(
             f"malformed OTLP/JSON: the body must be an object, got {type(data).__name__}"
@@ -124,7 +121,10 @@ def decode_body(body: bytes, *, json_body: bool) -> tuple[ExportTraceServiceRequ
     if "resourceSpans" not in data:
         # Unknown fields must be ignored (OTLP/JSON): a valid, empty request. Say so anyway.
         return ExportTraceServiceRequest(), "no 'resourceSpans' in the body: nothing was stored"
-    return decode_request_json(data, copy=False), ""
+    warning = (
+        f"{replaced} lone UTF-16 surrogate(s) in strings were stored as U+FFFD" if replaced else ""
+    )
+    return decode_request_json(data, copy=False), warning
 
 
 def batch_from_request(request: ExportTraceServiceRequest) -> IngestBatch:

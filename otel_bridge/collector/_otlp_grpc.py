@@ -5,7 +5,9 @@ with a raw request deserializer so that a malformed request gets INVALID_ARGUMEN
 parse error (grpc's own deserializer would answer INTERNAL "Exception deserializing
 request!"); the same decoding and validation as OTLP/HTTP follow. Codes: UNAUTHENTICATED (token),
 INVALID_ARGUMENT (bad data, not retryable), RESOURCE_EXHAUSTED with ``RetryInfo`` (writer
-behind: retryable per the OTLP spec), UNAVAILABLE (store cannot commit).
+behind, or too many uploads of the client in progress: retryable per the OTLP spec; without
+``RetryInfo`` for a message over the size limit, which is not), UNAVAILABLE (store cannot
+commit). Connections idle for ``header_timeout_s`` are closed.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from ..errors import QueueFull, SpanFormatError, StoreError
-from ..otlp import decode_request
+from ..otlp import decode_request, printable
 from ._auth import bearer_matches
 from ._config import CollectorConfig
 from ._ingest import batch_from_request, export_response
 from ._store import SpanStore
+from ._uploads import ClientSlots
 
 __all__ = ["TraceReceiver", "start_grpc_server"]
 
@@ -57,12 +60,19 @@ def _retry_status(message: str, retry_after_s: int) -> _Status:
     )
 
 
+def _peer_host(peer: str) -> str:
+    """The address of a gRPC peer (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``), no port."""
+    address = peer.split(":", 1)[-1]
+    return address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+
+
 class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     """``Export`` over a store: acknowledged once the spans are committed."""
 
-    def __init__(self, store: SpanStore, config: CollectorConfig) -> None:
+    def __init__(self, store: SpanStore, config: CollectorConfig, slots: ClientSlots) -> None:
         self.store = store
         self.config = config
+        self.slots = slots
 
     def Export(self, request: Any, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
         """Store the spans of one request (raw bytes, or an already parsed request)."""
@@ -72,6 +82,21 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
                 grpc.StatusCode.UNAUTHENTICATED,
                 "missing or wrong bearer token (metadata authorization: Bearer <token>)",
             )
+        client = _peer_host(context.peer() or "")
+        if not self.slots.acquire(client):
+            context.abort_with_status(
+                _retry_status(
+                    f"{self.slots.limit} uploads from {client} are in progress already; "
+                    "retry later",
+                    self.config.retry_after_s,
+                )
+            )
+        try:
+            return self._export(request, context)
+        finally:
+            self.slots.release(client)
+
+    def _export(self, request: Any, context: grpc.ServicerContext) -> ExportTraceServiceResponse:
         if isinstance(request, bytes):
             if len(request) > self.config.max_body_bytes:
                 context.abort(
@@ -82,7 +107,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             try:
                 request = decode_request(request)
             except SpanFormatError as exc:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, printable(str(exc), 1000))
         batch = batch_from_request(request)
         if batch.rows:
             try:
@@ -99,7 +124,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 def start_grpc_server(
-    store: SpanStore, config: CollectorConfig, host: str, port: int
+    store: SpanStore, config: CollectorConfig, host: str, port: int, slots: ClientSlots
 ) -> tuple[grpc.Server, int]:
     """A started gRPC server with the receiver, and the port it bound."""
     server = grpc.server(
@@ -109,9 +134,13 @@ def start_grpc_server(
         options=[
             ("grpc.max_receive_message_length", config.max_body_bytes),
             ("grpc.so_reuseport", 0),
+            # A connection without calls is closed after the header timeout; one that is
+            # never used for a call at all, too (the handshake must complete in that time).
+            ("grpc.max_connection_idle_ms", int(config.header_timeout_s * 1000)),
+            ("grpc.server_handshake_timeout_ms", int(config.header_timeout_s * 1000)),
         ],
     )
-    receiver = TraceReceiver(store, config)
+    receiver = TraceReceiver(store, config, slots)
     handler = grpc.method_handlers_generic_handler(
         SERVICE,
         {

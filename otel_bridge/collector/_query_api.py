@@ -14,24 +14,30 @@ Routes:
   Ended runs are derived ahead of the request (``_runs.RunPreparer``); answers are kept until
   the trace gets more spans.
 
-Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token) or 404 (unknown trace).
+Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token), 404 (unknown trace),
+422 (``/run`` of a trace beyond ``max_run_spans``/``max_run_depth``, or whose spans cannot be
+derived) or 503 (the store failed).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import TraceIdError
-from ..otlp import JSON, PROTOBUF, request_to_json
+from ..errors import StoreError, TraceIdError
+from ..otlp import JSON, PROTOBUF, printable, request_to_json
 from ..spans import format_trace_id, iso_ns
-from ._runs import RunCache, derive_run_json
+from ._config import CollectorConfig
+from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_run_json
 from ._store import SpanStore, TraceStatus
 
-__all__ = ["query_routes"]
+__all__ = ["error", "query_routes"]
+
+logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
@@ -42,12 +48,13 @@ class BadParameter(ValueError):
 
 
 def error(status: int, message: str) -> JSONResponse:
-    """The query API's error body."""
-    return JSONResponse({"error": message}, status)
+    """The query API's error body (its message escaped: it may quote what the client sent)."""
+    return JSONResponse({"error": printable(message, limit=1000)}, status)
 
 
-def query_routes(store: SpanStore, runs: RunCache) -> list[Route]:
+def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> list[Route]:
     """The query API routes over a store (sync endpoints: Starlette runs them in threads)."""
+    limits = RunLimits(config.max_run_spans, config.max_run_depth)
 
     def list_traces(request: Request) -> Response:
         try:
@@ -85,7 +92,16 @@ def query_routes(store: SpanStore, runs: RunCache) -> list[Route]:
             return _unknown(trace_id)
         body = runs.get(trace_id, summary.span_count)
         if body is None:
-            derived = derive_run_json(store, trace_id)
+            try:
+                check_span_count(trace_id, summary.span_count, limits)
+                derived = derive_run_json(store, trace_id, limits)
+            except RunTooLarge as exc:
+                return error(422, str(exc))
+            except StoreError:
+                raise  # 503
+            except Exception as exc:  # a span derive() cannot take: the data, not the server
+                logger.exception("otel-bridge collector: could not derive trace %s", trace_id)
+                return error(422, f"the spans of trace {trace_id} could not be derived: {exc!r}")
             if derived is None:
                 return _unknown(trace_id)
             runs.put(trace_id, *derived)

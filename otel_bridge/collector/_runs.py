@@ -6,6 +6,11 @@ short grace for late children, so ``GET /api/traces/{id}/run`` finds it ready. I
 optimisation only: a full queue drops work (counted), and the query API derives on demand
 whatever is not ready. Spans are never changed once stored, so a RunTrace stays valid while
 the trace's span count is unchanged.
+
+The work one trace can cause is bounded (``RunLimits``): a trace with more spans, or a deeper
+chain of parents, than the limits is not derived here (``RunTooLarge``), in the background
+or on request; its spans stay readable for a local ``derive``. The span count is checked
+before the spans are read, the depth in one pass over their ids before derivation.
 """
 
 from __future__ import annotations
@@ -16,12 +21,23 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ..derivation import derive
 from ..otlp import from_request
 from ._store import SpanStore
 
-__all__ = ["RunCache", "RunPreparer", "derive_run_json"]
+__all__ = [
+    "RunCache",
+    "RunLimits",
+    "RunPreparer",
+    "RunTooLarge",
+    "check_span_count",
+    "depth_of",
+    "derive_run_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +70,81 @@ class RunCache:
                 self._entries.popitem(last=False)
 
 
-def derive_run_json(store: SpanStore, trace_id: str) -> tuple[int, bytes] | None:
-    """(span count, RunTrace JSON) of a stored trace, or None when it has no spans."""
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """The largest trace the collector derives: spans, and levels of parents."""
+
+    max_spans: int
+    max_depth: int
+
+
+class RunTooLarge(Exception):
+    """The trace is beyond ``RunLimits``: it is not derived here."""
+
+
+def _too_many(trace_id: str, spans: int, limits: RunLimits) -> RunTooLarge:
+    return RunTooLarge(
+        f"trace {trace_id} has {spans} spans; the collector derives runs of at most "
+        f"{limits.max_spans} (max_run_spans): read /api/traces/{trace_id}/spans and derive "
+        "them locally"
+    )
+
+
+def check_span_count(trace_id: str, spans: int, limits: RunLimits) -> None:
+    """RunTooLarge when a trace has more spans than the limit."""
+    if spans > limits.max_spans:
+        raise _too_many(trace_id, spans, limits)
+
+
+def depth_of(request: ExportTraceServiceRequest, stop_after: int | None = None) -> int:
+    """Levels of the deepest chain of parents (a root alone is 1), in one pass; cycle-safe.
+
+    Stops counting once a chain is deeper than ``stop_after``.
+    """
+    parents = {
+        span.span_id: span.parent_span_id
+        for rs in request.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    }
+    depth: dict[bytes, int] = {}
+    deepest = 0
+    for start in parents:
+        path: list[bytes] = []
+        on_path: set[bytes] = set()
+        node = start
+        while node in parents and node not in depth and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = parents[node]
+        level = depth.get(node, 0)  # 0 above a root, a missing parent or a cycle
+        for member in reversed(path):
+            level += 1
+            depth[member] = level
+        deepest = max(deepest, level)
+        if stop_after is not None and deepest > stop_after:
+            break
+    return deepest
+
+
+def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple[int, bytes] | None:
+    """(span count, RunTrace JSON) of a stored trace, or None when it has no spans.
+
+    ``RunTooLarge`` when the trace is beyond the limits.
+    """
     otlp = store.trace_request(trace_id)
     if otlp is None:
         return None
     # Counted from the spans read: a batch may have landed since the summary was read.
     spans = sum(len(ss.spans) for rs in otlp.resource_spans for ss in rs.scope_spans)
+    check_span_count(trace_id, spans, limits)
+    depth = depth_of(otlp, stop_after=limits.max_depth)
+    if depth > limits.max_depth:
+        raise RunTooLarge(
+            f"trace {trace_id} nests spans more than {limits.max_depth} levels deep; the "
+            "collector derives runs up to that depth (max_run_depth): read "
+            f"/api/traces/{trace_id}/spans and derive them locally"
+        )
     run = derive(from_request(otlp))
     return spans, json.dumps(run.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -72,15 +156,18 @@ class RunPreparer:
         self,
         store: SpanStore,
         cache: RunCache,
+        limits: RunLimits,
         grace_s: float = 0.5,
         max_pending: int = 256,
     ) -> None:
         self.store = store
         self.cache = cache
+        self.limits = limits
         self.grace_s = grace_s
         self.max_pending = max_pending
         self.prepared = 0
         self.dropped = 0
+        self.too_large = 0
         self.failed = 0
         self._due: OrderedDict[str, float] = OrderedDict()
         self._wake = threading.Condition()
@@ -129,10 +216,13 @@ class RunPreparer:
                 summary = self.store.trace(trace_id)
                 if summary is None or self.cache.get(trace_id, summary.span_count) is not None:
                     continue
-                result = derive_run_json(self.store, trace_id)
+                check_span_count(trace_id, summary.span_count, self.limits)  # before reading
+                result = derive_run_json(self.store, trace_id, self.limits)
                 if result is not None:
                     self.cache.put(trace_id, *result)
                     self.prepared += 1
+            except RunTooLarge:
+                self.too_large += 1  # asked for, it gets the same answer (a 422)
             except Exception:  # the thread must outlive a bad trace or a closed store
                 self.failed += 1
                 if self.failed == 1:

@@ -22,8 +22,9 @@ from ..errors import ConfigError
 from ._config import CollectorConfig
 from ._http_app import build_app
 from ._otlp_grpc import start_grpc_server
-from ._runs import RunCache, RunPreparer
+from ._runs import RunCache, RunLimits, RunPreparer
 from ._store import SpanStore
+from ._uploads import ClientSlots, guarded_h11
 
 __all__ = ["Collector", "serve"]
 
@@ -60,6 +61,7 @@ class Collector:
         )
         self.store: SpanStore | None = None
         self.runs = RunCache()
+        self.uploads = ClientSlots(self.config.max_uploads_per_client)
         self._preparer: RunPreparer | None = None
         self._http: ThreadedServer | None = None
         self._grpc: grpc.Server | None = None
@@ -80,12 +82,13 @@ class Collector:
             max_batch_spans=cfg.max_batch_spans,
         )
         if cfg.prepare_runs:
-            self._preparer = RunPreparer(self.store, self.runs)
+            limits = RunLimits(cfg.max_run_spans, cfg.max_run_depth)
+            self._preparer = RunPreparer(self.store, self.runs, limits)
             self.store.writer.on_roots = self._preparer.schedule
         try:
             if cfg.grpc_port is not None:
                 self._grpc, self.grpc_port = start_grpc_server(
-                    self.store, cfg, cfg.host, cfg.grpc_port
+                    self.store, cfg, cfg.host, cfg.grpc_port, self.uploads
                 )
             if cfg.http_port is not None:
                 self._start_http(cfg.http_port, timeout_s)
@@ -101,8 +104,8 @@ class Collector:
             sock = tcp_socket(self.config.host, port)
         except OSError as exc:
             raise OSError(f"cannot listen for OTLP/HTTP: {exc}") from exc
-        app = build_app(self.store, self.config, self.runs)
-        self._http = ThreadedServer(app, sock, "otel-bridge-collector-http").start(timeout_s)
+        app = build_app(self.store, self.config, self.runs, self.uploads)
+        self._http = _HttpServer(app, sock, self.config).start(timeout_s)
         self.http_port = self._http.port
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -158,6 +161,16 @@ class Collector:
         parts.append(f"database {Path(self.config.db_path)}")
         parts.append("token required" if self.config.token else "no token")
         return ", ".join(parts)
+
+
+class _HttpServer(ThreadedServer):
+    """The collector's HTTP server: uvicorn's h11 protocol with a deadline for headers."""
+
+    def __init__(self, app: Any, sock: Any, config: CollectorConfig) -> None:
+        super().__init__(app, sock, "otel-bridge-collector-http")
+        # uvicorn reads these when it starts serving, which is after this.
+        self._server.config.http = guarded_h11(config.header_timeout_s)
+        self._server.config.timeout_keep_alive = max(1, round(config.header_timeout_s))
 
 
 def serve(config: CollectorConfig, on_ready: Callable[[Collector], None] | None = None) -> None:
