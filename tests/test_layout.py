@@ -16,10 +16,11 @@ PACKAGE = Path(otel_bridge.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "_threaded_server"},
     {"spans"},
+    {"report"},  # reads RunTrace JSON only, so that RunTrace.to_html() can call it
     {"run_trace", "otlp"},
     {"conventions"},
     {"derivation"},
-    {"sources", "collector", "report"},
+    {"sources", "collector"},
     {"telemetry"},
     {"maseval_adapter", "scripted"},
     {"cli"},

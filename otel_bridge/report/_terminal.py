@@ -1,83 +1,137 @@
-"""A short terminal summary of RunTraces: agents and tokens, handoffs, timings, messages."""
+"""A short terminal summary of runs: agents and tokens, handoffs, timings, messages.
+
+It reads the RunTrace JSON (``RunTrace.to_dict()``); RunTraces are accepted too and converted
+with their own ``to_dict()``, so this module needs nothing above ``errors``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..run_trace import RunTrace, TokenUsage
+from ._format import (
+    clip,
+    cost_text,
+    count,
+    explain_issues,
+    mapping,
+    run_dict,
+    seconds,
+    tokens_text,
+)
 
-__all__ = ["render_summary"]
+__all__ = ["render_summary", "summary_console", "trace_panel"]
 
-
-def _tokens(usage: TokenUsage) -> str:
-    if not usage.complete and not usage.input_tokens and not usage.output_tokens:
-        return f"unknown ({usage.missing_calls} call(s) reported no counts)"
-    text = f"{usage.input_tokens:,} in / {usage.output_tokens:,} out"
-    if usage.cached_input_tokens:
-        text += f" ({usage.cached_input_tokens:,} cached)"
-    if not usage.complete:
-        text += f" [incomplete: {usage.missing_calls} call(s) without counts]"
-    return text
-
-
-def _clip(text: str | None, width: int = 160) -> str:
-    if not text:
-        return ""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+WIDTH_OFF_TERMINAL = 80
 
 
-def trace_panel(trace: RunTrace, messages: bool = False) -> Panel:
-    """One run as a panel."""
+def summary_console(stderr: bool = False) -> Console:
+    """A rich Console that is 80 columns wide when its stream is not a terminal.
+
+    rich sizes a console by whichever standard stream is a terminal, so ``| cat`` or ``> file``
+    from a wide terminal would get the terminal's width; ``COLUMNS`` still wins.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (hasattr(stream, "isatty") and stream.isatty())
+    width = WIDTH_OFF_TERMINAL if piped and not os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(stderr=stderr, width=width)
+
+
+def _number(usage: Mapping[str, Any], key: str) -> str:
+    """One token count for a table cell: ``?`` when unknown, ``*`` when a lower bound."""
+    if usage.get("complete") is False and not (
+        count(usage.get("input_tokens")) or count(usage.get("output_tokens"))
+    ):
+        return "?"
+    value = f"{count(usage.get(key)):,}"
+    return value + "*" if usage.get("complete") is False else value
+
+
+def _agent_table(data: Mapping[str, Any]) -> tuple[Table, bool]:
+    agents = mapping(data.get("agents"))
+    with_cost = any(isinstance(mapping(s).get("cost"), Mapping) for s in agents.values())
+    columns = ["agent", "LLM calls", "tool calls", "in", "out", "cached", "time", "errors"]
+    table = Table(*columns, *(["cost"] if with_cost else []), box=None, padding=(0, 1))
+    for column in table.columns[1:]:
+        column.justify = "right"
+    partial = False
+    for name, stats in agents.items():
+        stats = mapping(stats)
+        usage = mapping(stats.get("usage"))
+        partial = partial or usage.get("complete") is False
+        row: list[RenderableType] = [
+            Text(str(name)),  # Text, not str: a name like "[red]" is not rich markup
+            str(count(stats.get("llm_calls"))),
+            str(count(stats.get("tool_calls"))),
+            _number(usage, "input_tokens"),
+            _number(usage, "output_tokens"),
+            _number(usage, "cached_input_tokens"),
+            seconds(stats.get("duration_s")),
+            str(count(stats.get("errors"))),
+        ]
+        if with_cost:
+            row.append(cost_text(stats.get("cost")) or "")
+        table.add_row(*row)
+    return table, partial
+
+
+def trace_panel(trace: Any, messages: bool = False) -> Panel:
+    """One run (a RunTrace or its JSON) as a panel."""
+    data = run_dict(trace)
+    timings = mapping(data.get("timings"))
     parts: list[RenderableType] = []
     head = Text()
-    head.append(f"status {trace.status}", style="green" if trace.status == "ok" else "bold red")
-    head.append(f"   wall {trace.timings.wall_ns / 1e9:.3f}s")
-    head.append(
-        f"   llm {trace.timings.llm_ns / 1e9:.3f}s   tools {trace.timings.tool_ns / 1e9:.3f}s"
-    )
-    head.append(f"\ntokens {_tokens(trace.usage)}")
-    head.append(f"\ninput  {_clip(trace.input)}\noutput {_clip(trace.output)}")
+    ok = data.get("status") == "ok"
+    head.append(f"status {data.get('status')}", style="green" if ok else "bold red")
+    head.append(f"   wall {seconds(timings.get('wall_s'))}")
+    head.append(f"   llm {seconds(timings.get('llm_s'))}   tools {seconds(timings.get('tool_s'))}")
+    head.append(f"\ntokens {tokens_text(mapping(data.get('usage')))}")
+    cost = cost_text(data.get("cost"))
+    if cost is not None:
+        head.append(f"   cost {cost}")
+    head.append(f"\ninput  {clip(data.get('input'))}\noutput {clip(data.get('output'))}")
     parts.append(head)
-    if trace.agents:
-        table = Table("agent", "LLM calls", "tool calls", "tokens", "time", "errors", box=None)
-        for name, stats in trace.agents.items():
-            table.add_row(
-                name,
-                str(stats.llm_calls),
-                str(stats.tool_calls),
-                _tokens(stats.usage),
-                f"{stats.duration_ns / 1e9:.3f}s",
-                str(stats.errors),
-            )
+    if mapping(data.get("agents")):
+        table, partial = _agent_table(data)
         parts.append(table)
-    if trace.handoffs:
-        chain = [trace.handoffs[0].from_agent or "?", *(h.to_agent for h in trace.handoffs)]
+        if partial:
+            parts.append(Text("* at least: some LLM calls reported no token counts", style="dim"))
+    handoffs = [mapping(h) for h in data.get("handoffs") or ()]
+    if handoffs:
+        chain = [str(handoffs[0].get("from") or "?"), *(str(h.get("to")) for h in handoffs)]
         parts.append(Text("handoffs " + " → ".join(chain)))
-    if trace.issues:
-        parts.append(Text("issues " + ", ".join(trace.issues), style="yellow"))
+    for flag, text in explain_issues(data):
+        parts.append(Text(f"issue {flag}: {text}", style="yellow"))
     if messages:
-        lines = Text()
-        for message in trace.messages:
-            calls = message.get("tool_calls") or []
-            body = _clip(message.get("content")) or ", ".join(
-                f"{c['function']['name']}({c['function']['arguments']})" for c in calls
-            )
-            lines.append(f"[{message.get('agent') or '-'}] {message['role']}: ", style="bold")
-            lines.append(body + "\n")
-        parts.append(lines)
-    return Panel(Group(*parts), title=f"trace {trace.trace_id}", expand=False)
+        parts.append(_messages(data))
+    return Panel(Group(*parts), title=f"trace {data['trace_id']}", expand=False)
+
+
+def _messages(data: Mapping[str, Any]) -> Text:
+    lines = Text()
+    for message in data.get("messages") or ():
+        message = mapping(message)
+        calls = [mapping(c) for c in message.get("tool_calls") or ()]
+        body = clip(message.get("content")) or ", ".join(
+            f"{mapping(c.get('function')).get('name')}({mapping(c.get('function')).get('arguments')})"
+            for c in calls
+        )
+        lines.append(f"[{message.get('agent') or '-'}] {message.get('role')}: ", style="bold")
+        lines.append(body + "\n")
+    return lines
 
 
 def render_summary(
-    traces: Sequence[RunTrace], console: Console | None = None, messages: bool = False
+    traces: Sequence[Any], console: Console | None = None, messages: bool = False
 ) -> None:
-    """Print one panel per trace."""
-    console = console or Console()
+    """Print one panel per run (RunTraces or RunTrace JSON), 80 columns wide off a terminal."""
+    console = console or summary_console()
     for trace in traces:
         console.print(trace_panel(trace, messages=messages))

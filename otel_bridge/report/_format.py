@@ -1,0 +1,150 @@
+"""Words and numbers shared by the terminal summary and the HTML pages, from RunTrace JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import SpanFormatError
+
+__all__ = [
+    "ISSUE_TEXT",
+    "clip",
+    "cost_text",
+    "count",
+    "explain_issues",
+    "mapping",
+    "run_dict",
+    "seconds",
+    "tokens_text",
+]
+
+# What each data-quality flag of ``RunTrace.issues`` means for someone reading the numbers.
+ISSUE_TEXT: Mapping[str, str] = {
+    "tokens_missing": (
+        "{missing} LLM call(s) reported no token counts (a streaming call that did not ask for "
+        "usage, or a failed call): token totals count only the calls that reported."
+    ),
+    "orphan_spans": (
+        "Some spans name a parent span that is not in the trace (lost, or not exported yet); "
+        "they were read as roots of their own."
+    ),
+    "multiple_roots": (
+        "The trace has more than one root span: it may hold more than one run, or its top "
+        "span is missing."
+    ),
+    "no_root_span": (
+        "The run's root span is missing (not exported yet, or lost): the run may be "
+        "incomplete, and its status and duration are taken from the spans that are there."
+    ),
+    "evicted_spans": (
+        "The in-memory capture was full and dropped spans of this run: its figures are incomplete."
+    ),
+    "duplicate_spans": "Some spans arrived more than once; each was counted once.",
+    "unknown_agent": (
+        "Some LLM calls could not be attributed to an agent; they are shown under '(no agent)'."
+    ),
+    "handoff_rejected": (
+        "An agent asked for a handoff that did not take place (the next turn was not the "
+        "target's); it is not counted as a handoff."
+    ),
+    "no_llm_calls": (
+        "No LLM call was found: the trace may not come from an instrumented LLM agent, or its "
+        "LLM spans are missing."
+    ),
+    "export_failed": (
+        "Some spans of this run failed to export to the OTLP endpoint: a backend may show "
+        "less than this report."
+    ),
+}
+
+
+def run_dict(trace: Any) -> dict[str, Any]:
+    """The RunTrace JSON of ``trace``: a RunTrace (anything with ``to_dict()``) or the dict itself.
+
+    ``SpanFormatError`` when it is neither (the report reads nothing else).
+    """
+    data = trace.to_dict() if hasattr(trace, "to_dict") else trace
+    if not isinstance(data, Mapping) or not isinstance(data.get("trace_id"), str):
+        raise SpanFormatError(
+            f"not RunTrace JSON: expected an object with a 'trace_id', got {type(data).__name__}"
+        )
+    return dict(data)
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (partial JSON still renders)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def count(value: Any) -> int:
+    """An integer count from JSON (missing or malformed reads as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def seconds(value: Any) -> str:
+    """A duration for people: ``0.512s``, ``12.3s``, ``4m 05s``; ``-`` when unknown."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    if value < 10:
+        return f"{value:.3f}s"
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, rest = divmod(round(value), 60)
+    return f"{minutes}m {rest:02d}s"
+
+
+def tokens_text(usage: Mapping[str, Any] | None) -> str:
+    """``2,240 in / 123 out (896 cached)``; says so when the counts are missing or partial."""
+    usage = mapping(usage)
+    missing = count(usage.get("missing_calls"))
+    known_in, known_out = count(usage.get("input_tokens")), count(usage.get("output_tokens"))
+    if usage.get("complete") is False and not known_in and not known_out:
+        return f"unknown ({missing} call(s) reported no counts)"
+    text = f"{known_in:,} in / {known_out:,} out"
+    extras = []
+    if count(usage.get("cached_input_tokens")):
+        extras.append(f"{count(usage.get('cached_input_tokens')):,} cached")
+    if count(usage.get("reasoning_tokens")):
+        extras.append(f"{count(usage.get('reasoning_tokens')):,} reasoning")
+    if extras:
+        text += f" ({', '.join(extras)})"
+    if usage.get("complete") is False:
+        text += f" [incomplete: {missing} call(s) without counts]"
+    return text
+
+
+def cost_text(cost: Any) -> str | None:
+    """``$0.0123``, or ``unknown`` when a price or a count is missing; None when there is no cost.
+
+    Unknown is never shown as zero.
+    """
+    if not isinstance(cost, Mapping):
+        return None
+    total = cost.get("total_usd")
+    if cost.get("complete") is not True or not isinstance(total, int | float):
+        return "unknown"
+    if total == 0:
+        return "$0"
+    return f"${total:.4f}" if total < 1 else f"${total:,.2f}"
+
+
+def clip(text: Any, width: int = 160) -> str:
+    """One line of at most ``width`` characters (whitespace folded, ``…`` when cut)."""
+    if not text:
+        return ""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def explain_issues(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Each data-quality flag of a run with what it means, in words."""
+    issues = data.get("issues")
+    if not isinstance(issues, Sequence) or isinstance(issues, str):
+        return []
+    missing = count(mapping(data.get("usage")).get("missing_calls"))
+    explained = []
+    for flag in issues:
+        text = ISSUE_TEXT.get(str(flag), "A data-quality flag without a description.")
+        explained.append((str(flag), text.replace("{missing}", str(missing or "Some"))))
+    return explained

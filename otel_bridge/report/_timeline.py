@@ -1,0 +1,326 @@
+"""The waterfall of one run: a lane per agent, its LLM and tool calls as bars, handoff arrows.
+
+Pure geometry over RunTrace JSON: positions are percentages of the run's wall time, so the
+page can zoom by widening one element, and nothing is laid out again in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..spans import iso_ns
+from ._format import cost_text, count, mapping, seconds, tokens_text
+
+__all__ = ["NO_AGENT", "Arrow", "Bar", "Lane", "Tick", "Timeline", "lane_names", "lay_out"]
+
+NO_AGENT = "(no agent)"
+BarKind = Literal["llm", "tool", "handoff", "error"]
+# A bar narrower than this (in % of the run) is widened so that it stays visible and clickable.
+MIN_WIDTH_PCT = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One agent's row; ``colour`` indexes the page's agent palette."""
+
+    name: str
+    colour: int
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One LLM or tool call; ``index`` is its entry in the page's details data."""
+
+    index: int
+    lane: int
+    track: Literal["llm", "tool"]
+    kind: BarKind
+    left: str
+    width: str
+    ttft: str | None  # first-token mark, in % of the bar's own width
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Arrow:
+    """A handoff at ``left`` from lane ``top``/``bottom`` (``down`` when the target is below)."""
+
+    number: int
+    left: str
+    top: int
+    bottom: int
+    down: bool
+    at: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A time-axis label."""
+
+    left: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Everything the waterfall shows, plus the details a click reveals (JSON-native)."""
+
+    lanes: list[Lane]
+    bars: list[Bar]
+    arrows: list[Arrow]
+    ticks: list[Tick]
+    details: list[dict[str, Any]]
+
+
+def lane_names(data: Mapping[str, Any]) -> list[str]:
+    """The run's agents in order of first appearance, then any others its calls or handoffs
+    name, then '(no agent)' when some call has none."""
+    calls = [mapping(c) for c in [*(data.get("llm_calls") or ()), *(data.get("tool_calls") or ())]]
+    ends = [mapping(h).get(k) for h in data.get("handoffs") or () for k in ("from", "to")]
+    names = dict.fromkeys(
+        str(name)
+        for name in [*mapping(data.get("agents")), *(c.get("agent") for c in calls), *ends]
+        if name
+    )
+    if any(not c.get("agent") for c in calls):
+        names[NO_AGENT] = None
+    return list(names)
+
+
+def _ns(text: Any) -> int | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return iso_ns(text)
+    except ValueError:
+        return None
+
+
+def _pct(value: float) -> str:
+    return f"{max(0.0, min(100.0, value)):.3f}".rstrip("0").rstrip(".") or "0"
+
+
+def _arguments(value: Any) -> str:
+    """Tool arguments as indented JSON for reading (text that is not JSON stays as it is)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except ValueError:
+        return str(value)
+
+
+class _Clock:
+    """Maps ISO times of the run to percentages of its wall time."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        times = [
+            t
+            for c in [*(data.get("llm_calls") or ()), *(data.get("tool_calls") or ())]
+            for t in (_ns(mapping(c).get("start")), _ns(mapping(c).get("end")))
+            if t is not None
+        ]
+        start, end = _ns(data.get("start")), _ns(data.get("end"))
+        self.start = start if start is not None else min(times, default=0)
+        self.end = max([end if end is not None else self.start, *times])
+        self.span = max(self.end - self.start, 1)
+
+    def at(self, ns: int) -> float:
+        return (ns - self.start) * 100.0 / self.span
+
+    def offset(self, ns: int) -> str:
+        return seconds((ns - self.start) / 1e9)
+
+
+# Round tick steps in seconds; beyond the last one, steps double.
+_STEPS = (
+    *(m * 10.0**e for e in range(-3, 1) for m in (1, 2, 5)),
+    *(10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
+)
+
+
+def _tick_label(at_s: float, step_s: float) -> str:
+    if at_s == 0:
+        return "0"
+    if step_s < 0.5:
+        return f"{at_s * 1000:,.0f} ms"
+    if step_s < 60:
+        return f"{at_s:g} s"
+    return f"{at_s / 60:g} min"
+
+
+def _ticks(span_ns: int, wanted: int = 8) -> list[Tick]:
+    """At most about ``wanted`` labels at round times."""
+    span_s = span_ns / 1e9
+    step = next((s for s in _STEPS if span_s / s <= wanted), _STEPS[-1])
+    while span_s / step > wanted:
+        step *= 2
+    steps = int(span_s / step + 1e-9)
+    return [
+        Tick(_pct(i * step * 100 / max(span_s, 1e-9)), _tick_label(round(i * step, 6), step))
+        for i in range(steps + 1)
+    ]
+
+
+def lay_out(data: Mapping[str, Any]) -> Timeline:
+    """The waterfall of a run from its RunTrace JSON."""
+    names = lane_names(data)
+    lane_of = {name: i for i, name in enumerate(names)}
+    agents = mapping(data.get("agents"))
+    lanes = []
+    for i, name in enumerate(names):
+        stats = mapping(agents.get(name))
+        usage = mapping(stats.get("usage"))
+        summary = (
+            f"{count(stats.get('llm_calls'))} LLM · {count(stats.get('tool_calls'))} tools · "
+            f"{'' if usage.get('complete') is not False else '≥'}"
+            f"{count(usage.get('total_tokens')):,} tokens"
+            if stats
+            else ""
+        )
+        lanes.append(Lane(name, i % 8, summary))
+    clock = _Clock(data)
+    bars: list[Bar] = []
+    details: list[dict[str, Any]] = []
+    for call in data.get("llm_calls") or ():
+        _llm_bar(mapping(call), clock, lane_of, bars, details)
+    for call in data.get("tool_calls") or ():
+        _tool_bar(mapping(call), clock, lane_of, bars, details)
+    arrows = []
+    for number, handoff in enumerate(data.get("handoffs") or (), start=1):
+        handoff = mapping(handoff)
+        at = _ns(handoff.get("at"))
+        source, target = handoff.get("from"), handoff.get("to")
+        if at is None or not source or not target:
+            continue
+        top, bottom = sorted((lane_of[str(source)], lane_of[str(target)]))
+        reason = handoff.get("reason") or "no reason given"
+        arrows.append(
+            Arrow(
+                number=number,
+                left=_pct(clock.at(at)),
+                top=top,
+                bottom=bottom,
+                down=lane_of[str(target)] > lane_of[str(source)],
+                at=clock.offset(at),
+                title=f"handoff {number}: {source} → {target} at {clock.offset(at)}: {reason}",
+            )
+        )
+    return Timeline(lanes, bars, arrows, _ticks(clock.span), details)
+
+
+def _place(call: Mapping[str, Any], clock: _Clock) -> tuple[float, float, int] | None:
+    """Left and width (% of the run) and the start of a call; None when it has no start."""
+    start, end = _ns(call.get("start")), _ns(call.get("end"))
+    if start is None:
+        return None
+    end = max(end if end is not None else start, start)
+    left = clock.at(start)
+    width = max(clock.at(end) - left, MIN_WIDTH_PCT)
+    return min(left, 100.0 - MIN_WIDTH_PCT), width, start
+
+
+def _llm_bar(
+    call: Mapping[str, Any],
+    clock: _Clock,
+    lane_of: Mapping[str, int],
+    bars: list[Bar],
+    details: list[dict[str, Any]],
+) -> None:
+    placed = _place(call, clock)
+    if placed is None:
+        return
+    left, width, start = placed
+    agent = str(call.get("agent") or NO_AGENT)
+    duration, ttft = call.get("duration_s"), call.get("time_to_first_token_s")
+    usage = mapping(call.get("usage"))
+    ttft_pct = None
+    if isinstance(ttft, int | float) and isinstance(duration, int | float) and duration > 0:
+        ttft_pct = _pct(ttft * 100 / duration)
+    model = str(call.get("model") or "unknown model")
+    title = f"{agent} · LLM {model} · {seconds(duration)}"
+    if isinstance(ttft, int | float):
+        title += f" · first token {seconds(ttft)}"
+    title += f" · {tokens_text(usage)}"
+    failed = call.get("status") == "error"
+    bars.append(
+        Bar(
+            len(details),
+            lane_of[agent],
+            "llm",
+            "error" if failed else "llm",
+            _pct(left),
+            _pct(width),
+            ttft_pct,
+            title + (" · error" if failed else ""),
+        )
+    )
+    details.append(
+        {
+            "kind": "LLM call",
+            "agent": agent,
+            "model": model,
+            "provider": call.get("provider"),
+            "at": clock.offset(start),
+            "duration": seconds(duration),
+            "first token": seconds(ttft) if isinstance(ttft, int | float) else None,
+            "tokens": tokens_text(usage),
+            "cost": cost_text(call.get("cost")),
+            "finish reason": call.get("finish_reason"),
+            "status": call.get("status"),
+            "span id": call.get("span_id"),
+        }
+    )
+
+
+def _tool_bar(
+    call: Mapping[str, Any],
+    clock: _Clock,
+    lane_of: Mapping[str, int],
+    bars: list[Bar],
+    details: list[dict[str, Any]],
+) -> None:
+    placed = _place(call, clock)
+    if placed is None:
+        return
+    left, width, start = placed
+    agent = str(call.get("agent") or NO_AGENT)
+    name = str(call.get("name") or "tool")
+    failed = call.get("status") == "error"
+    kind: BarKind = "error" if failed else "handoff" if name == "handoff" else "tool"
+    title = f"{agent} · tool {name} · {seconds(call.get('duration_s'))}"
+    bars.append(
+        Bar(
+            len(details),
+            lane_of[agent],
+            "tool",
+            kind,
+            _pct(left),
+            _pct(width),
+            None,
+            title + (" · error" if failed else ""),
+        )
+    )
+    details.append(
+        {
+            "kind": "tool call",
+            "agent": agent,
+            "tool": name,
+            "at": clock.offset(start),
+            "duration": seconds(call.get("duration_s")),
+            "status": call.get("status"),
+            "error": call.get("error"),
+            "tool call id": call.get("tool_call_id"),
+            "span id": call.get("span_id"),
+            "arguments": _arguments(call.get("arguments")),
+            "output": call.get("output"),
+        }
+    )
