@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
 
-from otel_bridge.spans import SpanEvent, SpanRecord, freeze
+from otel_bridge.spans import SpanEvent, SpanRecord, StatusName, freeze
 
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 MS = 1_000_000
@@ -28,11 +29,14 @@ class TraceBuilder:
         start: float,
         end: float,
         parent: SpanRecord | None = None,
-        status: str = "OK",
+        status: StatusName = "OK",
         events: tuple[SpanEvent, ...] = (),
         parent_id: int | None = None,
+        attrs: Mapping[str, Any] | None = None,
         **attributes: Any,
     ) -> SpanRecord:
+        """One span; attribute names in ``attrs``, or as keywords with ``__`` for dots."""
+        merged = {**(attrs or {}), **{k.replace("__", "."): v for k, v in attributes.items()}}
         record = SpanRecord(
             trace_id=self.trace_id,
             span_id=next(_ids),
@@ -40,17 +44,19 @@ class TraceBuilder:
             name=name,
             start_ns=int(start * MS),
             end_ns=int(end * MS),
-            status=status,  # type: ignore[arg-type]
-            attributes=freeze({k.replace("__", "."): v for k, v in attributes.items()}),
+            status=status,
+            attributes=freeze(merged),
             events=events,
         )
         self.spans.append(record)
         return record
 
-    def root(self, start: float = 0, end: float = 100, status: str = "OK") -> SpanRecord:
-        return self.span("AgentWorkflow.run", start, end, status=status, **{KIND: "CHAIN"})
+    def root(self, start: float = 0, end: float = 100, status: StatusName = "OK") -> SpanRecord:
+        """The workflow's root span."""
+        return self.span("AgentWorkflow.run", start, end, status=status, attrs={KIND: "CHAIN"})
 
     def step(self, parent: SpanRecord, agent: str, start: float, end: float) -> SpanRecord:
+        """A ``run_agent_step`` of ``agent`` (named only inside its input repr, as for real)."""
         ev = (
             "AgentSetup(input=[ChatMessage(role=<MessageRole.USER: 'user'>)], "
             f"current_agent_name='{agent}')"
@@ -60,7 +66,7 @@ class TraceBuilder:
             start,
             end,
             parent,
-            **{
+            attrs={
                 KIND: "CHAIN",
                 SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<Context>", "ev": ev}),
             },
@@ -76,9 +82,10 @@ class TraceBuilder:
         usage: tuple[int, int] | None = (10, 2),
         name: str = "OpenAI.achat",
         first_token: float | None = None,
-        status: str = "OK",
-        **extra: Any,
+        status: StatusName = "OK",
+        extra: Mapping[str, Any] | None = None,
     ) -> SpanRecord:
+        """An LLM call with its flattened messages, token counts and first-token event."""
         attrs: dict[str, Any] = {KIND: "LLM", SpanAttributes.LLM_MODEL_NAME: "gpt-4o-mini"}
         attrs.update(flatten(SpanAttributes.LLM_INPUT_MESSAGES, inputs))
         attrs.update(flatten(SpanAttributes.LLM_OUTPUT_MESSAGES, outputs))
@@ -86,20 +93,21 @@ class TraceBuilder:
             attrs[SpanAttributes.LLM_TOKEN_COUNT_PROMPT] = usage[0]
             attrs[SpanAttributes.LLM_TOKEN_COUNT_COMPLETION] = usage[1]
             attrs[SpanAttributes.LLM_TOKEN_COUNT_TOTAL] = usage[0] + usage[1]
-        attrs.update(extra)
-        events = ()
+        attrs.update(extra or {})
+        events: tuple[SpanEvent, ...] = ()
         if first_token is not None:
             events = (SpanEvent("First Token Stream Event", int(first_token * MS)),)
-        return self.span(name, start, end, parent, status=status, events=events, **attrs)
+        return self.span(name, start, end, parent, status=status, events=events, attrs=attrs)
 
     def call_tool(self, parent: SpanRecord, tool_id: str, start: float, end: float) -> SpanRecord:
+        """A ``call_tool`` step (its ``tool_id`` only inside its input repr, as for real)."""
         ev = f"ToolCall(tool_name='x', tool_kwargs={{}}, tool_id='{tool_id}')"
         return self.span(
             "AgentWorkflow.call_tool",
             start,
             end,
             parent,
-            **{KIND: "CHAIN", SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<C>", "ev": ev})},
+            attrs={KIND: "CHAIN", SpanAttributes.INPUT_VALUE: json.dumps({"ctx": "<C>", "ev": ev})},
         )
 
     def tool(
@@ -110,9 +118,10 @@ class TraceBuilder:
         output: str | None,
         start: float,
         end: float,
-        status: str = "OK",
+        status: StatusName = "OK",
         events: tuple[SpanEvent, ...] = (),
     ) -> SpanRecord:
+        """A FunctionTool span: name, ``{"kwargs": ...}`` input and its output text."""
         attrs: dict[str, Any] = {
             KIND: "TOOL",
             SpanAttributes.TOOL_NAME: name,
@@ -121,7 +130,7 @@ class TraceBuilder:
         if output is not None:
             attrs[SpanAttributes.OUTPUT_VALUE] = output
         return self.span(
-            "FunctionTool.acall", start, end, parent, status=status, events=events, **attrs
+            "FunctionTool.acall", start, end, parent, status=status, events=events, attrs=attrs
         )
 
 
@@ -146,14 +155,19 @@ def flatten(prefix: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def sys(text: str) -> dict[str, Any]:
+    """A system message."""
     return {"role": "system", "content": text}
 
 
 def user(text: str) -> dict[str, Any]:
+    """A user message."""
     return {"role": "user", "content": text}
 
 
-def assistant(text: str = "", calls: list[tuple[str, str, dict[str, Any]]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def assistant(
+    text: str = "", calls: Sequence[tuple[str, str, dict[str, Any]]] = ()
+) -> dict[str, Any]:
+    """An assistant message; ``calls`` are (id, tool name, arguments)."""
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if calls:
         message["tool_calls"] = [{"id": i, "name": n, "args": a} for i, n, a in calls]
@@ -161,4 +175,53 @@ def assistant(text: str = "", calls: list[tuple[str, str, dict[str, Any]]] = ())
 
 
 def tool_result(call_id: str, text: str) -> dict[str, Any]:
+    """A tool message answering ``call_id``."""
     return {"role": "tool", "content": text, "tool_call_id": call_id}
+
+
+# ---- traces shaped like real runs -----------------------------------------------------
+
+
+def handoff_trace() -> TraceBuilder:
+    """researcher: search, handoff -> writer: answer (as AgentWorkflow records it)."""
+    b = TraceBuilder()
+    root = b.root(0, 100)
+    s1 = b.step(root, "researcher", 1, 10)
+    b.span("OpenAI._prepare_chat_with_tools", 1, 2, s1, attrs={KIND: "LLM"})
+    history = [sys("You research."), user("Brief me.")]
+    call_search = assistant(calls=[("c1", "search", {"query": "otel"})])
+    b.llm(s1, 2, 9, history, [call_search], usage=(100, 10))
+    ct = b.call_tool(root, "c1", 11, 14)
+    b.tool(ct, "search", {"query": "otel"}, "notes", 12, 13)
+    s2 = b.step(root, "researcher", 15, 25)
+    call_handoff = assistant(calls=[("c2", "handoff", {"to_agent": "writer", "reason": "ready"})])
+    b.llm(
+        s2,
+        16,
+        24,
+        [*history, call_search, tool_result("c1", "notes")],
+        [call_handoff],
+        usage=(150, 12),
+    )
+    ct2 = b.call_tool(root, "c2", 26, 29)
+    b.tool(
+        ct2,
+        "handoff",
+        {"to_agent": "writer", "reason": "ready", "ctx": "<workflows.context.Context object>"},
+        "Agent writer is now handling the request due to the following reason: ready.",
+        27,
+        28,
+    )
+    s3 = b.step(root, "writer", 30, 60)
+    writer_in = [
+        sys("You write."),
+        user("Brief me."),
+        call_search,
+        tool_result("c1", "notes"),
+        call_handoff,
+        tool_result(
+            "c2", "Agent writer is now handling the request due to the following reason: ready."
+        ),
+    ]
+    b.llm(s3, 31, 59, writer_in, [assistant("The brief.")], usage=(300, 30))
+    return b

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes
-from records import KIND, MS, TraceBuilder, assistant, sys, tool_result, user
+from records import MS, TraceBuilder, assistant, handoff_trace, sys, user
 
 from otel_bridge import derive, derive_all
 from otel_bridge.conventions import genai_attributes as genai
@@ -26,51 +27,6 @@ DESIGN_KEYS = {
     "timings",
     "issues",
 }
-
-
-def handoff_trace() -> TraceBuilder:
-    """researcher: search, handoff -> writer: answer (as AgentWorkflow records it)."""
-    b = TraceBuilder()
-    root = b.root(0, 100)
-    s1 = b.step(root, "researcher", 1, 10)
-    b.span("OpenAI._prepare_chat_with_tools", 1, 2, s1, **{KIND: "LLM"})
-    history = [sys("You research."), user("Brief me.")]
-    call_search = assistant(calls=[("c1", "search", {"query": "otel"})])
-    b.llm(s1, 2, 9, history, [call_search], usage=(100, 10))
-    ct = b.call_tool(root, "c1", 11, 14)
-    b.tool(ct, "search", {"query": "otel"}, "notes", 12, 13)
-    s2 = b.step(root, "researcher", 15, 25)
-    call_handoff = assistant(calls=[("c2", "handoff", {"to_agent": "writer", "reason": "ready"})])
-    b.llm(
-        s2,
-        16,
-        24,
-        [*history, call_search, tool_result("c1", "notes")],
-        [call_handoff],
-        usage=(150, 12),
-    )
-    ct2 = b.call_tool(root, "c2", 26, 29)
-    b.tool(
-        ct2,
-        "handoff",
-        {"to_agent": "writer", "reason": "ready", "ctx": "<workflows.context.Context object>"},
-        "Agent writer is now handling the request due to the following reason: ready.",
-        27,
-        28,
-    )
-    s3 = b.step(root, "writer", 30, 60)
-    writer_in = [
-        sys("You write."),
-        user("Brief me."),
-        call_search,
-        tool_result("c1", "notes"),
-        call_handoff,
-        tool_result(
-            "c2", "Agent writer is now handling the request due to the following reason: ready."
-        ),
-    ]
-    b.llm(s3, 31, 59, writer_in, [assistant("The brief.")], usage=(300, 30))
-    return b
 
 
 def test_handoff_run_messages_agents_tokens() -> None:
@@ -263,7 +219,7 @@ def test_genai_conventions_give_the_same_facts() -> None:
     """Spans written with OTel GenAI attributes (other instrumentations) derive alike."""
     b = TraceBuilder()
     root = b.span("workflow", 0, 100)
-    llm1 = {
+    llm1: dict[str, Any] = {
         genai.OPERATION: "chat",
         genai.AGENT_NAME: "researcher",
         genai.REQUEST_MODEL: "m1",
@@ -289,13 +245,13 @@ def test_genai_conventions_give_the_same_facts() -> None:
             ]
         ),
     }
-    b.span("chat m1", 1, 10, root, **llm1)
+    b.span("chat m1", 1, 10, root, attrs=llm1)
     b.span(
         "execute_tool handoff",
         11,
         12,
         root,
-        **{
+        attrs={
             genai.OPERATION: "execute_tool",
             genai.TOOL_NAME: "handoff",
             genai.TOOL_CALL_ID: "c1",
@@ -308,7 +264,7 @@ def test_genai_conventions_give_the_same_facts() -> None:
         13,
         20,
         root,
-        **{
+        attrs={
             genai.OPERATION: "chat",
             genai.AGENT_NAME: "writer",
             genai.PROMPT_TOKENS: 200,
@@ -359,7 +315,7 @@ def test_explicit_agent_attribute_wins_over_step() -> None:
     b = TraceBuilder()
     root = b.root()
     s = b.step(root, "a", 0, 50)
-    b.llm(s, 1, 10, [user("q")], [assistant("x")], **{SpanAttributes.AGENT_NAME: "b"})
+    b.llm(s, 1, 10, [user("q")], [assistant("x")], extra={SpanAttributes.AGENT_NAME: "b"})
     assert derive(b.spans).llm_calls[0].agent == "b"
 
 
