@@ -7,14 +7,18 @@
 - ``jaeger_legacy_body`` / ``jaeger_v3_body``: what a Jaeger query service would answer for the
   given spans (legacy model built the way the OpenTelemetry Collector's translator does).
 - ``ServedApp``: a Starlette app on 127.0.0.1, started and stopped by the test.
+- ``serve_collector``: ``otel-bridge collector serve`` in a child process (stop it by its pid).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import socket
-from collections.abc import Iterator, Sequence
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -223,3 +227,32 @@ def collector(tmp_path: Path) -> Iterator[Collector]:
     """A collector on free loopback ports with its own database, stopped after the test."""
     with Collector(tmp_path / "spans.db") as running:
         yield running
+
+
+def serve_collector(
+    db: Path, *args: str, preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen[str], str, int]:
+    """``otel-bridge collector serve`` in a child process: it, its HTTP URL and gRPC port.
+
+    The caller stops it by its pid (``os.kill(process.pid, ...)``) and closes its stderr.
+    """
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "otel_bridge.cli", "collector", "serve", "--db", str(db),
+            "--http-port", "0", "--grpc-port", "0", *args,
+        ],
+        stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=preexec_fn,
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    match = re.search(
+        r"OTLP/HTTP \+ query API (http://127\.0\.0\.1:\d+), OTLP/gRPC http://127\.0\.0\.1:(\d+)",
+        line,
+    )
+    if match is None:
+        process.kill()
+        process.wait(10)
+        rest = process.stderr.read()
+        process.stderr.close()
+        raise AssertionError(f"the collector did not start: {line}{rest}")
+    return process, match.group(1), int(match.group(2))
