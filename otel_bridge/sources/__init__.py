@@ -1,29 +1,55 @@
-"""Span sources: where spans are read back from. ``load_spans`` picks one by its argument.
+"""Span sources: where spans are read back from, and the runs they hold.
 
-Every source returns ``SpanRecord``s and nothing else; none of them interprets attributes.
+``load_spans`` reads one trace (or a whole file) from any source; ``list_runs`` lists the runs
+a source holds (``otel-bridge traces``); ``select_runs`` / ``derive_runs`` hand them over one
+trace at a time (``derive --all``, ``export``). Every source returns ``SpanRecord``s; the only
+attributes read here are a run's labels (``run_labels``: session, MASEval task, repetition),
+to filter by session where the backend cannot.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
 
 import httpx
 
 from ..errors import SourceError
 from ..spans import SpanRecord, parse_trace_id
-from ._collector import read_collector
+from ._collector import collector_run, list_collector, read_collector
 from ._files import read_otlp_json
 from ._jaeger import read_jaeger, records_from_jaeger_json, records_from_jaeger_v3
+from ._jaeger_search import jaeger_services, search_jaeger
+from ._labels import LABEL_KEYS, RunLabels, run_labels
 from ._memory import MemorySource, read_memory
-from ._phoenix import read_phoenix, records_from_phoenix_otlpv1, records_from_phoenix_spans
+from ._phoenix import (
+    list_phoenix,
+    phoenix_projects,
+    read_phoenix,
+    records_from_phoenix_otlpv1,
+    records_from_phoenix_spans,
+)
+from ._runs import Runs, derive_runs, list_runs, select_runs
+from ._summary import RunStatus, RunSummary, time_bound
+from ._syntax import SOURCE_KINDS, SourceKind, parse_source
 
 __all__ = [
+    "LABEL_KEYS",
     "SOURCE_KINDS",
     "MemorySource",
+    "RunLabels",
+    "RunStatus",
+    "RunSummary",
+    "Runs",
     "SourceKind",
+    "collector_run",
+    "derive_runs",
+    "jaeger_services",
+    "list_collector",
+    "list_phoenix",
+    "list_runs",
     "load_spans",
     "parse_source",
+    "phoenix_projects",
     "read_collector",
     "read_jaeger",
     "read_memory",
@@ -33,40 +59,11 @@ __all__ = [
     "records_from_jaeger_v3",
     "records_from_phoenix_otlpv1",
     "records_from_phoenix_spans",
+    "run_labels",
+    "search_jaeger",
+    "select_runs",
+    "time_bound",
 ]
-
-SourceKind = Literal["file", "collector", "phoenix", "jaeger", "jaeger-legacy"]
-SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
-_REMOTE = ("collector", "phoenix", "jaeger", "jaeger-legacy")
-
-
-def parse_source(source: str | Path, kind: str | None = None) -> tuple[str, str, str | None]:
-    """``(kind, location, project)`` of a source string (see ``load_spans`` for the syntax)."""
-    text = str(source)
-    prefix, plus, rest = text.partition("+")
-    if plus and prefix in _REMOTE and rest.startswith(("http://", "https://")):
-        if kind is not None and kind != prefix:
-            raise SourceError(f"{text}: the URL says {prefix!r} but kind={kind!r}")
-        kind, text = prefix, rest
-    elif text.startswith("file://"):
-        kind, text = kind or "file", text.removeprefix("file://")
-    if kind is None:
-        kind = "collector" if text.startswith(("http://", "https://")) else "file"
-    if kind not in SOURCE_KINDS:
-        raise SourceError(f"unknown source kind {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
-    if kind == "file":
-        return kind, text, None
-    if not text.startswith(("http://", "https://")):
-        raise SourceError(f"a {kind} source must be an http(s):// URL, got {text!r}")
-    project = None
-    if kind == "phoenix":
-        base, _, path = text.partition("://")[2].partition("/")
-        scheme = text.partition("://")[0]
-        path = path.strip("/")
-        if path:  # the last path segment names the project
-            head, _, project = path.rpartition("/")
-            text = f"{scheme}://{base}" + (f"/{head}" if head else "")
-    return kind, text, project
 
 
 def load_spans(
@@ -111,7 +108,10 @@ def load_spans(
             raise SourceError(f"{location}: no spans of trace {wanted:032x}")
         return found
     if trace_id is None:
-        raise SourceError(f"{source}: pass a trace id (--trace-id) to read from a {kind} source")
+        raise SourceError(
+            f"{source}: a {kind} source holds many runs: pass a trace id (list them with: "
+            f"otel-bridge traces {source}), or derive them all with derive_runs / --all"
+        )
     if kind == "collector":
         return read_collector(location, trace_id, token=token, client=client)
     if kind == "phoenix":

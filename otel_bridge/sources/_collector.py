@@ -1,15 +1,25 @@
-"""The embedded collector's query API as a span source (``GET /api/traces/{id}/spans``)."""
+"""The embedded collector's query API as a span source and a run list.
+
+``GET /api/traces/{id}/spans`` (protobuf) for a trace's spans, ``GET /api/traces`` (pages of
+summaries, newest first) for the list, ``GET /api/traces/{id}/run`` for a derived run.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
 from ..errors import SourceError, SpanFormatError
 from ..otlp import PROTOBUF, decode_request, from_request
 from ..spans import SpanRecord, format_trace_id
-from ._http import client_for, get
+from ._http import client_for, get, json_of
+from ._summary import RunSummary
 
-__all__ = ["read_collector"]
+__all__ = ["collector_run", "list_collector", "read_collector"]
+
+PAGE_LIMIT = 1000  # the query API's maximum
 
 
 def read_collector(
@@ -33,3 +43,80 @@ def read_collector(
         return from_request(decode_request(response.content))
     except SpanFormatError as exc:
         raise SourceError(f"{url}: {exc}") from exc
+
+
+def list_collector(
+    base_url: str,
+    *,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    limit: int | None = None,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> Iterator[RunSummary]:
+    """The collector's runs, newest first, page by page (``GET /api/traces``).
+
+    A trace without a root span yet (its run is still going) is listed as ``open``.
+    """
+    url = f"{base_url.rstrip('/')}/api/traces"
+    params: dict[str, Any] = {}
+    if start_ns is not None:
+        params["start"] = start_ns
+    if end_ns is not None:
+        params["end"] = end_ns
+    left = limit
+    with client_for(token, client) as http:
+        while left is None or left > 0:
+            params["limit"] = PAGE_LIMIT if left is None else min(PAGE_LIMIT, left)
+            body = json_of(_found(get(http, url, params=params), url))
+            if not isinstance(body, dict) or not isinstance(body.get("traces"), list):
+                raise SourceError(f"{url}: not an otel-bridge collector (no 'traces' list)")
+            for item in body["traces"]:
+                yield _summary(item, url)
+            if left is not None:
+                left -= len(body["traces"])
+            cursor = body.get("next_cursor")
+            if not cursor or not body["traces"]:
+                return
+            params["cursor"] = cursor
+
+
+def collector_run(
+    base_url: str,
+    trace_id: str | int,
+    *,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> dict[str, Any]:
+    """The RunTrace JSON the collector derives for a trace (``GET /api/traces/{id}/run``)."""
+    tid = format_trace_id(trace_id)
+    url = f"{base_url.rstrip('/')}/api/traces/{tid}/run"
+    with client_for(token, client) as http:
+        response = get(http, url)
+    if response.status_code == 404:
+        raise SourceError(f"{base_url}: no trace {tid} in the collector")
+    body = json_of(response)
+    if not isinstance(body, dict) or "agents" not in body:
+        raise SourceError(f"{url}: not an otel-bridge collector (no RunTrace JSON)")
+    return body
+
+
+def _found(response: httpx.Response, url: str) -> httpx.Response:
+    if response.status_code == 404:
+        raise SourceError(f"{url}: not found; is this an otel-bridge collector?")
+    return response
+
+
+def _summary(item: Any, url: str) -> RunSummary:
+    try:
+        return RunSummary(
+            trace_id=str(item["trace_id"]),
+            start_ns=int(item["start_ns"]),
+            end_ns=int(item["end_ns"]),
+            status="open" if item.get("root_name") is None else item["status"],
+            spans=int(item["span_count"]),
+            name=item.get("root_name"),
+            service=item.get("service"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SourceError(f"{url}: unexpected trace summary: {exc!r}") from exc

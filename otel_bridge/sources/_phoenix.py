@@ -4,7 +4,9 @@
 spans: snake_case keys, hex ids, every ``AnyValue`` field listed with nulls, no resource or
 scope. ``GET {base}/v1/projects/{project}/spans?trace_id=...`` (older servers) returns
 Phoenix's own JSON: ISO-8601 times in microseconds, flat attributes, and the OpenInference span
-kind moved out of the attributes into ``span_kind``. Both page with ``next_cursor``.
+kind moved out of the attributes into ``span_kind``. Both page with ``next_cursor``. The run
+list is ``GET {base}/v1/projects/{project}/traces`` (newest first, with each trace's spans
+when ``include_spans``); ``GET {base}/v1/projects`` names the projects a wrong name misses.
 
 What Phoenix loses cannot be recovered: the OTel span kind, the resource (the project name is
 put back as ``openinference.project.name``), the scope, nanoseconds (microseconds are kept),
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -31,14 +33,18 @@ from ..spans import (
     StatusName,
     format_trace_id,
     freeze,
+    iso,
     iso_ns,
     parse_span_id,
     parse_trace_id,
 )
 from ._http import client_for, get, json_of
+from ._summary import RunStatus, RunSummary
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "list_phoenix",
+    "phoenix_projects",
     "read_phoenix",
     "records_from_phoenix_otlpv1",
     "records_from_phoenix_spans",
@@ -47,6 +53,7 @@ __all__ = [
 DEFAULT_PROJECT = "default"
 SPAN_KIND = "openinference.span.kind"
 PAGE_LIMIT = 1000  # Phoenix's maximum
+TRACE_PAGE_LIMIT = 100  # traces come with their span list: keep pages small
 # Attributes Phoenix stores as parsed JSON (phoenix.trace.attributes.JSON_STRING_ATTRIBUTES).
 JSON_STRING_ATTRIBUTES = ("metadata", "tool.parameters", "llm.prompt_template.variables")
 _STATUS: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
@@ -64,38 +71,126 @@ def read_phoenix(
     """Every span of a trace in a Phoenix project (``default`` unless given)."""
     tid = format_trace_id(trace_id)
     project = project or DEFAULT_PROJECT
-    base = f"{base_url.rstrip('/')}/v1/projects/{quote(project, safe='')}/spans"
+    base = f"{_project_url(base_url, project)}/spans"
     with client_for(token, client) as http:
-        pages = _pages(http, f"{base}/otlpv1", tid, project)
+        pages = _pages(http, f"{base}/otlpv1", {"trace_id": tid}, base_url, project)
         if pages is not None:
             records = records_from_phoenix_otlpv1(pages, project)
         else:  # a Phoenix without the otlpv1 route
-            pages = _pages(http, base, tid, project)
+            pages = _pages(http, base, {"trace_id": tid}, base_url, project)
             if pages is None:
                 raise SourceError(f"{base}: not found; is this a Phoenix server?")
             records = records_from_phoenix_spans(pages, project)
     if not records:
         raise SourceError(
-            f"{base_url}: no spans of trace {tid} in project {project!r} (Phoenix stores "
-            "spans a moment after the export returns: retry shortly)"
+            f"{base_url}: no trace {tid} in Phoenix project {project!r} "
+            f"(list its runs with: otel-bridge traces phoenix+{base_url.rstrip('/')}/{project})"
         )
     return records
 
 
-def _pages(http: httpx.Client, url: str, trace_id: str, project: str) -> list[Any] | None:
+def list_phoenix(
+    base_url: str,
+    *,
+    project: str | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    session: str | None = None,
+    limit: int | None = None,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> Iterator[RunSummary]:
+    """A Phoenix project's runs, newest first (``GET /v1/projects/{project}/traces``).
+
+    The session filter is Phoenix's own. Status and the root come from the spans Phoenix lists
+    with each trace (``include_spans``): ``error`` when a span failed, ``open`` without a root.
+    """
+    project = project or DEFAULT_PROJECT
+    url = f"{_project_url(base_url, project)}/traces"
+    params: dict[str, Any] = {"include_spans": "true"}
+    if start_ns is not None:
+        params["start_time"] = iso(start_ns)
+    if end_ns is not None:
+        params["end_time"] = iso(end_ns)
+    if session is not None:
+        params["session_identifier"] = session
+    left = limit
+    with client_for(token, client) as http:
+        while left is None or left > 0:
+            params["limit"] = TRACE_PAGE_LIMIT if left is None else min(TRACE_PAGE_LIMIT, left)
+            response = get(http, url, params=params)
+            if response.status_code == 404:
+                _raise_missing(http, response, url, base_url, project)
+                raise SourceError(f"{url}: not found; is this a Phoenix server (20.x or later)?")
+            body = json_of(response)
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise SourceError(f"{url}: unexpected answer, no 'data' list")
+            for item in body["data"]:
+                yield _trace_summary(item, url, session)
+            if left is not None:
+                left -= len(body["data"])
+            cursor = body.get("next_cursor")
+            if not cursor or not body["data"]:
+                return
+            params["cursor"] = cursor
+
+
+def phoenix_projects(
+    base_url: str, *, token: str | None = None, client: httpx.Client | None = None
+) -> list[str]:
+    """The names of the projects a Phoenix server holds (``GET /v1/projects``)."""
+    url = f"{base_url.rstrip('/')}/v1/projects"
+    names: list[str] = []
+    params: dict[str, Any] = {"limit": 100}
+    with client_for(token, client) as http:
+        while True:
+            response = get(http, url, params=params)
+            body = json_of(response) if response.status_code != 404 else None
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise SourceError(f"{url}: not a Phoenix server (no project list)")
+            names += [str(p.get("name")) for p in body["data"] if isinstance(p, dict)]
+            if not body.get("next_cursor"):
+                return names
+            params["cursor"] = body["next_cursor"]
+
+
+def _project_url(base_url: str, project: str) -> str:
+    return f"{base_url.rstrip('/')}/v1/projects/{quote(project, safe='')}"
+
+
+def _trace_summary(item: Any, url: str, session: str | None) -> RunSummary:
+    try:
+        spans = item.get("spans") or []
+        roots = [s for s in spans if not s.get("parent_id")]
+        failed = any(s.get("status_code") == "ERROR" for s in spans)
+        status: RunStatus = "open" if not roots else "error" if failed else "ok"
+        return RunSummary(
+            trace_id=format_trace_id(item["trace_id"]),
+            start_ns=iso_ns(item["start_time"]),
+            end_ns=iso_ns(item["end_time"]),
+            status=status,
+            spans=len(spans),
+            name=str(roots[0].get("name")) if roots else None,
+            session_id=session,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SourceError(f"{url}: unexpected trace in the list: {exc!r}") from exc
+
+
+def _pages(
+    http: httpx.Client, url: str, filters: dict[str, Any], base_url: str, project: str
+) -> list[Any] | None:
     """Every span of every page; None when the route does not exist."""
     spans: list[Any] = []
     cursor: str | None = None
     seen: set[str] = set()
     while True:
-        params = {"trace_id": trace_id, "limit": PAGE_LIMIT}
+        params = {**filters, "limit": PAGE_LIMIT}
         if cursor:
             params["cursor"] = cursor
         response = get(http, url, params=params)
         if response.status_code == 404:
-            detail = str(_detail(response))
-            if "project" in detail.lower():
-                raise SourceError(f"{url}: no project {project!r} in Phoenix ({detail})")
+            _raise_missing(http, response, url, base_url, project)
             return None
         body = json_of(response)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -107,6 +202,21 @@ def _pages(http: httpx.Client, url: str, trace_id: str, project: str) -> list[An
         if cursor in seen:
             raise SourceError(f"{url}: the server repeats cursor {cursor!r}")
         seen.add(cursor)
+
+
+def _raise_missing(
+    http: httpx.Client, response: httpx.Response, url: str, base_url: str, project: str
+) -> None:
+    """SourceError naming the projects that exist, when a 404 says the project does not."""
+    detail = str(_detail(response))
+    if "project" not in detail.lower():
+        return
+    try:
+        names = phoenix_projects(base_url, client=http)
+    except SourceError:
+        names = []
+    known = f"; its projects: {', '.join(names)}" if names else ""
+    raise SourceError(f"{base_url}: no project {project!r} in Phoenix{known}")
 
 
 def _detail(response: httpx.Response) -> Any:

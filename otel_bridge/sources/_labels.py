@@ -1,0 +1,71 @@
+"""A run's labels: who ran it in which session, for which MASEval task and repetition.
+
+Read from the root span (else from the first span that has them), because that is where the
+MASEval adapter writes them: ``session.id`` (OpenInference; GenAI's ``gen_ai.conversation.id``
+as the fall back), the flat ``maseval.task.id`` / ``maseval.task.repetition``, or the same as
+``task_id`` / ``repetition`` keys of the OpenInference ``metadata`` JSON (what Phoenix keeps).
+Sources use the session id to filter runs where the backend cannot; exports write all three as
+columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+from openinference.semconv.trace import SpanAttributes
+
+from ..conventions.genai_attributes import CONVERSATION_ID
+from ..spans import SpanRecord
+
+__all__ = ["LABEL_KEYS", "RunLabels", "run_labels"]
+
+TASK_ID = "maseval.task.id"
+REPETITION = "maseval.task.repetition"
+LABEL_KEYS = ("session_id", "task_id", "repetition")
+
+
+class RunLabels(TypedDict):
+    """The labels of one run; None where the spans do not say."""
+
+    session_id: str | None
+    task_id: str | None
+    repetition: int | None
+
+
+def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
+    """The labels of the run these spans belong to (one trace)."""
+    labels: RunLabels = {"session_id": None, "task_id": None, "repetition": None}
+    roots = [s for s in spans if s.parent_id is None]
+    # The root first; children carry the session too (OpenInference copies it to every span).
+    for span in (*roots, *spans[:64]):
+        _fill(labels, span.attributes)
+        if None not in labels.values():
+            break
+    return labels
+
+
+def _fill(labels: RunLabels, attributes: Mapping[str, Any]) -> None:
+    if labels["session_id"] is None:
+        session = attributes.get(SpanAttributes.SESSION_ID) or attributes.get(CONVERSATION_ID)
+        labels["session_id"] = str(session) if session else None
+    metadata = _metadata(attributes.get(SpanAttributes.METADATA))
+    if labels["task_id"] is None:
+        task = attributes.get(TASK_ID, metadata.get("task_id"))
+        labels["task_id"] = None if task is None else str(task)
+    if labels["repetition"] is None:
+        repetition = attributes.get(REPETITION, metadata.get("repetition"))
+        if isinstance(repetition, int) and not isinstance(repetition, bool):
+            labels["repetition"] = repetition
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    """The ``metadata`` JSON object; empty when absent or not an object."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
