@@ -135,16 +135,24 @@ class TraceBuilder:
 
 
 def flatten(prefix: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """OpenInference flattened message attributes, as the LlamaIndex handler writes them."""
+    """OpenInference flattened message attributes, as the LlamaIndex handler writes them.
+
+    A message's ``parts`` are content parts: text, a mapping of ``message_content`` attributes
+    (``{"type": "image", "image.image.url": ...}``), or None for a part written without any.
+    """
     out: dict[str, Any] = {}
     for i, message in enumerate(messages):
         base = f"{prefix}.{i}.message"
         out[f"{base}.role"] = message["role"]
         if "content" in message:
             out[f"{base}.content"] = message["content"]
-        for j, text in enumerate(message.get("parts", ())):
-            out[f"{base}.contents.{j}.message_content.type"] = "text"
-            out[f"{base}.contents.{j}.message_content.text"] = text
+        for j, part in enumerate(message.get("parts", ())):
+            content = f"{base}.contents.{j}.message_content"
+            if isinstance(part, str):
+                out[f"{content}.type"] = "text"
+                out[f"{content}.text"] = part
+            elif part is not None:  # None: a part the instrumentation writes nothing for
+                out.update({f"{content}.{key}": value for key, value in part.items()})
         for k, call in enumerate(message.get("tool_calls", ())):
             out[f"{base}.tool_calls.{k}.tool_call.id"] = call["id"]
             out[f"{base}.tool_calls.{k}.tool_call.function.name"] = call["name"]

@@ -133,7 +133,7 @@ def test_missing_tokens_are_flagged_not_zero_filled() -> None:
     assert (trace.usage.complete, trace.usage.missing_calls) == (False, 1)
     assert trace.llm_calls[1].usage.complete is False
     assert trace.to_dict()["usage"]["missing_calls"] == 1
-    assert "tokens_missing" in trace.issues
+    assert trace.issues == ["tokens_missing"]
 
 
 def test_streaming_call_runs_to_the_end_of_its_step() -> None:
@@ -164,15 +164,6 @@ def test_tool_error_and_failed_run() -> None:
     assert trace.agents["a"].errors == 2
 
 
-def test_orphans_and_multiple_roots_are_flagged_not_fatal() -> None:
-    b = handoff_trace()
-    spans = [s for s in b.spans if s.name != "AgentWorkflow.run"]
-    trace = derive(spans)
-    assert {"orphan_spans", "multiple_roots", "no_root_span"} <= set(trace.issues)
-    assert [h.to_agent for h in trace.handoffs] == ["writer"]
-    assert trace.usage.input_tokens == 550
-
-
 def test_rejected_handoff_is_not_a_handoff() -> None:
     b = TraceBuilder()
     root = b.root()
@@ -196,11 +187,7 @@ def test_rejected_handoff_is_not_a_handoff() -> None:
     s2 = b.step(root, "a", 15, 25)
     b.llm(s2, 16, 24, [user("q")], [assistant("fine")])
     trace = derive(b.spans)
-    assert trace.handoffs == [] and "handoff_rejected" in trace.issues
-
-
-def test_evicted_spans_are_reported() -> None:
-    assert "evicted_spans" in derive(handoff_trace().spans, evicted_spans=3).issues
+    assert trace.handoffs == [] and trace.issues == ["handoff_rejected"]
 
 
 def test_several_traces() -> None:
