@@ -36,7 +36,7 @@ from otel_bridge.scripted import (
 from otel_bridge.spans import SpanRecord, freeze
 from otel_bridge.telemetry import _enrichment as enrich_module
 from otel_bridge.telemetry._enrichment import AGENT_KEYS, enrich_span, enrichment
-from otel_bridge.telemetry._trace_buffer import EnrichingExporter, EnrichingSpanProcessor
+from otel_bridge.telemetry._trace_buffer import EnrichingExporter
 
 GRAPH_KEYS = (SA.GRAPH_NODE_ID, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_PARENT_ID)
 
@@ -101,6 +101,30 @@ RUNS: dict[str, Run] = {
     "react": react_run,
 }
 
+DEMO = demo_script()
+# What each run is, written out: the agent of every model call and tool call, in order, and the
+# question and answer the root and workflow spans get.
+EXPECTED: dict[str, tuple[list[str], list[tuple[str, str]], str, str]] = {
+    "handoff": (
+        ["researcher", "researcher", "writer", "writer"],
+        [("search", "researcher"), ("handoff", "researcher"), ("word_count", "writer")],
+        DEMO.user_msg,
+        DEMO.answer,
+    ),
+    "function_agent": (
+        ["calculator", "calculator"],
+        [("add", "calculator")],
+        "What is 2 + 3?",
+        "2 + 3 = 5.",
+    ),
+    "react": (
+        ["reasoner", "reasoner"],
+        [("add", "reasoner")],
+        "What is 20 + 22?",
+        "The sum is 42.",
+    ),
+}
+
 
 def agent_attributes(span: SpanRecord) -> dict[str, Any]:
     return {k: v for k, v in span.attributes.items() if k in (*AGENT_KEYS, *GRAPH_KEYS)}
@@ -120,13 +144,17 @@ async def test_exported_spans_name_their_agent_and_derive_the_same(
     assert derive(exported).to_dict() == run.to_dict()
     assert not any(agent_attributes(s) for s in plain), "capture must stay un-enriched"
 
+    llm_agents, tool_agents, question, answer = EXPECTED[kind]
     by_id = {s.span_id_hex: s for s in exported}
-    calls = [*run.llm_calls, *run.tool_calls]
-    assert calls and all(c.agent for c in calls)
-    for call in calls:
-        attrs = by_id[call.span_id].attributes
-        assert {attrs[key] for key in AGENT_KEYS} == {call.agent}
-        assert attrs[SA.GRAPH_NODE_ID] == call.agent
+
+    def named(span_id: str) -> str:
+        """The one agent an exported span names under every agent key."""
+        attrs = by_id[span_id].attributes
+        (agent,) = {attrs[key] for key in (*AGENT_KEYS, SA.GRAPH_NODE_ID)}
+        return str(agent)
+
+    assert [named(c.span_id) for c in run.llm_calls] == llm_agents
+    assert [(t.name, named(t.span_id)) for t in run.tool_calls] == tool_agents
     steps = [s for s in exported if step_agent(s)]
     assert steps
     for step in steps:
@@ -137,13 +165,12 @@ async def test_exported_spans_name_their_agent_and_derive_the_same(
     workflow = by_id[steps[0].parent_id_hex or ""]
     for span in (root, workflow):
         assert not set(AGENT_KEYS) & set(span.attributes), span.name
-        assert span.attributes[SA.INPUT_VALUE] == run.input
-        assert span.attributes[SA.OUTPUT_VALUE] == run.output
+        assert span.attributes[SA.INPUT_VALUE] == question
+        assert span.attributes[SA.OUTPUT_VALUE] == answer
         assert span.attributes[SA.OUTPUT_MIME_TYPE] == "text/plain"
     assert workflow.attributes[SA.GRAPH_NODE_ID] == workflow.name
-    first_agent = steps[0].attributes[SA.AGENT_NAME]
+    assert steps[0].attributes[SA.AGENT_NAME] == llm_agents[0]
     assert steps[0].attributes[SA.GRAPH_NODE_PARENT_ID] == workflow.name
-    assert run.agents and first_agent in run.agents
 
 
 async def test_handoff_spans_and_the_agent_graph(
@@ -211,26 +238,18 @@ def test_enrichment_of_hand_built_records() -> None:
     assert derive(apply(b.spans, extra)).to_dict() == derive(b.spans).to_dict()
 
 
-def test_no_agent_name_above_a_call_that_derive_leaves_without_one() -> None:
-    """An LLM called inside a tool has no agent in derive today; naming the tool's agent on the
-    tool span would give it one, so the tool span keeps no agent name (derive stays the same)."""
+def test_an_llm_called_inside_a_tool_is_named_with_the_tools_agent() -> None:
+    """derive gives a model call made inside a tool the tool's agent; enrichment says the same
+    on both spans, and derive gives the same RunTrace from the enriched spans."""
     b, s = one_agent_trace()
     inner = b.llm(s["tool"], 23, 24, [user("inner")], [assistant("inner answer")])
     run = derive(b.spans)
     extra = enrichment(b.spans)
 
+    assert [c.agent for c in run.llm_calls] == ["a", "a", "a"]
+    assert extra[s["tool"].span_id][SA.AGENT_NAME] == "a"
+    assert extra[inner.span_id][SA.AGENT_NAME] == "a"
     assert derive(apply(b.spans, extra)).to_dict() == run.to_dict()
-    assert extra[s["call"].span_id][SA.AGENT_NAME] == "a"
-    inner_agent = next(c.agent for c in run.llm_calls if c.span_id == inner.span_id_hex)
-    if inner_agent is None:
-        assert SA.AGENT_NAME not in extra.get(s["tool"].span_id, {})
-        assert SA.AGENT_NAME not in extra.get(inner.span_id, {})
-
-
-def test_derive_gives_an_llm_called_inside_a_tool_the_tools_agent() -> None:
-    b, s = one_agent_trace()
-    b.llm(s["tool"], 23, 24, [user("inner")], [assistant("inner answer")])
-    assert [c.agent for c in derive(b.spans).llm_calls] == ["a", "a", "a"]
 
 
 # ---- the buffer: EnrichingExporter with a fake clock and no timer ------------------------
@@ -363,7 +382,8 @@ def test_the_original_spans_are_not_changed() -> None:
     exporter.export(spans)
     exporter.force_flush()
     assert [dict(x.attributes or {}) for x in spans] == before
-    assert all(x not in spans for x in inner.get_finished_spans() if SA.AGENT_NAME in x.attributes)
+    enriched = [x for x in inner.get_finished_spans() if SA.AGENT_NAME in (x.attributes or {})]
+    assert enriched and all(x not in spans for x in enriched)
 
 
 def test_a_copy_keeps_what_the_sdk_counted_as_dropped() -> None:
@@ -403,32 +423,37 @@ def test_failures_are_counted_and_never_raised(monkeypatch: pytest.MonkeyPatch) 
 
 
 class Signalling(InMemorySpanExporter):
+    """Remembers the threads it exported on and signals the first export."""
+
     def __init__(self) -> None:
         super().__init__()
         self.exported = threading.Event()
-        self.threads: set[str] = set()
+        self.threads: list[threading.Thread] = []
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self.threads.add(threading.current_thread().name)
+        self.threads.append(threading.current_thread())
         result = super().export(spans)
         self.exported.set()
         return result
 
 
 def test_the_timer_exports_a_finished_trace_off_the_callers_thread() -> None:
-    inner = Signalling()
-    processor = EnrichingSpanProcessor(inner, schedule_delay_millis=10, grace_s=0.01)
+    """Driven by the clock alone: nothing is due until the clock passes the grace."""
+    inner, clock = Signalling(), Clock()
+    exporter = EnrichingExporter(inner, grace_s=0.05, clock=clock)  # the timer thread runs
     b, _ = one_agent_trace()
-    for record in b.spans:
-        processor.on_end(readable(record))  # what the SDK calls when a span ends
+    exporter.export([readable(r) for r in b.spans])  # as the batch processor's worker does
+    exporter.flush_due()
+    assert inner.get_finished_spans() == (), "nothing is due before the grace is over"
 
-    assert inner.exported.wait(30), "the trace was never exported"
-    assert threading.current_thread().name not in inner.threads
+    clock.now += 1.0
+    assert inner.exported.wait(30), "the timer never exported the trace"
+    (timer,) = set(inner.threads)
+    assert timer is not threading.current_thread()
     assert len(inner.get_finished_spans()) == len(b.spans)
     assert agents_by_name(inner)["OpenAI.achat"] == {"a"}
-    processor.shutdown()
-    thread = processor.enricher._thread
-    assert thread is not None and not thread.is_alive()
+    exporter.shutdown()
+    assert not timer.is_alive(), "shutdown stops the timer thread"
 
 
 def test_telemetry_exports_through_the_enricher(tmp_path: Path) -> None:
