@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .derivation import derive, derive_all
+from .derivation import ModelPrice, derive, derive_all, load_price_table
 from .errors import (
     ConfigError,
     OtelBridgeError,
@@ -17,7 +17,7 @@ from .errors import (
     TraceIdError,
     TraceSelectionError,
 )
-from .run_trace import AgentStats, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
+from .run_trace import AgentStats, Cost, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from .sources import load_spans
 from .spans import SpanRecord
 from .telemetry import SpanCapture, Telemetry
@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentStats",
     "ConfigError",
+    "Cost",
     "Handoff",
     "LLMCall",
     "LlamaIndexAgentAdapter",
     "LlamaIndexUser",
+    "ModelPrice",
     "OtelBridgeError",
     "RunTrace",
     "SourceError",
@@ -45,6 +47,7 @@ __all__ = [
     "TraceSelectionError",
     "derive",
     "derive_all",
+    "load_price_table",
     "load_spans",
     "maseval_labels",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from .spans import iso
 
 __all__ = [
     "AgentStats",
+    "Cost",
     "Handoff",
     "LLMCall",
     "RunTrace",
@@ -65,6 +68,71 @@ class TokenUsage:
         }
 
 
+def _usd(amount: Decimal | None) -> float | None:
+    return None if amount is None else float(amount)
+
+
+def _plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """Known parts add up; an unknown part (None) adds nothing."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Money spent, in USD (exact ``Decimal``s).
+
+    A sum holds the known parts; ``complete`` is False and ``unpriced_calls`` counts the LLM
+    calls whose cost is unknown (tokens missing, or no price for the model). An amount is None
+    (never zero) when no part of it is known. ``total_usd`` may exceed input plus output when a
+    model also charges per request.
+    """
+
+    total_usd: Decimal | None = Decimal(0)
+    input_usd: Decimal | None = Decimal(0)
+    output_usd: Decimal | None = Decimal(0)
+    complete: bool = True
+    unpriced_calls: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            _plus(self.total_usd, other.total_usd),
+            _plus(self.input_usd, other.input_usd),
+            _plus(self.output_usd, other.output_usd),
+            self.complete and other.complete,
+            self.unpriced_calls + other.unpriced_calls,
+        )
+
+    @classmethod
+    def unknown(cls) -> Cost:
+        """The cost of one LLM call that could not be priced."""
+        return cls(None, None, None, complete=False, unpriced_calls=1)
+
+    @classmethod
+    def combine(cls, costs: Iterable[Cost]) -> Cost:
+        """The sum of some costs; zero for none, amounts None when no part is known."""
+        total: Cost | None = None
+        for cost in costs:
+            total = cost if total is None else total + cost
+        return cls() if total is None else total
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stable JSON form (amounts as floats, unknown as null)."""
+        return {
+            "total_usd": _usd(self.total_usd),
+            "input_usd": _usd(self.input_usd),
+            "output_usd": _usd(self.output_usd),
+            "complete": self.complete,
+            "unpriced_calls": self.unpriced_calls,
+        }
+
+
+_UNPRICED = Cost(None, None, None, complete=False)  # a record built without pricing
+
+
 @dataclass(frozen=True, slots=True)
 class LLMCall:
     """One real model call."""
@@ -79,6 +147,7 @@ class LLMCall:
     usage: TokenUsage
     finish_reason: str | None
     status: Status
+    cost: Cost = _UNPRICED
 
     @property
     def duration_ns(self) -> int:
@@ -100,6 +169,7 @@ class LLMCall:
             "usage": self.usage.to_dict(),
             "finish_reason": self.finish_reason,
             "status": self.status,
+            "cost": self.cost.to_dict(),
         }
 
 
@@ -170,6 +240,7 @@ class AgentStats:
     tool_calls: int
     duration_ns: int
     errors: int
+    cost: Cost = _UNPRICED
 
     def __add__(self, other: AgentStats) -> AgentStats:
         return AgentStats(
@@ -178,6 +249,7 @@ class AgentStats:
             self.tool_calls + other.tool_calls,
             self.duration_ns + other.duration_ns,
             self.errors + other.errors,
+            self.cost + other.cost,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +260,7 @@ class AgentStats:
             "tool_calls": self.tool_calls,
             "duration_s": _s(self.duration_ns),
             "errors": self.errors,
+            "cost": self.cost.to_dict(),
         }
 
 
@@ -243,6 +316,8 @@ class RunTrace:
     usage_by_model: dict[str, TokenUsage] = field(default_factory=dict)
     start_ns: int = 0
     end_ns: int = 0
+    cost: Cost = _UNPRICED
+    cost_by_model: dict[str, Cost] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable RunTrace JSON (the README's "The RunTrace JSON")."""
@@ -256,6 +331,8 @@ class RunTrace:
             "agents": {name: stats.to_dict() for name, stats in self.agents.items()},
             "usage": self.usage.to_dict(),
             "usage_by_model": {m: u.to_dict() for m, u in self.usage_by_model.items()},
+            "cost": self.cost.to_dict(),
+            "cost_by_model": {m: c.to_dict() for m, c in self.cost_by_model.items()},
             "handoffs": [h.to_dict() for h in self.handoffs],
             "messages": [dict(m) for m in self.messages],
             "llm_calls": [c.to_dict() for c in self.llm_calls],

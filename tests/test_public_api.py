@@ -31,6 +31,9 @@ ADDED = {
     "TraceIdError",
     "TraceSelectionError",
     "maseval_labels",
+    "Cost",
+    "ModelPrice",
+    "load_price_table",
 }
 
 

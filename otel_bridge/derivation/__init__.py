@@ -2,12 +2,29 @@
 
 ``derive``/``derive_all`` build RunTraces (``_derive``), from the conversation merged out of
 every call's re-sent history (``_messages``) and the run's totals: handoffs, timings as
-interval unions, per-agent and per-model usage (``_rollup``).
+interval unions, per-agent and per-model usage (``_rollup``) and the money cost of every call
+from genai-prices or a user's price table (``_cost``).
 """
 
 from __future__ import annotations
 
+from ._cost import (
+    ModelPrice,
+    PriceTable,
+    check_price_table,
+    load_price_table,
+    parse_price_table,
+)
 from ._derive import derive, derive_all
 from ._messages import merge_conversation
 
-__all__ = ["derive", "derive_all", "merge_conversation"]
+__all__ = [
+    "ModelPrice",
+    "PriceTable",
+    "check_price_table",
+    "derive",
+    "derive_all",
+    "load_price_table",
+    "merge_conversation",
+    "parse_price_table",
+]

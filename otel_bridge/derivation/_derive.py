@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from .. import conventions as conv
 from ..errors import TraceSelectionError
-from ..run_trace import LLMCall, RunTrace, TokenUsage, ToolCall
+from ..run_trace import Cost, LLMCall, RunTrace, TokenUsage, ToolCall
 from ..spans import SpanIndex, SpanRecord, group_by_trace, parse_trace_id
 from . import _rollup as rollup
+from ._cost import ModelPrice, PriceTable, call_cost, check_price_table
 from ._messages import CallMessages, merge_history
 
 __all__ = ["derive", "derive_all"]
@@ -22,28 +23,40 @@ REACT_ANSWER = "Answer:"
 
 
 def derive_all(
-    spans: Iterable[SpanRecord], evicted: Mapping[int, int] | None = None
+    spans: Iterable[SpanRecord],
+    evicted: Mapping[int, int] | None = None,
+    *,
+    prices: PriceTable | None = None,
 ) -> list[RunTrace]:
     """One RunTrace per trace id, in order of first appearance.
 
-    ``evicted`` maps a trace id to the number of its spans a bounded capture dropped.
+    ``evicted`` maps a trace id to the number of its spans a bounded capture dropped;
+    ``prices`` as for ``derive``.
     """
     evicted = evicted or {}
+    table = check_price_table(prices)
     with _without_cycle_collection():
         return [
-            _derive_trace(members, evicted.get(trace_id, 0))
+            _derive_trace(members, evicted.get(trace_id, 0), table)
             for trace_id, members in group_by_trace(spans).items()
         ]
 
 
 def derive(
-    spans: Iterable[SpanRecord], trace_id: str | int | None = None, evicted_spans: int = 0
+    spans: Iterable[SpanRecord],
+    trace_id: str | int | None = None,
+    evicted_spans: int = 0,
+    *,
+    prices: PriceTable | None = None,
 ) -> RunTrace:
     """The RunTrace of the spans of one trace (pick it with ``trace_id`` when there are more).
 
-    ``TraceSelectionError`` (a ValueError) when the spans hold no such trace, none at all, or
-    several and ``trace_id`` is not given; ``TraceIdError`` for a malformed ``trace_id``.
+    Costs come from genai-prices' bundled prices; ``prices`` (model -> ``ModelPrice``)
+    overrides them for the models it names. ``TraceSelectionError`` (a ValueError) when the
+    spans hold no such trace, none at all, or several and ``trace_id`` is not given;
+    ``TraceIdError`` for a malformed ``trace_id``; ``ConfigError`` for a malformed ``prices``.
     """
+    table = check_price_table(prices)
     groups = group_by_trace(spans)
     if trace_id is not None:
         wanted = parse_trace_id(trace_id)
@@ -59,7 +72,7 @@ def derive(
             f"spans hold {len(groups)} traces; pass trace_id or use derive_all()"
         )
     with _without_cycle_collection():
-        return _derive_trace(members, evicted_spans)
+        return _derive_trace(members, evicted_spans, table)
 
 
 _gc_lock = threading.Lock()
@@ -146,7 +159,9 @@ class _Trace:
         return None
 
 
-def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
+def _derive_trace(
+    spans: list[SpanRecord], evicted_spans: int, prices: Mapping[str, ModelPrice]
+) -> RunTrace:
     trace = _Trace(spans)
     index = trace.index
     issues: list[str] = []
@@ -160,7 +175,7 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
                     emitted_by[tool_call["id"]] = call.agent
     tool_calls = _tool_calls(trace, calls, emitted_by)
     _agents_from_tools(index, calls, tool_calls)
-    llm_calls = [_to_llm_call(c) for c in calls]
+    llm_calls = [_to_llm_call(c, prices) for c in calls]
     targets = {
         t.span_id: target
         for t in tool_calls
@@ -198,6 +213,8 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
 
     if not usage.complete:
         issues.append("tokens_missing")
+    if any(c.usage.complete and not c.cost.complete for c in llm_calls):
+        issues.append("price_unknown")
     if index.orphans:
         issues.append("orphan_spans")
     if len(index.roots) + len(index.orphans) > 1:
@@ -235,6 +252,8 @@ def _derive_trace(spans: list[SpanRecord], evicted_spans: int) -> RunTrace:
         usage_by_model=rollup.usage_by_model(llm_calls),
         start_ns=start,
         end_ns=end,
+        cost=Cost.combine(c.cost for c in llm_calls),
+        cost_by_model=rollup.cost_by_model(llm_calls),
     )
 
 
@@ -298,9 +317,10 @@ def _usage_from_nested(
     return facts
 
 
-def _to_llm_call(call: _Call) -> LLMCall:
+def _to_llm_call(call: _Call, prices: Mapping[str, ModelPrice]) -> LLMCall:
     span, facts = call.span, call.facts
     first = facts.first_token_ns
+    usage = facts.usage if facts.usage is not None else TokenUsage.missing()
     return LLMCall(
         span_id=span.span_id_hex,
         agent=call.agent,
@@ -309,9 +329,10 @@ def _to_llm_call(call: _Call) -> LLMCall:
         start_ns=span.start_ns,
         end_ns=call.end_ns,
         time_to_first_token_ns=None if first is None else max(0, first - span.start_ns),
-        usage=facts.usage if facts.usage is not None else TokenUsage.missing(),
+        usage=usage,
         finish_reason=facts.finish_reason,
         status="error" if span.status == "ERROR" else "ok",
+        cost=call_cost(facts.model, facts.provider, usage, span.start_ns, prices),
     )
 
 

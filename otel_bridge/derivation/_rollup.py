@@ -6,11 +6,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 
-from ..run_trace import AgentStats, Handoff, LLMCall, Timings, TokenUsage, ToolCall
+from ..run_trace import AgentStats, Cost, Handoff, LLMCall, Timings, TokenUsage, ToolCall
 
 __all__ = [
     "HANDOFF_TOOL",
     "agent_stats",
+    "cost_by_model",
     "handoffs",
     "timings",
     "union_length",
@@ -97,7 +98,7 @@ def timings(
 def agent_stats(
     llm_calls: list[LLMCall], tools: list[ToolCall], per_agent_ns: Mapping[str, int]
 ) -> dict[str, AgentStats]:
-    """Tokens, calls, time and errors of each agent, in order of first appearance."""
+    """Tokens, cost, calls, time and errors of each agent, in order of first appearance."""
     names = list(
         dict.fromkeys(
             [
@@ -118,6 +119,7 @@ def agent_stats(
             duration_ns=per_agent_ns.get(name, 0),
             errors=sum(c.status == "error" for c in mine)
             + sum(t.status == "error" for t in my_tools),
+            cost=Cost.combine(c.cost for c in mine),
         )
     return stats
 
@@ -129,6 +131,14 @@ def usage_by_model(llm_calls: list[LLMCall]) -> dict[str, TokenUsage]:
         model = call.model or "unknown"
         by_model[model] = by_model.get(model, TokenUsage()) + call.usage
     return by_model
+
+
+def cost_by_model(llm_calls: list[LLMCall]) -> dict[str, Cost]:
+    """Cost summed per model ("unknown" when the span names none)."""
+    by_model: dict[str, list[Cost]] = {}
+    for call in llm_calls:
+        by_model.setdefault(call.model or "unknown", []).append(call.cost)
+    return {model: Cost.combine(costs) for model, costs in by_model.items()}
 
 
 def union_length(intervals: Iterable[tuple[int, int]]) -> int:

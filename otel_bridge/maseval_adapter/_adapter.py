@@ -108,6 +108,15 @@ class LlamaIndexAgentAdapter(AgentAdapter):
     ``usage_reporting`` and ``_stream_usage``. Where usage stays unknown the
     derived usage says ``complete: false``.
 
+    Cost: every LLM call is priced on its own, with its own model (a workflow may use several):
+    by genai-prices, or the Telemetry's ``prices`` table, in USD. ``gather_usage().cost`` sums
+    the calls whose cost is known and ``units["llm_calls_unpriced"]`` counts the others
+    (MASEval has no "unknown"; the RunTraces in ``gather_traces()`` say ``complete: false``).
+    A ``cost_calculator`` given here wins over those prices for ``gather_usage()``, because the
+    caller chose it (it may count credits rather than dollars): it is asked once per LLM call
+    with that call's model, or with ``model_id`` when given; a call it returns None for is
+    unpriced. The RunTraces keep their USD cost either way.
+
     Arguments beyond MASEval's (``agent_instance``, ``name``, ``callbacks``,
     ``cost_calculator``, ``model_id``): ``telemetry``; ``include_usage``; ``max_iterations``
     for the workflow run; ``task_id``, ``repetition`` and ``metadata``, labels written on every
@@ -353,9 +362,17 @@ class LlamaIndexAgentAdapter(AgentAdapter):
             return {"error": f"{type(exc).__name__}: {exc}"}
 
     def _gather_usage(self) -> Usage:
-        """Tokens summed over every LLM call of every run (``Usage()`` before the first)."""
+        """Tokens and cost summed over every LLM call of every run (``Usage()`` before the
+        first)."""
         traces = self.runs
-        return maseval_usage(traces) if traces else Usage()
+        if not traces:
+            return Usage()
+        return maseval_usage(traces, self._cost_calculator, self._model_id)
+
+    def _resolve_cost_calculator(self) -> CostCalculator | None:
+        """None: MASEval would price the summed tokens at one model's rate; calls are priced
+        one by one in ``_gather_usage`` instead."""
+        return None
 
     def _resolve_model_id(self) -> str | None:
         """The model of the root agent's LLM."""

@@ -2,7 +2,7 @@
 
 A ``RunRecord`` is one ``run()``: the query, how it ended and its RunTrace (None when the
 spans could not be derived). The functions here join records into MASEval's views: one
-conversation across runs, per-agent totals, usage as a ``maseval.TokenUsage``.
+conversation across runs, per-agent totals, usage and cost as a ``maseval.TokenUsage``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from maseval import TokenUsage as MasevalTokenUsage
+from maseval.core.usage import CostCalculator
 
 from ..conventions import Message
 from ..derivation import merge_conversation
-from ..run_trace import AgentStats, RunTrace, Timings, TokenUsage
+from ..run_trace import AgentStats, Cost, LLMCall, RunTrace, Timings, TokenUsage
 
 __all__ = [
     "RunRecord",
@@ -60,6 +61,8 @@ class RunRecord:
                 output_tokens=usage.output_tokens,
                 total_tokens=usage.total_tokens,
                 usage_complete=usage.complete,
+                cost_usd=self.trace.cost.to_dict()["total_usd"],
+                cost_complete=self.trace.cost.complete,
                 llm_calls=len(self.trace.llm_calls),
                 tool_calls=len(self.trace.tool_calls),
                 handoffs=len(self.trace.handoffs),
@@ -92,7 +95,8 @@ def conversation(records: Iterable[RunRecord]) -> list[Message]:
 
 
 def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
-    """Totals over runs: ``usage``, ``agents``, ``handoffs``, ``timings``, ``issues`` (JSON)."""
+    """Totals over runs: ``usage``, ``cost``, ``agents``, ``handoffs``, ``timings``, ``issues``
+    (JSON)."""
     usage = sum((t.usage for t in traces), TokenUsage())
     agents: dict[str, AgentStats] = {}
     for trace in traces:
@@ -101,6 +105,7 @@ def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
     timings = sum((t.timings for t in traces), Timings(0, 0, 0, 0, {}))
     return {
         "usage": usage.to_dict(),
+        "cost": Cost.combine(t.cost for t in traces).to_dict(),
         "agents": {name: stats.to_dict() for name, stats in agents.items()},
         "handoffs": [
             {**handoff.to_dict(), "trace_id": trace.trace_id}
@@ -112,17 +117,34 @@ def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
     }
 
 
-def maseval_usage(traces: Sequence[RunTrace]) -> MasevalTokenUsage:
-    """Token counts summed over every LLM call of the runs, as MASEval's ``TokenUsage``.
+def maseval_usage(
+    traces: Sequence[RunTrace],
+    calculator: CostCalculator | None = None,
+    model_id: str | None = None,
+) -> MasevalTokenUsage:
+    """Token counts and cost summed over every LLM call of the runs, as MASEval's ``TokenUsage``.
 
-    MASEval has no "unknown": calls that reported no counts are counted in
-    ``units["llm_calls_missing_usage"]`` next to ``units["llm_calls"]``.
+    ``cost`` is the sum of the calls whose cost is known: the RunTraces' USD cost, or, with a
+    MASEval ``calculator``, what it returns for each call (asked with ``model_id`` if given,
+    else the call's own model). MASEval has no "unknown": calls that reported no counts are
+    counted in ``units["llm_calls_missing_usage"]``, calls left without a cost in
+    ``units["llm_calls_unpriced"]``, next to ``units["llm_calls"]``.
     """
     usage = sum((t.usage for t in traces), TokenUsage())
+    calls = [c for t in traces for c in t.llm_calls]
+    if calculator is None:
+        cost = Cost.combine(t.cost for t in traces)
+        amount, unpriced = float(cost.total_usd or 0), cost.unpriced_calls
+    else:
+        priced = [_calculated(calculator, c, model_id) for c in calls]
+        amount = float(sum(p for p in priced if p is not None))
+        unpriced = sum(p is None for p in priced)
     return MasevalTokenUsage(
+        cost=amount,
         units={
-            "llm_calls": sum(len(t.llm_calls) for t in traces),
+            "llm_calls": len(calls),
             "llm_calls_missing_usage": usage.missing_calls,
+            "llm_calls_unpriced": unpriced,
         },
         kind="llm",
         input_tokens=usage.input_tokens,
@@ -130,4 +152,23 @@ def maseval_usage(traces: Sequence[RunTrace]) -> MasevalTokenUsage:
         total_tokens=usage.total_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         reasoning_tokens=usage.reasoning_tokens,
+    )
+
+
+def _calculated(calculator: CostCalculator, call: LLMCall, model_id: str | None) -> float | None:
+    """One call's cost by a MASEval calculator; None when its tokens or price are unknown."""
+    model = model_id or call.model
+    if not call.usage.complete or not model:
+        return None
+    usage = call.usage
+    return calculator.calculate_cost(
+        MasevalTokenUsage(
+            kind="llm",
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+        ),
+        model,
     )

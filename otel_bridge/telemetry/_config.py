@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from openinference.semconv.resource import ResourceAttributes
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
+from ..derivation import ModelPrice, check_price_table
 from ..errors import ConfigError
 from ..otlp import TRACES_PATH
 
@@ -50,6 +51,8 @@ class TelemetryConfig:
     # The SDK keeps 128 attributes per span by default; an LLM span of a long conversation
     # carries several per message, and the oldest (model name, first messages) would go first.
     max_span_attributes: int = 100_000
+    # A user's prices (model -> ModelPrice) over genai-prices' for the runs derived here.
+    prices: Mapping[str, ModelPrice] | None = None
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -66,6 +69,9 @@ class TelemetryConfig:
             raise ConfigError("export_timeout_s must be positive")
         if self.max_span_attributes < 1:
             raise ConfigError("max_span_attributes must be at least 1")
+        if self.prices is not None:
+            check_price_table(self.prices)
+            object.__setattr__(self, "prices", dict(self.prices))  # later edits do not leak in
 
     @property
     def traces_url(self) -> str | None:
@@ -98,6 +104,9 @@ class TelemetryConfig:
             "otlp_json_file": self.otlp_json_file,
             "max_traces": self.max_traces,
             "max_spans_per_trace": self.max_spans_per_trace,
+            "prices": None
+            if self.prices is None
+            else {model: price.to_dict() for model, price in self.prices.items()},
         }
 
     @classmethod

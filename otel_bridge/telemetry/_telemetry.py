@@ -13,7 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from ..derivation import derive, derive_all
+from ..derivation import PriceTable, derive, derive_all
 from ..errors import SourceError
 from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
@@ -35,7 +35,8 @@ class Telemetry:
     instrumented once per process; each trace goes to the Telemetry that owns it (see
     ``_routing``), so several Telemetry objects can live side by side. A run started outside
     ``start_run``/``activate`` goes to the most recently opened Telemetry that claims such
-    runs (``claim_unscoped=True``, the default).
+    runs (``claim_unscoped=True``, the default). ``prices`` (model -> ``ModelPrice``)
+    overrides genai-prices' prices in the RunTraces it derives.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class Telemetry:
         max_span_attributes: int = 100_000,
         set_global: bool = False,
         claim_unscoped: bool = True,
+        prices: PriceTable | None = None,
         config: TelemetryConfig | None = None,
     ) -> None:
         self.config = config or TelemetryConfig(
@@ -68,6 +70,7 @@ class Telemetry:
             max_spans_per_trace=max_spans_per_trace,
             export_timeout_s=export_timeout_s,
             max_span_attributes=max_span_attributes,
+            prices=prices,
         )
         self.closed = False
         self.capture = SpanCapture(self.config.max_traces, self.config.max_spans_per_trace)
@@ -163,11 +166,15 @@ class Telemetry:
         spans = self.capture.spans(tid)
         if not spans:
             raise SourceError(f"no captured spans for trace {tid}")
-        return self._with_export_issue(derive(spans, evicted_spans=self.capture.evicted(tid)))
+        return self._with_export_issue(
+            derive(spans, evicted_spans=self.capture.evicted(tid), prices=self.config.prices)
+        )
 
     def run_traces(self) -> list[RunTrace]:
         """RunTraces of every captured trace, oldest first."""
-        traces = derive_all(self.capture.spans(), self.capture.evicted_counts())
+        traces = derive_all(
+            self.capture.spans(), self.capture.evicted_counts(), prices=self.config.prices
+        )
         return [self._with_export_issue(t) for t in traces]
 
     def _with_export_issue(self, trace: RunTrace) -> RunTrace:
