@@ -1,22 +1,45 @@
-"""The ``otel-bridge`` command: a thin layer over the public functions."""
+"""The ``otel-bridge`` command: a thin layer over the public functions.
+
+``derive`` (one run, or ``--all``), ``traces`` (list the runs a source holds) and ``export``
+(the runs as tables) live here; ``demo`` and ``collector serve`` in their own modules.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from ..collector import TOKEN_ENV
-from ..derivation import derive_all
-from ..errors import OtelBridgeError
-from ..report import render_summary
-from ..sources import SOURCE_KINDS, load_spans
-from ..spans import format_trace_id
+from ..derivation import derive as derive_run
+from ..errors import ConfigError, OtelBridgeError, SourceError
+from ..report import render_summary, summary_console
+from ..sources import (
+    SOURCE_KINDS,
+    Runs,
+    RunSummary,
+    list_runs,
+    load_spans,
+    parse_source,
+    run_labels,
+    select_runs,
+)
+from ..tables import TABLES, TableWriter
 from ._collector import collector
 from ._demo import demo
+from ._progress import progress
 
 __all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("parquet", "csv", "jsonl")
+TRACES_LIMIT = 50
 
 
 class _Group(click.Group):
@@ -36,48 +59,334 @@ def main() -> None:
     """Evaluation data from the OpenTelemetry spans of LlamaIndex agents."""
 
 
-@main.command()
+SOURCES_HELP = """\b
+SOURCE is one of:
+run.otlp.json                        OTLP/JSON file
+http://127.0.0.1:4318                otel-bridge collector
+phoenix+http://127.0.0.1:6006/PROJ   Arize Phoenix REST API, project PROJ
+jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else the legacy API)
+jaeger-legacy+http://HOST:16686      Jaeger's legacy /api/traces only
+"""
+
+
+def _source_options(command: F) -> F:
+    options = [
+        click.option(
+            "--kind",
+            type=click.Choice(SOURCE_KINDS),
+            help="Source type of a plain URL (instead of a 'phoenix+' / 'jaeger+' prefix).",
+        ),
+        click.option(
+            "--project", help="Phoenix project (default: the URL's last part, or 'default')."
+        ),
+        click.option("--service", help="Jaeger service to search (default: every service)."),
+        click.option(
+            "--token", envvar=TOKEN_ENV, show_envvar=True, help="Bearer token for a URL source."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filter_options(limit_help: str) -> Callable[[F], F]:
+    def decorate(command: F) -> F:
+        options = [
+            click.option(
+                "--since", help="Runs that started at or after: ISO-8601, or an age (30m, 2h, 7d)."
+            ),
+            click.option("--until", help="Runs that started before: ISO-8601, or an age."),
+            click.option("--session", help="Runs of this session id (session.id)."),
+            click.option("--limit", type=click.IntRange(0), help=limit_help),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+# ---- derive --------------------------------------------------------------------------------------
+
+
+@main.command(epilog=SOURCES_HELP)
 @click.argument("source")
-@click.option("--trace-id", help="Only this trace (32 hex characters); required for URLs.")
+@click.option("--trace-id", help="Only this run (32 hex characters).")
+@click.option("--all", "all_runs", is_flag=True, help="Every run of a URL source (a file: always).")
+@_filter_options("With --all: only the N newest runs.")
 @click.option(
-    "--kind",
-    type=click.Choice(SOURCE_KINDS),
-    help="Source type of a plain URL (instead of a 'phoenix+' / 'jaeger+' prefix).",
+    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
 )
-@click.option("--project", help="Phoenix project (default: 'default', or the URL's last part).")
-@click.option("--token", envvar=TOKEN_ENV, show_envvar=True, help="Bearer token for a URL source.")
-@click.option("--json", "as_json", is_flag=True, help="Print RunTrace JSON.")
-@click.option("--messages", is_flag=True, help="Also list the messages (summary view).")
+@_source_options
+@click.option("--json", "as_json", is_flag=True, help="RunTrace JSON Lines: one run per line.")
+@click.option("--messages", is_flag=True, help="Also list the messages in the summary.")
 def derive(
     source: str,
     trace_id: str | None,
+    all_runs: bool,
+    since: str | None,
+    until: str | None,
+    session: str | None,
+    limit: int | None,
+    include_open: bool,
     kind: str | None,
     project: str | None,
+    service: str | None,
     token: str | None,
     as_json: bool,
     messages: bool,
 ) -> None:
-    """Derive RunTraces from SOURCE: an OTLP/JSON file or a URL.
+    """Derive RunTraces (messages, tokens, timings, handoffs) from SOURCE.
+
+    A file: every run in it. A URL: one run (--trace-id; `otel-bridge traces URL` lists
+    them) or all of them (--all). Runs whose root span has not arrived are skipped, with a
+    note, unless --include-open. --json prints one RunTrace JSON object per line; the
+    summary view is for people (--messages adds the conversation; the JSON always has it).
+    """
+    if as_json and messages:
+        raise ConfigError("--messages is for the summary; the --json output always has them")
+    emit = _json_line if as_json else _summary_printer(messages)
+    if trace_id is not None:
+        if all_runs or since or until or session or limit:
+            raise ConfigError("--trace-id names one run: drop --all and the run filters")
+        spans = load_spans(source, trace_id, project=project, token=token, kind=kind)
+        emit(derive_run(spans, trace_id).to_dict())
+        return
+    source_kind = parse_source(source, kind)[0]
+    if source_kind != "file" and not all_runs:
+        raise SourceError(
+            f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
+            f"traces {source}) or --all"
+        )
+    runs = select_runs(
+        source,
+        since=since,
+        until=until,
+        session=session,
+        limit=limit or None,
+        include_open=include_open,
+        kind=kind,
+        project=project,
+        service=service,
+        token=token,
+    )
+    _check_selected(runs, source, source_kind, bool(since or until or session))
+    for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
+        emit(derive_run(spans).to_dict())
+    _note_open(runs)
+
+
+def _json_line(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
+    console = summary_console()
+
+    def show(data: dict[str, Any]) -> None:
+        render_summary([data], console, messages=messages)
+
+    return show
+
+
+def _check_selected(runs: Runs, source: str, source_kind: str, filtered: bool) -> None:
+    """SourceError when nothing was selected, saying why."""
+    if len(runs):
+        return
+    if runs.skipped_open:
+        raise SourceError(
+            f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
+            "running?); --include-open derives them as they are"
+        )
+    if filtered:
+        raise SourceError(f"{source}: no runs match --since/--until/--session")
+    if source_kind == "file":
+        raise SourceError(f"{source}: holds no spans")
+    raise SourceError(f"{source}: holds no runs")
+
+
+def _note_open(runs: Runs) -> None:
+    if runs.skipped_open:
+        click.echo(
+            f"otel-bridge: skipped {len(runs.skipped_open)} open run(s) without a root span "
+            "(still running?); --include-open derives them",
+            err=True,
+        )
+
+
+# ---- traces --------------------------------------------------------------------------------------
+
+
+@main.command(epilog=SOURCES_HELP)
+@click.argument("source")
+@_filter_options(f"The N newest runs (default {TRACES_LIMIT}; 0: all).")
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="Only what the source's list says: no agents or tokens from a collector or Phoenix, "
+    "but thousands of runs in a second.",
+)
+@_source_options
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one run per line.")
+def traces(
+    source: str,
+    since: str | None,
+    until: str | None,
+    session: str | None,
+    limit: int | None,
+    brief: bool,
+    kind: str | None,
+    project: str | None,
+    service: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """List the runs SOURCE holds: trace id, start, status, agents, tokens, duration.
+
+    Newest first (a file: in its order). Status `open`: no root span yet, the run is still
+    going (or its root was never exported). Derive one with `otel-bridge derive SOURCE
+    --trace-id ID`, all with `--all`.
+    """
+    limit = TRACES_LIMIT if limit is None else limit or None
+    found = list_runs(
+        source,
+        since=since,
+        until=until,
+        session=session,
+        limit=limit,
+        details=not brief,
+        kind=kind,
+        project=project,
+        service=service,
+        token=token,
+    )
+    if as_json:
+        count = 0
+        for summary in found:
+            _json_line(summary.to_dict())
+            count += 1  # noqa: SIM113  (found is a generator: enumerate would not say 0)
+    else:
+        rows = list(found)
+        count = len(rows)
+        if rows:
+            console = Console(highlight=False)
+            console.print(_runs_table(rows, console.width))
+        sys.stdout.flush()  # the notes below go to stderr: after the table, not inside it
+    if not count:
+        matching = " that match" if since or until or session else ""
+        click.echo(f"otel-bridge: no runs{matching} in {source}", err=True)
+    elif limit is not None and count == limit:
+        click.echo(f"otel-bridge: the {limit} newest runs; --limit 0 lists them all", err=True)
+
+
+def _runs_table(rows: list[RunSummary], width: int) -> Table:
+    """Fits 80 columns: the full trace id (to copy), then what tells runs apart."""
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
+    table.add_column("trace id", no_wrap=True, width=32)
+    table.add_column("start (UTC)", no_wrap=True, width=11)
+    table.add_column("status", no_wrap=True, width=6)
+    # The fixed columns take 67 characters with their separators; agents get the rest.
+    table.add_column("agents", overflow="ellipsis", no_wrap=True, max_width=max(8, width - 67))
+    table.add_column("tokens", justify="right", no_wrap=True, width=7)
+    table.add_column("time", justify="right", no_wrap=True, width=6)
+    styles = {"ok": "green", "error": "bold red", "open": "yellow"}
+    for run in rows:
+        start = datetime.fromtimestamp(run.start_ns / 1e9, tz=timezone.utc)
+        table.add_row(
+            run.trace_id,
+            start.strftime("%m-%d %H:%M"),
+            f"[{styles[run.status]}]{run.status}[/]",
+            "-" if run.agents is None else ",".join(run.agents),
+            _tokens(run),
+            _duration(run.duration_ns),
+        )
+    return table
+
+
+def _tokens(run: RunSummary) -> str:
+    if run.total_tokens is None:
+        return "-"
+    if run.tokens_complete is False and not run.total_tokens:
+        return "?"
+    return f"{run.total_tokens:,}" + ("+" if run.tokens_complete is False else "")
+
+
+def _duration(ns: int) -> str:
+    seconds = ns / 1e9
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+# ---- export --------------------------------------------------------------------------------------
+
+
+@main.command(epilog=SOURCES_HELP)
+@click.argument("source")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory.")
+@click.option("--append", is_flag=True, help="Add a part to an existing export (or create it).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing export.")
+@_filter_options("Only the N newest runs.")
+@click.option(
+    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
+)
+@_source_options
+def export(
+    source: str,
+    fmt: str,
+    output: str,
+    append: bool,
+    overwrite: bool,
+    since: str | None,
+    until: str | None,
+    session: str | None,
+    limit: int | None,
+    include_open: bool,
+    kind: str | None,
+    project: str | None,
+    service: str | None,
+    token: str | None,
+) -> None:
+    """Write the runs of SOURCE as tables: runs, agents, llm_calls, tool_calls, messages,
+    handoffs.
 
     \b
-    run.otlp.json                        OTLP/JSON file (every trace, or --trace-id)
-    http://127.0.0.1:4318                otel-bridge collector (needs --trace-id)
-    phoenix+http://127.0.0.1:6006/PROJ   Arize Phoenix REST API, project PROJ
-    jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else the legacy API)
-    jaeger-legacy+http://HOST:16686      Jaeger's legacy /api/traces only
+    OUTPUT/<table>/part-<id>.<format>, one part per export: --append adds one (a cluster's
+    workers can each append theirs), --overwrite replaces the export. Nothing appears in
+    OUTPUT until every run is written. Read it with DuckDB, Polars, pandas or Spark, e.g.
+    SELECT task_id, sum(total_tokens) FROM read_parquet('OUTPUT/runs/*.parquet') GROUP BY 1
     """
-    spans = load_spans(source, trace_id, project=project, token=token, kind=kind)
-    traces = derive_all(spans)
-    if trace_id is not None:
-        wanted = format_trace_id(trace_id)
-        traces = [t for t in traces if t.trace_id == wanted]
-        if not traces:
-            raise OtelBridgeError(f"no trace {trace_id} in {source}")
-    if as_json:
-        data = traces[0].to_dict() if trace_id else [t.to_dict() for t in traces]
-        click.echo(json.dumps(data, indent=2))
-    else:
-        render_summary(traces, messages=messages)
+    if append and overwrite:
+        raise ConfigError("--append and --overwrite exclude each other")
+    mode = "append" if append else "overwrite" if overwrite else "new"
+    source_kind = parse_source(source, kind)[0]
+    writer = TableWriter(output, fmt, mode)  # type: ignore[arg-type]
+    with writer:
+        runs = select_runs(
+            source,
+            since=since,
+            until=until,
+            session=session,
+            limit=limit or None,
+            include_open=include_open,
+            kind=kind,
+            project=project,
+            service=service,
+            token=token,
+        )
+        _check_selected(runs, source, source_kind, bool(since or until or session))
+        for spans in progress(runs, len(runs), "exporting"):
+            record = derive_run(spans).to_dict()
+            if "labels" not in record:  # RunTrace JSON without labels: read them here
+                record["labels"] = run_labels(spans)
+            writer.add(record)
+    counts = ", ".join(f"{table} {writer.rows[table]:,}" for table in TABLES)
+    click.echo(
+        f"otel-bridge: exported {writer.runs:,} runs to {output} ({fmt}): {counts}", err=True
+    )
+    _note_open(runs)
 
 
 main.add_command(demo)

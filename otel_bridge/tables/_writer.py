@@ -186,7 +186,7 @@ def _check_target(directory: Path, format: ExportFormat, mode: WriteMode) -> Non
         raise ConfigError(f"{directory}: exists and is not a directory")
     if not directory.exists():
         if not directory.parent.is_dir():
-            raise ConfigError(f"{directory.parent}: no such directory")
+            raise ConfigError(f"{directory}: cannot create it, {directory.parent} does not exist")
         return
     if not any(directory.iterdir()):
         return  # an empty directory: made ready for us
