@@ -20,6 +20,7 @@ from .errors import (
 from .run_trace import AgentStats, Cost, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from .sources import load_spans
 from .spans import SpanRecord
+from .tables import to_dataframes, to_tables
 from .telemetry import SpanCapture, Telemetry
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ __all__ = [
     "load_price_table",
     "load_spans",
     "maseval_labels",
+    "to_dataframes",
+    "to_tables",
 ]
 
 _LAZY = frozenset({"LlamaIndexAgentAdapter", "LlamaIndexUser", "maseval_labels"})

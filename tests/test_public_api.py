@@ -31,6 +31,8 @@ ADDED = {
     "TraceIdError",
     "TraceSelectionError",
     "maseval_labels",
+    "to_tables",
+    "to_dataframes",
     "Cost",
     "ModelPrice",
     "load_price_table",
