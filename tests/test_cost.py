@@ -9,6 +9,8 @@ above 200k input tokens 6 and 22.5.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -344,3 +346,33 @@ def test_a_bad_price_file_gives_one_clear_line(
 def test_a_missing_price_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nowhere.json: cannot read the price table: "):
         load_prices(tmp_path / "nowhere.json")
+
+
+def test_without_genai_prices_only_the_users_prices_are_known() -> None:
+    """genai-prices needs Python 3.11: without it a run still derives, its costs unknown."""
+    code = (
+        "import sys\n"
+        "sys.modules['genai_prices'] = None  # as if it were not installed\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from records import TraceBuilder, assistant, user\n"
+        "from otel_bridge import ModelPrice, derive\n"
+        "b = TraceBuilder()\n"
+        "step = b.step(b.root(), 'solo', 1, 50)\n"
+        "b.llm(step, 2, 40, [user('Hi.')], [assistant('Hello.')], usage=(1000, 100))\n"
+        "print(derive(b.spans).to_dict()['cost'])\n"
+        "table = {'gpt-4o-mini': ModelPrice(input_mtok=1, output_mtok=2)}\n"
+        "print(derive(b.spans, prices=table).to_dict()['cost'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    ).stdout.splitlines()
+    assert out == [
+        "{'total_usd': None, 'input_usd': None, 'output_usd': None, 'complete': False, "
+        "'unpriced_calls': 1}",
+        "{'total_usd': 0.0012, 'input_usd': 0.001, 'output_usd': 0.0002, 'complete': True, "
+        "'unpriced_calls': 0}",
+    ]

@@ -162,14 +162,16 @@ class _Rates:
 
 @cache
 def _snapshot() -> Any:
-    """genai-prices' bundled data, in a snapshot of our own.
+    """genai-prices' bundled data, in a snapshot of our own (None if it is not installed).
 
     ``genai_prices.calc_price`` reads a process-wide snapshot that its ``UpdatePrices`` may
     replace with prices fetched over the network; derivation stays reproducible without it.
     """
-    from genai_prices.data import providers
-    from genai_prices.data_snapshot import DataSnapshot
-
+    try:
+        from genai_prices.data import providers
+        from genai_prices.data_snapshot import DataSnapshot
+    except ImportError:  # genai-prices needs Python 3.11: before that only a user's prices
+        return None
     return DataSnapshot(providers=providers, from_auto_update=False)
 
 
@@ -177,6 +179,8 @@ def _snapshot() -> Any:
 def _genai_model(model: str, provider: str) -> gp.ModelInfo | None:
     """genai-prices' entry for a model: under the span's provider if it knows that provider."""
     snapshot = _snapshot()
+    if snapshot is None:
+        return None
     if provider:
         try:
             known = snapshot.find_provider(None, provider, None)
@@ -210,19 +214,19 @@ def _genai_rates(price: gp.ModelPrice) -> _Rates | None:
 
 @lru_cache(maxsize=1024)
 def _user_rates(price: ModelPrice) -> _Rates:
-    from genai_prices import types as gp_types
-
-    return _sample(
-        gp_types.ModelPrice(
-            input_mtok=Decimal(price.input_mtok),
-            output_mtok=Decimal(price.output_mtok),
-            cache_read_mtok=None
-            if price.cached_input_mtok is None
-            else Decimal(price.cached_input_mtok),
-            output_reasoning_mtok=None
-            if price.reasoning_mtok is None
-            else Decimal(price.reasoning_mtok),
-        )
+    """A user's price as rates: cached input falls back to input, reasoning to output."""
+    zero = Decimal(0)
+    inp, out = Decimal(price.input_mtok) / MTOK, Decimal(price.output_mtok) / MTOK
+    cached = inp if price.cached_input_mtok is None else Decimal(price.cached_input_mtok) / MTOK
+    reasoning = out if price.reasoning_mtok is None else Decimal(price.reasoning_mtok) / MTOK
+    return _Rates(
+        request=(zero, zero, zero),
+        per_token=(
+            (inp, zero, inp),
+            (cached, zero, cached),
+            (zero, out, out),
+            (zero, reasoning, reasoning),
+        ),
     )
 
 
