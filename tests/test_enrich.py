@@ -34,8 +34,9 @@ from otel_bridge.scripted import (
     scripted_openai_llm,
 )
 from otel_bridge.spans import SpanRecord, freeze
-from otel_bridge.telemetry import _enrichment as enrich_module
-from otel_bridge.telemetry._enrichment import AGENT_KEYS, enrich_span, enrichment
+from otel_bridge.telemetry import _export_view as export_view_module
+from otel_bridge.telemetry._enrichment import AGENT_KEYS, enrichment
+from otel_bridge.telemetry._span_copy import enrich_span
 from otel_bridge.telemetry._trace_buffer import EnrichingExporter
 
 GRAPH_KEYS = (SA.GRAPH_NODE_ID, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_PARENT_ID)
@@ -182,9 +183,16 @@ async def test_handoff_spans_and_the_agent_graph(
 
     handoffs = [s for s in exported if s.attributes.get(SA.TOOL_NAME) == "handoff"]
     assert [
-        (s.attributes[genai.HANDOFF_SOURCE], s.attributes[genai.HANDOFF_TARGET]) for s in handoffs
-    ] == [("researcher", "writer")]
-    assert not any(genai.HANDOFF_TARGET in s.attributes for s in exported if s not in handoffs)
+        (
+            s.attributes[genai.AGENT_NAME],
+            s.attributes[genai.TRANSFER_TARGET_NAME],
+            s.attributes[genai.TRANSFER_TARGET_TYPE],
+            s.attributes[genai.TRANSFER_MODE],
+        )
+        for s in handoffs
+    ] == [("researcher", "writer", "agent", "pass_control")]
+    assert not any(genai.TRANSFER_MODE in s.attributes for s in exported if s not in handoffs)
+    assert not any(k.startswith("gen_ai.agent.handoff") for s in exported for k in s.attributes)
     workflow = next(s for s in exported if s.name == "AgentWorkflow.run")
     parents = {
         s.attributes[SA.GRAPH_NODE_ID]: s.attributes[SA.GRAPH_NODE_PARENT_ID]
@@ -400,7 +408,7 @@ def test_failures_are_counted_and_never_raised(monkeypatch: pytest.MonkeyPatch) 
     def broken(records: Any) -> Any:
         raise RuntimeError("enrichment bug")
 
-    monkeypatch.setattr(enrich_module, "enrichment", broken)
+    monkeypatch.setattr(export_view_module, "export_plan", broken)
     exporter, inner, _ = buffered()
     b, _ = one_agent_trace()
     assert exporter.export([readable(r) for r in b.spans]) is SpanExportResult.SUCCESS

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _g
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE as _ERROR_TYPE
+from opentelemetry.semconv.attributes.error_attributes import ErrorTypeValues as _ErrorTypeValues
 
 __all__ = [
     "AGENT_DESCRIPTION",
@@ -23,6 +24,7 @@ __all__ = [
     "COMPLETION_TOKENS",
     "CONVERSATION_ID",
     "ERROR_TYPE",
+    "ERROR_TYPE_OTHER",
     "FINISH_REASONS",
     "HANDOFF_SOURCE",
     "HANDOFF_TARGET",
@@ -56,6 +58,7 @@ __all__ = [
     "TOOL_NAME",
     "TOOL_OPERATION",
     "TOOL_TYPE",
+    "TOOL_TYPE_FUNCTION",
     "TOTAL_TOKENS",
     "TRACELOOP_ENTITY_INPUT",
     "TRACELOOP_ENTITY_NAME",
@@ -64,6 +67,7 @@ __all__ = [
     "TRANSFER_MODE",
     "TRANSFER_PASS_CONTROL",
     "TRANSFER_RETURN_TO_CALLER",
+    "TRANSFER_TARGET_AGENT",
     "TRANSFER_TARGET_NAME",
     "TRANSFER_TARGET_TYPE",
     "WORKFLOW_NAME",
@@ -104,6 +108,7 @@ OUTPUT_MESSAGES = _g.GEN_AI_OUTPUT_MESSAGES
 SYSTEM_INSTRUCTIONS = _g.GEN_AI_SYSTEM_INSTRUCTIONS
 TOOL_DEFINITIONS = _g.GEN_AI_TOOL_DEFINITIONS
 ERROR_TYPE = _ERROR_TYPE
+ERROR_TYPE_OTHER = _ErrorTypeValues.OTHER.value  # when no exception names the error
 
 # ---- usage (input includes cached tokens; output includes reasoning tokens) --------------
 INPUT_TOKENS = _g.GEN_AI_USAGE_INPUT_TOKENS
@@ -119,6 +124,7 @@ REASONING_TOKENS_OPENLLMETRY = "gen_ai.usage.reasoning_tokens"  # OpenLLMetry, n
 # ---- tools and transfers (handoffs) ------------------------------------------------------
 TOOL_NAME = _g.GEN_AI_TOOL_NAME
 TOOL_TYPE = _g.GEN_AI_TOOL_TYPE
+TOOL_TYPE_FUNCTION = "function"  # a tool the client runs with arguments the model chose
 TOOL_DESCRIPTION = _g.GEN_AI_TOOL_DESCRIPTION
 TOOL_CALL_ID = _g.GEN_AI_TOOL_CALL_ID
 TOOL_CALL_ARGUMENTS = _g.GEN_AI_TOOL_CALL_ARGUMENTS
@@ -126,6 +132,7 @@ TOOL_CALL_RESULT = _g.GEN_AI_TOOL_CALL_RESULT
 TRANSFER_MODE = "gen_ai.transfer.mode"
 TRANSFER_TARGET_NAME = "gen_ai.transfer.target.name"
 TRANSFER_TARGET_TYPE = "gen_ai.transfer.target.type"
+TRANSFER_TARGET_AGENT = "agent"
 TRANSFER_PASS_CONTROL = "pass_control"
 TRANSFER_RETURN_TO_CALLER = "return_to_caller"
 # Read only, from spans that earlier otel-bridge versions exported (a proposal never merged).

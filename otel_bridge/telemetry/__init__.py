@@ -4,18 +4,22 @@
 arguments or the OTEL_* environment). LlamaIndex is instrumented once per process and each trace
 is routed to the Telemetry that owns it (``_routing``). Finished spans are kept in memory
 (``_capture``) and exported (``_exporters``) after each trace is enriched with its agents: what
-to add is ``_enrichment``, when is the per-trace buffer of ``_trace_buffer``.
+to add is ``_enrichment``, what the export looks like in each ``semconv`` mode (OpenInference,
+the GenAI conventions with ``invoke_agent`` spans of ``_agent_spans``, or both) is
+``_export_view``, when is the per-trace buffer of ``_trace_buffer``.
 """
 
 from __future__ import annotations
 
 from ._capture import SpanCapture, from_readable_span
-from ._config import PROTOCOLS, Protocol, TelemetryConfig
+from ._config import PROTOCOLS, SEMCONVS, Protocol, Semconv, TelemetryConfig
 from ._telemetry import Telemetry
 
 __all__ = [
     "PROTOCOLS",
+    "SEMCONVS",
     "Protocol",
+    "Semconv",
     "SpanCapture",
     "Telemetry",
     "TelemetryConfig",

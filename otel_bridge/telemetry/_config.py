@@ -14,8 +14,9 @@ from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 from ..derivation import ModelPrice, check_price_table
 from ..errors import ConfigError
 from ..otlp import TRACES_PATH
+from ._export_view import SEMCONVS, Semconv
 
-__all__ = ["PROTOCOLS", "Protocol", "TelemetryConfig", "parse_key_values"]
+__all__ = ["PROTOCOLS", "SEMCONVS", "Protocol", "Semconv", "TelemetryConfig", "parse_key_values"]
 
 Protocol = Literal["http/protobuf", "grpc"]
 PROTOCOLS: tuple[Protocol, ...] = ("http/protobuf", "grpc")
@@ -51,6 +52,11 @@ class TelemetryConfig:
     # The SDK keeps 128 attributes per span by default; an LLM span of a long conversation
     # carries several per message, and the oldest (model name, first messages) would go first.
     max_span_attributes: int = 100_000
+    # What exported spans speak: OpenInference (as captured), the GenAI conventions, or both.
+    semconv: Semconv = "openinference"
+    # GenAI message content (gen_ai.input.messages, ...): None follows OpenInference's own
+    # content settings (OPENINFERENCE_HIDE_*); True or False decides.
+    genai_content: bool | None = None
     # A user's prices (model -> ModelPrice) over genai-prices' for the runs derived here.
     prices: Mapping[str, ModelPrice] | None = None
 
@@ -69,6 +75,10 @@ class TelemetryConfig:
             raise ConfigError("export_timeout_s must be positive")
         if self.max_span_attributes < 1:
             raise ConfigError("max_span_attributes must be at least 1")
+        if self.semconv not in SEMCONVS:
+            raise ConfigError(
+                f"unsupported semconv {self.semconv!r}; use one of {', '.join(SEMCONVS)}"
+            )
         if self.prices is not None:
             check_price_table(self.prices)
             object.__setattr__(self, "prices", dict(self.prices))  # later edits do not leak in
@@ -104,6 +114,8 @@ class TelemetryConfig:
             "otlp_json_file": self.otlp_json_file,
             "max_traces": self.max_traces,
             "max_spans_per_trace": self.max_spans_per_trace,
+            "semconv": self.semconv,
+            "genai_content": self.genai_content,
             "prices": None
             if self.prices is None
             else {model: price.to_dict() for model, price in self.prices.items()},
@@ -140,6 +152,7 @@ class TelemetryConfig:
             "resource_attributes": resource,
             "project_name": get("OTEL_BRIDGE_PROJECT", "PHOENIX_PROJECT_NAME"),
             "otlp_json_file": get("OTEL_BRIDGE_OTLP_JSON_FILE"),
+            "semconv": (get("OTEL_BRIDGE_SEMCONV") or "openinference").strip().lower(),
         }
         timeout = get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
         if timeout is not None:

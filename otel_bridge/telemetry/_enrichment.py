@@ -2,20 +2,24 @@
 
 LlamaIndex's OpenInference spans name the agent only inside a step's input repr, so Jaeger and
 Phoenix show neither who made a call nor where a handoff happened. Before export each trace is
-derived (``derive``) and its spans are copied with: on LLM, TOOL and step spans ``agent.name``,
-``graph.node.id``/``.name`` (the agent), ``graph.node.parent_id`` (who first handed off to it,
-else the workflow node) and ``gen_ai.agent.name``; on handoff tool spans the handoff source and
-target; on the workflow and root spans the whole user input and final answer. No agent name
-goes on the workflow or run span, nor above a call derive leaves without an agent: derive()
-gives the same RunTrace from enriched spans as from plain ones.
+derived (``derive``, through ``analyse``) and its spans are copied with: on LLM, TOOL and step
+spans ``agent.name``, ``graph.node.id``/``.name`` (the agent), ``graph.node.parent_id`` (who
+first handed off to it, else the workflow node) and ``gen_ai.agent.name``; on handoff tool spans
+the transfer of the GenAI conventions (``gen_ai.transfer.target.name``, ``.target.type`` agent,
+``gen_ai.transfer.mode`` pass_control: a LlamaIndex handoff passes control for good); on the
+workflow and root spans the whole user input and final answer. No agent name goes on the
+workflow or run span, nor above a call derive leaves without an agent: derive() gives the same
+RunTrace from enriched spans as from plain ones.
 
-The buffering exporter that applies it lives in ``_trace_buffer``.
+What else the export changes (names, kinds, times, statuses, the GenAI view) is
+``_export_view``; the buffering exporter that applies it all lives in ``_trace_buffer``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from openinference.semconv.trace import (
@@ -23,8 +27,6 @@ from openinference.semconv.trace import (
     OpenInferenceSpanKindValues,
     SpanAttributes,
 )
-from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import ReadableSpan
 
 from .. import conventions as conv
 from ..conventions import genai_attributes as genai
@@ -32,11 +34,12 @@ from ..derivation import derive
 from ..run_trace import LLMCall, RunTrace, ToolCall
 from ..spans import SpanIndex, SpanRecord
 
-__all__ = ["AGENT_KEYS", "enrich_span", "enrichment"]
+__all__ = ["AGENT_KEYS", "TRANSFER_KEYS", "Extra", "TraceView", "analyse", "enrichment"]
 
 logger = logging.getLogger(__name__)
 
 AGENT_KEYS = (SpanAttributes.AGENT_NAME, SpanAttributes.GRAPH_NODE_NAME, genai.AGENT_NAME)
+TRANSFER_KEYS = (genai.TRANSFER_TARGET_NAME, genai.TRANSFER_TARGET_TYPE, genai.TRANSFER_MODE)
 AGENT_KINDS = frozenset(
     {OpenInferenceSpanKindValues.LLM.value, OpenInferenceSpanKindValues.TOOL.value}
 )
@@ -45,16 +48,53 @@ TEXT = OpenInferenceMimeTypeValues.TEXT.value
 Extra = dict[str, Any]
 
 
+@dataclass(slots=True)
+class TraceView:
+    """One trace as derived: its RunTrace, span index, agent steps and each span's agent."""
+
+    run: RunTrace
+    index: SpanIndex
+    steps: list[SpanRecord]  # agent steps, in start order
+    agents: dict[int, str]  # span id -> agent (steps, calls, tool preparation)
+    workflow: SpanRecord  # the span the first step hangs under (else the root)
+    handoff_targets: dict[int, str]  # handoff tool span id -> target agent
+    _facts: dict[int, conv.LLMFacts] = field(default_factory=dict)
+
+    def llm_facts(self, span: SpanRecord) -> conv.LLMFacts:
+        """What an LLM call span says (read once per span)."""
+        facts = self._facts.get(span.span_id)
+        if facts is None:
+            facts = self._facts[span.span_id] = conv.read_llm(span)
+        return facts
+
+    def span_of(self, call: LLMCall | ToolCall) -> SpanRecord | None:
+        """The span a derived call came from."""
+        return self.index.by_id.get(int(call.span_id, 16))
+
+
 # ---- what to add: pure, over one trace's records ------------------------------------------
 
 
-def enrichment(records: Sequence[SpanRecord]) -> dict[int, Extra]:
-    """Attributes to add, by span id, to the spans of one trace (from its derivation)."""
+def analyse(records: Sequence[SpanRecord]) -> TraceView:
+    """Derive one trace and find its steps, its workflow span and each span's agent."""
     run = derive(records)
     index = SpanIndex(list(records))
     steps = [s for s in index.spans if conv.step_agent(s)]
     agents = _agents_by_span(run, index, steps)
     workflow = (index.parent(steps[0]) if steps else None) or (index.roots or index.orphans)[0]
+    tools = {(t.start_ns, t.tool_call_id): t for t in run.tool_calls}
+    targets = {}
+    for handoff in run.handoffs:
+        tool = tools.get((handoff.at_ns, handoff.tool_call_id))
+        if tool is not None:
+            targets[int(tool.span_id, 16)] = handoff.to_agent
+    return TraceView(run, index, steps, agents, workflow, targets)
+
+
+def enrichment(trace: Sequence[SpanRecord] | TraceView) -> dict[int, Extra]:
+    """Attributes to add, by span id, to the spans of one trace (from its derivation)."""
+    view = trace if isinstance(trace, TraceView) else analyse(trace)
+    run, index, agents, workflow = view.run, view.index, view.agents, view.workflow
     parents = _node_parents(run, agents, workflow.name)
     blocked = _shadowing(run, index, agents)
     extra: dict[int, Extra] = {}
@@ -65,14 +105,14 @@ def enrichment(records: Sequence[SpanRecord]) -> dict[int, Extra]:
                 SpanAttributes.GRAPH_NODE_ID: agent,
                 SpanAttributes.GRAPH_NODE_PARENT_ID: parents[agent],
             }
-    tools = {(t.start_ns, t.tool_call_id): t for t in run.tool_calls}
-    for handoff in run.handoffs:
-        tool = tools.get((handoff.at_ns, handoff.tool_call_id))
-        if tool is not None:
-            attrs = extra.setdefault(int(tool.span_id, 16), {})
-            attrs[genai.HANDOFF_TARGET] = handoff.to_agent
-            if handoff.from_agent:
-                attrs[genai.HANDOFF_SOURCE] = handoff.from_agent
+    for span_id, target in view.handoff_targets.items():
+        extra.setdefault(span_id, {}).update(
+            {
+                genai.TRANSFER_TARGET_NAME: target,
+                genai.TRANSFER_TARGET_TYPE: genai.TRANSFER_TARGET_AGENT,
+                genai.TRANSFER_MODE: genai.TRANSFER_PASS_CONTROL,  # the target takes over the run
+            }
+        )
     io = _run_io(run)
     for span in {workflow.span_id: workflow, **{r.span_id: r for r in index.roots}}.values():
         if span.span_id not in agents and not _read_by_derive(span):
@@ -160,26 +200,3 @@ def _run_io(run: RunTrace) -> Extra:
         if value is not None:
             io[key], io[mime] = value, TEXT
     return io
-
-
-def enrich_span(span: ReadableSpan, extra: Mapping[str, Any]) -> ReadableSpan:
-    """A copy of a finished span with ``extra`` merged into its attributes (original untouched)."""
-    if not extra:
-        return span
-    attributes = BoundedAttributes(attributes={**(span.attributes or {}), **extra})
-    attributes.dropped = span.dropped_attributes  # what the SDK's limits dropped stays counted
-    # Dropped event/link counts live on the SDK's private bounded lists; keep those too.
-    return ReadableSpan(
-        name=span.name,
-        context=span.get_span_context(),
-        parent=span.parent,
-        resource=span.resource,
-        attributes=attributes,
-        events=getattr(span, "_events", span.events),
-        links=getattr(span, "_links", span.links),
-        kind=span.kind,
-        status=span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )

@@ -19,7 +19,7 @@ from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
 from . import _routing as routing
 from ._capture import SpanCapture
-from ._config import Protocol, TelemetryConfig
+from ._config import Protocol, Semconv, TelemetryConfig
 from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from ._trace_buffer import EnrichingSpanProcessor
 
@@ -35,7 +35,10 @@ class Telemetry:
     instrumented once per process; each trace goes to the Telemetry that owns it (see
     ``_routing``), so several Telemetry objects can live side by side. A run started outside
     ``start_run``/``activate`` goes to the most recently opened Telemetry that claims such
-    runs (``claim_unscoped=True``, the default). ``prices`` (model -> ``ModelPrice``)
+    runs (``claim_unscoped=True``, the default). ``semconv`` says what the exported spans
+    speak (``openinference``, ``genai`` or ``both``; see ``_export_view``), ``genai_content``
+    whether GenAI message content is exported (default: where OpenInference records content).
+    ``prices`` (model -> ``ModelPrice``)
     overrides genai-prices' prices in the RunTraces it derives.
     """
 
@@ -55,6 +58,8 @@ class Telemetry:
         max_span_attributes: int = 100_000,
         set_global: bool = False,
         claim_unscoped: bool = True,
+        semconv: Semconv = "openinference",
+        genai_content: bool | None = None,
         prices: PriceTable | None = None,
         config: TelemetryConfig | None = None,
     ) -> None:
@@ -70,6 +75,8 @@ class Telemetry:
             max_spans_per_trace=max_spans_per_trace,
             export_timeout_s=export_timeout_s,
             max_span_attributes=max_span_attributes,
+            semconv=semconv,
+            genai_content=genai_content,
             prices=prices,
         )
         self.closed = False
@@ -145,8 +152,13 @@ class Telemetry:
 
     def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
         """Export off the agent's thread, in batches, each trace enriched with its agents."""
+        content = self.config.genai_content
         return EnrichingSpanProcessor(
-            exporter, schedule_delay_millis=500, max_spans=self.config.max_spans_per_trace
+            exporter,
+            schedule_delay_millis=500,
+            max_spans=self.config.max_spans_per_trace,
+            semconv=self.config.semconv,
+            content=_openinference_content() if content is None else content,
         )
 
     # ---- reading what was captured ------------------------------------------------------
@@ -235,3 +247,18 @@ class Telemetry:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def _openinference_content() -> bool:
+    """Whether OpenInference records message content (its OPENINFERENCE_HIDE_* settings)."""
+    from openinference.instrumentation import TraceConfig
+
+    config = TraceConfig()
+    return not (
+        config.hide_inputs
+        or config.hide_outputs
+        or config.hide_input_messages
+        or config.hide_output_messages
+        or config.hide_input_text
+        or config.hide_output_text
+    )

@@ -1,12 +1,13 @@
-"""When to enrich: a per-trace buffer in the export thread (what to add is ``_enrichment``).
+"""When to enrich: a per-trace buffer in the export thread (what is exported: ``_export_view``).
 
 ``EnrichingExporter`` sits behind a ``BatchSpanProcessor``: the work runs on export threads,
 never the agent's. It buffers spans per trace and exports a trace ``grace_s`` after its root
 arrives (LlamaIndex children may end after the root), after ``max_wait_s`` if the root never
-ends, and on ``force_flush``/``shutdown``. A flushed trace's records stay ``linger_s`` so late
-children are enriched from the whole trace. Over ``max_traces``/``max_spans`` lingering traces
-are forgotten first, then the oldest pending trace is exported as it is, counted in
-``overflow_spans``: nothing is dropped.
+ends, and on ``force_flush``/``shutdown``; each trace is exported as its plan says (``semconv``
+mode, GenAI ``content``), new ``invoke_agent`` spans once. A flushed trace's records stay
+``linger_s`` so late children are enriched from the whole trace. Over
+``max_traces``/``max_spans`` lingering traces are forgotten first, then the oldest pending trace
+is exported as it is, counted in ``overflow_spans``: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from ..spans import SpanRecord
-from . import _enrichment as enrich
+from . import _export_view as export_view
 from ._capture import from_readable_span
+from ._export_view import SEMCONVS, ExportPlan, Semconv
+from ._span_copy import copy_span, new_span
 
 __all__ = ["EnrichingExporter", "EnrichingSpanProcessor"]
 
@@ -42,9 +45,11 @@ class _Trace:
     since: float = 0.0  # arrival of the oldest pending span
     root_at: float | None = None  # arrival of the root span
     seen_at: float = 0.0  # last arrival
+    template: ReadableSpan | None = None  # resource and sampling of new spans in this trace
+    added: set[int] = field(default_factory=set)  # new spans already exported
 
 
-_Work = tuple[list[SpanRecord], list[ReadableSpan]]
+_Work = tuple[_Trace, list[SpanRecord], list[ReadableSpan]]
 
 
 class EnrichingExporter(SpanExporter):
@@ -61,10 +66,15 @@ class EnrichingExporter(SpanExporter):
         max_spans: int = 20_000,
         clock: Callable[[], float] = time.monotonic,
         timer: bool = True,
+        semconv: Semconv = "openinference",
+        content: bool = True,
     ) -> None:
         if max_traces < 1 or max_spans < 1:
             raise ValueError("enrichment buffer limits must be at least 1")
+        if semconv not in SEMCONVS:
+            raise ValueError(f"semconv must be one of {', '.join(SEMCONVS)}, not {semconv!r}")
         self.inner = inner
+        self.semconv, self.content = semconv, content
         self.grace_s, self.max_wait_s, self.linger_s = grace_s, max_wait_s, linger_s
         self.max_traces, self.max_spans = max_traces, max_spans
         self.enriched_spans = self.overflow_spans = self.failures = 0
@@ -133,6 +143,8 @@ class EnrichingExporter(SpanExporter):
                     trace = self._traces[record.trace_id] = _Trace()
                 if not trace.pending:
                     trace.since = now
+                if trace.template is None:
+                    trace.template = span
                 trace.records.append(record)
                 trace.pending.append(span)
                 trace.seen_at = now
@@ -179,7 +191,7 @@ class EnrichingExporter(SpanExporter):
             if not force and self._due_at(trace) > now:
                 continue
             if trace.pending:
-                work.append((list(trace.records), trace.pending))
+                work.append((trace, list(trace.records), trace.pending))
                 trace.pending = []
             elif not force:
                 del self._traces[trace_id]
@@ -206,21 +218,30 @@ class EnrichingExporter(SpanExporter):
     def _flush(self, work: list[_Work]) -> None:
         batch: list[ReadableSpan] = []
         enriched = 0
-        for records, pending in work:
+        for trace, records, pending in work:
             try:
-                extra = enrich.enrichment(records)
+                plan = export_view.export_plan(records, self.semconv, self.content)
             except Exception:
                 self._failed("could not derive a trace for enrichment; exporting it as it is")
-                extra = {}
+                plan = ExportPlan()
             for span in pending:
-                ctx = span.get_span_context()
-                added = extra.get(ctx.span_id) if ctx is not None else None
-                batch.append(enrich.enrich_span(span, added) if added else span)
-                enriched += bool(added)
+                copy = copy_span(span, plan)
+                batch.append(copy)
+                enriched += copy is not span
+            batch.extend(self._new_spans(trace, plan))
         if batch:
             with self._lock:
                 self.enriched_spans += enriched
             self._send(batch)
+
+    def _new_spans(self, trace: _Trace, plan: ExportPlan) -> list[ReadableSpan]:
+        """The plan's new spans not exported yet (a later flush of the trace plans them again)."""
+        if not plan.added or trace.template is None:
+            return []
+        with self._lock:
+            fresh = [r for r in plan.added if r.span_id not in trace.added]
+            trace.added.update(r.span_id for r in fresh)
+        return [new_span(record, trace.template) for record in fresh]
 
     def _send(self, spans: list[ReadableSpan]) -> None:
         with self._export_lock:
