@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -124,9 +125,13 @@ def cost_text(cost: Any) -> str | None:
     total = cost.get("total_usd")
     if cost.get("complete") is not True or not isinstance(total, int | float):
         return "unknown"
-    if total == 0:
+    if total <= 0:
         return "$0"
-    return f"${total:.4f}" if total < 1 else f"${total:,.2f}"
+    if total >= 1:
+        return f"${total:,.2f}"
+    # Small amounts keep three significant digits: $0.000123, $0.0123, $0.123.
+    digits = min(10, 2 - math.floor(math.log10(total)))
+    return "$" + f"{total:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def clip(text: Any, width: int = 160) -> str:

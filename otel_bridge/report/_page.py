@@ -87,6 +87,7 @@ class Message:
     tool_calls: list[ToolRequest] = field(default_factory=list)
     result_of: str | None = None  # the tool whose result this is
     handoff: int | None = None  # handoff number when this is a handoff's result
+    failed: bool = False  # the result of a tool call that raised
     summary: str = ""
 
 
@@ -169,6 +170,11 @@ def conversation(data: Mapping[str, Any], colours: Mapping[str, int]) -> list[Me
         for n, h in enumerate(data.get("handoffs") or (), start=1)
         if mapping(h).get("tool_call_id")
     }
+    failed = {
+        mapping(t).get("tool_call_id")
+        for t in data.get("tool_calls") or ()
+        if mapping(t).get("status") == "error" and mapping(t).get("tool_call_id")
+    }
     messages = []
     for i, raw in enumerate(data.get("messages") or ()):
         message = mapping(raw)
@@ -199,6 +205,7 @@ def conversation(data: Mapping[str, Any], colours: Mapping[str, int]) -> list[Me
                 tool_calls=requests,
                 result_of=str(message.get("name") or "tool") if role == "tool" else None,
                 handoff=handoff_of.get(message.get("tool_call_id")) if role == "tool" else None,
+                failed=role == "tool" and message.get("tool_call_id") in failed,
                 summary=clip(text, 100),
             )
         )

@@ -57,7 +57,8 @@ def _number(usage: Mapping[str, Any], key: str) -> str:
 def _agent_table(data: Mapping[str, Any]) -> tuple[Table, bool]:
     agents = mapping(data.get("agents"))
     with_cost = any(isinstance(mapping(s).get("cost"), Mapping) for s in agents.values())
-    columns = ["agent", "LLM calls", "tool calls", "in", "out", "cached", "time", "errors"]
+    # Short headers: with a cost column the table still fits 80 columns.
+    columns = ["agent", "LLM", "tools", "in", "out", "cached", "time", "errors"]
     table = Table(*columns, *(["cost"] if with_cost else []), box=None, padding=(0, 1))
     for column in table.columns[1:]:
         column.justify = "right"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,9 @@ def write_run_report(trace: Any, path: str | Path) -> Path:
         raise ConfigError(f"{path} is a directory; give a file name for the report")
     page = _encode(run_html(trace))
     _prepare_parent(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temporary = _beside(path, "tmp")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(temporary, "xb") as out:
             out.write(page)
         os.replace(temporary, path)
     except BaseException:
@@ -69,7 +69,8 @@ def write_report_dir(
     if directory.is_dir() and any(directory.iterdir()) and not overwrite:
         raise ConfigError(f"{directory} exists and is not empty; choose to overwrite it")
     _prepare_parent(directory)
-    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    building = _beside(directory, "new")
+    building.mkdir()
     try:
         rows = []
         for done, trace in enumerate(traces, start=1):
@@ -87,6 +88,12 @@ def write_report_dir(
     return directory
 
 
+def _beside(path: Path, what: str) -> Path:
+    """A fresh hidden name next to ``path`` (made by the caller: the umask applies, unlike
+    ``tempfile``'s private 0600/0700 modes, so the report is readable like any other file)."""
+    return path.with_name(f".{path.name}.{what}-{secrets.token_hex(6)}")
+
+
 def _prepare_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +106,11 @@ def _swap_in(built: Path, directory: Path) -> None:
     if not directory.exists():
         os.rename(built, directory)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-    os.rename(directory, old / directory.name)
+    old = _beside(directory, "old")
+    os.rename(directory, old)
     try:
         os.rename(built, directory)
     except BaseException:
-        os.rename(old / directory.name, directory)
+        os.rename(old, directory)
         raise
     shutil.rmtree(old, ignore_errors=True)

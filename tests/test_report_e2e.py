@@ -1,0 +1,304 @@
+"""Real runs as HTML reports, opened in the system's headless Chromium.
+
+Real LlamaIndex agents under real OpenInference instrumentation talk to the scripted
+OpenAI-compatible server; each run is derived, rendered, and opened by playwright-core
+(``tests/browser``) in ``/usr/bin/chromium``, never a downloaded browser. The checks read the
+DOM: a lane per agent, an edge per handoff, the token totals of the scripted usage, no console
+error, no request, and a ``<script>`` in a tool output shown as text, not run. Screenshots are
+kept in ``$OTEL_BRIDGE_ARTIFACTS`` (default ``build/test-artifacts``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
+from runs import traced_run
+
+from otel_bridge import RunTrace, Telemetry
+from otel_bridge.report import run_html, write_report_dir
+from otel_bridge.scripted import (
+    Reply,
+    ScriptedLLMServer,
+    ToolCallSpec,
+    Usage,
+    demo_script,
+    scripted_openai_llm,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER_DIR = Path(__file__).with_name("browser")
+CHROMIUM = "/usr/bin/chromium"
+PAYLOAD = '<script>window.__pwned = true</script><img src="x" onerror="window.__pwned = true">'
+
+Inspect = Callable[..., dict[str, Any]]
+
+
+# ---- the runs ---------------------------------------------------------------------------
+
+
+def search(query: str) -> str:
+    """Search the notes."""
+    return f"notes about {query}"
+
+
+def word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def render_snippet(topic: str) -> str:
+    """Return an HTML snippet about a topic."""
+    return f"{PAYLOAD} about {topic}"
+
+
+def explode(reason: str) -> str:
+    """A tool that always fails."""
+    raise RuntimeError(f"tool exploded: {reason}")
+
+
+async def demo_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTrace:
+    """The demo's researcher -> writer run."""
+    script = demo_script()
+    llm.set_script(script.router())
+    workflow = script.workflow(
+        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
+    )
+    _, trace = await traced_run(telemetry, lambda: workflow.run(user_msg=script.user_msg))
+    return trace
+
+
+async def chain_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTrace:
+    """planner -> solver (adds) -> reviewer: two handoffs."""
+
+    def to(agent: str, why: str) -> ToolCallSpec:
+        return ToolCallSpec("handoff", {"to_agent": agent, "reason": why})
+
+    llm.set_script(
+        [
+            Reply(agent="You are the planner.", tool_calls=[to("solver", "plan ready")],
+                  usage=Usage(100, 10)),
+            Reply(agent="You are the solver.", tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
+                  usage=Usage(200, 20)),
+            Reply(agent="You are the solver.", tool_calls=[to("reviewer", "solved")],
+                  usage=Usage(300, 30)),
+            Reply(agent="You are the reviewer.", content="Reviewed: 42.", usage=Usage(400, 40)),
+        ]
+    )  # fmt: skip
+    client = scripted_openai_llm(llm, include_usage=True)
+
+    def agent(name: str, tools: list[Any], to: list[str]) -> FunctionAgent:
+        return FunctionAgent(
+            name=name,
+            description=f"The {name}.",
+            system_prompt=f"You are the {name}.",
+            tools=tools,
+            llm=client,
+            can_handoff_to=to,
+        )
+
+    workflow = AgentWorkflow(
+        agents=[agent("planner", [], ["solver"]), agent("solver", [add], ["reviewer"]),
+                agent("reviewer", [], [])],
+        root_agent="planner",
+    )  # fmt: skip
+    _, trace = await traced_run(telemetry, lambda: workflow.run(user_msg="Add 20 and 22."))
+    return trace
+
+
+async def tool_error_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTrace:
+    """One agent: a tool returns HTML with a script in it, another tool raises."""
+    llm.set_script(
+        [
+            Reply(
+                tool_calls=[
+                    ToolCallSpec("render_snippet", {"topic": "tracing"}),
+                    ToolCallSpec("explode", {"reason": "bad input"}),
+                ],
+                usage=Usage(50, 5, cached=16, reasoning=3),
+            ),
+            Reply(content="One tool failed.", usage=Usage(80, 6)),
+        ]
+    )
+    agent = FunctionAgent(
+        name="fragile",
+        tools=[render_snippet, explode],
+        llm=scripted_openai_llm(llm, include_usage=True),
+    )
+    _, trace = await traced_run(telemetry, lambda: agent.run(user_msg="Try the tools."))
+    return trace
+
+
+# ---- the browser ------------------------------------------------------------------------
+
+
+def _browser_missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed (apt-get install nodejs npm)"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not (DRIVER_DIR / "node_modules" / "playwright-core").is_dir():
+        return (
+            "playwright-core is not installed: "
+            "cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci"
+        )
+    return None
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots are kept after the run."""
+    path = Path(os.environ.get("OTEL_BRIDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def inspect() -> Inspect:
+    """Open a page in headless Chromium and return what the driver saw (JSON)."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # CI installs the browser and the driver: missing is a CI bug
+        pytest.skip(missing)
+
+    driver = str(DRIVER_DIR / "inspect_report.mjs")
+
+    def run(mode: str, page: Path, screenshot: Path, size: str = "1280x900", **env: str) -> Any:
+        done = subprocess.run(
+            ["node", driver, mode, str(page), str(screenshot), size],
+            capture_output=True,
+            text=True,
+            timeout=180,  # a hang guard, not a speed test
+            env={**os.environ, **env},
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return run
+
+
+def _clean(seen: dict[str, Any]) -> None:
+    assert seen["consoleErrors"] == [] and seen["pageErrors"] == []
+    assert seen["requests"] == []
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+async def test_demo_run_in_chromium(
+    llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
+) -> None:
+    trace = await demo_run(llm, telemetry)
+    page = tmp_path / "demo.html"
+    page.write_text(run_html(trace), encoding="utf-8")
+    seen = inspect("run", page, artifacts / "report-demo.png")
+
+    _clean(seen)
+    assert seen["status"] == "ok" and seen["output"] == trace.output
+    assert seen["lanes"] == ["researcher", "writer"]
+    assert seen["nodes"] == ["researcher", "writer"]
+    assert seen["edges"] == ["1. researcher → writer: The research notes are ready."]
+    [arrow] = seen["arrows"]
+    assert arrow.startswith("handoff 1: researcher → writer at ")
+    assert seen["totals"]["input_tokens"] == "2,240"
+    assert seen["totals"]["cached_input_tokens"] == "896"
+    assert seen["totals"]["output_tokens"] == "123"
+    assert seen["totals"]["total_tokens"] == "2,363"
+    assert [row[:8] for row in seen["agentRows"]] == [
+        ["researcher", "2", "2", "950", "384", "48", "0", "998"],
+        ["writer", "2", "1", "1,290", "512", "75", "0", "1,365"],
+    ]
+    assert seen["bars"] == {"llm": 4, "tool": 2, "handoff": 1, "error": 0, "ttft": 4}
+    assert [(m["agent"], m["role"]) for m in seen["messages"]][-4:] == [
+        ("writer", "system"),
+        ("writer", "assistant"),
+        ("writer", "tool"),
+        ("writer", "assistant"),
+    ]
+    assert seen["clicked"]["tool"] == "search" and seen["clicked"]["agent"] == "researcher"
+    assert seen["zoomedWidthRatio"] == pytest.approx(2, rel=0.02)
+
+
+@pytest.mark.browser
+async def test_three_agent_chain_in_chromium(
+    llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
+) -> None:
+    trace = await chain_run(llm, telemetry)
+    page = tmp_path / "chain.html"
+    page.write_text(run_html(trace), encoding="utf-8")
+    seen = inspect("run", page, artifacts / "report-chain.png")
+
+    _clean(seen)
+    assert seen["lanes"] == ["planner", "solver", "reviewer"]
+    assert seen["edges"] == ["1. planner → solver: plan ready", "2. solver → reviewer: solved"]
+    assert [a.split(" at ")[0] for a in seen["arrows"]] == [
+        "handoff 1: planner → solver",
+        "handoff 2: solver → reviewer",
+    ]
+    assert seen["totals"]["input_tokens"] == "1,000"
+    assert seen["totals"]["output_tokens"] == "100"
+    assert seen["totals"]["total_tokens"] == "1,100"
+    assert {row[0]: (row[3], row[5]) for row in seen["agentRows"]} == {
+        "planner": ("100", "10"),
+        "solver": ("500", "50"),
+        "reviewer": ("400", "40"),
+    }
+
+
+@pytest.mark.browser
+async def test_tool_error_and_a_script_in_a_tool_output(
+    llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
+) -> None:
+    trace = await tool_error_run(llm, telemetry)
+    page = tmp_path / "tool-error.html"
+    page.write_text(run_html(trace), encoding="utf-8")
+    seen = inspect("run", page, artifacts / "report-tool-error.png")
+
+    _clean(seen)  # the <img src="x"> was not loaded
+    assert seen["pwned"] is False and seen["scriptsInBody"] == 0
+    results = [m["text"] for m in seen["messages"] if m["role"] == "tool"]
+    assert any(f"{PAYLOAD} about tracing" in text for text in results)  # shown as text
+    assert any("tool exploded: bad input" in text for text in results)
+    assert seen["bars"]["error"] == 1 and seen["lanes"] == ["fragile"]
+    assert "tool exploded: bad input" in seen["clicked"]["error"]
+    assert seen["clicked"]["status"] == "error"
+    assert seen["totals"]["cached_input_tokens"] == "16"
+    assert seen["totals"]["reasoning_tokens"] == "3"
+    assert seen["totals"]["total_tokens"] == "141"
+    assert seen["edges"] == [] and seen["arrows"] == []
+
+
+@pytest.mark.browser
+async def test_index_of_runs_sorts_and_filters_in_chromium(
+    llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
+) -> None:
+    traces = [
+        await demo_run(llm, telemetry),
+        await chain_run(llm, telemetry),
+        await tool_error_run(llm, telemetry),
+    ]
+    out = write_report_dir(traces, tmp_path / "reports")
+    shot = artifacts / "report-index.png"
+    seen = inspect("index", out / "index.html", shot, REPORT_FILTER="planner")
+
+    _clean(seen)
+    assert [r["href"] for r in seen["rows"]] == [f"{t.trace_id}.html" for t in traces]
+    assert all((out / r["href"]).is_file() for r in seen["rows"])
+    assert [r["trace"] for r in seen["filtered"]] == [traces[1].trace_id]
+    assert seen["errorsOnly"] == []  # a failing tool does not fail the run
+    assert seen["byTokensAscending"] == [141, 1100, 2363]
+    assert seen["byTokensDescending"] == [2363, 1100, 141]

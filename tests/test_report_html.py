@@ -1,0 +1,149 @@
+"""The HTML report on derived runs: escaping, the embedded data, cost, data quality, the index.
+
+Runs here are derived from hand-built span records (``records.py``); real LlamaIndex runs in a
+real browser are in ``test_report_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import pytest
+from records import TraceBuilder, assistant, handoff_trace, sys, tool_result, user
+
+from otel_bridge import derive
+from otel_bridge.errors import SpanFormatError
+from otel_bridge.report import index_html, run_html
+
+EVIL = "<b onmouseover=alert(1)>evil</b>"
+PAYLOAD = "</script><script>window.__pwned = true</script>\u2028<img src=x onerror=alert(1)>"
+
+
+def evil_trace() -> dict[str, Any]:
+    """A run whose agent name, messages and tool output are HTML: none of it may become markup."""
+    b = TraceBuilder(trace_id=0xE1)
+    root = b.root(0, 50)
+    step = b.step(root, EVIL, 1, 20)
+    call = assistant(calls=[("c1", "fetch", {"url": PAYLOAD})])
+    b.llm(step, 2, 19, [sys("You fetch."), user(PAYLOAD)], [call], usage=(40, 4))
+    tool_step = b.call_tool(root, "c1", 21, 25)
+    b.tool(tool_step, "fetch", {"url": PAYLOAD}, PAYLOAD, 22, 24)
+    step2 = b.step(root, EVIL, 26, 40)
+    b.llm(
+        step2,
+        27,
+        39,
+        [sys("You fetch."), user(PAYLOAD), call, tool_result("c1", PAYLOAD)],
+        [assistant("Fetched.")],
+        usage=(60, 6),
+    )
+    return derive(b.spans).to_dict()
+
+
+def payload_json(page: str) -> Any:
+    [blob] = re.findall(r'<script type="application/json" id="report-data">(.*?)</script>', page)
+    return json.loads(blob)
+
+
+def test_text_from_spans_is_escaped_everywhere() -> None:
+    page = run_html(evil_trace())
+
+    assert "<b onmouseover" not in page and "<img src=x" not in page
+    assert "window.__pwned" in page  # present, as text
+    assert page.count("<script") == 2  # the data element and the page's own script
+    assert "&lt;b onmouseover=alert(1)&gt;evil&lt;/b&gt;" in page
+    data = payload_json(page)
+    tool = next(d for d in data["details"] if d["kind"] == "tool call")
+    assert tool["output"] == PAYLOAD and tool["agent"] == EVIL
+
+
+def test_embedded_json_cannot_end_its_element() -> None:
+    page = run_html(evil_trace())
+    [blob] = re.findall(r'id="report-data">(.*?)</script>', page, flags=re.S)
+    assert "<" not in blob and ">" not in blob and "&" not in blob
+    assert "\u2028" not in blob and "\\u2028" in blob
+
+
+def test_the_page_loads_nothing_and_allows_only_its_own_script() -> None:
+    page = run_html(derive(handoff_trace().spans))
+    [policy] = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    policy = html.unescape(policy)
+    assert "default-src 'none'" in policy
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]+'", policy)
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "@import" not in page and "url(http" not in page
+
+
+def test_a_run_trace_and_its_json_give_the_same_page() -> None:
+    trace = derive(handoff_trace().spans)
+    assert run_html(trace) == run_html(trace.to_dict())
+
+
+def test_handoff_run_shows_lanes_edges_and_totals() -> None:
+    page = run_html(derive(handoff_trace().spans))
+
+    assert re.findall(r'data-lane="\d+" aria-label="([^"]*)"', page) == ["researcher", "writer"]
+    assert len(re.findall(r'<g class="edge" data-edge="1">', page)) == 1
+    assert re.findall(r"<title>1\. (.*?)</title>", page) == ["researcher → writer: ready"]
+    assert '<dd data-total="input_tokens">550</dd>' in page
+    assert '<dd data-total="output_tokens">52</dd>' in page
+    assert '<dd data-total="total_tokens">602</dd>' in page
+
+
+def test_missing_token_counts_are_lower_bounds_explained_in_words() -> None:
+    b = TraceBuilder(trace_id=0xAB)
+    root = b.root(0, 30)
+    b.llm(b.step(root, "solo", 1, 10), 2, 9, [user("q")], [assistant("a")], usage=(70, 7))
+    b.llm(b.step(root, "solo", 11, 20), 12, 19, [user("q2")], [assistant("b")], usage=None)
+    page = run_html(derive(b.spans))
+
+    assert '<dd data-total="input_tokens">≥70</dd>' in page
+    assert "1 call(s) without counts" in page
+    assert "<code>tokens_missing</code>: 1 LLM call(s) reported no token counts" in page
+
+
+def _with_cost(data: dict[str, Any], total: float | None, complete: bool) -> dict[str, Any]:
+    cost = {"total_usd": total, "input_usd": None, "output_usd": None, "complete": complete}
+    return {**data, "cost": cost}
+
+
+def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> None:
+    data = derive(handoff_trace().spans).to_dict()
+    data.pop("cost", None)
+    data.pop("cost_by_model", None)
+    for stats in data["agents"].values():
+        stats.pop("cost", None)
+
+    assert 'data-total="cost"' not in run_html(data)
+    known = run_html(_with_cost(data, 0.0123, True))
+    assert '<dd data-total="cost">$0.0123</dd>' in known
+    partial = run_html(_with_cost(data, 0.0123, False))
+    assert '<dd data-total="cost">unknown <small>' in partial
+    assert "$0.0123" not in partial and "$0<" not in partial
+
+
+def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:
+    first = derive(handoff_trace().spans).to_dict()
+    second = evil_trace()
+    page = index_html([first, second])
+
+    assert re.findall(r'<a href="([^"]+)">', page) == [
+        f"{first['trace_id']}.html",
+        f"{second['trace_id']}.html",
+    ]
+    assert EVIL not in page and "&lt;b onmouseover=alert(1)&gt;evil&lt;/b&gt;" in page
+    tokens_then_time = r'<td data-v="(\d+)"[^>]*>[\d,≥]+</td>\n<td data-v="[\d.]+">[\d.]+s<'
+    assert re.findall(tokens_then_time, page) == [
+        "602",
+        "110",
+    ]
+
+
+@pytest.mark.parametrize("bad", [None, [], "run", {"status": "ok"}, {"trace_id": 7}])
+def test_something_else_than_run_trace_json_is_one_clear_error(bad: Any) -> None:
+    with pytest.raises(SpanFormatError, match="not RunTrace JSON"):
+        run_html(bad)
