@@ -72,6 +72,14 @@ def collector() -> None:
     help="Largest request body, before and after gunzip.",
 )
 @click.option(
+    "--max-pending-mib",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Spans waiting for the database, in MiB of their size; beyond it exports get 429 / "
+    "RESOURCE_EXHAUSTED with a retry delay.",
+)
+@click.option(
     "--synchronous",
     type=click.Choice(["FULL", "NORMAL"]),
     default="FULL",
@@ -130,6 +138,7 @@ def serve_command(
     token: str | None,
     allow_remote: bool,
     max_body_mib: int,
+    max_pending_mib: int,
     synchronous: str,
     no_prepare_runs: bool,
     read_timeout: float,
@@ -156,6 +165,7 @@ def serve_command(
         token=token,
         allow_remote=allow_remote,
         max_body_bytes=max_body_mib * 1024 * 1024,
+        max_pending_bytes=max_pending_mib * 1024 * 1024,
         synchronous="NORMAL" if synchronous == "NORMAL" else "FULL",
         prepare_runs=not no_prepare_runs,
         header_timeout_s=read_timeout,
