@@ -8,7 +8,10 @@ INTERNAL, a new span id, parent the workflow span, from the activation's first
 The workflow's direct children that start in that window (the activation's steps, tool calls,
 and the setup of the next agent) move under it; the children before the first activation stay
 where they are. The trace stays a tree: every new span hangs under an existing one and only
-direct children of its parent move under it.
+direct children of its parent move under it. A new span carries the agent, the provider and
+model its calls used, their token totals (a count only when every call reported it), the
+agent's system prompt (with content on), and the run's ``session.id``/``user.id`` when the
+workflow span has them.
 
 Span ids are derived from the trace and the activation's first step, so a late child of the
 trace, enriched after the first export, is moved under the same span.
@@ -20,6 +23,8 @@ import hashlib
 from dataclasses import dataclass
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
+from opentelemetry.semconv._incubating.attributes.session_attributes import SESSION_ID
+from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
 
 from ..conventions import genai_attributes as genai
 from ..run_trace import LLMCall
@@ -30,6 +35,8 @@ from ._genai_export import error_type, known_usage, summed_usage, system_instruc
 __all__ = ["AgentSpans", "agent_spans"]
 
 AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
+# The run's context that every span of it carries (``using_attributes``): new spans too.
+CONTEXT_KEYS = (SESSION_ID, USER_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,11 @@ def agent_spans(view: TraceView, content: bool, openinference: bool) -> AgentSpa
         taken.add(span_id)
         failed = next((s for s in activation.steps if s.status == "ERROR"), None)
         attrs = _attributes(view, activation, calls.get(i, []), content)
+        attrs.update(
+            (k, activation.parent.attributes[k])
+            for k in CONTEXT_KEYS
+            if k in activation.parent.attributes
+        )
         if openinference:
             attrs[SpanAttributes.OPENINFERENCE_SPAN_KIND] = AGENT_KIND
             attrs[SpanAttributes.AGENT_NAME] = activation.agent
