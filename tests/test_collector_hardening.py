@@ -126,7 +126,7 @@ def test_derive_reads_a_file_with_lone_surrogates_and_refuses_bad_ids_in_one_lin
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert derived.returncode == 0, derived.stderr
-    assert json.loads(derived.stdout)[0]["trace_id"] == TRACE_HEX
+    assert json.loads(derived.stdout.splitlines()[0])["trace_id"] == TRACE_HEX  # JSON Lines
 
     bad = tmp_path / "bad.otlp.json"
     bad.write_bytes(json_body({**SPAN, "spanId": "\udc00" * 3}))

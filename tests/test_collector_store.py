@@ -238,8 +238,8 @@ def test_a_kept_run_is_derived_again_when_its_trace_grows(tmp_path: Path) -> Non
 def test_an_ended_run_is_derived_before_it_is_asked_for(tmp_path: Path) -> None:
     spans = trace(8, T0, service="ahead")
     with Collector(tmp_path / "ahead.db") as collector, httpx.Client() as client:
-        assert collector._preparer is not None
-        collector._preparer.grace_s = 0.05
+        assert collector.preparer is not None
+        collector.preparer.grace_s = 0.05
         body = to_request(spans[1:]).SerializeToString()
         client.post(f"{collector.http_url}/v1/traces", content=body, headers=PROTOBUF)
         time.sleep(0.3)
@@ -250,7 +250,7 @@ def test_an_ended_run_is_derived_before_it_is_asked_for(tmp_path: Path) -> None:
         while collector.runs.get(f"{8:032x}", 3) is None and time.monotonic() < deadline:
             time.sleep(0.02)
         ready = collector.runs.get(f"{8:032x}", 3)
-        assert ready is not None and collector._preparer.prepared == 1
+        assert ready is not None and collector.preparer.prepared == 1
         served = client.get(f"{collector.http_url}/api/traces/{8:032x}/run").content
         assert served == ready
         assert json.loads(served) == derive(spans).to_dict()

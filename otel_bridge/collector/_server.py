@@ -62,7 +62,7 @@ class Collector:
         self.store: SpanStore | None = None
         self.runs = RunCache()
         self.uploads = ClientSlots(self.config.max_uploads_per_client)
-        self._preparer: RunPreparer | None = None
+        self.preparer: RunPreparer | None = None  # derives ended runs ahead (prepare_runs)
         self._http: ThreadedServer | None = None
         self._grpc: grpc.Server | None = None
         self.http_port: int | None = None
@@ -83,8 +83,8 @@ class Collector:
         )
         if cfg.prepare_runs:
             limits = RunLimits(cfg.max_run_spans, cfg.max_run_depth)
-            self._preparer = RunPreparer(self.store, self.runs, limits)
-            self.store.writer.on_roots = self._preparer.schedule
+            self.preparer = RunPreparer(self.store, self.runs, limits)
+            self.store.writer.on_roots = self.preparer.schedule
         try:
             if cfg.grpc_port is not None:
                 self._grpc, self.grpc_port = start_grpc_server(
@@ -116,7 +116,7 @@ class Collector:
         grpc_server, self._grpc = self._grpc, None
         if grpc_server is not None:
             grpc_server.stop(grace=min(timeout_s, 5.0)).wait(timeout_s)
-        preparer, self._preparer = self._preparer, None
+        preparer, self.preparer = self.preparer, None
         if preparer is not None:
             preparer.close()
         store, self.store = self.store, None

@@ -122,6 +122,7 @@ class SpanWriter:
         self._origin_ids: dict[bytes, int] = {}
         self.committed_spans = 0
         self.failed_batches = 0
+        self._failing = 0  # failures since the last commit
         # Called after a commit with the ids of the traces whose root span it stored.
         self.on_roots: Callable[[set[bytes]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="otel-bridge-writer", daemon=True)
@@ -258,6 +259,7 @@ class SpanWriter:
 
     def _resolve(self, items: list[_Item], counts: list[int]) -> None:
         self._release(items)
+        self._failing = 0
         for item, count in zip(items, counts, strict=True):
             self.committed_spans += count
             item.future.set_result(count)
@@ -273,7 +275,16 @@ class SpanWriter:
     def _fail(self, item: _Item) -> None:
         self._release([item])
         self.failed_batches += 1
-        logger.exception("otel-bridge collector: could not store %d span(s)", len(item.batch.rows))
+        self._failing += 1
+        spans = len(item.batch.rows)
+        if self._failing == 1:  # the traceback once per run of failures (a full disk repeats)
+            logger.exception("otel-bridge collector: could not store %d span(s)", spans)
+        else:
+            logger.error(
+                "otel-bridge collector: could not store %d span(s) (%d failures in a row)",
+                spans,
+                self._failing,
+            )
         item.future.set_exception(StoreError("the spans could not be stored; retry later"))
 
     def _release(self, items: list[_Item]) -> None:
