@@ -7,7 +7,9 @@ request!"); the same decoding and validation as OTLP/HTTP follow. Codes: UNAUTHE
 INVALID_ARGUMENT (bad data, not retryable), RESOURCE_EXHAUSTED with ``RetryInfo`` (writer
 behind, or too many uploads of the client in progress: retryable per the OTLP spec; without
 ``RetryInfo`` for a message over the size limit, which is not), UNAVAILABLE (store cannot
-commit). Connections idle for ``header_timeout_s`` are closed.
+commit). A connection has ``header_timeout_s`` for its handshake; one idle for 5 minutes is
+closed. A message is handed to ``Export`` only once complete, so a stalled upload holds no
+worker thread and no upload slot.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ._uploads import ClientSlots
 __all__ = ["TraceReceiver", "start_grpc_server"]
 
 SERVICE = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+GRPC_IDLE_MS = 300_000
 
 
 @dataclass(frozen=True)
@@ -134,10 +137,11 @@ def start_grpc_server(
         options=[
             ("grpc.max_receive_message_length", config.max_body_bytes),
             ("grpc.so_reuseport", 0),
-            # A connection without calls is closed after the header timeout; one that is
-            # never used for a call at all, too (the handshake must complete in that time).
-            ("grpc.max_connection_idle_ms", int(config.header_timeout_s * 1000)),
+            # A connection must complete its handshake within the header timeout, and one
+            # without calls for 5 minutes is closed (an exporter reconnects on its next export;
+            # sooner, every idle exporter would log grpc's GOAWAY notice every few seconds).
             ("grpc.server_handshake_timeout_ms", int(config.header_timeout_s * 1000)),
+            ("grpc.max_connection_idle_ms", GRPC_IDLE_MS),
         ],
     )
     receiver = TraceReceiver(store, config, slots)
