@@ -86,6 +86,18 @@ def test_lone_surrogates_are_stored_as_replacement_characters(collector: Collect
     assert stored.kind == "UNSPECIFIED"  # an unknown enum name reads as 0
 
 
+def test_a_run_whose_messages_hold_a_lone_surrogate_is_served(collector: Collector) -> None:
+    messages = '[{"role": "user", "parts": [{"type": "text", "content": "cut \\ud83d"}]}]'
+    attributes = {"gen_ai.operation.name": "chat", "gen_ai.input.messages": messages}
+    body = to_request([SpanRecord(TRACE, 1, None, "chat", 1, 2, attributes=attributes)])
+    url = collector.http_url
+    assert httpx.post(f"{url}/v1/traces", content=body.SerializeToString(), headers=PROTOBUF)
+    run = httpx.get(f"{url}/api/traces/{TRACE_HEX}/run")
+    assert run.status_code == 200
+    assert b'"cut \\ud83d"' in run.content  # an escape in ASCII JSON: the answer is UTF-8
+    assert run.json()["input"] == "cut \ud83d"
+
+
 def test_invalid_utf8_is_a_400_and_its_message_can_be_encoded(collector: Collector) -> None:
     url = f"{collector.http_url}/v1/traces"
     raw = json_body(SPAN).replace(b'"ok"', b'"\xed\xa0\x80\xff"')  # an encoded surrogate, 0xff

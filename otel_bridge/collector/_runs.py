@@ -145,8 +145,14 @@ def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple
             "collector derives runs up to that depth (max_run_depth): read "
             f"/api/traces/{trace_id}/spans and derive them locally"
         )
-    run = derive(from_request(otlp))
-    return spans, json.dumps(run.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    run = derive(from_request(otlp)).to_dict()
+    try:
+        body = json.dumps(run, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate that derivation found inside a JSON attribute (a message cut by a
+        # UTF-16 producer): ASCII JSON carries it as an escape, which every client reads.
+        body = json.dumps(run, separators=(",", ":")).encode()
+    return spans, body
 
 
 class RunPreparer:
