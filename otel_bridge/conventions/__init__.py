@@ -1,7 +1,8 @@
 """Attribute readers: what a span says about LLM calls, tools and agents, per convention.
 
-``read_llm`` / ``read_tool`` / ``read_agent`` try OpenInference first, then OTel GenAI, and
-return neutral facts; derivation never reads attribute names itself.
+Each function tries OpenInference first (``_openinference``), then the OTel GenAI conventions
+and OpenLLMetry (``_genai``), and returns neutral facts (``_facts``); derivation never reads
+attribute names itself.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from ..spans import SpanRecord
 from . import _genai as genai
 from . import _openinference as openinference
 from . import genai_attributes
-from ._facts import LLMFacts, Message, ToolFacts, message_key
+from ._facts import Convention, LLMFacts, Message, ToolFacts, message_key
 
 __all__ = [
+    "Convention",
     "LLMFacts",
     "Message",
     "ToolFacts",
+    "activation_agent",
+    "carries_agent",
     "explicit_agent",
     "genai_attributes",
     "handoff_target",
@@ -59,13 +63,37 @@ def explicit_agent(span: SpanRecord) -> str | None:
 
 
 def step_agent(span: SpanRecord) -> str | None:
-    """The agent of an agent-step span (``run_agent_step`` and the like), else None."""
-    return openinference.step_agent(span) or genai.step_agent(span)
+    """The agent of an agent-step span (one turn: ``run_agent_step`` and the like), else None.
+
+    A ``run_agent_step`` exported without its input repr still names its agent in an explicit
+    attribute (``agent.name``, ``gen_ai.agent.name``).
+    """
+    agent = openinference.step_agent(span) or genai.step_agent(span)
+    if agent is None and openinference.is_step(span):
+        agent = explicit_agent(span)
+    return agent
+
+
+def activation_agent(span: SpanRecord) -> str | None:
+    """The agent of a span covering a whole activation of it (GenAI ``invoke_agent``)."""
+    return genai.activation_agent(span)
+
+
+def carries_agent(span: SpanRecord) -> bool:
+    """A step whose agent is the one named by its earlier sibling steps (OpenLLMetry tasks)."""
+    return genai.carries_agent(span)
 
 
 def handoff_target(span: SpanRecord) -> str | None:
-    """The target agent a handoff tool span names (enriched spans), else None."""
-    target = span.attributes.get(genai_attributes.HANDOFF_TARGET)
+    """The target agent a transfer (handoff) tool span names, else None.
+
+    ``gen_ai.transfer.target.name`` (the GenAI conventions), or the unmerged proposal's name
+    that earlier otel-bridge exports carry.
+    """
+    attrs = span.attributes
+    target = attrs.get(genai_attributes.TRANSFER_TARGET_NAME) or attrs.get(
+        genai_attributes.HANDOFF_TARGET
+    )
     return str(target) if target else None
 
 

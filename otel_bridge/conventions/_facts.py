@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..run_trace import TokenUsage
 
-__all__ = ["LLMFacts", "Message", "ToolFacts", "message_key"]
+__all__ = ["Convention", "LLMFacts", "Message", "ToolFacts", "message_key", "normal_finish_reason"]
 
 Message = dict[str, Any]
 """An OpenAI chat-format message: role, content, and tool_calls / tool_call_id / name."""
+
+
+Convention = Literal["openinference", "genai"]
+"""Which attribute convention a span was read by."""
+
+_FINISH_REASONS = {"tool_call": "tool_calls", "function_call": "tool_calls"}
+
+
+def normal_finish_reason(reason: Any) -> str | None:
+    """A finish reason in OpenAI's words (``tool_calls``, ``stop``, ...).
+
+    The GenAI conventions' message parts and OpenLLMetry say ``tool_call``.
+    """
+    if reason is None:
+        return None
+    text = str(reason)
+    return _FINISH_REASONS.get(text, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +41,10 @@ class LLMFacts:
     output_messages: list[Message]
     finish_reason: str | None
     first_token_ns: int | None
-    streaming: bool
+    ends_early: bool
+    """The span ends before the model's stream does (OpenInference's ``astream_chat`` spans
+    end before the first token): the call lasts until its agent step ends."""
+    convention: Convention
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,13 @@ from openinference.semconv.trace import (
 
 from ..run_trace import TokenUsage
 from ..spans import SpanRecord
-from ._facts import LLMFacts, Message, ToolFacts
+from ._facts import LLMFacts, Message, ToolFacts, normal_finish_reason
 
 __all__ = [
+    "error_text",
     "explicit_agent",
     "is_llm_call",
+    "is_step",
     "is_tool",
     "read_llm",
     "read_messages",
@@ -206,9 +208,10 @@ def read_llm(span: SpanRecord) -> LLMFacts:
         usage=read_usage(attrs),
         input_messages=read_messages(attrs, SpanAttributes.LLM_INPUT_MESSAGES),
         output_messages=output,
-        finish_reason=finish,
+        finish_reason=normal_finish_reason(finish),
         first_token_ns=first_token,
-        streaming=first_token is not None or "stream" in span.name,
+        ends_early=first_token is not None or "stream" in span.name,
+        convention="openinference",
     )
 
 
@@ -285,9 +288,14 @@ def explicit_agent(span: SpanRecord) -> str | None:
     return None
 
 
+def is_step(span: SpanRecord) -> bool:
+    """A workflow agent's ``run_agent_step`` span: one LLM turn of one agent."""
+    return span.name.endswith(STEP_SUFFIXES)
+
+
 def step_agent(span: SpanRecord) -> str | None:
     """The agent of a ``run_agent_step`` span, read from its input repr."""
-    if not span.name.endswith(STEP_SUFFIXES):
+    if not is_step(span):
         return None
     return _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), AGENT_MARK)
 

@@ -7,7 +7,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import conventions as conv
 from ..errors import TraceSelectionError
@@ -123,11 +123,22 @@ class _Trace:
         self.own_agent: dict[int, str | None] = {}
         self.steps: dict[int, str] = {}  # agent-step span id -> its agent
         self._agent: dict[int, str | None] = {}
-        for span in self.index.spans:
+        activations: dict[int, str] = {}
+        carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
+        for span in self.index.spans:  # in start order
             step = conv.step_agent(span)
+            if step is not None and conv.carries_agent(span):
+                carried[span.parent_id] = step
+            elif step is None and conv.carries_agent(span):
+                step = carried.get(span.parent_id)
             if step is not None:
                 self.steps[span.span_id] = step
+            elif (activation := conv.activation_agent(span)) is not None:
+                activations[span.span_id] = activation
             self.own_agent[span.span_id] = conv.explicit_agent(span) or step
+        if not self.steps:
+            # Only whole activations (GenAI ``invoke_agent``): the finest steps there are.
+            self.steps = activations
 
     def agent(self, span: SpanRecord) -> str | None:
         """The span's own agent, else the nearest ancestor's."""
@@ -231,10 +242,16 @@ def _derive_trace(
         issues.append("handoff_rejected")
     if not llm_calls:
         issues.append("no_llm_calls")
+    elif not any(c.facts.input_messages or c.facts.output_messages for c in calls):
+        # Content capture was off: messages, the run's input and answer, tool arguments and
+        # results, and handoff reasons cannot be derived (they are left empty, not guessed).
+        issues.append("no_message_content")
 
     roots = index.roots or index.orphans
-    failed = any(r.status == "ERROR" for r in roots) or (
-        not index.roots and any(c.status == "error" for c in llm_calls)
+    # Some instrumentations never mark the root (OpenLLMetry, whose root even ends early):
+    # a run whose last model call failed could not finish, whatever its root says.
+    failed = any(r.status == "ERROR" for r in roots) or bool(
+        llm_calls and llm_calls[-1].status == "error"
     )
     return RunTrace(
         trace_id=index.spans[0].trace_id_hex,
@@ -271,12 +288,53 @@ def _llm_calls(trace: _Trace) -> list[_Call]:
         if facts.usage is None:
             facts = _usage_from_nested(index, span, llm_ids, facts)
         end = span.end_ns
-        if facts.streaming:
+        if facts.ends_early:
             # A streaming span ends before the first token; the step ends with the stream.
             step = trace.step_of(span)
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
         calls.append(_Call(span, trace.agent(span), facts, end))
-    return calls
+    return _one_record_per_call(trace, calls)
+
+
+def _one_record_per_call(trace: _Trace, calls: list[_Call]) -> list[_Call]:
+    """Calls recorded twice, by two instrumentations at once, counted once.
+
+    With OpenInference on LlamaIndex and a GenAI instrumentation on the OpenAI client, a
+    streamed call is both OpenInference's ``astream_chat`` span and a ``chat`` span beside it
+    in the same agent step (a non-streamed ``chat`` nests inside and is skipped above). An agent
+    step makes its model calls one after another, so within a step the k-th call of one
+    convention is the k-th of the other: the OpenInference record is kept, and what it lacks
+    (usage, time to first token, finish reason) is taken from its twin.
+    """
+    by_step: dict[int, dict[str, list[_Call]]] = {}
+    for call in calls:
+        step = trace.step_of(call.span)
+        if step is not None:
+            by_step.setdefault(step.span_id, {}).setdefault(call.facts.convention, []).append(call)
+    twins: set[int] = set()
+    for groups in by_step.values():
+        kept, others = groups.get("openinference"), groups.get("genai")
+        if not kept or not others:
+            continue
+        for call, twin in zip(kept, others, strict=False):
+            call.facts = _filled(call.facts, twin.facts)
+            call.end_ns = max(call.end_ns, twin.end_ns)
+            twins.add(twin.span.span_id)
+    return [c for c in calls if c.span.span_id not in twins] if twins else calls
+
+
+def _filled(facts: conv.LLMFacts, twin: conv.LLMFacts) -> conv.LLMFacts:
+    """``facts`` with the fields it lacks taken from another record of the same call."""
+    return replace(
+        facts,
+        model=facts.model or twin.model,
+        provider=facts.provider or twin.provider,
+        usage=facts.usage if facts.usage is not None else twin.usage,
+        input_messages=facts.input_messages or twin.input_messages,
+        output_messages=facts.output_messages or twin.output_messages,
+        finish_reason=facts.finish_reason or twin.finish_reason,
+        first_token_ns=facts.first_token_ns or twin.first_token_ns,
+    )
 
 
 def _agents_from_tools(index: SpanIndex, calls: list[_Call], tools: list[ToolCall]) -> None:
@@ -311,7 +369,8 @@ def _usage_from_nested(
                     output_messages=facts.output_messages or nested.output_messages,
                     finish_reason=facts.finish_reason or nested.finish_reason,
                     first_token_ns=facts.first_token_ns,
-                    streaming=facts.streaming,
+                    ends_early=facts.ends_early,
+                    convention=facts.convention,
                 )
         stack.extend(index.children.get(child.span_id, ()))
     return facts

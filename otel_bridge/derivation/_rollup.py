@@ -38,14 +38,16 @@ def handoffs(
         args = tool.arguments if isinstance(tool.arguments, dict) else {}
         if tool.name != HANDOFF_TOOL and target is None:
             continue
-        to_agent = str(target or args.get("to_agent") or "")
-        if not to_agent or tool.status == "error":
-            rejected += 1
-            continue
         after = bisect_left(starts, tool.end_ns)
         next_agent = next(
             (llm_calls[i].agent for i in range(after, len(llm_calls)) if llm_calls[i].agent), None
         )
+        to_agent = str(target or args.get("to_agent") or "")
+        if not to_agent and tool.arguments is None and next_agent not in (None, tool.agent):
+            to_agent = str(next_agent)  # arguments not captured: the agent that took over
+        if not to_agent or tool.status == "error":
+            rejected += 1
+            continue
         refused = (tool.output or "").startswith(f"Agent {to_agent} not found") or (
             "cannot hand off" in (tool.output or "")
         )
