@@ -3,9 +3,10 @@
 Offline by default: the built-in scripted OpenAI-compatible model serves the run on 127.0.0.1
 through the real LlamaIndex OpenAI client. With ``--base-url`` or ``OPENAI_API_KEY`` the same
 workflow talks to a real OpenAI-compatible endpoint. The spans go to an OTLP/JSON file
-(overwritten on each run) and, with ``--otlp-endpoint``, to a collector, Jaeger or Phoenix. An
-unreachable endpoint never fails the run: the data is derived from memory and the failure is
-reported once, at the end.
+(overwritten on each run) and, with ``--otlp-endpoint``, to a collector, Jaeger or Phoenix, in
+the conventions ``--semconv`` names. Each run is a session of its own (``session.id``, which
+Phoenix lists under Sessions). An unreachable endpoint never fails the run: the data is derived
+from memory and the failure is reported once, at the end.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from rich.markup import escape
 from ..errors import ConfigError
 from ..report import render_summary
 from ..run_trace import RunTrace
-from ..telemetry import PROTOCOLS, Protocol, Telemetry
+from ..telemetry import PROTOCOLS, SEMCONVS, Protocol, Semconv, Telemetry
 
 if TYPE_CHECKING:
     from llama_index.core.agent.workflow import AgentWorkflow
@@ -75,6 +77,8 @@ class DemoOptions:
     api_key: str | None = None
     model: str = DEFAULT_MODEL
     export_timeout_s: float = 5.0
+    semconv: Semconv = "openinference"
+    session_id: str | None = None  # None: a new one per run
 
     @property
     def offline(self) -> bool:
@@ -91,6 +95,7 @@ class DemoResult:
     trace: RunTrace | None
     out: Path
     export_errors: dict[str, str]
+    session_id: str
 
 
 def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None) -> DemoResult:
@@ -101,6 +106,7 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
     report("starting the built-in model" if options.offline else "starting")
     _start_file(options.out)
     script = demo_script()
+    session_id = options.session_id or new_session_id()
     telemetry = Telemetry(
         otlp_endpoint=options.otlp_endpoint,
         protocol=options.protocol,
@@ -108,6 +114,7 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         project_name=options.project,
         otlp_json_file=options.out,
         export_timeout_s=options.export_timeout_s,
+        semconv=options.semconv,
     )
     server = None
     try:
@@ -119,7 +126,9 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
             else openai_llm(options.model, options.base_url, options.api_key)
         )
         workflow = script.workflow(llm, search=search, word_count=word_count)
-        result, trace_id = asyncio.run(_run(telemetry, workflow, script.user_msg, report))
+        result, trace_id = asyncio.run(
+            _run(telemetry, workflow, script.user_msg, report, session_id)
+        )
     finally:
         report("exporting the spans")
         telemetry.shutdown()  # flushes; each exporter's wait is bounded by export_timeout_s
@@ -128,20 +137,40 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
     trace = telemetry.run_trace(trace_id) if trace_id and telemetry.spans(trace_id) else None
     error = result if isinstance(result, BaseException) else None
     answer = None if error is not None else str(result)
-    return DemoResult(answer, error, trace, options.out, telemetry.export_errors())
+    return DemoResult(answer, error, trace, options.out, telemetry.export_errors(), session_id)
+
+
+def new_session_id() -> str:
+    """A session id for one demo run."""
+    return f"otel-bridge-demo-{uuid.uuid4().hex[:12]}"
 
 
 async def _run(
-    telemetry: Telemetry, workflow: AgentWorkflow, user_msg: str, report: Callable[[str], None]
+    telemetry: Telemetry,
+    workflow: AgentWorkflow,
+    user_msg: str,
+    report: Callable[[str], None],
+    session_id: str,
 ) -> tuple[str | Exception, str]:
-    """Run once inside a root span of ours; the answer (or the error) and the trace id."""
+    """Run once inside a root span of ours; the answer (or the error) and the trace id.
+
+    Every span of the run carries ``session.id``: ours directly, LlamaIndex's through
+    OpenInference's ``using_attributes``.
+    """
     from llama_index.core.agent.workflow import AgentInput, ToolCall, ToolCallResult
+    from openinference.instrumentation import using_attributes
 
     trace_id = ""
     agent = "agent"
-    attributes = {SpanAttributes.OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKindValues.CHAIN.value}
+    attributes = {
+        SpanAttributes.OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKindValues.CHAIN.value,
+        SpanAttributes.SESSION_ID: session_id,
+    }
     try:
-        with telemetry.start_run(RUN_NAME, attributes) as span:
+        with (
+            using_attributes(session_id=session_id),
+            telemetry.start_run(RUN_NAME, attributes) as span,
+        ):
             trace_id = f"{span.get_span_context().trace_id:032x}"
             handler = workflow.run(user_msg=user_msg)
             async for event in handler.stream_events():
@@ -219,7 +248,10 @@ def _print_outcome(console: Console, result: DemoResult, options: DemoOptions) -
     if result.trace is not None:
         render_summary([result.trace], console=console, messages=True)
     out = escape(str(result.out))
-    lines = [f"Spans written to [bold]{out}[/] (OTLP/JSON)."]
+    lines = [
+        f"Session [bold]{escape(result.session_id)}[/] (session.id).",
+        f"Spans written to [bold]{out}[/] (OTLP/JSON, {options.semconv} conventions).",
+    ]
     if options.otlp_endpoint and not result.export_errors:
         lines.append(
             f"Spans exported to [bold]{escape(options.otlp_endpoint)}[/] ({options.protocol}),"
@@ -280,6 +312,14 @@ def _export_notice(result: DemoResult) -> str:
     "--offline", is_flag=True, help="Use the built-in model even if OPENAI_API_KEY is set."
 )
 @click.option(
+    "--semconv",
+    type=click.Choice(SEMCONVS),
+    default="openinference",
+    show_default=True,
+    envvar="OTEL_BRIDGE_SEMCONV",
+    help="What the exported spans speak: OpenInference, the OTel GenAI conventions, or both.",
+)
+@click.option(
     "--export-timeout",
     type=click.FloatRange(min=0.1),
     default=5.0,
@@ -294,6 +334,7 @@ def demo(
     base_url: str | None,
     model: str,
     offline: bool,
+    semconv: Semconv,
     export_timeout: float,
 ) -> None:
     """Run a two-agent AgentWorkflow (researcher -> writer), summarise it and export its spans."""
@@ -307,6 +348,7 @@ def demo(
         api_key=api_key,
         model=model,
         export_timeout_s=export_timeout,
+        semconv=semconv,
     )
     console, status_console = Console(), Console(stderr=True)
     where = (
