@@ -23,6 +23,7 @@ from adapter_fixtures import (
 )
 from llama_index.core.agent.workflow import CodeActAgent, FunctionAgent, ReActAgent
 from llama_index.core.tools import FunctionTool
+from llama_index.llms.openai import OpenAI
 from maseval import DefaultSeedGenerator, Task
 from maseval import TokenUsage as MasevalTokenUsage
 from maseval.core.callback import AgentCallback
@@ -40,11 +41,11 @@ from otel_bridge.scripted import (
     Reply,
     ScriptedLLMServer,
     ToolCallSpec,
+    Usage,
     codeact_execute,
     react_action,
     react_answer,
     scripted_openai_llm,
-    system_prompt,
 )
 
 __all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
@@ -100,29 +101,30 @@ def test_workflow_traces_carry_usage_agents_handoffs_exactly(
     traces = adapter.gather_traces()
     json.dumps(traces)
 
-    truth = server.usage_sent_total()
+    # The demo script's usage: researcher 412+21 and 538+27 (384 cached), writer 601+44 and
+    # 689+31 (512 cached).
     assert traces["usage"] == {
-        "input_tokens": truth.prompt,
-        "output_tokens": truth.completion,
-        "total_tokens": truth.total,
-        "cached_input_tokens": truth.cached,
+        "input_tokens": 2240,
+        "output_tokens": 123,
+        "total_tokens": 2363,
+        "cached_input_tokens": 896,
         "reasoning_tokens": 0,
         "complete": True,
         "missing_calls": 0,
     }
-    per_agent: dict[str, int] = {}
-    for exchange in server.log:
-        prompt = system_prompt(exchange.request_json)
-        agent = "writer" if "You are the writer." in prompt else "researcher"
-        per_agent[agent] = per_agent.get(agent, 0) + exchange.usage_sent.total  # type: ignore[union-attr]
-    assert {name: a["usage"]["total_tokens"] for name, a in traces["agents"].items()} == per_agent
+    assert server.usage_sent_total() == Usage(2240, 123, 896, 0)  # what the server really sent
+    assert {name: a["usage"]["total_tokens"] for name, a in traces["agents"].items()} == {
+        "researcher": 998,
+        "writer": 1365,
+    }
     assert {name: a["tool_calls"] for name, a in traces["agents"].items()} == {
         "researcher": 2,  # search, handoff
         "writer": 1,
     }
     (handoff,) = traces["handoffs"]
     assert (handoff["from"], handoff["to"]) == ("researcher", "writer")
-    assert handoff["trace_id"] == traces["trace_ids"][0] == adapter.last_run.trace_id
+    run = adapter.last_run
+    assert run is not None and handoff["trace_id"] == traces["trace_ids"][0] == run.trace_id
     assert [run["trace_id"] for run in traces["runs"]] == traces["trace_ids"]
     assert set(traces["timings"]["per_agent_s"]) == {"researcher", "writer"}
     assert traces["issues"] == []
@@ -133,24 +135,35 @@ def test_workflow_traces_carry_usage_agents_handoffs_exactly(
 def test_gather_usage_sums_every_call_of_every_run(
     server: ScriptedLLMServer, module_telemetry: Telemetry
 ) -> None:
-    server.set_script(
-        ConversationRouter({"First": [*calc_replies(1, 2, seed=3), Reply(content="More.")]})
+    more = Reply(content="More.", usage=Usage(150, 3))
+    server.set_script(ConversationRouter({"First": [*calc_replies(1, 2, seed=3), more]}))
+    pricing = PerCallPricing()
+    adapter = LlamaIndexAgentAdapter(
+        calc_agent(server), "calc", module_telemetry, cost_calculator=pricing
     )
-    adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc", module_telemetry)
     assert adapter.gather_usage().cost == 0.0  # nothing yet
     adapter.run("First question")
     adapter.run("Second question")
     usage = adapter.gather_usage()
-    truth = server.usage_sent_total()
     assert isinstance(usage, MasevalTokenUsage)
-    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (
-        truth.prompt,
-        truth.completion,
-        truth.total,
-    )
-    assert usage.cached_input_tokens == truth.cached == 3
+    # calc_replies(seed=3): 103+13 (3 cached) and 133+7; then 150+3
+    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (386, 23, 409)
+    assert usage.cached_input_tokens == 3
     assert usage.units == {"llm_calls": 3, "llm_calls_missing_usage": 0}
-    assert adapter._resolve_model_id() == "gpt-4o-mini"
+    # MASEval prices the usage with the model the adapter finds on the agent's LLM.
+    assert usage.cost == 0.409
+    assert pricing.asked == [("gpt-4o-mini", 409)]
+
+
+class PerCallPricing:
+    """A MASEval cost calculator: a thousandth of a dollar per token, for gpt-4o-mini only."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    def calculate_cost(self, usage: MasevalTokenUsage, model_id: str) -> float | None:
+        self.asked.append((model_id, usage.total_tokens))
+        return usage.total_tokens / 1000 if model_id == "gpt-4o-mini" else None
 
 
 def test_config_describes_agents_handoffs_and_telemetry_without_secrets(
@@ -219,10 +232,12 @@ def test_usage_reporting_uses_a_copy_and_never_touches_the_users_llm(
 ) -> None:
     workflow = demo_workflow(server)
     user_llm = workflow.agents["researcher"].llm
+    assert isinstance(user_llm, OpenAI)
     assert workflow.agents["writer"].llm is user_llm
     LlamaIndexAgentAdapter(workflow, "team", module_telemetry)
     assert "stream_options" not in user_llm.additional_kwargs  # the user's object is unchanged
     copy = workflow.agents["researcher"].llm
+    assert isinstance(copy, OpenAI)
     assert copy is not user_llm and workflow.agents["writer"].llm is copy  # still shared
     assert copy.additional_kwargs["stream_options"] == {"include_usage": True}
 
@@ -401,7 +416,9 @@ def test_every_span_of_a_run_carries_session_and_task_labels(
     assert labels == {"task_id": "task-7", "repetition": 2}
     adapter = calc_adapter(server, module_telemetry, **labels, metadata={"suite": "unit"})
     adapter.run(task.query)
-    spans = module_telemetry.spans(adapter.last_run.trace_id)  # type: ignore[union-attr]
+    run = adapter.last_run
+    assert run is not None
+    spans = module_telemetry.spans(run.trace_id)
     assert len(spans) > 5
     for span in spans:
         assert span.attributes["session.id"] == adapter.session_id, span.name
@@ -423,27 +440,39 @@ def test_every_span_of_a_run_carries_session_and_task_labels(
 
 def test_react_and_codeact_agents(server: ScriptedLLMServer, module_telemetry: Telemetry) -> None:
     server.set_script(
-        [Reply(content=react_action("add", {"a": 20, "b": 22})), Reply(content=react_answer("42"))]
+        [
+            Reply(content=react_action("add", {"a": 20, "b": 22}), usage=Usage(200, 20)),
+            Reply(content=react_answer("42"), usage=Usage(260, 15)),
+        ]
     )
     react = LlamaIndexAgentAdapter(
         ReActAgent(tools=[add], llm=scripted_openai_llm(server)), "react", module_telemetry
     )
     assert react.run("What is 20 + 22?") == "42"
-    assert [t.name for t in react.last_run.tool_calls] == ["add"]  # type: ignore[union-attr]
-    assert react.last_run.usage.complete  # type: ignore[union-attr]
+    run = react.last_run
+    assert run is not None
+    assert [(t.name, t.arguments, t.output) for t in run.tool_calls] == [
+        ("add", {"a": 20, "b": 22}, "42")
+    ]
+    assert (run.usage.total_tokens, run.usage.complete) == (495, True)
 
     async def execute(code: str) -> dict[str, Any]:
         return {"output": "6"}
 
     server.clear_log()
-    server.set_script([Reply(content=codeact_execute("print(1 + 2 + 3)")), Reply(content="6")])
+    server.set_script(
+        [
+            Reply(content=codeact_execute("print(1 + 2 + 3)"), usage=Usage(300, 30)),
+            Reply(content="6", usage=Usage(350, 1)),
+        ]
+    )
     codeact = LlamaIndexAgentAdapter(
         CodeActAgent(code_execute_fn=execute, llm=scripted_openai_llm(server)),
         "code",
         module_telemetry,
     )
     assert codeact.run("Add 1, 2 and 3.") == "6"
-    assert codeact.gather_traces()["usage"]["total_tokens"] == server.usage_sent_total().total
+    assert codeact.gather_traces()["usage"]["total_tokens"] == 681
 
 
 def test_calc_prompt_is_the_system_message(

@@ -114,7 +114,7 @@ def test_questions_of_one_turn_are_answered_one_at_a_time(
             inside -= 1
         return f"answer to {question}"
 
-    user.respond = respond  # type: ignore[method-assign]
+    user.respond = respond
     tool = user.get_tool()
 
     async def both() -> list[str]:

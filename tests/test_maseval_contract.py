@@ -145,11 +145,15 @@ def test_logs_grow_per_run_and_history_accumulates(make: Make) -> None:
     assert [m["content"] for m in second if m["role"] == "user"] == ["First query", "Second query"]
 
 
-def test_empty_query_returns_or_raises_value_error(make: Make) -> None:
+def test_an_empty_query_raises_a_plain_value_error(
+    make: Make, scripted_server: ScriptedLLMServer
+) -> None:
+    """MASEval accepts a result or a plain ValueError; LlamaIndex agents raise one themselves."""
     adapter = make()
-    try:
-        result = adapter.run("")
-    except ValueError:
-        assert adapter.logs[-1]["status"] == "error"
-    else:
-        assert result is not None
+    scripted_server.clear_log()
+    with pytest.raises(ValueError, match="Must provide either user_msg or chat_history") as raised:
+        adapter.run("")
+    assert type(raised.value) is ValueError
+    (log,) = adapter.logs
+    assert (log["status"], log["error_type"], log["query"]) == ("error", "ValueError", "")
+    assert scripted_server.log == []  # refused before any model call
