@@ -61,7 +61,7 @@ class Collector:
         )
         self.store: SpanStore | None = None
         self.runs = RunCache()
-        self.uploads = ClientSlots(self.config.max_uploads_per_client)
+        self.uploads = ClientSlots(self.config.max_uploads_per_client)  # per client, HTTP + gRPC
         self.preparer: RunPreparer | None = None  # derives ended runs ahead (prepare_runs)
         self._http: ThreadedServer | None = None
         self._grpc: grpc.Server | None = None
