@@ -1,17 +1,23 @@
-"""`otel-bridge derive FILE`: JSON, one trace, summary, and clear errors on bad input."""
+"""`otel-bridge derive`: JSON Lines for one run or many, the summary, and one-line errors."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from adapter_fixtures import scripted_server  # noqa: F401  (fixture)
 from click.testing import CliRunner
 from records import TraceBuilder, assistant, user
+from test_tables import OPEN_TRACE, Recorded, record_runs
 
 from otel_bridge.cli import main
+from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
+from otel_bridge.scripted import ScriptedLLMServer
 
 
 def _file(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -26,34 +32,110 @@ def _file(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, [f"{1:032x}", f"{2:032x}"]
 
 
-def test_derive_json_all_and_one(tmp_path: Path) -> None:
+def derive(*args: str) -> object:
+    return CliRunner().invoke(main, ["derive", *args])
+
+
+def test_derive_json_lines_for_many_runs_and_one(tmp_path: Path) -> None:
     path, ids = _file(tmp_path)
-    result = CliRunner().invoke(main, ["derive", str(path), "--json"])
+    result = derive(str(path), "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert [t["trace_id"] for t in data] == ids
-    assert [t["output"] for t in data] == ["first", "second"]
-    one = CliRunner().invoke(main, ["derive", str(path), "--json", "--trace-id", ids[1].upper()])
-    assert json.loads(one.output)["output"] == "second"
+    lines = result.stdout.splitlines()
+    assert [json.loads(line)["trace_id"] for line in lines] == ids  # the file's order
+    assert [json.loads(line)["output"] for line in lines] == ["first", "second"]
+    one = derive(str(path), "--json", "--trace-id", ids[1].upper())
+    (line,) = one.stdout.splitlines()  # one run: one line too
+    assert json.loads(line)["output"] == "second"
 
 
 def test_derive_summary(tmp_path: Path) -> None:
     path, ids = _file(tmp_path)
-    result = CliRunner().invoke(main, ["derive", str(path), "--messages"])
+    result = derive(str(path), "--messages")
     assert result.exit_code == 0
-    assert ids[0] in result.output and "solo" in result.output and "7 in / 3 out" in result.output
+    assert ids[0] in result.output and "solo" in result.output
+    assert "7 in / 3 out" in " ".join(result.output.split())
 
 
-def test_bad_input_exit_code_2_and_one_line(tmp_path: Path) -> None:
+def _one_line_error(*args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "otel_bridge.cli", *args], capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stdout
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout == ""
+    return proc.stderr.strip()
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.json"
     wrong.write_text('{"not": "otlp"}')
-    for args in (["derive", str(wrong)], ["derive", str(tmp_path / "missing.json")]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "otel_bridge.cli", *args], capture_output=True, text=True
-        )
-        assert proc.returncode == 2
-        assert proc.stderr.startswith("otel-bridge: error:")
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert _one_line_error("derive", str(wrong)) == (
+        f"otel-bridge: error: {wrong}: not OTLP/JSON traces (no 'resourceSpans' key)"
+    )
+    missing = tmp_path / "missing.json"
+    assert _one_line_error("derive", str(missing)) == f"otel-bridge: error: {missing}: no such file"
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert _one_line_error("derive", str(empty)) == f"otel-bridge: error: {empty}: holds no spans"
+    no_spans = tmp_path / "no-spans.json"
+    no_spans.write_text('{"resourceSpans": []}')
+    assert _one_line_error("derive", str(no_spans)).endswith("no-spans.json: holds no spans")
+    assert _one_line_error("derive", "ftp://host/run.json") == (
+        "otel-bridge: error: ftp://host/run.json: unsupported scheme 'ftp'; use a file path, "
+        "http(s)://HOST:PORT, phoenix+http(s)://... or jaeger+http(s)://..."
+    )
     path, _ = _file(tmp_path)
-    missing = CliRunner().invoke(main, ["derive", str(path), "--trace-id", "f" * 32])
-    assert missing.exit_code == 2
+    assert "--messages is for the summary" in _one_line_error(
+        "derive", str(path), "--json", "--messages"
+    )
+    assert "no spans of trace ffff" in _one_line_error("derive", str(path), "--trace-id", "f" * 32)
+    assert "--trace-id names one run" in _one_line_error(
+        "derive", str(path), "--trace-id", "1", "--all"
+    )
+
+
+def test_a_url_without_trace_id_says_how_to_list_runs() -> None:
+    assert _one_line_error("derive", "http://127.0.0.1:9") == (
+        "otel-bridge: error: http://127.0.0.1:9 holds many runs: pass --trace-id ID (list "
+        "them with: otel-bridge traces http://127.0.0.1:9) or --all"
+    )
+
+
+# ---- many runs from the collector ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded(
+    tmp_path_factory: pytest.TempPathFactory,
+    scripted_server: ScriptedLLMServer,  # noqa: F811
+) -> Iterator[Recorded]:
+    with Collector(tmp_path_factory.mktemp("collector") / "spans.db") as collector:
+        yield record_runs(collector.http_url, scripted_server, "derive-tests")
+
+
+def test_derive_all_from_the_collector(recorded: Recorded) -> None:
+    result = derive(recorded.url, "--all", "--json")
+    assert result.exit_code == 0, result.output
+    runs = [json.loads(line) for line in result.stdout.splitlines()]
+    newest_first = [t.trace_id for t in reversed(recorded.traces)]
+    assert [run["trace_id"] for run in runs] == newest_first
+    assert [run["usage"]["total_tokens"] for run in runs] == [2363, 2363, 2363]
+    assert "skipped 1 open run(s) without a root span" in result.stderr
+    every = derive(recorded.url, "--all", "--json", "--include-open")
+    assert [json.loads(line)["trace_id"] for line in every.stdout.splitlines()] == [
+        *newest_first,
+        f"{OPEN_TRACE:032x}",  # its step is stamped in 2001
+    ]
+    two = derive(recorded.url, "--all", "--json", "--limit", "2")
+    assert [json.loads(line)["trace_id"] for line in two.stdout.splitlines()] == newest_first[:2]
+    session = derive(recorded.url, "--all", "--json", "--session", recorded.sessions[1])
+    assert [json.loads(line)["trace_id"] for line in session.stdout.splitlines()] == [
+        recorded.traces[1].trace_id
+    ]
+    none = derive(recorded.url, "--all", "--since", "2099-01-01")
+    assert none.exit_code == 2
+    assert none.stderr == (
+        f"otel-bridge: error: {recorded.url}: no runs match --since/--until/--session\n"
+    )
+    one = derive(recorded.url, "--trace-id", recorded.traces[0].trace_id, "--json")
+    assert json.loads(one.stdout)["usage"]["total_tokens"] == 2363

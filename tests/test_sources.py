@@ -70,8 +70,11 @@ def test_source_syntax_errors() -> None:
         parse_source("phoenix+http://h", "jaeger")
     with pytest.raises(SourceError, match="must be an http"):
         parse_source("run.json", "collector")
-    with pytest.raises(SourceError, match="pass a trace id"):
+    with pytest.raises(SourceError, match=r"otel-bridge traces http://127.0.0.1:1\)"):
         load_spans("http://127.0.0.1:1")
+    with pytest.raises(SourceError, match="unsupported scheme 'ftp'"):
+        parse_source("ftp://host/run.json")
+    assert parse_source("C:/runs/run.json") == ("file", "C:/runs/run.json", None)
     with pytest.raises(TraceIdError, match="invalid trace id 'xyz'"):
         load_spans("http://127.0.0.1:1", "xyz")
     with pytest.raises(SourceError, match="cannot read spans from a dict"):
@@ -261,16 +264,25 @@ def test_read_phoenix_falls_back_to_the_spans_route_and_reports_errors() -> None
     assert span.attributes["openinference.span.kind"] == "LLM"
 
     def no_project(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/projects":  # the projects that do exist, in two pages
+            if request.url.params.get("cursor") == "p2":
+                return httpx.Response(200, json={"data": [{"name": "b"}], "next_cursor": None})
+            return httpx.Response(200, json={"data": [{"name": "a"}], "next_cursor": "p2"})
         return httpx.Response(404, json={"detail": "Project with name default not found"})
 
-    with pytest.raises(SourceError, match="no project 'default' in Phoenix"):
+    with pytest.raises(SourceError) as error:
         read_phoenix("http://phoenix", TID, client=_mock(no_project))
+    assert str(error.value) == "http://phoenix: no project 'default' in Phoenix; its projects: a, b"
 
     def empty(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"data": [], "next_cursor": None})
 
-    with pytest.raises(SourceError, match=r"no spans of trace .* retry shortly"):
-        read_phoenix("http://phoenix", TID, client=_mock(empty))
+    with pytest.raises(SourceError) as error:  # not there: no advice to retry
+        read_phoenix("http://phoenix", TID, project="p", client=_mock(empty))
+    assert str(error.value) == (
+        f"http://phoenix: no trace {TID_HEX} in Phoenix project 'p' (list its runs with: "
+        "otel-bridge traces phoenix+http://phoenix/p)"
+    )
 
     def loop(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"data": [], "next_cursor": "same"})

@@ -54,9 +54,11 @@ class Recorded:
     sessions: list[str]
 
 
-def record_runs(collector: Collector, server: ScriptedLLMServer, service: str) -> Recorded:
-    """Three real adapter runs exported over OTLP, plus a run whose root has not ended."""
-    telemetry = Telemetry(otlp_endpoint=collector.http_url, service_name=service)
+def record_runs(
+    endpoint: str, server: ScriptedLLMServer, service: str, project: str | None = None
+) -> Recorded:
+    """Three real adapter runs exported over OTLP/HTTP, plus a run whose root has not ended."""
+    telemetry = Telemetry(otlp_endpoint=endpoint, service_name=service, project_name=project)
     traces, sessions = [], []
     try:
         for task, repetition in TASKS:
@@ -78,12 +80,12 @@ def record_runs(collector: Collector, server: ScriptedLLMServer, service: str) -
     step = SpanRecord(OPEN_TRACE, 2, 1, "AgentWorkflow.run_agent_step", 10**18, 10**18 + 5)
     body = to_request([step]).SerializeToString()
     response = httpx.post(
-        f"{collector.http_url}/v1/traces",
+        f"{endpoint}/v1/traces",
         content=body,
         headers={"content-type": "application/x-protobuf"},
     )
     assert response.status_code == 200
-    return Recorded(collector.http_url, traces, sessions)
+    return Recorded(endpoint, traces, sessions)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ def recorded(
     scripted_server: ScriptedLLMServer,  # noqa: F811
 ) -> Iterator[Recorded]:
     with Collector(tmp_path_factory.mktemp("collector") / "spans.db") as collector:
-        yield record_runs(collector, scripted_server, "tables-tests")
+        yield record_runs(collector.http_url, scripted_server, "tables-tests")
 
 
 def export(*args: str) -> Any:

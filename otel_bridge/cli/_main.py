@@ -1,7 +1,7 @@
 """The ``otel-bridge`` command: a thin layer over the public functions.
 
-``derive`` (one run, or ``--all``), ``traces`` (list the runs a source holds) and ``export``
-(the runs as tables) live here; ``demo`` and ``collector serve`` in their own modules.
+``derive`` (one run, or ``--all``) and ``traces`` (list the runs a source holds) live here;
+``export`` (the runs as tables), ``demo`` and ``collector serve`` in their own modules.
 """
 
 from __future__ import annotations
@@ -10,35 +10,30 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from ..collector import TOKEN_ENV
 from ..derivation import derive as derive_run
 from ..errors import ConfigError, OtelBridgeError, SourceError
 from ..report import render_summary, summary_console
 from ..sources import (
-    SOURCE_KINDS,
-    Runs,
     RunSummary,
     list_runs,
     load_spans,
     parse_source,
-    run_labels,
     select_runs,
 )
-from ..tables import TABLES, TableWriter
 from ._collector import collector
 from ._demo import demo
+from ._export import export
+from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
 from ._progress import progress
 
 __all__ = ["main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("parquet", "csv", "jsonl")
 TRACES_LIMIT = 50
 
 
@@ -59,65 +54,15 @@ def main() -> None:
     """Evaluation data from the OpenTelemetry spans of LlamaIndex agents."""
 
 
-SOURCES_HELP = """\b
-SOURCE is one of:
-run.otlp.json                        OTLP/JSON file
-http://127.0.0.1:4318                otel-bridge collector
-phoenix+http://127.0.0.1:6006/PROJ   Arize Phoenix REST API, project PROJ
-jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else the legacy API)
-jaeger-legacy+http://HOST:16686      Jaeger's legacy /api/traces only
-"""
-
-
-def _source_options(command: F) -> F:
-    options = [
-        click.option(
-            "--kind",
-            type=click.Choice(SOURCE_KINDS),
-            help="Source type of a plain URL (instead of a 'phoenix+' / 'jaeger+' prefix).",
-        ),
-        click.option(
-            "--project", help="Phoenix project (default: the URL's last part, or 'default')."
-        ),
-        click.option("--service", help="Jaeger service to search (default: every service)."),
-        click.option(
-            "--token", envvar=TOKEN_ENV, show_envvar=True, help="Bearer token for a URL source."
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _filter_options(limit_help: str) -> Callable[[F], F]:
-    def decorate(command: F) -> F:
-        options = [
-            click.option(
-                "--since", help="Runs that started at or after: ISO-8601, or an age (30m, 2h, 7d)."
-            ),
-            click.option("--until", help="Runs that started before: ISO-8601, or an age."),
-            click.option("--session", help="Runs of this session id (session.id)."),
-            click.option("--limit", type=click.IntRange(0), help=limit_help),
-        ]
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return decorate
-
-
-# ---- derive --------------------------------------------------------------------------------------
-
-
 @main.command(epilog=SOURCES_HELP)
 @click.argument("source")
 @click.option("--trace-id", help="Only this run (32 hex characters).")
 @click.option("--all", "all_runs", is_flag=True, help="Every run of a URL source (a file: always).")
-@_filter_options("With --all: only the N newest runs.")
+@filter_options("With --all: only the N newest runs.")
 @click.option(
     "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
 )
-@_source_options
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="RunTrace JSON Lines: one run per line.")
 @click.option("--messages", is_flag=True, help="Also list the messages in the summary.")
 def derive(
@@ -170,10 +115,10 @@ def derive(
         service=service,
         token=token,
     )
-    _check_selected(runs, source, source_kind, bool(since or until or session))
+    check_selected(runs, source, source_kind, bool(since or until or session))
     for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
         emit(derive_run(spans).to_dict())
-    _note_open(runs)
+    note_open(runs)
 
 
 def _json_line(data: dict[str, Any]) -> None:
@@ -189,44 +134,16 @@ def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
     return show
 
 
-def _check_selected(runs: Runs, source: str, source_kind: str, filtered: bool) -> None:
-    """SourceError when nothing was selected, saying why."""
-    if len(runs):
-        return
-    if runs.skipped_open:
-        raise SourceError(
-            f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
-            "running?); --include-open derives them as they are"
-        )
-    if filtered:
-        raise SourceError(f"{source}: no runs match --since/--until/--session")
-    if source_kind == "file":
-        raise SourceError(f"{source}: holds no spans")
-    raise SourceError(f"{source}: holds no runs")
-
-
-def _note_open(runs: Runs) -> None:
-    if runs.skipped_open:
-        click.echo(
-            f"otel-bridge: skipped {len(runs.skipped_open)} open run(s) without a root span "
-            "(still running?); --include-open derives them",
-            err=True,
-        )
-
-
-# ---- traces --------------------------------------------------------------------------------------
-
-
 @main.command(epilog=SOURCES_HELP)
 @click.argument("source")
-@_filter_options(f"The N newest runs (default {TRACES_LIMIT}; 0: all).")
+@filter_options(f"The N newest runs (default {TRACES_LIMIT}; 0: all).")
 @click.option(
     "--brief",
     is_flag=True,
     help="Only what the source's list says: no agents or tokens from a collector or Phoenix, "
     "but thousands of runs in a second.",
 )
-@_source_options
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one run per line.")
 def traces(
     source: str,
@@ -322,73 +239,7 @@ def _duration(ns: int) -> str:
 # ---- export --------------------------------------------------------------------------------------
 
 
-@main.command(epilog=SOURCES_HELP)
-@click.argument("source")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory.")
-@click.option("--append", is_flag=True, help="Add a part to an existing export (or create it).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing export.")
-@_filter_options("Only the N newest runs.")
-@click.option(
-    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
-)
-@_source_options
-def export(
-    source: str,
-    fmt: str,
-    output: str,
-    append: bool,
-    overwrite: bool,
-    since: str | None,
-    until: str | None,
-    session: str | None,
-    limit: int | None,
-    include_open: bool,
-    kind: str | None,
-    project: str | None,
-    service: str | None,
-    token: str | None,
-) -> None:
-    """Write the runs of SOURCE as tables: runs, agents, llm_calls, tool_calls, messages,
-    handoffs.
-
-    \b
-    OUTPUT/<table>/part-<id>.<format>, one part per export: --append adds one (a cluster's
-    workers can each append theirs), --overwrite replaces the export. Nothing appears in
-    OUTPUT until every run is written. Read it with DuckDB, Polars, pandas or Spark, e.g.
-    SELECT task_id, sum(total_tokens) FROM read_parquet('OUTPUT/runs/*.parquet') GROUP BY 1
-    """
-    if append and overwrite:
-        raise ConfigError("--append and --overwrite exclude each other")
-    mode = "append" if append else "overwrite" if overwrite else "new"
-    source_kind = parse_source(source, kind)[0]
-    writer = TableWriter(output, fmt, mode)  # type: ignore[arg-type]
-    with writer:
-        runs = select_runs(
-            source,
-            since=since,
-            until=until,
-            session=session,
-            limit=limit or None,
-            include_open=include_open,
-            kind=kind,
-            project=project,
-            service=service,
-            token=token,
-        )
-        _check_selected(runs, source, source_kind, bool(since or until or session))
-        for spans in progress(runs, len(runs), "exporting"):
-            record = derive_run(spans).to_dict()
-            if "labels" not in record:  # RunTrace JSON without labels: read them here
-                record["labels"] = run_labels(spans)
-            writer.add(record)
-    counts = ", ".join(f"{table} {writer.rows[table]:,}" for table in TABLES)
-    click.echo(
-        f"otel-bridge: exported {writer.runs:,} runs to {output} ({fmt}): {counts}", err=True
-    )
-    _note_open(runs)
-
-
+main.add_command(export)
 main.add_command(demo)
 main.add_command(collector)
 

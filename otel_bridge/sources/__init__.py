@@ -28,7 +28,7 @@ from ._phoenix import (
     records_from_phoenix_otlpv1,
     records_from_phoenix_spans,
 )
-from ._runs import Runs, derive_runs, list_runs, select_runs
+from ._runs import Runs, derive_runs, list_runs, read_runs, select_runs
 from ._summary import RunStatus, RunSummary, time_bound
 from ._syntax import SOURCE_KINDS, SourceKind, parse_source
 
@@ -55,6 +55,7 @@ __all__ = [
     "read_memory",
     "read_otlp_json",
     "read_phoenix",
+    "read_runs",
     "records_from_jaeger_json",
     "records_from_jaeger_v3",
     "records_from_phoenix_otlpv1",

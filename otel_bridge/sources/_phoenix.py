@@ -118,9 +118,8 @@ def list_phoenix(
     with client_for(token, client) as http:
         while left is None or left > 0:
             params["limit"] = TRACE_PAGE_LIMIT if left is None else min(TRACE_PAGE_LIMIT, left)
-            response = get(http, url, params=params)
+            response = _project_get(http, url, params, base_url, project)
             if response.status_code == 404:
-                _raise_missing(http, response, url, base_url, project)
                 raise SourceError(f"{url}: not found; is this a Phoenix server (20.x or later)?")
             body = json_of(response)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -188,9 +187,8 @@ def _pages(
         params = {**filters, "limit": PAGE_LIMIT}
         if cursor:
             params["cursor"] = cursor
-        response = get(http, url, params=params)
+        response = _project_get(http, url, params, base_url, project)
         if response.status_code == 404:
-            _raise_missing(http, response, url, base_url, project)
             return None
         body = json_of(response)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -204,17 +202,25 @@ def _pages(
         seen.add(cursor)
 
 
-def _raise_missing(
-    http: httpx.Client, response: httpx.Response, url: str, base_url: str, project: str
-) -> None:
-    """SourceError naming the projects that exist, when a 404 says the project does not."""
-    detail = str(_detail(response))
-    if "project" not in detail.lower():
-        return
+def _project_get(
+    http: httpx.Client, url: str, params: dict[str, Any], base_url: str, project: str
+) -> httpx.Response:
+    """GET a project's route; SourceError naming the projects that exist if it has none.
+
+    Phoenix creates a project with its first span: one that exists by the time its 404 is
+    answered was just created, and is asked again.
+    """
+    response = get(http, url, params=params)
+    if response.status_code != 404 or "project" not in str(_detail(response)).lower():
+        return response
     try:
         names = phoenix_projects(base_url, client=http)
     except SourceError:
         names = []
+    if project in names:
+        response = get(http, url, params=params)
+        if response.status_code != 404 or "project" not in str(_detail(response)).lower():
+            return response
     known = f"; its projects: {', '.join(names)}" if names else ""
     raise SourceError(f"{base_url}: no project {project!r} in Phoenix{known}")
 

@@ -40,7 +40,7 @@ from ._phoenix import list_phoenix, read_phoenix
 from ._summary import RunStatus, RunSummary, time_bound
 from ._syntax import parse_source
 
-__all__ = ["Runs", "derive_runs", "list_runs", "select_runs"]
+__all__ = ["Runs", "derive_runs", "list_runs", "read_runs", "select_runs"]
 
 Source = str | Path | MemorySource
 TimeBound = str | datetime | int | None
@@ -152,6 +152,28 @@ def select_runs(
             yield from _read_ahead(lambda tid: fetch(tid, http), ids, prefetch)
 
     return Runs(summaries, skipped, read)
+
+
+def read_runs(
+    source: str | Path,
+    trace_ids: list[str],
+    *,
+    kind: str | None = None,
+    project: str | None = None,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+    prefetch: int = PREFETCH,
+) -> Iterator[list[SpanRecord]]:
+    """The spans of these runs of a server source, one trace at a time, in this order.
+
+    What a worker process of a parallel export reads: its share of ``select_runs``' ids.
+    """
+    plan = _plan(source, None, None, None, None, kind, project, None, token)
+    fetch = plan.fetch
+    if fetch is None or not plan.remote:
+        raise SourceError(f"{source}: read_runs reads servers; a file is read whole")
+    with _http(plan, token, client) as http:
+        yield from _read_ahead(lambda tid: fetch(tid, http), trace_ids, prefetch)
 
 
 def derive_runs(source: Source, **options: Any) -> Iterator[RunTrace]:

@@ -16,17 +16,21 @@ from ..errors import ConfigError
 from ..run_trace import RunTrace
 from ._arrow import arrow_table, to_pandas
 from ._columns import COLUMNS, LABELS, SCHEMA_VERSION, TABLES, ColumnType, TableName
+from ._export_dir import FORMATS, MANIFEST, ExportFormat, ExportTarget, WriteMode
 from ._rows import rows_of
-from ._writer import MANIFEST, ExportFormat, TableWriter, WriteMode, write_tables
+from ._writer import PartWriter, TableWriter, write_tables
 
 __all__ = [
     "COLUMNS",
+    "FORMATS",
     "LABELS",
     "MANIFEST",
     "SCHEMA_VERSION",
     "TABLES",
     "ColumnType",
     "ExportFormat",
+    "ExportTarget",
+    "PartWriter",
     "TableName",
     "TableWriter",
     "WriteMode",

@@ -1,0 +1,152 @@
+"""``otel-bridge export``: the runs of a source as six tables, by one process or several.
+
+A file is exported by this process. A server's runs are listed here, then shared out to
+worker processes (``--workers``) that each read their runs' spans, derive them and write their
+own part of every table into the export's staging directory; the export is committed once all
+are done, or discarded if one fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from ..derivation import derive as derive_run
+from ..errors import ConfigError
+from ..sources import parse_source, read_runs, run_labels, select_runs
+from ..spans import SpanRecord
+from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
+from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._progress import counting, run_parallel
+
+__all__ = ["export"]
+
+FORMATS = ("parquet", "csv", "jsonl")
+MAX_WORKERS = 4
+MIN_RUNS_PER_WORKER = 100  # below that, starting a process costs more than it saves
+
+
+@click.command(epilog=SOURCES_HELP)
+@click.argument("source")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory.")
+@click.option("--append", is_flag=True, help="Add a part to an existing export (or create it).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing export.")
+@filter_options("Only the N newest runs.")
+@click.option(
+    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help=f"Processes reading, deriving and writing a URL's runs side by side, each its own part "
+    f"(default: one per CPU, up to {MAX_WORKERS}; a file: 1).",
+)
+@source_options
+def export(
+    source: str,
+    fmt: ExportFormat,
+    output: str,
+    append: bool,
+    overwrite: bool,
+    since: str | None,
+    until: str | None,
+    session: str | None,
+    limit: int | None,
+    include_open: bool,
+    workers: int | None,
+    kind: str | None,
+    project: str | None,
+    service: str | None,
+    token: str | None,
+) -> None:
+    """Write the runs of SOURCE as tables: runs, agents, llm_calls, tool_calls, messages,
+    handoffs.
+
+    \b
+    OUTPUT/<table>/part-<id>.<format>: --append adds parts (a cluster's workers can each
+    append theirs), --overwrite replaces the export. Nothing appears in OUTPUT until every
+    run is written. Read it with DuckDB, Polars, pandas or Spark, e.g.
+    SELECT task_id, sum(total_tokens) FROM read_parquet('OUTPUT/runs/*.parquet') GROUP BY 1
+    """
+    if append and overwrite:
+        raise ConfigError("--append and --overwrite exclude each other")
+    mode: WriteMode = "append" if append else "overwrite" if overwrite else "new"
+    source_kind = parse_source(source, kind)[0]
+    target = ExportTarget(output, fmt, mode)  # refused now, before any run is read
+    try:
+        runs = select_runs(
+            source,
+            since=since,
+            until=until,
+            session=session,
+            limit=limit or None,
+            include_open=include_open,
+            kind=kind,
+            project=project,
+            service=service,
+            token=token,
+        )
+        check_selected(runs, source, source_kind, bool(since or until or session))
+        ids = [summary.trace_id for summary in runs.summaries]
+        if workers is None:  # one per CPU, if each has enough runs to be worth its start
+            workers = min(MAX_WORKERS, os.cpu_count() or 1, len(ids) // MIN_RUNS_PER_WORKER or 1)
+        count = 1 if source_kind == "file" else min(workers, len(ids))
+        if count == 1:
+            with counting(len(ids), "exporting") as tick:
+                parts = [_write_part(iter(runs), target.staging, fmt, tick)]
+        else:
+            jobs = [
+                (source, ids[i::count], kind, project, token, str(target.staging), fmt)
+                for i in range(count)
+            ]
+            parts = run_parallel(_export_worker, jobs, len(ids), "exporting")
+        target.commit()
+    except BaseException:
+        target.abort()
+        raise
+    rows = {table: sum(part[table] for part in parts) for table in TABLES}
+    counts = ", ".join(f"{table} {rows[table]:,}" for table in TABLES)
+    click.echo(
+        f"otel-bridge: exported {rows['runs']:,} runs to {output} ({fmt}): {counts}", err=True
+    )
+    note_open(runs)
+
+
+def _write_part(
+    spans_of_runs: Iterator[list[SpanRecord]],
+    staging: str | Path,
+    fmt: ExportFormat,
+    report: Callable[[int], None],
+) -> dict[TableName, int]:
+    """Derive each run and add it to one part of the export; rows written per table."""
+    part = PartWriter(staging, fmt)
+    try:
+        for spans in spans_of_runs:
+            record = derive_run(spans).to_dict()
+            if "labels" not in record:  # RunTrace JSON without labels: read them here
+                record["labels"] = run_labels(spans)
+            part.add(record)
+            report(1)
+        return part.close()
+    except BaseException:
+        part.abort()
+        raise
+
+
+def _export_worker(
+    source: str,
+    ids: list[str],
+    kind: str | None,
+    project: str | None,
+    token: str | None,
+    staging: str,
+    fmt: ExportFormat,
+    report: Callable[[int], None],
+) -> dict[TableName, int]:
+    """One worker process of a parallel export: its share of the runs, as its own part."""
+    spans = read_runs(source, ids, kind=kind, project=project, token=token)
+    return _write_part(spans, staging, fmt, report)
