@@ -122,8 +122,11 @@ def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> N
     known = run_html(_with_cost(data, 0.0123, True))
     assert '<dd data-total="cost">$0.0123</dd>' in known
     partial = run_html(_with_cost(data, 0.0123, False))
-    assert '<dd data-total="cost">unknown <small>' in partial
+    assert '<dd data-total="cost">unknown <small class="below">a price or' in partial
     assert "$0.0123" not in partial and "$0<" not in partial
+    unpriced = _with_cost(data, 0.0123, False)
+    unpriced["cost"]["unpriced_calls"] = 2
+    assert "2 LLM call(s) could not be priced" in run_html(unpriced)
 
 
 def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:

@@ -63,6 +63,7 @@ class Totals:
     agents: int
     issues: list[tuple[str, str]]
     missing_calls: int
+    unpriced_calls: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ def totals(data: Mapping[str, Any]) -> Totals:
         agents=len(mapping(data.get("agents"))),
         issues=explain_issues(data),
         missing_calls=count(usage.get("missing_calls")),
+        unpriced_calls=count(mapping(data.get("cost")).get("unpriced_calls")),
     )
 
 

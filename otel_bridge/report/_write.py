@@ -43,9 +43,11 @@ def write_run_report(trace: Any, path: str | Path) -> Path:
         with open(temporary, "xb") as out:
             out.write(page)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     return path
 
@@ -70,7 +72,10 @@ def write_report_dir(
         raise ConfigError(f"{directory} exists and is not empty; choose to overwrite it")
     _prepare_parent(directory)
     building = _beside(directory, "new")
-    building.mkdir()
+    try:
+        building.mkdir()
+    except OSError as exc:
+        raise ConfigError(f"cannot write into {directory.parent}: {exc.strerror or exc}") from exc
     try:
         rows = []
         for done, trace in enumerate(traces, start=1):
@@ -82,8 +87,10 @@ def write_report_dir(
                 progress(done)
         (building / INDEX).write_bytes(_encode(index_page(rows, title=title)))
         _swap_in(building, directory)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(building, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot write {directory}: {exc.strerror or exc}") from exc
         raise
     return directory
 
