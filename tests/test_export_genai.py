@@ -24,7 +24,7 @@ from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
-from records import TraceBuilder, assistant, sys, tool_result, user
+from records import MS, TraceBuilder, assistant, sys, tool_result, user
 from runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
@@ -41,6 +41,7 @@ from otel_bridge.scripted import (
 )
 from otel_bridge.spans import SpanRecord
 from otel_bridge.telemetry import TelemetryConfig
+from otel_bridge.telemetry._export_view import apply_plan, export_plan
 from otel_bridge.telemetry._trace_buffer import EnrichingExporter
 
 MODES = ("openinference", "genai", "both")
@@ -605,3 +606,44 @@ def test_invoke_agent_spans_are_exported_once_and_late_children_join_them() -> N
     assert exported_late.parent is not None
     assert exported_late.parent.span_id == agents[0].context.span_id
     assert len(spans) == len(b.spans) + 1
+
+
+def test_an_agent_that_comes_back_gets_a_new_activation() -> None:
+    """researcher -> writer -> researcher: three invoke_agent spans tiling the workflow."""
+    b = TraceBuilder(0xBEEF)
+    root = b.root(0, 100)
+    setup = b.span("AgentWorkflow.setup_agent", 1, 2, root)
+    for agent, start in (("researcher", 10), ("writer", 40), ("researcher", 70)):
+        step = b.step(root, agent, start, start + 10)
+        b.llm(step, start + 1, start + 9, [sys(agent), user("go")], [assistant("ok")])
+        b.span("AgentWorkflow.parse_agent_output", start + 11, start + 12, root)
+    late_end = b.span("AgentWorkflow.parse_agent_output", 95, 120, root)  # ends after its parent
+
+    plan = export_plan(b.spans, "genai")
+    agents = plan.added
+    assert [(s.name, s.start_ns // MS, s.end_ns // MS) for s in agents] == [
+        ("invoke_agent researcher", 10, 40),
+        ("invoke_agent writer", 40, 70),
+        ("invoke_agent researcher", 70, 120),
+    ]
+    assert len({s.span_id for s in agents}) == 3
+    assert {s.parent_id for s in agents} == {root.span_id}
+    moved = {child: parent for child, edit in plan.edits.items() if (parent := edit.parent_id)}
+    assert setup.span_id not in moved  # before the first activation: stays under the workflow
+    assert moved[late_end.span_id] == agents[2].span_id
+    exported = apply_plan(b.spans, plan)
+    assert_tree(exported)
+    assert derive(exported).to_dict() == derive(b.spans).to_dict()
+    assert export_plan(b.spans, "genai").added == agents  # the same ids every time
+
+
+def test_a_trace_without_agent_steps_gets_no_agent_span() -> None:
+    b = TraceBuilder(0xCAFE)
+    root = b.span("plain-run", 0, 10)
+    b.llm(root, 1, 9, [user("hi")], [assistant("hello")])
+    plan = export_plan(b.spans, "both")
+    assert plan.added == []
+    (chat,) = [s for s in apply_plan(b.spans, plan) if s.span_id != root.span_id]
+    assert (chat.name, chat.kind) == ("chat gpt-4o-mini", "CLIENT")
+    assert chat.attributes[genai.OPERATION] == "chat"
+    assert chat.attributes[SA.OPENINFERENCE_SPAN_KIND] == "LLM"

@@ -20,6 +20,7 @@ trace, enriched after the first export, is moved under the same span.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
@@ -115,14 +116,13 @@ def _activations(view: TraceView) -> list[_Activation]:
                 runs.append(_Activation(agent, parent, [step], []))
         starts = [run.steps[0].start_ns for run in runs]
         children = index.children.get(parent_id, [])  # in start order
+        child_starts = [c.start_ns for c in children]
         for i, run in enumerate(runs):
             run.start_ns = starts[i]
             window_end = starts[i + 1] if i + 1 < len(runs) else None
-            run.members = [
-                c
-                for c in children
-                if c.start_ns >= run.start_ns and (window_end is None or c.start_ns < window_end)
-            ]
+            first = bisect_left(child_starts, run.start_ns)
+            last = len(children) if window_end is None else bisect_left(child_starts, window_end)
+            run.members = children[first:last]
             # Children may end after their parent: the new span still covers them.
             run.end_ns = max(
                 [parent.end_ns if window_end is None else window_end]
