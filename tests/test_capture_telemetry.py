@@ -32,10 +32,14 @@ def test_capture_bounds_are_counted_not_silent() -> None:
     assert capture.trace_ids() == [f"{2:032x}", f"{3:032x}"]
     capture.add(rec(1, 9))  # a late span of an evicted trace is counted, not resurrected
     assert capture.spans(1) == [] and capture.evicted(1) == 6
-    assert (
-        "evicted_spans"
-        in derive(capture.spans(2) or [rec(2, 1)], evicted_spans=capture.evicted(1)).issues
-    )
+    for span in (2, 3, 4):
+        capture.add(rec(3, span))  # the fourth span of trace 3 is over the bound
+    assert (len(capture.spans(3)), capture.evicted(3)) == (3, 1)
+    assert derive(capture.spans(3), evicted_spans=capture.evicted(3)).issues == [
+        "multiple_roots",
+        "evicted_spans",
+        "no_llm_calls",
+    ]
 
 
 def test_capture_is_thread_safe() -> None:
@@ -105,25 +109,29 @@ def test_config_errors_are_clear(env: dict[str, str], message: str) -> None:
 async def test_two_telemetries_each_get_their_own_runs(llm: ScriptedLLMServer) -> None:
     """The instrumentation is a process-wide singleton; routing keeps runs apart."""
     llm.set_script(
-        [Reply(content="one", usage=Usage(5, 1)), Reply(content="two", usage=Usage(6, 2))]
+        [
+            Reply(content="one", usage=Usage(5, 1)),
+            Reply(content="two", usage=Usage(6, 2)),
+            Reply(content="three", usage=Usage(7, 3)),
+        ]
     )
     agent = FunctionAgent(name="solo", tools=[], llm=scripted_openai_llm(llm, include_usage=True))
     first, second = Telemetry(), Telemetry()
     try:
         _, id_one = await traced(first, lambda: agent.run(user_msg="hi"))
         _, id_two = await traced(second, lambda: agent.run(user_msg="hi again"))
-        assert first.capture.trace_ids() == [id_one]
-        assert second.capture.trace_ids() == [id_two]
-        assert first.run_trace(id_one).output == "one"
-        assert second.run_trace(id_two).output == "two"
         # Outside any run scope, the most recently opened Telemetry receives the trace.
-        await agent.run(user_msg="unscoped")  # script exhausted -> error; still traced
-    except Exception:
-        pass
+        assert str(await agent.run(user_msg="unscoped")) == "three"
     finally:
         first.shutdown()
         second.shutdown()
-    assert len(second.capture.trace_ids()) == 2 and len(first.capture.trace_ids()) == 1
+    assert first.capture.trace_ids() == [id_one]
+    assert second.capture.trace_ids()[0] == id_two
+    assert [(t.input, t.output) for t in first.run_traces()] == [("hi", "one")]
+    assert [(t.input, t.output) for t in second.run_traces()] == [
+        ("hi again", "two"),
+        ("unscoped", "three"),
+    ]
 
 
 def test_unreachable_endpoint_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -182,7 +190,7 @@ async def test_a_telemetry_that_claims_no_unscoped_runs_gets_only_its_own(
 
 
 def test_export_failures_are_flagged_on_their_own_traces_only() -> None:
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
     from otel_bridge.telemetry._exporters import ReportingExporter
@@ -199,9 +207,10 @@ def test_export_failures_are_flagged_on_their_own_traces_only() -> None:
     first, second = tracer.start_span("a"), tracer.start_span("b")
     first.end()
     second.end()
+    assert isinstance(first, ReadableSpan) and isinstance(second, ReadableSpan)  # SDK spans
     reporting = ReportingExporter(FlakyExporter(), "flaky")
-    reporting.export([first])  # type: ignore[list-item]
-    reporting.export([second])  # type: ignore[list-item]
+    reporting.export([first])
+    reporting.export([second])
     assert reporting.lost(first.get_span_context().trace_id)
     assert not reporting.lost(second.get_span_context().trace_id)
     assert (reporting.failed_batches, reporting.failed_spans) == (1, 1)

@@ -25,7 +25,9 @@ from otel_bridge.cli import main
 from otel_bridge.cli._demo import DemoOptions, openai_llm, run_demo
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.otlp import decode_request, from_request
+from otel_bridge.scripted import demo_script
 from otel_bridge.spans import SpanRecord
+from otel_bridge.telemetry import PROTOCOLS, Protocol
 
 # The demo goes online with OPENAI_API_KEY and exports with OTEL_EXPORTER_OTLP_*: not here.
 CLEAN_ENV: dict[str, str | None] = {
@@ -65,7 +67,8 @@ def test_the_file_derives_to_the_run_trace_from_memory(tmp_path: Path) -> None:
     assert result.error is None and result.trace is not None and result.answer
     assert result.export_errors == {}
     assert derive(load_spans(out)).to_dict() == result.trace.to_dict()
-    assert result.trace.output == result.answer
+    assert result.trace.output == result.answer == demo_script().answer
+    assert (result.trace.usage.input_tokens, result.trace.usage.output_tokens) == (2240, 123)
 
 
 def test_unreachable_endpoint_still_exits_0_and_says_so_once(tmp_path: Path) -> None:
@@ -153,23 +156,24 @@ def grpc_receiver(received: Received) -> tuple[str, Any]:
     return f"http://127.0.0.1:{port}", lambda: server.stop(None)
 
 
-@pytest.fixture(params=["http/protobuf", "grpc"])
-def receiver(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, Received]]:
+@pytest.fixture(params=PROTOCOLS)
+def receiver(request: pytest.FixtureRequest) -> Iterator[tuple[Protocol, str, Received]]:
     received = Received()
-    start = http_receiver if request.param == "http/protobuf" else grpc_receiver
+    protocol: Protocol = request.param
+    start = http_receiver if protocol == "http/protobuf" else grpc_receiver
     endpoint, stop = start(received)
-    yield request.param, endpoint, received
+    yield protocol, endpoint, received
     stop()
 
 
 def test_a_receiver_gets_enriched_spans(
-    tmp_path: Path, receiver: tuple[str, str, Received]
+    tmp_path: Path, receiver: tuple[Protocol, str, Received]
 ) -> None:
     protocol, endpoint, received = receiver
     options = DemoOptions(
         out=tmp_path / "run.otlp.json",
         otlp_endpoint=endpoint,
-        protocol=protocol,  # type: ignore[arg-type]
+        protocol=protocol,
         project="otel-bridge-receiver-test",
     )
     result = run_demo(options)
@@ -182,10 +186,26 @@ def test_a_receiver_gets_enriched_spans(
         "otel-bridge-receiver-test"
     }
     by_id = {s.span_id_hex: s for s in spans}
-    for call in [*result.trace.llm_calls, *result.trace.tool_calls]:
-        attributes = by_id[call.span_id].attributes
-        assert attributes[SA.AGENT_NAME] == attributes[SA.GRAPH_NODE_NAME] == call.agent
-        assert attributes[genai.AGENT_NAME] == call.agent
+
+    def named(span_id: str) -> str:
+        """The one agent a received span names under every agent key."""
+        attributes = by_id[span_id].attributes
+        keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, genai.AGENT_NAME)
+        (agent,) = {attributes[key] for key in keys}
+        return str(agent)
+
+    trace = result.trace
+    assert [named(c.span_id) for c in trace.llm_calls] == [
+        "researcher",
+        "researcher",
+        "writer",
+        "writer",
+    ]
+    assert [(t.name, named(t.span_id)) for t in trace.tool_calls] == [
+        ("search", "researcher"),
+        ("handoff", "researcher"),
+        ("word_count", "writer"),
+    ]
     (handoff,) = [s for s in spans if genai.HANDOFF_TARGET in s.attributes]
     assert handoff.attributes[genai.HANDOFF_SOURCE] == "researcher"
     assert handoff.attributes[genai.HANDOFF_TARGET] == "writer"

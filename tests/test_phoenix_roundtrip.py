@@ -95,15 +95,31 @@ async def test_handoff_run_round_trips_through_phoenix(
     from_phoenix = derive(spans).to_dict()
     assert from_phoenix == derive(as_phoenix_stores(memory)).to_dict()
     plain = derive(memory)
-    assert from_phoenix["handoffs"][0]["from"] == "researcher"
+    assert [(h["from"], h["to"]) for h in from_phoenix["handoffs"]] == [("researcher", "writer")]
     assert from_phoenix["agents"].keys() == plain.agents.keys() == {"researcher", "writer"}
+    assert from_phoenix["usage"]["total_tokens"] == 2363  # the demo script's usage
 
     # The agent names are on the spans Phoenix shows.
     by_id = {s.span_id_hex: s for s in spans}
-    for call in [*plain.llm_calls, *plain.tool_calls]:
-        attributes = by_id[call.span_id].attributes
-        assert attributes[SA.GRAPH_NODE_NAME] == attributes[SA.AGENT_NAME] == call.agent
-        assert attributes[SA.GRAPH_NODE_ID] == call.agent
+
+    def named(span_id: str) -> str:
+        """The one agent a span read back from Phoenix names under every agent key."""
+        attributes = by_id[span_id].attributes
+        keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_ID)
+        (agent,) = {attributes[key] for key in keys}
+        return str(agent)
+
+    assert [named(c.span_id) for c in plain.llm_calls] == [
+        "researcher",
+        "researcher",
+        "writer",
+        "writer",
+    ]
+    assert [(t.name, named(t.span_id)) for t in plain.tool_calls] == [
+        ("search", "researcher"),
+        ("handoff", "researcher"),
+        ("word_count", "writer"),
+    ]
     (handoff,) = [s for s in spans if genai.HANDOFF_TARGET in s.attributes]
     assert handoff.attributes[genai.HANDOFF_SOURCE] == "researcher"
     assert handoff.attributes[genai.HANDOFF_TARGET] == "writer"

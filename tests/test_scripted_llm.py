@@ -253,6 +253,7 @@ def test_sse_wire_format(server: ScriptedLLMServer, include_usage: bool) -> None
     reply = Reply(
         content="Let me check.",
         tool_calls=[ToolCallSpec("add", {"a": 1, "b": 2}), ToolCallSpec("noop", {}, id="call_x")],
+        usage=Usage(prompt=31, completion=9),
     )
     server.set_script([reply])
     request: dict[str, Any] = {"model": "gpt-4o-mini", "stream": True, "messages": []}
@@ -290,17 +291,10 @@ def test_sse_wire_format(server: ScriptedLLMServer, include_usage: bool) -> None
     finishes = [chunk["choices"][0]["finish_reason"] for chunk in choice_chunks]
     assert finishes == [None] * (len(finishes) - 1) + ["tool_calls"]
     assert deltas[-1] == {}
-    if include_usage:
-        assert usage_chunks[0]["choices"] == []
-        assert exchange.usage is not None
-        assert usage_chunks[0]["usage"] == {
-            "prompt_tokens": exchange.usage.prompt,
-            "completion_tokens": exchange.usage.completion,
-            "total_tokens": exchange.usage.total,
-        }
-        assert exchange.usage_sent == exchange.usage
-    else:
-        assert exchange.usage_sent is None
+    wire_usage = {"prompt_tokens": 31, "completion_tokens": 9, "total_tokens": 40}
+    assert [chunk["usage"] for chunk in usage_chunks] == ([wire_usage] if include_usage else [])
+    assert [chunk["choices"] for chunk in usage_chunks] == ([[]] if include_usage else [])
+    assert exchange.usage_sent == (Usage(31, 9) if include_usage else None)
 
 
 def test_json_wire_format_and_errors(server: ScriptedLLMServer) -> None:
@@ -368,21 +362,26 @@ def test_conversation_router_picks_by_marker_and_steps_by_assistant_turns() -> N
 def test_estimated_usage_is_deterministic_and_nonzero() -> None:
     request = {"messages": [{"role": "user", "content": "x" * 400}]}
     reply = Reply(content="y" * 40)
-    usage = estimate_usage(request, reply)
-    assert usage == estimate_usage(request, reply)
-    assert usage.prompt > 100 and usage.completion == 11
+    # 435 characters of JSON (the message, then "[]" for no tools) and 40 of reply, 4 a token
+    assert estimate_usage(request, reply) == Usage(prompt=109, completion=11)
     assert estimate_usage({}, Reply()) == Usage(prompt=1 + len("[][]") // 4, completion=1)
 
 
+def serving_threads() -> set[threading.Thread]:
+    """The threads serving a scripted model right now (every such server names its thread)."""
+    return {t for t in threading.enumerate() if t.name == "scripted-llm"}
+
+
 def test_stop_joins_the_thread_and_releases_the_port() -> None:
+    before = serving_threads()  # the session's server, and any other test's
     server = ScriptedLLMServer([Reply(content="ok")]).start()
+    (thread,) = serving_threads() - before
     port = server.port
     assert server.base_url == f"http://127.0.0.1:{port}/v1"
     with httpx.Client() as client:  # a kept-alive connection must not block the stop
         assert client.post(f"{server.base_url}/chat/completions", json={}).status_code == 200
-        threaded = server._server
         server.stop()
-    assert threaded is not None and not threaded._thread.is_alive()
+    assert not thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={})
     with socket.socket() as probe:  # REUSEADDR skips TIME_WAIT, but not a live listener
