@@ -7,7 +7,8 @@ Phoenix and derive to the same RunTrace. In every mode:
 - ``_prepare_chat_with_tools`` (an OpenInference LLM-kind span that calls no model) becomes a
   CHAIN span: Phoenix shows every LLM-kind span as a model call;
 - a streaming LLM span ends when its call does (derived: the end of its step), not before the
-  first token; the time to first token stays in its own event and attribute;
+  first token; the time to first token stays in its own event and in
+  ``gen_ai.response.time_to_first_chunk``;
 - the run's root span and the workflow span get the run's status: OK, or ERROR with the error.
 
 ``openinference`` renames each agent step after its agent (``researcher.run_agent_step``; the
@@ -144,11 +145,20 @@ def _no_phantom_calls(view: TraceView, plan: ExportPlan) -> None:
 
 
 def _streaming_ends(view: TraceView, plan: ExportPlan) -> None:
-    """A call whose span ended early (a stream) is exported lasting as long as the call."""
+    """A call whose span ended early (a stream) is exported lasting as long as the call.
+
+    Its time to first token stays visible on its own: the first-token event is kept and
+    ``gen_ai.response.time_to_first_chunk`` (seconds) says it in every mode.
+    """
     for call in view.run.llm_calls:
         span = view.span_of(call)
-        if span is not None and call.end_ns > span.end_ns:
+        if span is None:
+            continue
+        if call.end_ns > span.end_ns:
             plan.edit(span.span_id).end_ns = call.end_ns
+        if call.time_to_first_token_ns is not None:
+            ttft = call.time_to_first_token_ns / 1e9
+            plan.edit(span.span_id).attributes[genai.TIME_TO_FIRST_CHUNK] = ttft
 
 
 def _run_status(view: TraceView, plan: ExportPlan) -> None:
