@@ -319,6 +319,12 @@ def test_run_of_a_trace_beyond_the_limits_is_422_and_its_spans_stay_readable(
             f"trace {0xF1A7:032x} has 61 spans; the collector derives runs of at most 50"
         )
         assert len(load_spans(url, 0xD2)) == 21 and len(load_spans(url, 0xF1A7)) == 61
+        preparer = collector.preparer  # the background derivation refuses them too
+        assert preparer is not None
+        deadline = time.monotonic() + 10
+        while preparer.too_large < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (preparer.too_large, preparer.failed) == (2, 0)
 
 
 def test_a_10000_level_chain_is_refused_by_default(collector: Collector) -> None:
