@@ -139,3 +139,30 @@ def test_derive_all_from_the_collector(recorded: Recorded) -> None:
     )
     one = derive(recorded.url, "--trace-id", recorded.traces[0].trace_id, "--json")
     assert json.loads(one.stdout)["usage"]["total_tokens"] == 2363
+
+
+def test_a_progress_bar_on_a_terminal_only(recorded: Recorded, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    command = [sys.executable, "-m", "otel_bridge.cli", "derive", recorded.url, "--all", "--json"]
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 3
+    assert "deriving" not in piped.stderr  # stderr is not a terminal: no bar
+    main_fd, terminal = pty.openpty()
+    with open(tmp_path / "out.jsonl", "wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=terminal)
+        os.close(terminal)
+        drawn = b""
+        while True:  # read as it draws: a full terminal buffer would block the command
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the command exited and closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        os.close(main_fd)
+        assert proc.wait(120) == 0
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 3  # JSON Lines untouched
+    assert b"deriving" in drawn and b"3/3" in drawn

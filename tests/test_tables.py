@@ -300,3 +300,13 @@ def test_unknown_token_counts_stay_null(recorded: Recorded) -> None:
     call["usage"] = {**call["usage"], "complete": False, "missing_calls": 1, "input_tokens": 0}
     row = to_tables([data])["llm_calls"][0]
     assert (row["input_tokens"], row["total_tokens"], row["tokens_complete"]) == (None, None, False)
+
+
+def test_worker_processes_write_one_part_each(recorded: Recorded, tmp_path: Path) -> None:
+    out = tmp_path / "parallel"
+    result = export(recorded.url, "-o", str(out), "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert len(list((out / "llm_calls").glob("part-*.parquet"))) == 2
+    runs = f"read_parquet('{out}/runs/*.parquet')"
+    assert sql(f"SELECT count(*), sum(total_tokens), sum(llm_calls) FROM {runs}") == [(3, 7089, 12)]
+    assert [p.name for p in tmp_path.iterdir()] == ["parallel"]  # no staging left behind

@@ -56,6 +56,8 @@ def _bar(total: int, what: str, shown: bool) -> Iterator[Callable[[int], None]]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,  # the bar goes once done: the summary line that follows says it all
+        redirect_stdout=False,  # stdout carries the JSON Lines, never into the bar's console
+        redirect_stderr=False,
     )
     with bar:
         task = bar.add_task(what, total=total)
