@@ -149,10 +149,10 @@ def test_gather_usage_sums_every_call_of_every_run(
     # calc_replies(seed=3): 103+13 (3 cached) and 133+7; then 150+3
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (386, 23, 409)
     assert usage.cached_input_tokens == 3
-    assert usage.units == {"llm_calls": 3, "llm_calls_missing_usage": 0}
-    # MASEval prices the usage with the model the adapter finds on the agent's LLM.
-    assert usage.cost == 0.409
-    assert pricing.asked == [("gpt-4o-mini", 409)]
+    assert usage.units == {"llm_calls": 3, "llm_calls_missing_usage": 0, "llm_calls_unpriced": 0}
+    # A MASEval cost calculator is asked for each call, with that call's model.
+    assert pricing.asked == [("gpt-4o-mini", 116), ("gpt-4o-mini", 140), ("gpt-4o-mini", 153)]
+    assert usage.cost == pytest.approx(0.409)
 
 
 class PerCallPricing:
@@ -261,7 +261,11 @@ def test_without_usage_opt_in_a_streamed_run_says_its_usage_is_incomplete(
     assert usage["complete"] is False and usage["missing_calls"] == 2
     assert usage["total_tokens"] == 0  # nothing was reported: none is counted
     assert "tokens_missing" in adapter.gather_traces()["issues"]
-    assert adapter.gather_usage().units == {"llm_calls": 2, "llm_calls_missing_usage": 2}
+    assert adapter.gather_usage().units == {
+        "llm_calls": 2,
+        "llm_calls_missing_usage": 2,
+        "llm_calls_unpriced": 2,
+    }
     assert server.usage_sent_total().total == 0  # the server really sent none
 
 

@@ -206,9 +206,13 @@ def test_a_receiver_gets_enriched_spans(
         ("handoff", "researcher"),
         ("word_count", "writer"),
     ]
-    (handoff,) = [s for s in spans if genai.HANDOFF_TARGET in s.attributes]
-    assert handoff.attributes[genai.HANDOFF_SOURCE] == "researcher"
-    assert handoff.attributes[genai.HANDOFF_TARGET] == "writer"
+    (handoff,) = [s for s in spans if genai.TRANSFER_TARGET_NAME in s.attributes]
+    assert (
+        handoff.attributes[SA.TOOL_NAME],
+        handoff.attributes[genai.AGENT_NAME],
+        handoff.attributes[genai.TRANSFER_TARGET_NAME],
+        handoff.attributes[genai.TRANSFER_MODE],
+    ) == ("handoff", "researcher", "writer", "pass_control")
     (root,) = [s for s in spans if s.parent_id is None]
     assert root.attributes[SA.OUTPUT_VALUE] == result.answer
     assert SA.AGENT_NAME not in root.attributes
