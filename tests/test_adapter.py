@@ -260,7 +260,7 @@ def test_without_usage_opt_in_a_streamed_run_says_its_usage_is_incomplete(
     usage = adapter.gather_traces()["usage"]
     assert usage["complete"] is False and usage["missing_calls"] == 2
     assert usage["total_tokens"] == 0  # nothing was reported: none is counted
-    assert "tokens_missing" in adapter.gather_traces()["issues"]
+    assert adapter.gather_traces()["issues"] == ["tokens_missing"]
     assert adapter.gather_usage().units == {
         "llm_calls": 2,
         "llm_calls_missing_usage": 2,
@@ -376,7 +376,7 @@ def test_telemetry_failure_never_loses_the_answer(
         adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc", broken)
         assert adapter.run("What is 2 + 3?") == "The sum is 5."
     assert adapter.last_run is None
-    assert issue in adapter.logs[0]["issues"] and issue in adapter.gather_traces()["issues"]
+    assert adapter.logs[0]["issues"] == adapter.gather_traces()["issues"] == [issue]
     assert adapter.get_messages().to_list() == [{"role": "user", "content": "What is 2 + 3?"}]
 
 
@@ -610,4 +610,4 @@ def test_a_shut_down_telemetry_of_the_users_is_reported_not_replaced(
     adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc-closed", telemetry)
     assert adapter.run("What is 2 + 3?") == "The sum is 5."  # the answer is never lost
     assert adapter.telemetry is telemetry
-    assert "telemetry_unavailable" in adapter.logs[-1]["issues"]
+    assert adapter.logs[-1]["issues"] == ["telemetry_unavailable"]

@@ -101,7 +101,7 @@ def test_unreachable_grpc_endpoint(tmp_path: Path) -> None:
     result = run_demo(options)
     assert result.error is None and result.trace is not None
     assert list(result.export_errors) == [f"{options.otlp_endpoint} (OTLP/gRPC)"]
-    assert "export_failed" in result.trace.issues
+    assert result.trace.issues == ["export_failed"]
     assert len(result.trace.llm_calls) == 4 and len(result.trace.handoffs) == 1
 
 
@@ -214,7 +214,7 @@ def test_a_receiver_gets_enriched_spans(
         handoff.attributes[genai.TRANSFER_MODE],
     ) == ("handoff", "researcher", "writer", "pass_control")
     (root,) = [s for s in spans if s.parent_id is None]
-    assert root.attributes[SA.OUTPUT_VALUE] == result.answer
+    assert root.attributes[SA.OUTPUT_VALUE] == demo_script().answer
     assert SA.AGENT_NAME not in root.attributes
 
 

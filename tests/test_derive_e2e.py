@@ -320,14 +320,26 @@ async def test_llm_http_500(llm: ScriptedLLMServer, telemetry: Telemetry) -> Non
     # The failed call reported no usage: known tokens are kept, the gap is flagged.
     assert tokens(trace) == (40, 4)
     assert trace.usage.complete is False and trace.usage.missing_calls == 1
-    assert "tokens_missing" in trace.issues
+    assert trace.issues == ["tokens_missing"]
     assert [t.output for t in trace.tool_calls] == ["2"]
     assert any(m["role"] == "tool" and m["content"] == "2" for m in trace.messages)
 
 
-@pytest.mark.parametrize("include_usage", [True, False])
+@pytest.mark.parametrize(
+    ("include_usage", "sent", "counted", "issues"),
+    [
+        (True, Usage(77, 33), (77, 33, True, 0), []),
+        # Without usage in the stream: known tokens only, the gap flagged, never zero-filled.
+        (False, None, (0, 0, False, 1), ["tokens_missing"]),
+    ],
+)
 async def test_streaming_with_and_without_usage(
-    llm: ScriptedLLMServer, telemetry: Telemetry, include_usage: bool
+    llm: ScriptedLLMServer,
+    telemetry: Telemetry,
+    include_usage: bool,
+    sent: Usage | None,
+    counted: tuple[int, int, bool, int],
+    issues: list[str],
 ) -> None:
     llm.set_script([Reply(content="Streaming " * 20, usage=Usage(77, 33), chunk_delay_s=0.002)])
     agent = FunctionAgent(
@@ -337,18 +349,16 @@ async def test_streaming_with_and_without_usage(
 
     assert str(answer).strip() == ("Streaming " * 20).strip()
     [exchange] = llm.log
-    assert exchange.streamed
+    assert exchange.streamed and exchange.usage_sent == sent
     [call] = trace.llm_calls
     assert call.time_to_first_token_ns is not None
     # A streaming span ends before the first token; the call lasts until its step ends.
     assert call.duration_ns >= call.time_to_first_token_ns
-    if include_usage:
-        assert tokens(trace) == (77, 33) and trace.usage.complete
-    else:
-        assert exchange.usage_sent is None
-        assert trace.usage.complete is False and trace.usage.missing_calls == 1
-        assert tokens(trace) == (0, 0)  # known tokens only; the gap is flagged, not zero-filled
-        assert "tokens_missing" in trace.issues
+    usage = trace.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.complete, usage.missing_calls) == (
+        counted
+    )
+    assert trace.issues == issues
 
 
 async def test_two_runs_under_gather_are_separate(
