@@ -56,11 +56,10 @@ def report(
 ) -> None:
     """Write a run of SOURCE as one HTML page that works offline, or every run with --all.
 
-    \b
-    The page: status, input, answer and totals; a timeline with a lane per agent (LLM calls,
-    tool calls, errors, handoffs, first tokens; click a bar for its details); the handoff
-    graph; tokens per agent and per model; the conversation.
-    SOURCE is read as by 'otel-bridge derive': an OTLP/JSON file or a URL.
+    The page shows status, input, answer and totals; a timeline with a lane per agent (LLM
+    calls, tool calls, errors, handoffs, first tokens: click a bar for its details); the
+    handoff graph; tokens per agent and per model; the conversation. SOURCE is read as by
+    'otel-bridge derive': an OTLP/JSON file or a URL.
 
     \b
     otel-bridge report run.otlp.json -o run.html
