@@ -340,3 +340,9 @@ class RunTrace:
             "timings": self.timings.to_dict(),
             "issues": list(self.issues),
         }
+
+    def to_html(self) -> str:
+        """The run as one self-contained, offline HTML page (timeline, handoffs, tokens, chat)."""
+        from .report import run_html
+
+        return run_html(self.to_dict())

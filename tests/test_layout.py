@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"run_trace", "otlp"},
     {"conventions"},
     {"derivation"},
-    {"sources", "collector"},
+    {"sources", "collector", "tables"},
     {"telemetry"},
     {"maseval_adapter", "scripted"},
     {"cli"},
