@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from ..collector import (
@@ -13,6 +15,7 @@ from ..collector import (
     CollectorConfig,
     serve,
 )
+from ..errors import ConfigError
 
 __all__ = ["collector"]
 
@@ -179,5 +182,23 @@ def serve_command(
     def ready(running: Collector) -> None:
         click.echo(f"otel-bridge collector ready: {running.describe()}", err=True)
 
-    serve(config, on_ready=ready)
+    try:
+        serve(config, on_ready=ready)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{_port_hint(exc)}") from exc
     click.echo("otel-bridge collector stopped", err=True)
+
+
+def _port_hint(error: BaseException) -> str:
+    """What to do when a receiver's port is taken (Phoenix's gRPC receiver also uses 4317)."""
+    cause: BaseException | None = error
+    while cause is not None and not (isinstance(cause, OSError) and cause.errno):
+        cause = cause.__cause__
+    if cause is None or cause.errno != errno.EADDRINUSE:
+        return ""
+    if "OTLP/gRPC" in str(error):
+        return (
+            "\nAnother program holds the port (Phoenix's gRPC receiver uses 4317 too)."
+            "\nChoose another with --grpc-port PORT, or run without gRPC: --no-grpc"
+        )
+    return "\nAnother program holds the port. Choose another with --http-port PORT"

@@ -25,6 +25,7 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from .._threaded_server import tcp_socket
 from ..errors import QueueFull, SpanFormatError, StoreError
 from ..otlp import decode_request, printable
 from ._auth import bearer_matches
@@ -157,6 +158,14 @@ def start_grpc_server(
     )
     server.add_generic_rpc_handlers((handler,))
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if port:
+        # Try the port first: gRPC's C core would log its own error line before failing.
+        try:
+            tcp_socket(host, port).close()
+        except OSError as exc:
+            raise OSError(
+                f"cannot listen for OTLP/gRPC on {address}: {exc.__cause__ or exc}"
+            ) from exc
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError as exc:
