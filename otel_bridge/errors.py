@@ -18,6 +18,14 @@ OtelBridgeError                  every error the package raises on purpose
 
 Third-party errors are translated at the boundary with ``raise ... from exc``. The ValueError
 mixins keep ``except ValueError`` working where a caller passed a wrong value.
+
+The contract, whatever the input (a hostile producer's spans included):
+
+- ``derive()``, ``derive_all()``, ``load_spans()`` and every span source raise only the
+  errors above; malformed values inside spans never raise at all: they are coerced or dropped
+  and the RunTrace's ``issues`` says so.
+- The embedded collector answers 4xx to anything a client can send, and 5xx (503, gRPC
+  UNAVAILABLE) only for its own faults: a closed store, a full disk (``otel_bridge.collector``).
 """
 
 from __future__ import annotations
