@@ -4,7 +4,9 @@ The compose file is validated against the Compose Specification schema (check-js
 both files are checked for what the schema cannot see: pipelines that name undefined
 components, an unsafe processor order, exporters without their own queue and retries, exporters
 pointing at services or ports that do not exist, unpublished receiver ports, ports open beyond
-loopback, unpinned images and missing health checks.
+loopback, unpinned images and missing health checks. The image tags must be the releases the
+tests run as local programs (.ci/build-binaries, requirements-phoenix.txt), and the collector
+config compose mounts is the one tests/test_otelcol.py runs.
 
 ``check_compose`` and ``check_collector_config`` return a list of problems; the negative tests
 break a copy of the real files and show that each kind of problem is caught.
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from otelcol_fixtures import COLLECTOR_CONFIG as OTELCOL_TESTED_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -326,7 +329,7 @@ def test_compose_file_matches_the_compose_spec() -> None:
 def test_schema_check_rejects_an_invalid_compose_file(tmp_path: Path) -> None:
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(
-        "services:\n  jaeger:\n    image: jaegertracing/jaeger:2.22.0\n    ports: 16686\n"
+        "services:\n  jaeger:\n    image: jaegertracing/jaeger:2.13.0\n    ports: 16686\n"
     )
     result = validate_compose_schema(broken)
     assert result.returncode != 0, result.stdout
@@ -342,6 +345,33 @@ def test_collector_config_is_sound(compose: dict[str, Any], collector: dict[str,
 
 def test_services_are_the_documented_stack(compose: dict[str, Any]) -> None:
     assert {"otel-collector", "jaeger", "phoenix"} <= set(compose["services"])
+
+
+def pinned(path: Path, pattern: str) -> str:
+    """The one version ``pattern`` (one group) finds in ``path``."""
+    (version,) = re.findall(pattern, path.read_text(), flags=re.MULTILINE)
+    return str(version)
+
+
+def test_images_are_the_releases_the_tests_run(compose: dict[str, Any]) -> None:
+    build = ROOT / ".ci" / "build-binaries"
+    jaeger = pinned(build, r"^JAEGER_V2_VERSION=v(\S+)$")
+    collector = pinned(build, r"^BUILDER_VERSION=v(\S+)$")
+    phoenix = pinned(ROOT / "requirements-phoenix.txt", r"^arize-phoenix==(\S+)$")
+    images = {name: service["image"] for name, service in compose["services"].items()}
+    assert images["jaeger"] == f"jaegertracing/jaeger:{jaeger}"
+    # The contrib image: our distribution has core components and contrib's health_check.
+    assert images["otel-collector"] == f"otel/opentelemetry-collector-contrib:{collector}"
+    assert images["phoenix"] == f"arizephoenix/phoenix:version-{phoenix}"
+    builder = load(ROOT / "collector" / "builder-config.yaml")
+    assert builder["dist"]["version"] == collector
+
+
+def test_the_collector_tests_run_the_file_compose_mounts(compose: dict[str, Any]) -> None:
+    found = _collector_service(compose)
+    assert found is not None
+    assert found[0] == "otel-collector"
+    assert COLLECTOR_FILE == OTELCOL_TESTED_CONFIG  # what tests/test_otelcol.py runs
 
 
 def test_interpolation_defaults() -> None:
