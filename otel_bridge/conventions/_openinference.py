@@ -136,19 +136,20 @@ def read_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
 
 
 def _parts(attrs: Mapping[str, Any], base: str) -> str:
-    """The text of a message sent as content parts (non-text parts are skipped)."""
-    parts = []
-    j = 0
-    while True:
-        key = f"{base}{j}.{_TEXT}"
-        if key not in attrs:
-            if f"{base}{j}.{MessageContentAttributes.MESSAGE_CONTENT_TYPE}" in attrs:
-                j += 1  # a non-text part (image, audio): no text to keep
-                continue
-            break
-        parts.append(str(attrs[key]))
-        j += 1
-    return "\n".join(parts)
+    """The text of a message sent as content parts (non-text parts are skipped).
+
+    OpenInference writes no attribute at all for some parts (audio) yet still counts them, so
+    the part numbers can have gaps: every number present is read, in order.
+    """
+    numbers = sorted(
+        {
+            int(head)
+            for key in attrs
+            if key.startswith(base) and (head := key[len(base) :].partition(".")[0]).isdigit()
+        }
+    )
+    texts = (attrs.get(f"{base}{j}.{_TEXT}") for j in numbers)
+    return "\n".join(str(text) for text in texts if text is not None)
 
 
 def _tool_calls(attrs: Mapping[str, Any], message_base: str) -> list[dict[str, Any]]:
