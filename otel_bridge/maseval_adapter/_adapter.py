@@ -180,7 +180,15 @@ class LlamaIndexAgentAdapter(AgentAdapter):
             span: trace_api.Span | None = None
             try:
                 with self._run_scope(query, record) as span:
-                    result = run_sync(lambda: self._workflow_run(query, talk))
+                    try:
+                        result = run_sync(lambda: self._workflow_run(query, talk))
+                    except BaseException as exc:
+                        # OpenTelemetry marks a span failed for an Exception only: an interrupt
+                        # (KeyboardInterrupt, SystemExit) must fail the run's root span too.
+                        if span is not None and not isinstance(exc, Exception):
+                            span.record_exception(exc)
+                            span.set_status(trace_api.Status(trace_api.StatusCode.ERROR, repr(exc)))
+                        raise
                     answer = _answer_text(result)
                     if span is not None:
                         span.set_attribute(SpanAttributes.OUTPUT_VALUE, answer)

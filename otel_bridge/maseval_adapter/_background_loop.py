@@ -89,8 +89,9 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
             return
         tasks.append(loop.create_task(guarded()))
 
-    loop.call_soon_threadsafe(context.run, start)
     try:
+        # Inside the try: an interrupt right after the hand-over must still cancel the run.
+        loop.call_soon_threadsafe(context.run, start)
         return result.result()
     except BaseException:
         if not result.done():
