@@ -191,7 +191,19 @@ def jaeger_app(recorded: Recorded, seen: list[dict[str, str]]) -> Starlette:
         found = found[: int(params["limit"])]
         return JSONResponse({"data": found, "total": 0, "limit": 0, "offset": 0, "errors": None})
 
-    return Starlette(routes=[Route("/api/services", services), Route("/api/traces", search)])
+    def one(request: Request) -> JSONResponse:
+        wanted = str(request.path_params["trace_id"]).rjust(32, "0")
+        if wanted not in runs:
+            return JSONResponse({"data": None, "errors": [{"code": 404}]}, 404)
+        return JSONResponse(jaeger_legacy_body(runs[wanted]))
+
+    return Starlette(
+        routes=[
+            Route("/api/services", services),
+            Route("/api/traces", search),
+            Route("/api/traces/{trace_id}", one),
+        ]
+    )
 
 
 def test_jaeger_search_lists_and_filters(recorded: Recorded) -> None:
@@ -217,6 +229,12 @@ def test_jaeger_search_lists_and_filters(recorded: Recorded) -> None:
         )
         spans = list(search_jaeger(jaeger.url, service="traces-tests", limit=2))
         assert [s[0].trace_id_hex for s in spans] == newest_first(recorded)[:2]
+        derived = CliRunner().invoke(main, ["derive", source, "--all", "--json"])
+        assert derived.exit_code == 0, derived.output
+        runs = [json.loads(line) for line in derived.stdout.splitlines()]
+        assert [(run["trace_id"], run["usage"]["total_tokens"]) for run in runs] == [
+            (trace_id, 2363) for trace_id in newest_first(recorded)
+        ]
 
 
 # ---- Phoenix (a real server) -----------------------------------------------------------------
