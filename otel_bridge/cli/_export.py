@@ -67,10 +67,12 @@ def export(
     handoffs.
 
     \b
-    OUTPUT/<table>/part-<id>.<format>: --append adds parts (a cluster's workers can each
-    append theirs), --overwrite replaces the export. Nothing appears in OUTPUT until every
-    run is written. Read it with DuckDB, Polars, pandas or Spark, e.g.
-    SELECT task_id, sum(total_tokens) FROM read_parquet('OUTPUT/runs/*.parquet') GROUP BY 1
+    OUTPUT/<table>/part-<id>.<format>: --append adds parts (the workers of a
+    cluster can each append theirs), --overwrite replaces the export. Nothing
+    appears in OUTPUT until every run is written. DuckDB, Polars, pandas and
+    Spark read it, e.g.:
+      SELECT task_id, sum(total_tokens)
+      FROM read_parquet('OUTPUT/runs/*.parquet') GROUP BY task_id
     """
     if append and overwrite:
         raise ConfigError("--append and --overwrite exclude each other")

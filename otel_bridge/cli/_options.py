@@ -27,7 +27,7 @@ SOURCE is one of:
 run.otlp.json                        OTLP/JSON file
 http://127.0.0.1:4318                otel-bridge collector
 phoenix+http://127.0.0.1:6006/PROJ   Arize Phoenix REST API, project PROJ
-jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else the legacy API)
+jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else legacy)
 jaeger-legacy+http://HOST:16686      Jaeger's legacy /api/traces only
 """
 
