@@ -120,7 +120,15 @@ def test_thousands_of_runs_are_listed_in_pages(tmp_path: Path) -> None:
         assert len(list(list_runs(collector.http_url, details=False, limit=1200))) == 1200
 
 
-def _store_runs(url: str, count: int) -> list[int]:
+def test_session_filter_and_limit_on_the_collector(tmp_path: Path) -> None:
+    with Collector(tmp_path / "spans.db") as collector:
+        sent = _store_runs(collector.http_url, 6, sessions=("a", "b"))  # a, b, a, b, a, b
+        got = list(list_runs(collector.http_url, session="a", limit=2, details=False))
+        assert [run.trace_id for run in got] == [f"{sent[4]:032x}", f"{sent[2]:032x}"]
+        assert {run.session_id for run in got} == {"a"}
+
+
+def _store_runs(url: str, count: int, sessions: tuple[str, ...] = ()) -> list[int]:
     """``count`` two-span runs, each started a second after the one before."""
     import httpx
 
@@ -130,8 +138,9 @@ def _store_runs(url: str, count: int) -> list[int]:
     for i in range(count):
         tid = 0xA000_0000_0000_0000_0000_0000_0000_0000 + i
         start = 1_800_000_000 * 10**9 + i * 10**9
+        labels = {"session.id": sessions[i % len(sessions)]} if sessions else {}
         spans += [
-            SpanRecord(tid, 1, None, "run", start, start + 10),
+            SpanRecord(tid, 1, None, "run", start, start + 10, attributes=labels),
             SpanRecord(tid, 2, 1, "step", start + 1, start + 9),
         ]
         ids.append(tid)

@@ -64,6 +64,7 @@ class _Plan:
     run_json: Callable[[str, httpx.Client | None], dict[str, Any]] | None = None
     remote: bool = True
     session_filtered: bool = False  # by the backend
+    limit: int | None = None  # applied here, after the session filter, when the backend cannot
 
 
 def list_runs(
@@ -218,6 +219,7 @@ def _plan(
             ),
             lambda tid, http: read_collector(location, tid, client=http),
             lambda tid, http: collector_run(location, tid, client=http),
+            limit=limit if session else None,
         )
     if kind == "phoenix":
         name = project or url_project
@@ -300,11 +302,15 @@ def _filtered(plan: _Plan, session: str | None, http: httpx.Client | None) -> It
     if session is None or plan.session_filtered:
         yield from plan.listing(http)
         return
+    found = 0
     for listed in plan.listing(http):
+        if plan.limit is not None and found >= plan.limit:
+            return
         if listed.spans is None and plan.fetch is not None:
             labels = run_labels(plan.fetch(listed.summary.trace_id, http))
             listed.summary = replace(listed.summary, session_id=labels["session_id"])
         if listed.summary.session_id == session:
+            found += 1
             yield listed
 
 
