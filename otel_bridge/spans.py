@@ -8,7 +8,7 @@ come from outside; ``iso``/``iso_ns`` the one pair of time conversions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from sys import intern
@@ -154,13 +154,49 @@ class SpanIndex:
         return None if span.parent_id is None else self.by_id.get(span.parent_id)
 
     def ancestors(self, span: SpanRecord) -> Iterator[SpanRecord]:
-        """Parents from the nearest up to the root (cycle-safe)."""
+        """Parents from the nearest up to the root (cycle-safe).
+
+        Walking this for every span costs the depth of the tree each time; to ask the same
+        question of every span, use ``nearest``.
+        """
         seen = {span.span_id}
         current = self.parent(span)
         while current is not None and current.span_id not in seen:
             seen.add(current.span_id)
             yield current
             current = self.parent(current)
+
+    def nearest(self, marked: Container[int]) -> dict[int, int | None]:
+        """For every span, the id of its nearest ancestor in ``marked`` (None when it has none).
+
+        One pass, linear in the number of spans whatever the depth: each span's answer is its
+        parent if marked, else its parent's answer, and every answer is computed once. Children
+        that start before their parent are fine; in a parent cycle (bad input) the walk stops
+        where the cycle closes, so the span it closes on is the last ancestor looked at.
+        """
+        found: dict[int, int | None] = {}
+        by_id = self.by_id
+        for span in self.spans:
+            if span.span_id in found:
+                continue
+            path: list[int] = []
+            on_path: set[int] = set()
+            node: SpanRecord | None = span
+            while node is not None and node.span_id not in found and node.span_id not in on_path:
+                path.append(node.span_id)
+                on_path.add(node.span_id)
+                node = None if node.parent_id is None else by_id.get(node.parent_id)
+            if node is None:
+                above = None
+            elif node.span_id in marked:
+                above = node.span_id
+            else:
+                above = found.get(node.span_id)  # None when the walk closed a cycle
+            for span_id in reversed(path):
+                found[span_id] = above
+                if span_id in marked:
+                    above = span_id
+        return found
 
 
 # ---- ids and times -----------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Each function tries OpenInference first (``_openinference``), then the OTel GenAI conventions
 and OpenLLMetry (``_genai``), and returns neutral facts (``_facts``); derivation never reads
-attribute names itself.
+attribute names itself. Every value is read by the rules of ``_values`` (one rule per kind of
+attribute: accepted, coerced or rejected as missing), so no value a span holds makes a reader
+raise; the readers that take ``notes`` record there each value they coerced or rejected.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from . import _genai as genai
 from . import _openinference as openinference
 from . import genai_attributes
 from ._facts import Convention, LLMFacts, Message, ToolFacts, message_key
+from ._values import MAX_JSON_DEPTH, ValueNotes, ValueProblem, as_text, parse_json
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Convention",
     "LLMFacts",
     "Message",
     "ToolFacts",
+    "ValueNotes",
+    "ValueProblem",
     "activation_agent",
     "carries_agent",
     "explicit_agent",
@@ -26,6 +32,7 @@ __all__ = [
     "is_llm_call",
     "is_tool",
     "message_key",
+    "parse_json",
     "read_llm",
     "read_tool",
     "step_agent",
@@ -43,40 +50,40 @@ def is_tool(span: SpanRecord) -> bool:
     return openinference.is_tool(span) or genai.is_tool(span)
 
 
-def read_llm(span: SpanRecord) -> LLMFacts:
-    """Facts of an LLM call span."""
+def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
+    """Facts of an LLM call span (values coerced or rejected are recorded in ``notes``)."""
     if openinference.is_llm_call(span):
-        return openinference.read_llm(span)
-    return genai.read_llm(span)
+        return openinference.read_llm(span, notes)
+    return genai.read_llm(span, notes)
 
 
-def read_tool(span: SpanRecord) -> ToolFacts:
-    """Facts of a tool span."""
+def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
+    """Facts of a tool span (values coerced or rejected are recorded in ``notes``)."""
     if openinference.is_tool(span):
-        return openinference.read_tool(span)
-    return genai.read_tool(span)
+        return openinference.read_tool(span, notes)
+    return genai.read_tool(span, notes)
 
 
-def explicit_agent(span: SpanRecord) -> str | None:
+def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent named by the span's own attributes (enriched or GenAI spans)."""
-    return openinference.explicit_agent(span) or genai.explicit_agent(span)
+    return openinference.explicit_agent(span, notes) or genai.explicit_agent(span, notes)
 
 
-def step_agent(span: SpanRecord) -> str | None:
+def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent of an agent-step span (one turn: ``run_agent_step`` and the like), else None.
 
     A ``run_agent_step`` exported without its input repr still names its agent in an explicit
     attribute (``agent.name``, ``gen_ai.agent.name``).
     """
-    agent = openinference.step_agent(span) or genai.step_agent(span)
+    agent = openinference.step_agent(span) or genai.step_agent(span, notes)
     if agent is None and openinference.is_step(span):
-        agent = explicit_agent(span)
+        agent = explicit_agent(span, notes)
     return agent
 
 
-def activation_agent(span: SpanRecord) -> str | None:
+def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent of a span covering a whole activation of it (GenAI ``invoke_agent``)."""
-    return genai.activation_agent(span)
+    return genai.activation_agent(span, notes)
 
 
 def carries_agent(span: SpanRecord) -> bool:
@@ -84,17 +91,19 @@ def carries_agent(span: SpanRecord) -> bool:
     return genai.carries_agent(span)
 
 
-def handoff_target(span: SpanRecord) -> str | None:
+def handoff_target(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The target agent a transfer (handoff) tool span names, else None.
 
     ``gen_ai.transfer.target.name`` (the GenAI conventions), or the unmerged proposal's name
     that earlier otel-bridge exports carry.
     """
     attrs = span.attributes
-    target = attrs.get(genai_attributes.TRANSFER_TARGET_NAME) or attrs.get(
-        genai_attributes.HANDOFF_TARGET
-    )
-    return str(target) if target else None
+    note = notes.for_span(span) if notes is not None else None
+    for key in (genai_attributes.TRANSFER_TARGET_NAME, genai_attributes.HANDOFF_TARGET):
+        target = as_text(attrs.get(key), key, note)
+        if target:
+            return target
+    return None
 
 
 def step_tool_call_id(span: SpanRecord) -> str | None:

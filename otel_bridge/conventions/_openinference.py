@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import lru_cache
 from sys import intern
 from typing import Any, NamedTuple
 
+from openinference.instrumentation import REDACTED_VALUE
 from openinference.semconv.trace import (
     MessageAttributes,
     MessageContentAttributes,
@@ -15,10 +15,15 @@ from openinference.semconv.trace import (
     SpanAttributes,
     ToolCallAttributes,
 )
+from opentelemetry.semconv.attributes.exception_attributes import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_TYPE,
+)
 
 from ..run_trace import TokenUsage
 from ..spans import SpanRecord
 from ._facts import LLMFacts, Message, ToolFacts, normal_finish_reason
+from ._values import Note, ValueNotes, as_text, count, json_value, text
 
 __all__ = [
     "error_text",
@@ -107,27 +112,33 @@ def _call_keys(message_base: str, k: int) -> _CallKeys:
     return _CallKeys(intern(base + _CALL_ID), intern(base + _CALL_NAME), intern(base + _CALL_ARGS))
 
 
-def read_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
-    """Messages under ``llm.input_messages`` / ``llm.output_messages`` in OpenAI format."""
+def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = None) -> list[Message]:
+    """Messages under ``llm.input_messages`` / ``llm.output_messages`` in OpenAI format.
+
+    The list ends at the first index without a role (a role that is not text is rejected, so
+    it ends there too).
+    """
     messages: list[Message] = []
+    parts: dict[int, int] | None = None  # message index -> highest content part index
     i = 0
     while True:
         keys = _message_keys(prefix, i)
-        role = attrs.get(keys.role)
+        role = text(attrs, keys.role, note)
         if role is None:
             break
-        content = attrs.get(keys.content)
-        message: Message = {
-            "role": role,
-            "content": _parts(attrs, keys.contents) if content is None else str(content),
-        }
-        calls = _tool_calls(attrs, keys.role[: -len(_ROLE)])
+        content = text(attrs, keys.content, note)
+        if content is None:
+            if parts is None:
+                parts = _part_indices(attrs, prefix)
+            content = _parts(attrs, keys.contents, parts.get(i, -1), note)
+        message: Message = {"role": role, "content": content}
+        calls = _tool_calls(attrs, keys.role[: -len(_ROLE)], note)
         if calls:
             message["tool_calls"] = calls
-        call_id = attrs.get(keys.tool_call_id)
+        call_id = text(attrs, keys.tool_call_id, note)
         if call_id is not None:
             message["tool_call_id"] = call_id
-        name = attrs.get(keys.name)
+        name = text(attrs, keys.name, note)
         if name is not None:
             message["name"] = name
         messages.append(message)
@@ -135,79 +146,98 @@ def read_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
     return messages
 
 
-def _parts(attrs: Mapping[str, Any], base: str) -> str:
-    """The text of a message sent as content parts (non-text parts are skipped).
+def _part_indices(attrs: Mapping[str, Any], prefix: str) -> dict[int, int]:
+    """The highest content part index of each message, from one pass over the keys.
 
-    OpenInference writes no attribute at all for some parts (audio) yet still counts them, so
-    the part numbers can have gaps: every number present is read, in order.
+    A part may be written without any attribute (OpenInference writes nothing for audio), so
+    its index is missing and the parts after it can only be found by looking at every key.
     """
-    numbers = sorted(
-        {
-            int(head)
-            for key in attrs
-            if key.startswith(base) and (head := key[len(base) :].partition(".")[0]).isdigit()
-        }
-    )
-    texts = (attrs.get(f"{base}{j}.{_TEXT}") for j in numbers)
-    return "\n".join(str(text) for text in texts if text is not None)
+    start = f"{prefix}."
+    marker = f".{_CONTENTS}."
+    highest: dict[int, int] = {}
+    for key in attrs:
+        if not key.startswith(start) or marker not in key:
+            continue
+        message, _, rest = key[len(start) :].partition(marker)
+        part = rest.partition(".")[0]
+        if message.isdigit() and part.isdigit() and len(part) < 7:
+            i, j = int(message), int(part)
+            if j > highest.get(i, -1):
+                highest[i] = j
+    return highest
 
 
-def _tool_calls(attrs: Mapping[str, Any], message_base: str) -> list[dict[str, Any]]:
+def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) -> str:
+    """The text of a message sent as content parts (parts without text are skipped)."""
+    texts = []
+    for j in range(last + 1):
+        value = text(attrs, f"{base}{j}.{_TEXT}", note)
+        if value is not None:
+            texts.append(value)
+    return "\n".join(texts)
+
+
+def _tool_calls(
+    attrs: Mapping[str, Any], message_base: str, note: Note | None
+) -> list[dict[str, Any]]:
     calls = []
     k = 0
     while True:
         keys = _call_keys(message_base, k)
-        name = attrs.get(keys.name)
-        call_id = attrs.get(keys.id)
+        name = text(attrs, keys.name, note)
+        call_id = text(attrs, keys.id, note)
         if name is None and call_id is None:
             break
         args = attrs.get(keys.arguments, "{}")
+        if not isinstance(args, str):
+            args = as_text(args, keys.arguments, note) or "{}"
         calls.append(
-            {
-                "id": call_id,
-                "type": "function",
-                "function": {"name": name, "arguments": _as_json_text(args)},
-            }
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
         )
         k += 1
     return calls
 
 
-def _as_json_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def read_usage(attrs: Mapping[str, Any], note: Note | None = None) -> TokenUsage | None:
+    """Token counts of one call, or None when the span reports none (or an unusable one).
 
-
-def read_usage(attrs: Mapping[str, Any]) -> TokenUsage | None:
-    """Token counts of one call, or None when the span reports none."""
-    prompt = attrs.get(_PROMPT)
-    completion = attrs.get(_COMPLETION)
-    total = attrs.get(_TOTAL)
+    A prompt or completion count that is present but rejected makes the usage unknown: a zero
+    in its place would be made up. A rejected total is recomputed; a rejected detail count
+    reads as absent (0).
+    """
+    prompt = count(attrs, _PROMPT, note)
+    completion = count(attrs, _COMPLETION, note)
+    total = count(attrs, _TOTAL, note)
+    if (prompt is None and _PROMPT in attrs) or (completion is None and _COMPLETION in attrs):
+        return None
     if prompt is None and completion is None and total is None:
         return None
-    prompt_n = int(prompt or 0)
-    completion_n = int(completion or 0)
+    prompt_n = prompt or 0
+    completion_n = completion or 0
     return TokenUsage(
         input_tokens=prompt_n,
         output_tokens=completion_n,
-        total_tokens=int(total) if total is not None else prompt_n + completion_n,
-        cached_input_tokens=int(attrs.get(_CACHE_READ) or 0),
-        reasoning_tokens=int(attrs.get(_REASONING) or 0),
+        total_tokens=total if total is not None else prompt_n + completion_n,
+        cached_input_tokens=count(attrs, _CACHE_READ, note) or 0,
+        reasoning_tokens=count(attrs, _REASONING, note) or 0,
     )
 
 
-def read_llm(span: SpanRecord) -> LLMFacts:
+def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
     """Facts of an OpenInference LLM call span."""
     attrs = span.attributes
+    note = notes.for_span(span) if notes is not None else None
     first_token = next((e.time_ns for e in span.events if e.name == FIRST_TOKEN_EVENT), None)
-    output = read_messages(attrs, SpanAttributes.LLM_OUTPUT_MESSAGES)
-    finish = attrs.get(SpanAttributes.LLM_FINISH_REASON)
+    output = read_messages(attrs, SpanAttributes.LLM_OUTPUT_MESSAGES, note)
+    finish = text(attrs, SpanAttributes.LLM_FINISH_REASON, note)
     if finish is None and output:
         finish = "tool_calls" if output[-1].get("tool_calls") else "stop"
     return LLMFacts(
-        model=attrs.get(SpanAttributes.LLM_MODEL_NAME),
-        provider=attrs.get(SpanAttributes.LLM_PROVIDER) or attrs.get(SpanAttributes.LLM_SYSTEM),
-        usage=read_usage(attrs),
-        input_messages=read_messages(attrs, SpanAttributes.LLM_INPUT_MESSAGES),
+        model=text(attrs, SpanAttributes.LLM_MODEL_NAME, note),
+        provider=text(attrs, SpanAttributes.LLM_PROVIDER, note)
+        or text(attrs, SpanAttributes.LLM_SYSTEM, note),
+        usage=read_usage(attrs, note),
+        input_messages=read_messages(attrs, SpanAttributes.LLM_INPUT_MESSAGES, note),
         output_messages=output,
         finish_reason=normal_finish_reason(finish),
         first_token_ns=first_token,
@@ -216,45 +246,45 @@ def read_llm(span: SpanRecord) -> LLMFacts:
     )
 
 
-def read_tool(span: SpanRecord) -> ToolFacts:
+def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
     """Facts of an OpenInference TOOL span."""
     attrs = span.attributes
-    output, failed = _tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE))
+    note = notes.for_span(span) if notes is not None else None
+    output, failed = _tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE), note)
     return ToolFacts(
-        name=str(attrs.get(SpanAttributes.TOOL_NAME) or span.name),
-        arguments=_tool_arguments(attrs.get(SpanAttributes.INPUT_VALUE)),
+        name=text(attrs, SpanAttributes.TOOL_NAME, note) or span.name,
+        arguments=_tool_arguments(attrs.get(SpanAttributes.INPUT_VALUE), note),
         output=output,
-        tool_call_id=attrs.get(SpanAttributes.TOOL_ID),
-        error=error_text(span) or (output or "tool reported an error" if failed else None),
+        tool_call_id=text(attrs, SpanAttributes.TOOL_ID, note),
+        error=error_text(span, note) or (output or "tool reported an error" if failed else None),
     )
 
 
-def _tool_output(raw: Any) -> tuple[str | None, bool]:
+def _tool_output(raw: Any, note: Note | None) -> tuple[str | None, bool]:
     """The text of a tool's output and whether the tool flagged it as an error.
 
     LlamaIndex records a whole ``ToolOutput`` as JSON; the model is sent its text blocks.
+    OpenInference's redaction marker means the output was hidden: not captured.
     """
-    if not isinstance(raw, str) or not raw.startswith("{"):
-        return (None if raw is None else str(raw)), False
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
+    if raw is None or raw == REDACTED_VALUE:
+        return None, False
+    if not isinstance(raw, str):
+        return as_text(raw, SpanAttributes.OUTPUT_VALUE, note), False
+    if not raw.startswith("{"):
         return raw, False
-    if not isinstance(value, dict) or "blocks" not in value:
-        return raw, False
-    texts = [
-        str(b["text"]) for b in value.get("blocks") or () if isinstance(b, dict) and "text" in b
-    ]
+    value, parsed = json_value(raw, SpanAttributes.OUTPUT_VALUE, note, text_ok=True)
+    if not parsed or not isinstance(value, dict) or not isinstance(value.get("blocks"), list):
+        return raw, False  # not a ToolOutput: the output is the text itself
+    texts = [str(b["text"]) for b in value["blocks"] if isinstance(b, dict) and "text" in b]
     return "".join(texts), bool(value.get("is_error"))
 
 
-def _tool_arguments(raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
+def _tool_arguments(raw: Any, note: Note | None) -> Any:
+    if raw == REDACTED_VALUE:
+        return None  # hidden (OpenInference's hide_inputs): not captured
+    value, parsed = json_value(raw, SpanAttributes.INPUT_VALUE, note, text_ok=True)
+    if not parsed:
+        return value
     if isinstance(value, dict) and set(value) == {"kwargs"} and isinstance(value["kwargs"], dict):
         value = value["kwargs"]
     if isinstance(value, dict):
@@ -267,25 +297,26 @@ def _is_context_repr(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("<") and "Context" in value[:64]
 
 
-def error_text(span: SpanRecord) -> str | None:
+def error_text(span: SpanRecord, note: Note | None = None) -> str | None:
     """The error of a failed span: its exception event's message, else its status text."""
     if span.status != "ERROR":
         return None
     for event in span.events:
         if event.name == "exception":
-            kind = event.attributes.get("exception.type")
-            message = event.attributes.get("exception.message")
+            kind = as_text(event.attributes.get(EXCEPTION_TYPE), EXCEPTION_TYPE, note)
+            message = as_text(event.attributes.get(EXCEPTION_MESSAGE), EXCEPTION_MESSAGE, note)
             if message is not None:
-                return f"{kind}: {message}" if kind else str(message)
+                return f"{kind}: {message}" if kind else message
     return span.status_message or "error"
 
 
-def explicit_agent(span: SpanRecord) -> str | None:
+def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """``agent.name`` or ``graph.node.name`` when set (by enrichment or other instrumentors)."""
+    note = notes.for_span(span) if notes is not None else None
     for key in _AGENT_ATTRS:
-        value = span.attributes.get(key)
+        value = text(span.attributes, key, note)
         if value:
-            return str(value)
+            return value
     return None
 
 
@@ -302,10 +333,17 @@ def step_agent(span: SpanRecord) -> str | None:
 
 
 def step_tool_call_id(span: SpanRecord) -> str | None:
-    """The ``tool_id`` of a ``call_tool`` span, read from its input repr."""
+    """The ``tool_id`` of a ``call_tool`` span: read from its input repr, else ``tool_call.id``.
+
+    ``tool_call.id`` is where otel-bridge keeps the id when the input is hidden.
+    """
     if not span.name.endswith(CALL_TOOL_SUFFIX):
         return None
-    return _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), TOOL_ID_MARK)
+    found = _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), TOOL_ID_MARK)
+    if found is None:
+        kept = span.attributes.get(_CALL_ID)
+        found = kept if isinstance(kept, str) and kept else None
+    return found
 
 
 def _repr_field(text: Any, mark: str) -> str | None:

@@ -1,8 +1,17 @@
-"""Spans -> RunTrace: messages, tokens, timings, handoffs and errors of a run. Pure, no I/O."""
+"""Spans -> RunTrace: messages, tokens, timings, handoffs and errors of a run. Pure, no I/O.
+
+Whatever the spans hold, derivation raises nothing but ``OtelBridgeError``s about the choice of
+trace: attribute values are read by the rules of ``conventions`` (values coerced or rejected
+are flagged ``coerced_values`` / ``rejected_values``, each logged at DEBUG with its span and
+attribute), and its work is linear in the number of spans, whatever their depth: every
+"nearest enclosing X" is looked up once per trace (``SpanIndex.nearest``), never walked per
+span.
+"""
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,6 +27,8 @@ from ._cost import ModelPrice, PriceTable, call_cost, check_price_table
 from ._messages import CallMessages, merge_history
 
 __all__ = ["derive", "derive_all"]
+
+logger = logging.getLogger("otel_bridge.derivation")
 
 REACT_ANSWER = "Answer:"
 
@@ -116,29 +127,32 @@ class _Call:
 
 
 class _Trace:
-    """Per-trace lookups: the span index and each span's agent, memoised."""
+    """Per-trace lookups: the span index, each span's agent and nearest step, read once."""
 
     def __init__(self, spans: list[SpanRecord]) -> None:
         self.index = SpanIndex(spans)
+        self.notes = conv.ValueNotes()
         self.own_agent: dict[int, str | None] = {}
         self.steps: dict[int, str] = {}  # agent-step span id -> its agent
         self._agent: dict[int, str | None] = {}
         activations: dict[int, str] = {}
         carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
+        notes = self.notes
         for span in self.index.spans:  # in start order
-            step = conv.step_agent(span)
+            step = conv.step_agent(span, notes)
             if step is not None and conv.carries_agent(span):
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
             if step is not None:
                 self.steps[span.span_id] = step
-            elif (activation := conv.activation_agent(span)) is not None:
+            elif (activation := conv.activation_agent(span, notes)) is not None:
                 activations[span.span_id] = activation
-            self.own_agent[span.span_id] = conv.explicit_agent(span) or step
+            self.own_agent[span.span_id] = conv.explicit_agent(span, notes) or step
         if not self.steps:
             # Only whole activations (GenAI ``invoke_agent``): the finest steps there are.
             self.steps = activations
+        self.step_above = self.index.nearest(self.steps)
 
     def agent(self, span: SpanRecord) -> str | None:
         """The span's own agent, else the nearest ancestor's."""
@@ -164,10 +178,8 @@ class _Trace:
 
     def step_of(self, span: SpanRecord) -> SpanRecord | None:
         """The nearest enclosing agent step (``run_agent_step``)."""
-        for parent in self.index.ancestors(span):
-            if parent.span_id in self.steps:
-                return parent
-        return None
+        step = self.step_above.get(span.span_id)
+        return None if step is None else self.index.by_id[step]
 
 
 def _derive_trace(
@@ -190,7 +202,7 @@ def _derive_trace(
     targets = {
         t.span_id: target
         for t in tool_calls
-        if (target := conv.handoff_target(index.by_id[int(t.span_id, 16)]))
+        if (target := conv.handoff_target(index.by_id[int(t.span_id, 16)], trace.notes))
     }
     handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets)
 
@@ -246,6 +258,7 @@ def _derive_trace(
         # Content capture was off: messages, the run's input and answer, tool arguments and
         # results, and handoff reasons cannot be derived (they are left empty, not guessed).
         issues.append("no_message_content")
+    issues.extend(_value_issues(trace))
 
     roots = index.roots or index.orphans
     # Some instrumentations never mark the root (OpenLLMetry, whose root even ends early):
@@ -274,19 +287,35 @@ def _derive_trace(
     )
 
 
+def _value_issues(trace: _Trace) -> list[str]:
+    """``coerced_values`` / ``rejected_values`` when the readers met such values (each logged)."""
+    problems = trace.notes.problems
+    if not problems:
+        return []
+    if logger.isEnabledFor(logging.DEBUG):
+        trace_id = trace.index.spans[0].trace_id_hex
+        for problem in problems:
+            logger.debug("trace %s: %s", trace_id, problem.describe())
+    flags = []
+    if trace.notes.has("coerced"):
+        flags.append("coerced_values")
+    if trace.notes.has("rejected"):
+        flags.append("rejected_values")
+    return flags
+
+
 def _llm_calls(trace: _Trace) -> list[_Call]:
     """Real model calls: outermost LLM spans (a nested one is the same call seen twice)."""
     index = trace.index
     llm_ids = {s.span_id for s in index.spans if conv.is_llm_call(s)}
+    llm_above = index.nearest(llm_ids)
     calls = []
     for span in index.spans:
-        if span.span_id not in llm_ids:
+        if span.span_id not in llm_ids or llm_above[span.span_id] is not None:
             continue
-        if any(p.span_id in llm_ids for p in index.ancestors(span)):
-            continue
-        facts = conv.read_llm(span)
+        facts = conv.read_llm(span, trace.notes)
         if facts.usage is None:
-            facts = _usage_from_nested(index, span, llm_ids, facts)
+            facts = _usage_from_nested(trace, span, llm_ids, facts)
         end = span.end_ns
         if facts.ends_early:
             # A streaming span ends before the first token; the step ends with the stream.
@@ -339,27 +368,34 @@ def _filled(facts: conv.LLMFacts, twin: conv.LLMFacts) -> conv.LLMFacts:
 
 def _agents_from_tools(index: SpanIndex, calls: list[_Call], tools: list[ToolCall]) -> None:
     """A model call made inside a tool (no agent step around it) belongs to the tool's agent."""
+    if not any(call.agent is None for call in calls):
+        return
     tool_agent = {int(t.span_id, 16): t.agent for t in tools}
+    tool_above = index.nearest(tool_agent)
     for call in calls:
         if call.agent is None:
-            call.agent = next(
-                (
-                    tool_agent[p.span_id]
-                    for p in index.ancestors(call.span)
-                    if p.span_id in tool_agent
-                ),
-                None,
-            )
+            tool = tool_above.get(call.span.span_id)
+            call.agent = None if tool is None else tool_agent[tool]
 
 
 def _usage_from_nested(
-    index: SpanIndex, span: SpanRecord, llm_ids: set[int], facts: conv.LLMFacts
+    trace: _Trace, span: SpanRecord, llm_ids: set[int], facts: conv.LLMFacts
 ) -> conv.LLMFacts:
-    stack = list(index.children.get(span.span_id, ()))
+    """Usage from an LLM span nested in the call (a wrapper that reports none of its own).
+
+    The subtrees of outermost calls do not overlap, so all of them are searched once in all;
+    ``seen`` keeps a parent cycle (bad input) from searching forever.
+    """
+    children = trace.index.children
+    stack = list(children.get(span.span_id, ()))
+    seen = {span.span_id}
     while stack:
         child = stack.pop()
+        if child.span_id in seen:
+            continue
+        seen.add(child.span_id)
         if child.span_id in llm_ids:
-            nested = conv.read_llm(child)
+            nested = conv.read_llm(child, trace.notes)
             if nested.usage is not None:
                 return conv.LLMFacts(
                     model=facts.model or nested.model,
@@ -372,7 +408,7 @@ def _usage_from_nested(
                     ends_early=facts.ends_early,
                     convention=facts.convention,
                 )
-        stack.extend(index.children.get(child.span_id, ()))
+        stack.extend(children.get(child.span_id, ()))
     return facts
 
 
@@ -398,15 +434,18 @@ def _to_llm_call(call: _Call, prices: Mapping[str, ModelPrice]) -> LLMCall:
 def _tool_calls(
     trace: _Trace, calls: list[_Call], emitted_by: Mapping[str, str | None]
 ) -> list[ToolCall]:
-    out = []
+    out: list[ToolCall] = []
     call_starts = [c.span.start_ns for c in calls]
-    for span in trace.index.spans:
-        if not conv.is_tool(span):
-            continue
-        facts = conv.read_tool(span)
-        call_id = facts.tool_call_id or next(
-            (i for p in trace.index.ancestors(span) if (i := conv.step_tool_call_id(p))), None
-        )
+    index = trace.index
+    tools = [span for span in index.spans if conv.is_tool(span)]
+    if not tools:
+        return out
+    step_ids = {s.span_id: i for s in index.spans if (i := conv.step_tool_call_id(s))}
+    step_above = index.nearest(step_ids)
+    for span in tools:
+        facts = conv.read_tool(span, trace.notes)
+        above = step_above.get(span.span_id)
+        call_id = facts.tool_call_id or (None if above is None else step_ids[above])
         agent = trace.own_agent.get(span.span_id)
         if agent is None and call_id is not None:
             agent = emitted_by.get(call_id)

@@ -33,15 +33,17 @@ def handoffs(
     handoffs: list[Handoff] = []
     rejected = 0
     starts = [c.start_ns for c in llm_calls]  # llm_calls are in start order
+    # next_agents[i]: the agent of the first call from i on that has one (one pass, not a
+    # scan per handoff).
+    next_agents: list[str | None] = [None] * (len(llm_calls) + 1)
+    for i in range(len(llm_calls) - 1, -1, -1):
+        next_agents[i] = llm_calls[i].agent or next_agents[i + 1]
     for tool in tools:
         target = targets.get(tool.span_id)
         args = tool.arguments if isinstance(tool.arguments, dict) else {}
         if tool.name != HANDOFF_TOOL and target is None:
             continue
-        after = bisect_left(starts, tool.end_ns)
-        next_agent = next(
-            (llm_calls[i].agent for i in range(after, len(llm_calls)) if llm_calls[i].agent), None
-        )
+        next_agent = next_agents[bisect_left(starts, tool.end_ns)]
         to_agent = str(target or args.get("to_agent") or "")
         if not to_agent and tool.arguments is None and next_agent not in (None, tool.agent):
             to_agent = str(next_agent)  # arguments not captured: the agent that took over
@@ -110,10 +112,18 @@ def agent_stats(
             ]
         )
     )
+    calls_of: dict[str, list[LLMCall]] = {}
+    tools_of: dict[str, list[ToolCall]] = {}
+    for call in llm_calls:
+        if call.agent is not None:
+            calls_of.setdefault(call.agent, []).append(call)
+    for tool in tools:
+        if tool.agent is not None:
+            tools_of.setdefault(tool.agent, []).append(tool)
     stats = {}
     for name in names:
-        mine = [c for c in llm_calls if c.agent == name]
-        my_tools = [t for t in tools if t.agent == name]
+        mine = calls_of.get(name, [])
+        my_tools = tools_of.get(name, [])
         stats[name] = AgentStats(
             usage=sum((c.usage for c in mine), TokenUsage()),
             llm_calls=len(mine),

@@ -135,13 +135,12 @@ def _activations(view: TraceView) -> list[_Activation]:
 def _calls_by_member(view: TraceView, activations: list[_Activation]) -> dict[int, list[LLMCall]]:
     """The model calls made inside each activation, by the index of the activation."""
     owner = {m.span_id: i for i, a in enumerate(activations) for m in a.members}
+    member_above = view.index.nearest(owner)
     calls: dict[int, list[LLMCall]] = {}
     for call in view.run.llm_calls:
-        span = view.span_of(call)
-        for ancestor in view.index.ancestors(span) if span is not None else ():
-            if ancestor.span_id in owner:
-                calls.setdefault(owner[ancestor.span_id], []).append(call)
-                break
+        member = member_above.get(int(call.span_id, 16))
+        if member is not None:
+            calls.setdefault(owner[member], []).append(call)
     return calls
 
 

@@ -133,19 +133,19 @@ def _agents_by_span(run: RunTrace, index: SpanIndex, steps: list[SpanRecord]) ->
     for call in calls:
         if call.agent:
             agents[int(call.span_id, 16)] = call.agent
+    # Tool preparation and nested LLM spans (not calls): the agent of the call or step around
+    # them. A call keeps the agent derive gave it, even none. (A span given an agent here only
+    # passes on the agent of its own nearest agent-named ancestor: one lookup answers all.)
+    agent_above = index.nearest(agents)
     for span in index.spans:
-        # Tool preparation and nested LLM spans (not calls): the agent of the call or step
-        # around them. A call keeps the agent derive gave it, even none.
         if (
             span.span_id not in call_ids
             and span.span_id not in agents
             and span.attributes.get(SpanAttributes.OPENINFERENCE_SPAN_KIND) in AGENT_KINDS
         ):
-            agent = next(
-                (agents[p.span_id] for p in index.ancestors(span) if p.span_id in agents), None
-            )
-            if agent is not None:
-                agents[span.span_id] = agent
+            above = agent_above.get(span.span_id)
+            if above is not None:
+                agents[span.span_id] = agents[above]
     return agents
 
 
@@ -166,14 +166,19 @@ def _shadowing(run: RunTrace, index: SpanIndex, agents: Mapping[int, str]) -> se
     """Spans that must not carry an agent name: a call below them has no agent in derive.
 
     For example an LLM called inside a tool: its only agent-named ancestor would be the tool.
+    Each ancestor is looked at once: a walk stops where an earlier one went on from.
     """
     blocked: set[int] = set()
+    walked: set[int] = set()
     calls: list[LLMCall | ToolCall] = [*run.llm_calls, *run.tool_calls]
     for call in calls:
         if call.agent:
             continue
         span = index.by_id.get(int(call.span_id, 16))
         for parent in index.ancestors(span) if span else ():
+            if parent.span_id in walked:
+                break
+            walked.add(parent.span_id)
             if conv.explicit_agent(parent) or conv.step_agent(parent):
                 break
             if parent.span_id in agents:

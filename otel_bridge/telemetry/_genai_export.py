@@ -254,8 +254,8 @@ def _tool_definitions(attrs: Mapping[str, Any]) -> str | None:
     ) is not None:
         i += 1
         try:
-            schema = json.loads(raw) if isinstance(raw, str) else None
-        except json.JSONDecodeError:
+            schema = conv.parse_json(raw) if isinstance(raw, str) else None
+        except ValueError:  # not JSON, or nested too deep to be a schema we write back
             continue
         function = schema.get("function") if isinstance(schema, dict) else None
         if isinstance(function, dict) and function.get("name"):
