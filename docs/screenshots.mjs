@@ -1,0 +1,167 @@
+// Screenshots of a demo run in a real Phoenix, taken in headless Chromium (playwright-core from
+// tests/browser/node_modules, the system's /usr/bin/chromium):
+//
+//   docs/phoenix-trace.png         the project's agent steps and LLM calls (status, latency, tokens)
+//   docs/phoenix-trace-detail.png  the run's trace: the span tree with each agent's steps
+//
+// Usage, from the repository root (after `cd tests/browser && npm ci`):
+//
+//   node docs/screenshots.mjs                      # starts Phoenix (.venv-phoenix) on loopback,
+//                                                  # runs `otel-bridge demo` into it, stops it
+//   node docs/screenshots.mjs URL [PROJECT]        # a Phoenix already running, its newest run
+//                                                  # of PROJECT (default otel-bridge-demo)
+//
+// Prints what the pictures show (span names of the tree) and fails when an agent is missing.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { chromium } = createRequire(join(ROOT, "tests/browser/package.json"))("playwright-core");
+const DOCS = join(ROOT, "docs");
+const AGENTS = ["researcher", "writer"];
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+async function getJson(url) {
+  const answer = await fetch(url);
+  return answer.ok ? answer.json() : null;
+}
+
+// Phoenix from .venv-phoenix, through the tests' launcher (its gRPC port bound to loopback too).
+async function startPhoenix(workdir) {
+  const [port, grpcPort] = [await freePort(), await freePort()];
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("OTEL_") && !k.startsWith("PHOENIX_")),
+  );
+  Object.assign(env, {
+    PHOENIX_HOST: "127.0.0.1", PHOENIX_PORT: String(port), PHOENIX_GRPC_PORT: String(grpcPort),
+    PHOENIX_WORKING_DIR: workdir, PHOENIX_TELEMETRY_ENABLED: "false",
+    PHOENIX_DISABLE_AGENT_ASSISTANT: "true", PHOENIX_ALLOW_EXTERNAL_RESOURCES: "false",
+    PHOENIX_LOG_MIGRATIONS: "false",
+  });
+  const python = join(ROOT, ".venv-phoenix/bin/python");
+  const child = spawn(python, [join(ROOT, "tests/phoenix_launch.py"), "serve"], {
+    cwd: workdir, env, stdio: "ignore", detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`Phoenix exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, child };
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error("Phoenix did not become healthy in 120 s");
+}
+
+function stopPhoenix(child) {
+  try {
+    process.kill(-child.pid, "SIGTERM"); // its own process group (detached), by its pid
+  } catch {
+    // already gone
+  }
+}
+
+// The newest run of the project: its root span's trace, once Phoenix holds all of its spans.
+async function newestRun(url, project) {
+  const spansUrl = `${url}/v1/projects/${encodeURIComponent(project)}/spans?limit=1000`;
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const body = await getJson(spansUrl);
+    const spans = body ? body.data : [];
+    const roots = spans.filter((s) => s.parent_id === null);
+    if (roots.length) {
+      roots.sort((a, b) => b.start_time.localeCompare(a.start_time));
+      const traceId = roots[0].context.trace_id;
+      const count = spans.filter((s) => s.context.trace_id === traceId).length;
+      if (count === last) return traceId; // stable: every exported span is stored
+      last = count;
+    }
+    await sleep(300);
+  }
+  throw new Error(`no finished run in Phoenix project ${project} at ${url}`);
+}
+
+async function screenshots(url, project) {
+  const traceId = await newestRun(url, project);
+  const { data: info } = await getJson(`${url}/v1/projects/${encodeURIComponent(project)}`);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  try {
+    // 1. The project's spans, filtered to the agent steps and the LLM calls.
+    const list = await browser.newPage({ viewport: { width: 1600, height: 760 } });
+    const filter = `"run_agent_step" in name or span_kind == "LLM"`;
+    await list.goto(
+      `${url}/projects/${info.id}/spans?spanFilterCondition=${encodeURIComponent(filter)}`,
+      { waitUntil: "networkidle" },
+    );
+    await list.getByRole("cell", { name: /writer\.run_agent_step/ }).first().waitFor();
+    // Room for latency and tokens: fold the side panel away, hide the long text columns.
+    await list.getByRole("button", { name: "Hide aside panel" }).click();
+    await list.getByRole("button", { name: "Columns" }).click();
+    for (const column of ["input", "output", "error", "user", "annotations"]) {
+      await list.getByText(column, { exact: true }).last().click(); // the menu's entry
+    }
+    await list.keyboard.press("Escape");
+    await list.mouse.click(900, 730); // below the table: no focus ring, no hover
+    await sleep(800);
+    const rows = await list.locator("tbody tr").count();
+    await list.screenshot({ path: join(DOCS, "phoenix-trace.png") });
+
+    // 2. The trace: Phoenix's redirect by OpenTelemetry trace id opens it in its project.
+    const detail = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    await detail.goto(`${url}/redirects/traces/${traceId}`, { waitUntil: "networkidle" });
+    await detail.getByText("writer.run_agent_step").first().waitFor();
+    await sleep(500); // the tree's expand animation
+    const headings = await detail.locator(".span-node__heading").allInnerTexts();
+    await detail.screenshot({ path: join(DOCS, "phoenix-trace-detail.png") });
+
+    const names = headings.map((text) => text.split("\n")[0].trim());
+    console.log(JSON.stringify({ traceId, listedRows: rows, tree: names }));
+    for (const agent of AGENTS) {
+      if (!names.includes(`${agent}.run_agent_step`)) throw new Error(`no ${agent} in the tree`);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+const [given, project = "otel-bridge-demo"] = process.argv.slice(2);
+if (given) {
+  await screenshots(given.replace(/\/$/, ""), project);
+} else {
+  const workdir = mkdtempSync(join(tmpdir(), "phoenix-screenshots-"));
+  const { url, child } = await startPhoenix(workdir);
+  try {
+    const demo = spawnSync(
+      join(ROOT, ".venv/bin/otel-bridge"),
+      ["demo", "--otlp-endpoint", url, "--project", project, "--out", join(workdir, "run.otlp.json")],
+      { cwd: workdir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, OPENAI_API_KEY: "" } },
+    );
+    if (demo.status !== 0) throw new Error(`otel-bridge demo failed (${demo.status})`);
+    await screenshots(url, project);
+  } finally {
+    stopPhoenix(child);
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
