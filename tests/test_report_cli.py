@@ -22,13 +22,9 @@ from rich.console import Console
 
 from otel_bridge import RunTrace, derive
 from otel_bridge.cli import main
-from otel_bridge.cli._report import report
 from otel_bridge.errors import ConfigError, TraceIdError
 from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.report import render_summary, write_report_dir, write_run_report
-
-if "report" not in main.commands:  # until the command group lists it
-    main.add_command(report)
 
 FIRST, SECOND = f"{0xA1:032x}", f"{0xA2:032x}"
 

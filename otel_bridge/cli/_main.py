@@ -1,7 +1,8 @@
 """The ``otel-bridge`` command: a thin layer over the public functions.
 
 ``derive`` (one run, or ``--all``) and ``traces`` (list the runs a source holds) live here;
-``export`` (the runs as tables), ``demo`` and ``collector serve`` in their own modules.
+``export`` (the runs as tables), ``report`` (HTML pages), ``demo`` and ``collector serve`` in
+their own modules.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._demo import demo
 from ._export import export
 from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
 from ._progress import progress
+from ._report import report
 
 __all__ = ["main"]
 
@@ -240,6 +242,7 @@ def _duration(ns: int) -> str:
 
 
 main.add_command(export)
+main.add_command(report)
 main.add_command(demo)
 main.add_command(collector)
 
