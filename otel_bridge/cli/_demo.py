@@ -27,9 +27,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import ConfigError
-from ..report import render_summary
+from ..report import render_summary, summary_console
 from ..run_trace import RunTrace
 from ..telemetry import PROTOCOLS, SEMCONVS, Protocol, Semconv, Telemetry
+from ._demo_next import Backend, Hint, find_backends, hints_for, print_hints, receiver_text
 
 if TYPE_CHECKING:
     from llama_index.core.agent.workflow import AgentWorkflow
@@ -244,31 +245,39 @@ def _quiet_export_logs() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _print_outcome(console: Console, result: DemoResult, options: DemoOptions) -> None:
+def _print_outcome(
+    console: Console, result: DemoResult, options: DemoOptions, backends: list[Backend]
+) -> None:
     if result.trace is not None:
         render_summary([result.trace], console=console, messages=True)
-    out = escape(str(result.out))
+    out = str(result.out)
     lines = [
         f"Session [bold]{escape(result.session_id)}[/] (session.id).",
-        f"Spans written to [bold]{out}[/] (OTLP/JSON, {options.semconv} conventions).",
+        f"Spans (OTLP/JSON, {options.semconv} conventions) written to [bold]{escape(out)}[/].",
     ]
-    if options.otlp_endpoint and not result.export_errors:
+    exported = bool(options.otlp_endpoint) and not result.export_errors
+    if exported:
         lines.append(
-            f"Spans exported to [bold]{escape(options.otlp_endpoint)}[/] ({options.protocol}),"
-            f" Phoenix project [bold]{escape(options.project)}[/]."
+            f"Spans exported to [bold]{escape(options.otlp_endpoint or '')}[/] "
+            f"({options.protocol}): {escape(receiver_text(backends, options.project))}."
         )
-    lines += [
-        "\nNext:",
-        f"  otel-bridge derive {out} --json       [dim]# the RunTrace as JSON[/]",
-        f"  otel-bridge derive {out} --messages   [dim]# the summary again[/]",
+    for line in lines:  # wrapped at spaces: a path or URL stays whole on its line
+        console.print(line)
+    hints = [
+        Hint(f"otel-bridge derive {out} --json", "the RunTrace as JSON"),
+        Hint(f"otel-bridge derive {out} --messages", "the summary again"),
     ]
+    if exported and result.trace is not None:
+        hints += hints_for(backends, result.trace.trace_id, options.project)
     if not options.otlp_endpoint:
-        lines.append(
-            "  otel-bridge demo --otlp-endpoint http://localhost:4318"
-            "   [dim]# to Jaeger and Phoenix (docker compose up)[/]"
+        hints.append(
+            Hint(
+                "otel-bridge demo --otlp-endpoint http://localhost:4318",
+                "to Jaeger and Phoenix (docker compose up)",
+            )
         )
-    for line in lines:  # soft_wrap: commands stay on one line, ready to copy
-        console.print(line, soft_wrap=True)
+    console.print("\nNext:")
+    print_hints(console, hints)
 
 
 def _export_notice(result: DemoResult) -> str:
@@ -350,7 +359,7 @@ def demo(
         export_timeout_s=export_timeout,
         semconv=semconv,
     )
-    console, status_console = Console(), Console(stderr=True)
+    console, status_console = summary_console(), summary_console(stderr=True)
     where = (
         "the built-in scripted model (offline)"
         if options.offline
@@ -359,7 +368,11 @@ def demo(
     status_console.print(f"Running a researcher -> writer AgentWorkflow against {where}.")
     with _quiet_export_logs(), status_console.status("loading LlamaIndex") as status:
         result = run_demo(options, progress=lambda text: status.update(escape(text)))
-    _print_outcome(console, result, options)
+        backends: list[Backend] = []
+        if options.otlp_endpoint and not result.export_errors and result.trace is not None:
+            status.update("asking the OTLP endpoint what it is")
+            backends = find_backends(options.otlp_endpoint, options.protocol, options.project)
+    _print_outcome(console, result, options, backends)
     if result.export_errors:
         status_console.print(f"[yellow]{escape(_export_notice(result))}[/]", soft_wrap=True)
     if result.error is not None:
