@@ -132,7 +132,14 @@ def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
 
 
 def _json_object(raw: Any, where: str, note: Note | None) -> dict[str, Any] | None:
-    """A JSON object attribute, else None (not noted: OpenLLMetry writes other values too)."""
+    """A JSON object attribute, else None (other JSON and plain text are not noted: OpenLLMetry
+    writes those too)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        if note is not None:
+            note(where, "rejected", raw, JSON_RULE)
+        return None
     value, parsed = json_value(raw, where, note, text_ok=True)
     return value if parsed and isinstance(value, dict) else None
 
@@ -165,12 +172,14 @@ def _from_parts(raw: Any, where: str, note: Note | None) -> list[Message]:
     The value must be a JSON list of message objects, each with a list of part objects;
     anything else is rejected (noted) and skipped, entry by entry.
     """
+    if not isinstance(raw, str):
+        if note is not None:
+            note(where, "rejected", raw, JSON_RULE)
+        return []
     items, parsed = json_value(raw, where, note, text_ok=False)
     if not parsed or not isinstance(items, list):
         if parsed and note is not None:
             note(where, "rejected", raw, JSON_RULE)  # JSON, but not a list of messages
-        elif not isinstance(raw, str) and note is not None:
-            note(where, "rejected", raw, JSON_RULE)
         return []
     messages: list[Message] = []
     for i, item in enumerate(items):

@@ -262,13 +262,14 @@ def _depth(value: Any) -> int:
 
 
 def json_value(raw: Any, where: str, note: Note | None, *, text_ok: bool) -> tuple[Any, bool]:
-    """A JSON attribute: (parsed value, True), or (the raw value, False) when it is not JSON.
+    """A JSON attribute: (parsed value, True), or (its text, False) when it is not JSON.
 
     ``text_ok``: plain text is an acceptable value here (tool arguments and results), so text
-    that is not JSON is not noted; JSON nested too deep is always noted as rejected.
+    that is not JSON is not noted; JSON nested too deep is always noted as rejected. A value
+    that is not text at all is read by the text rule (``as_text``).
     """
     if not isinstance(raw, str):
-        return raw, False
+        return as_text(raw, where, note), False
     try:
         return parse_json(raw), True
     except _TooDeep:

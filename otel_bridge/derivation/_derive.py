@@ -134,7 +134,6 @@ class _Trace:
         self.notes = conv.ValueNotes()
         self.own_agent: dict[int, str | None] = {}
         self.steps: dict[int, str] = {}  # agent-step span id -> its agent
-        self._agent: dict[int, str | None] = {}
         activations: dict[int, str] = {}
         carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
         notes = self.notes
@@ -153,28 +152,17 @@ class _Trace:
             # Only whole activations (GenAI ``invoke_agent``): the finest steps there are.
             self.steps = activations
         self.step_above = self.index.nearest(self.steps)
+        self.agent_above = self.index.nearest(
+            {sid for sid, agent in self.own_agent.items() if agent is not None}
+        )
 
     def agent(self, span: SpanRecord) -> str | None:
         """The span's own agent, else the nearest ancestor's."""
-        chain = []
-        current: SpanRecord | None = span
-        found: str | None = None
-        while current is not None:
-            sid = current.span_id
-            if sid in self._agent:
-                found = self._agent[sid]
-                break
-            own = self.own_agent.get(sid)
-            chain.append(sid)
-            if own is not None:
-                found = own
-                break
-            current = self.index.parent(current)
-            if len(chain) > len(self.index.spans):  # a parent cycle in bad input
-                break
-        for sid in chain:
-            self._agent[sid] = found
-        return found
+        own = self.own_agent.get(span.span_id)
+        if own is not None:
+            return own
+        above = self.agent_above.get(span.span_id)
+        return None if above is None else self.own_agent[above]
 
     def step_of(self, span: SpanRecord) -> SpanRecord | None:
         """The nearest enclosing agent step (``run_agent_step``)."""
