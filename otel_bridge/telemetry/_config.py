@@ -49,6 +49,9 @@ class TelemetryConfig:
     max_traces: int = 1000
     max_spans_per_trace: int = 20_000
     export_timeout_s: float = 5.0
+    # How long run_trace() waits for a run's spans to reach the exporters (None: the export
+    # timeout plus a second, so that a dead or silent endpoint is reported as export_failed).
+    export_wait_s: float | None = None
     # The SDK keeps 128 attributes per span by default; an LLM span of a long conversation
     # carries several per message, and the oldest (model name, first messages) would go first.
     max_span_attributes: int = 100_000
@@ -73,6 +76,8 @@ class TelemetryConfig:
                 )
         if self.export_timeout_s <= 0:
             raise ConfigError("export_timeout_s must be positive")
+        if self.export_wait_s is not None and not self.export_wait_s >= 0:
+            raise ConfigError("export_wait_s must be 0 or more (None: the export timeout + 1 s)")
         if self.max_span_attributes < 1:
             raise ConfigError("max_span_attributes must be at least 1")
         if self.semconv not in SEMCONVS:
@@ -82,6 +87,13 @@ class TelemetryConfig:
         if self.prices is not None:
             check_price_table(self.prices)
             object.__setattr__(self, "prices", dict(self.prices))  # later edits do not leak in
+
+    @property
+    def export_wait(self) -> float:
+        """Seconds ``run_trace`` waits for a run's export (``export_wait_s``, else its default)."""
+        if self.export_wait_s is None:
+            return self.export_timeout_s + 1.0
+        return self.export_wait_s
 
     @property
     def traces_url(self) -> str | None:
@@ -114,6 +126,7 @@ class TelemetryConfig:
             "otlp_json_file": self.otlp_json_file,
             "max_traces": self.max_traces,
             "max_spans_per_trace": self.max_spans_per_trace,
+            "export_wait_s": self.export_wait,
             "semconv": self.semconv,
             "genai_content": self.genai_content,
             "prices": None

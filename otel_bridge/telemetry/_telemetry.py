@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from ..derivation import PriceTable, derive, derive_all
@@ -39,7 +40,8 @@ class Telemetry:
     speak (``openinference``, ``genai`` or ``both``; see ``_export_view``), ``genai_content``
     whether GenAI message content is exported (default: where OpenInference records content).
     ``prices`` (model -> ``ModelPrice``)
-    overrides genai-prices' prices in the RunTraces it derives.
+    overrides genai-prices' prices in the RunTraces it derives. ``export_wait_s`` bounds how
+    long ``run_trace`` waits for a run's spans to be exported (see there).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class Telemetry:
         max_traces: int = 1000,
         max_spans_per_trace: int = 20_000,
         export_timeout_s: float = 5.0,
+        export_wait_s: float | None = None,
         max_span_attributes: int = 100_000,
         set_global: bool = False,
         claim_unscoped: bool = True,
@@ -74,6 +77,7 @@ class Telemetry:
             max_traces=max_traces,
             max_spans_per_trace=max_spans_per_trace,
             export_timeout_s=export_timeout_s,
+            export_wait_s=export_wait_s,
             max_span_attributes=max_span_attributes,
             semconv=semconv,
             genai_content=genai_content,
@@ -88,9 +92,11 @@ class Telemetry:
         self.provider.add_span_processor(routing.OwnerRegistrar(self))
         self.provider.add_span_processor(self.capture)
         self.exporters = [ReportingExporter(e, target) for target, e in self._build_exporters()]
+        self._exporting: EnrichingSpanProcessor | None = None
         if self.exporters:
             # One enriching processor for all exporters: each trace is enriched once.
-            self.provider.add_span_processor(self._export_processor(FanOut(self.exporters)))
+            self._exporting = self._export_processor(FanOut(self.exporters))
+            self.provider.add_span_processor(self._exporting)
         self.tracer = self.provider.get_tracer("otel_bridge")
         if set_global:
             trace_api.set_tracer_provider(self.provider)
@@ -150,7 +156,7 @@ class Telemetry:
                 )
         return exporters
 
-    def _export_processor(self, exporter: SpanExporter) -> SpanProcessor:
+    def _export_processor(self, exporter: SpanExporter) -> EnrichingSpanProcessor:
         """Export off the agent's thread, in batches, each trace enriched with its agents."""
         content = self.config.genai_content
         return EnrichingSpanProcessor(
@@ -170,29 +176,50 @@ class Telemetry:
     def run_trace(self, trace_id: str | int) -> RunTrace:
         """The RunTrace of one captured trace, with capture and export problems in ``issues``.
 
-        ``export_failed`` says spans of this trace failed to export so far (export runs in the
-        background: flush first to know for sure). ``SourceError`` when no span of that trace
-        was captured (or all were evicted).
+        With exporters, the trace's spans not exported yet are exported at once, and the call
+        waits for that at most ``export_wait_s`` (default: the export timeout + 1 s):
+        ``export_failed`` says some of them failed to export, ``export_pending`` that some
+        were not through when the wait ended (a later ``run_trace`` tells). ``SourceError``
+        when no span of that trace was captured (or all were evicted).
         """
         tid = format_trace_id(trace_id)
         spans = self.capture.spans(tid)
         if not spans:
             raise SourceError(f"no captured spans for trace {tid}")
-        return self._with_export_issue(
-            derive(spans, evicted_spans=self.capture.evicted(tid), prices=self.config.prices)
-        )
+        evicted = self.capture.evicted(tid)
+        trace = derive(spans, evicted_spans=evicted, prices=self.config.prices)
+        return self._with_export_issues([trace], {int(tid, 16): len(spans) + evicted})[0]
 
     def run_traces(self) -> list[RunTrace]:
-        """RunTraces of every captured trace, oldest first."""
-        traces = derive_all(
-            self.capture.spans(), self.capture.evicted_counts(), prices=self.config.prices
-        )
-        return [self._with_export_issue(t) for t in traces]
+        """RunTraces of every captured trace, oldest first (export awaited as in ``run_trace``)."""
+        spans = self.capture.spans()
+        evicted = self.capture.evicted_counts()
+        traces = derive_all(spans, evicted, prices=self.config.prices)
+        ended = Counter(s.trace_id for s in spans)
+        ended.update({t: n for t, n in evicted.items() if t in ended})
+        return self._with_export_issues(traces, ended)
 
-    def _with_export_issue(self, trace: RunTrace) -> RunTrace:
-        if any(e.lost(int(trace.trace_id, 16)) for e in self.exporters):
-            trace.issues.append("export_failed")
-        return trace
+    def _with_export_issues(
+        self, traces: list[RunTrace], ended: Mapping[int, int]
+    ) -> list[RunTrace]:
+        """``export_failed`` / ``export_pending`` on the traces, after a bounded wait.
+
+        ``ended``: how many spans of each trace ended (captured or evicted); each went to the
+        export processor, which counts those it handed to the exporters.
+        """
+        exporting = self._exporting
+        if exporting is None or not traces:
+            return traces
+        ids = [int(t.trace_id, 16) for t in traces]
+        behind = [t for t in ids if exporting.sent(t) < ended.get(t, 0)]
+        if behind and not self.closed:
+            exporting.flush_traces(behind, self.config.export_wait)
+        for trace, trace_id in zip(traces, ids, strict=True):
+            if any(e.lost(trace_id) for e in self.exporters):
+                trace.issues.append("export_failed")
+            elif exporting.sent(trace_id) < ended.get(trace_id, 0):
+                trace.issues.append("export_pending")
+        return traces
 
     def export_errors(self) -> dict[str, str]:
         """Target -> last error, for exporters that failed."""

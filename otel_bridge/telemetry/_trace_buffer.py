@@ -8,6 +8,11 @@ mode, GenAI ``content``), new ``invoke_agent`` spans once. A flushed trace's rec
 ``linger_s`` so late children are enriched from the whole trace. Over
 ``max_traces``/``max_spans`` lingering traces are forgotten first, then the oldest pending trace
 is exported as it is, counted in ``overflow_spans``: nothing is dropped.
+
+``EnrichingSpanProcessor.flush_traces`` exports given traces at once (their runs ended: no
+grace) on a thread of its own and lets the caller wait for that with a bound; ``sent`` counts
+the spans of each trace handed to the exporters (exported or failed), so a RunTrace can say
+whether all of its own spans went out (``Telemetry.run_trace``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +60,8 @@ _Work = tuple[_Trace, list[SpanRecord], list[ReadableSpan]]
 class EnrichingExporter(SpanExporter):
     """Buffers finished spans per trace and exports each trace enriched (see the module doc)."""
 
+    MAX_SENT_TRACES = 10_000  # traces whose sent spans are counted (the most recent ones)
+
     def __init__(
         self,
         inner: SpanExporter,
@@ -80,6 +87,7 @@ class EnrichingExporter(SpanExporter):
         self.enriched_spans = self.overflow_spans = self.failures = 0
         self._clock, self._timer = clock, timer
         self._traces: OrderedDict[int, _Trace] = OrderedDict()
+        self._sent: OrderedDict[int, int] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -92,7 +100,7 @@ class EnrichingExporter(SpanExporter):
         try:
             passthrough, overflow = self._add(spans)
             if passthrough or overflow:
-                self._send([*passthrough, *overflow])
+                self._send([*passthrough, *overflow], overflow)
             self._flush(self._take(force=False))
         except Exception:
             self._failed("could not buffer or enrich spans")
@@ -103,8 +111,14 @@ class EnrichingExporter(SpanExporter):
         self._flush(self._take(force=False))
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export every buffered span now, enriched with what is known of its trace."""
+        """Export every buffered span now, enriched with what is known of its trace.
+
+        An export already under way on another thread is waited for (at most the timeout).
+        """
         self._flush(self._take(force=True))
+        if not self._export_lock.acquire(timeout=timeout_millis / 1000):
+            return False
+        self._export_lock.release()
         return self.inner.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
@@ -117,6 +131,32 @@ class EnrichingExporter(SpanExporter):
             thread.join(self.grace_s + 5.0)
         self._flush(self._take(force=True))
         self.inner.shutdown()
+
+    def export_traces(self, trace_ids: Collection[int]) -> None:
+        """Export the buffered spans of these traces now, enriched (their runs ended)."""
+        work: list[_Work] = []
+        with self._lock:
+            for trace_id in trace_ids:
+                trace = self._traces.get(trace_id)
+                if trace is not None and trace.pending:
+                    work.append((trace, list(trace.records), trace.pending))
+                    trace.pending = []
+        self._flush(work)
+
+    def sent(self, trace_id: int) -> int:
+        """Spans of this trace handed to the exporters so far (exported or failed)."""
+        with self._lock:
+            return self._sent.get(trace_id, 0)
+
+    def _count_sent(self, spans: Sequence[ReadableSpan]) -> None:
+        with self._lock:
+            for span in spans:
+                if span.context is not None:
+                    trace_id = span.context.trace_id
+                    self._sent[trace_id] = self._sent.get(trace_id, 0) + 1
+                    self._sent.move_to_end(trace_id)
+            while len(self._sent) > self.MAX_SENT_TRACES:
+                self._sent.popitem(last=False)
 
     def held(self) -> tuple[int, int]:
         """Traces and spans held right now (pending, or kept for late children)."""
@@ -232,7 +272,7 @@ class EnrichingExporter(SpanExporter):
         if batch:
             with self._lock:
                 self.enriched_spans += enriched
-            self._send(batch)
+            self._send(batch, [span for _, _, pending in work for span in pending])
 
     def _new_spans(self, trace: _Trace, plan: ExportPlan) -> list[ReadableSpan]:
         """The plan's new spans not exported yet (a later flush of the trace plans them again)."""
@@ -243,17 +283,75 @@ class EnrichingExporter(SpanExporter):
             trace.added.update(r.span_id for r in fresh)
         return [new_span(record, trace.template) for record in fresh]
 
-    def _send(self, spans: list[ReadableSpan]) -> None:
+    def _send(self, spans: list[ReadableSpan], originals: Sequence[ReadableSpan]) -> None:
+        """Export a batch; ``originals`` (the finished spans in it) are counted as sent."""
         with self._export_lock:
             try:
                 self.inner.export(spans)
             except Exception:
                 self._failed("exporter raised")
+            self._count_sent(originals)  # under the export lock: a flush that waits sees it
 
     def _failed(self, what: str) -> None:
         self.failures += 1
         if self.failures == 1:
             logger.exception("otel-bridge: %s (further failures are counted, not logged)", what)
+
+
+class _Flusher:
+    """One thread that exports requested traces now; callers wait for it with a bound.
+
+    Requests that arrive while it works are served together by its next pass, so a stalled
+    endpoint holds one thread, not one per caller.
+    """
+
+    def __init__(self, work: Callable[[set[int]], None]) -> None:
+        self._work = work
+        self._requests: list[tuple[set[int], threading.Event]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def request(self, trace_ids: Collection[int], timeout_s: float) -> bool:
+        """Ask for these traces to be exported; True when that was done within ``timeout_s``."""
+        done = threading.Event()
+        with self._lock:
+            if self._closed:
+                return False
+            self._requests.append((set(trace_ids), done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="otel-bridge-export-now", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+        return done.wait(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._requests and not self._closed:
+                    self._wake.wait()
+                if not self._requests:
+                    return
+                batch, self._requests = self._requests, []
+            try:
+                self._work(set().union(*(ids for ids, _ in batch)))
+            except Exception:
+                logger.exception("otel-bridge: could not export finished runs")
+            finally:
+                for _, done in batch:
+                    done.set()
+
+    def close(self, timeout_s: float) -> None:
+        """Serve what was asked, then stop (waiting at most ``timeout_s``)."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
 
 class EnrichingSpanProcessor(SpanProcessor):
@@ -264,6 +362,7 @@ class EnrichingSpanProcessor(SpanProcessor):
     ) -> None:
         self.enricher = EnrichingExporter(exporter, **options)
         self._batch = BatchSpanProcessor(self.enricher, schedule_delay_millis=schedule_delay_millis)
+        self._flusher = _Flusher(self._export_now)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do before the span ends."""
@@ -273,6 +372,25 @@ class EnrichingSpanProcessor(SpanProcessor):
         """Queue the finished span (cheap; enrichment happens on the export threads)."""
         self._batch.on_end(span)
 
+    def flush_traces(self, trace_ids: Collection[int], timeout_s: float) -> bool:
+        """Export these traces' spans now; True when done (sent, or failed) within the bound.
+
+        Spans that ended before the call are all in (the queue is drained first); the export
+        itself may take the exporter's own timeout, which the bound may cut short: the export
+        then goes on in the background.
+        """
+        if timeout_s <= 0 or not trace_ids:
+            return False
+        return self._flusher.request(trace_ids, timeout_s)
+
+    def sent(self, trace_id: int) -> int:
+        """Spans of this trace handed to the exporters so far (exported or failed)."""
+        return self.enricher.sent(trace_id)
+
+    def _export_now(self, trace_ids: set[int]) -> None:
+        self._batch.force_flush()  # queued spans into the buffer (other due traces go out too)
+        self.enricher.export_traces(trace_ids)
+
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Drain the queue into the buffer, then export every buffered span."""
         drained = self._batch.force_flush(timeout_millis)
@@ -280,4 +398,5 @@ class EnrichingSpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         """Export what is left and stop (the batch processor shuts the enricher down)."""
+        self._flusher.close(timeout_s=self.enricher.grace_s + 5.0)
         self._batch.shutdown()
