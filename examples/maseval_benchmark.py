@@ -8,7 +8,9 @@ the example needs no API key; swap ``scripted_openai_llm`` for a real LLM to use
 Every report's traces come from ``LlamaIndexAgentAdapter``: messages with every tool call,
 per-agent token usage and the handoffs, all derived from OpenTelemetry spans. Set
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` (e.g. a Phoenix at http://127.0.0.1:6006) to also see the runs
-there, grouped by ``session.id`` and labelled with the task id and repetition.
+there: in the Phoenix project ``ResearchBriefBenchmark`` (the benchmark's name;
+``OTEL_BRIDGE_PROJECT`` overrides it), grouped by ``session.id`` and labelled with the task id
+and repetition.
 
     python examples/maseval_benchmark.py [--json]
 """
@@ -27,7 +29,7 @@ from maseval import AgentAdapter, Benchmark, Environment, Evaluator, ModelAdapte
 from maseval.core.seeding import SeedGenerator
 
 from otel_bridge import Telemetry
-from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter, maseval_labels
+from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter, maseval_labels, project_telemetry
 from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
@@ -175,7 +177,11 @@ class ResearchBriefBenchmark(Benchmark):
         )
         workflow = AgentWorkflow(agents=[researcher, writer], root_agent="researcher")
         adapter = LlamaIndexAgentAdapter(
-            workflow, "team", agent_data["telemetry"], **maseval_labels(task, seed_generator)
+            workflow,
+            "team",
+            agent_data.get("telemetry"),  # None: the Telemetry of the project below
+            project=type(self).__name__,  # the Phoenix project: the benchmark's name
+            **maseval_labels(task, seed_generator),
         )
         return [adapter], {"team": adapter}
 
@@ -229,18 +235,18 @@ def tasks() -> list[Task]:
 def run_benchmark(num_workers: int = 2, telemetry: Telemetry | None = None) -> list[dict[str, Any]]:
     """Start the scripted LLM, run the benchmark, return MASEval's reports.
 
-    Without ``telemetry`` one is made from the OTEL_* environment (in memory if none is set).
+    Without ``telemetry`` the adapters use the Telemetry of the benchmark's Phoenix project,
+    configured by the OTEL_* environment (in memory if none is set); it is shut down at the end,
+    which sends every span still waiting.
     """
     with ScriptedLLMServer(scripted_conversations()) as server:
-        own = telemetry is None
-        telemetry = Telemetry.from_env() if telemetry is None else telemetry
         try:
             benchmark = ResearchBriefBenchmark(num_workers=num_workers, progress_bar=False)
             agent_data = {"llm": scripted_openai_llm(server), "telemetry": telemetry}
             return benchmark.run(tasks=tasks(), agent_data=agent_data)
         finally:
-            if own:
-                telemetry.shutdown()
+            if telemetry is None:
+                project_telemetry(ResearchBriefBenchmark.__name__).shutdown()
 
 
 def summary(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -31,9 +31,10 @@ from ..telemetry import Telemetry
 from ._background_loop import run_sync
 from ._runs import RunRecord, conversation, maseval_usage, summarize
 from ._stream_usage import UsageReporting, enable_stream_usage
+from ._telemetries import default_telemetry, project_telemetry
 from ._workflow import describe_workflow, llm_model, root_agent_name, workflow_agents
 
-__all__ = ["LlamaIndexAgentAdapter", "default_telemetry", "maseval_labels"]
+__all__ = ["LlamaIndexAgentAdapter", "maseval_labels"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,22 +44,6 @@ REPETITION = "maseval.task.repetition"
 """Flat root-span attributes, searchable in Jaeger; Phoenix reads the same in ``metadata``."""
 
 RESERVED_RUN_KWARGS = frozenset({"user_msg", "ctx", "memory", "max_iterations"})
-
-_default: Telemetry | None = None
-_default_lock = threading.Lock()
-
-
-def default_telemetry() -> Telemetry:
-    """The process-wide embedded Telemetry (in-memory capture, no export), made on first use.
-
-    It takes only the adapters' own runs: agent runs outside an adapter keep going to the
-    Telemetry the user opened.
-    """
-    global _default
-    with _default_lock:
-        if _default is None or _default.closed:
-            _default = Telemetry(claim_unscoped=False)
-        return _default
 
 
 def maseval_labels(task: Any, seed_generator: Any = None) -> dict[str, Any]:
@@ -89,7 +74,8 @@ class LlamaIndexAgentAdapter(AgentAdapter):
 
     Works with ``FunctionAgent``, ``ReActAgent``, ``CodeActAgent`` and a multi-agent
     ``AgentWorkflow`` (anything with a workflow ``run(user_msg=...)``). Every ``run()`` opens a
-    root span on ``telemetry`` (default: ``default_telemetry()``, in memory) labelled with
+    root span on ``telemetry`` (default: ``default_telemetry()``, in memory, or with
+    ``project``, ``project_telemetry(project)``: see below) labelled with
     ``session.id`` (this conversation) and ``metadata`` (adapter name, ``task_id``,
     ``repetition``, ``metadata``), which OpenInference copies onto every span of the run; the
     run's RunTrace is derived from that trace alone.
@@ -117,11 +103,16 @@ class LlamaIndexAgentAdapter(AgentAdapter):
     with that call's model, or with ``model_id`` when given; a call it returns None for is
     unpriced. The RunTraces keep their USD cost either way.
 
+    Project: with ``project`` (e.g. the benchmark's name) and no ``telemetry``, runs go to the
+    process-wide Telemetry of that Phoenix project, exporting where ``OTEL_EXPORTER_OTLP_*``
+    say (nowhere when unset); ``OTEL_BRIDGE_PROJECT`` / ``PHOENIX_PROJECT_NAME`` override the
+    name. A ``telemetry`` given here keeps its own project; ``project`` is then unused.
+
     Arguments beyond MASEval's (``agent_instance``, ``name``, ``callbacks``,
-    ``cost_calculator``, ``model_id``): ``telemetry``; ``include_usage``; ``max_iterations``
-    for the workflow run; ``task_id``, ``repetition`` and ``metadata``, labels written on every
-    span (``maseval_labels(task, seed_generator)`` gives the first two inside ``setup_agents``);
-    ``run_kwargs``, more keyword arguments for the workflow's ``run``.
+    ``cost_calculator``, ``model_id``): ``telemetry``; ``project``; ``include_usage``;
+    ``max_iterations`` for the workflow run; ``task_id``, ``repetition`` and ``metadata``, labels
+    written on every span (``maseval_labels(task, seed_generator)`` gives the first two inside
+    ``setup_agents``); ``run_kwargs``, more keyword arguments for the workflow's ``run``.
     """
 
     def __init__(
@@ -131,6 +122,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         telemetry: Telemetry | None = None,
         callbacks: list[AgentCallback] | None = None,
         *,
+        project: str | None = None,
         include_usage: bool = True,
         max_iterations: int | None = None,
         task_id: str | None = None,
@@ -150,7 +142,8 @@ class LlamaIndexAgentAdapter(AgentAdapter):
             raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
         super().__init__(agent_instance, name, callbacks, cost_calculator, model_id)
         self._own_telemetry = telemetry is not None
-        self.telemetry = telemetry if telemetry is not None else default_telemetry()
+        self.project = project
+        self.telemetry = telemetry if telemetry is not None else self._shared_telemetry()
         self.include_usage = include_usage
         self.max_iterations = max_iterations
         self.run_kwargs = dict(run_kwargs or {})
@@ -217,6 +210,10 @@ class LlamaIndexAgentAdapter(AgentAdapter):
             except Exception:
                 logger.warning("otel-bridge: could not keep the agent memory", exc_info=True)
 
+    def _shared_telemetry(self) -> Telemetry:
+        """The process-wide Telemetry of ``project``, or the in-memory default without one."""
+        return project_telemetry(self.project) if self.project is not None else default_telemetry()
+
     @contextmanager
     def _run_scope(self, query: str, record: RunRecord) -> Iterator[trace_api.Span | None]:
         """Labels and the root span of one run; the run goes on without them if they fail."""
@@ -226,7 +223,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
             if self.telemetry.closed:
                 if self._own_telemetry:
                     raise RuntimeError("the adapter's Telemetry has been shut down")
-                self.telemetry = default_telemetry()  # the default was closed: a new one
+                self.telemetry = self._shared_telemetry()  # the shared one was closed: anew
             metadata = {"adapter": self.name, **self.labels}
             stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))
             span = stack.enter_context(
