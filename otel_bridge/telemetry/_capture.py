@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from ..spans import EMPTY, SpanEvent, SpanRecord, StatusName, freeze, parse_trace_id
+from ._redaction import Redaction
 
 __all__ = ["SpanCapture", "from_readable_span"]
 
@@ -52,14 +53,21 @@ class SpanCapture(SpanProcessor):
 
     At most ``max_traces`` traces (the oldest trace goes first) and ``max_spans_per_trace``
     spans each; every span dropped is counted per trace and reported by ``evicted()``, so a
-    derived RunTrace can say its data is incomplete.
+    derived RunTrace can say its data is incomplete. With a ``redaction``, each span is kept
+    as it says (what is hidden never stored).
     """
 
-    def __init__(self, max_traces: int = 1000, max_spans_per_trace: int = 20_000) -> None:
+    def __init__(
+        self,
+        max_traces: int = 1000,
+        max_spans_per_trace: int = 20_000,
+        redaction: Redaction | None = None,
+    ) -> None:
         if max_traces < 1 or max_spans_per_trace < 1:
             raise ValueError("capture limits must be at least 1")
         self.max_traces = max_traces
         self.max_spans_per_trace = max_spans_per_trace
+        self.redaction = redaction if redaction is not None and redaction.active else None
         self._traces: OrderedDict[int, list[SpanRecord]] = OrderedDict()
         self._evicted: OrderedDict[int, int] = OrderedDict()
         self._lock = threading.Lock()
@@ -71,7 +79,8 @@ class SpanCapture(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         """Store the finished span; never raises into the instrumented program."""
         try:
-            self.add(from_readable_span(span))
+            record = from_readable_span(span)
+            self.add(record if self.redaction is None else self.redaction.record(record))
         except Exception:
             self.failures += 1
             if self.failures == 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,8 +16,17 @@ from ..derivation import ModelPrice, check_price_table
 from ..errors import ConfigError
 from ..otlp import TRACES_PATH
 from ._export_view import SEMCONVS, Semconv
+from ._redaction import Redaction, compile_patterns
 
-__all__ = ["PROTOCOLS", "SEMCONVS", "Protocol", "Semconv", "TelemetryConfig", "parse_key_values"]
+__all__ = [
+    "PROTOCOLS",
+    "SEMCONVS",
+    "Protocol",
+    "Semconv",
+    "TelemetryConfig",
+    "mask_patterns",
+    "parse_key_values",
+]
 
 Protocol = Literal["http/protobuf", "grpc"]
 PROTOCOLS: tuple[Protocol, ...] = ("http/protobuf", "grpc")
@@ -62,6 +72,11 @@ class TelemetryConfig:
     genai_content: bool | None = None
     # A user's prices (model -> ModelPrice) over genai-prices' for the runs derived here.
     prices: Mapping[str, ModelPrice] | None = None
+    # What this Telemetry hides (OpenInference's TraceConfig rules, and the GenAI names) and
+    # the patterns it masks, in what it captures and exports (see _redaction).
+    hide_inputs: bool = False
+    hide_outputs: bool = False
+    mask: tuple[re.Pattern[str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -84,9 +99,18 @@ class TelemetryConfig:
             raise ConfigError(
                 f"unsupported semconv {self.semconv!r}; use one of {', '.join(SEMCONVS)}"
             )
+        if not isinstance(self.mask, tuple) or not all(
+            isinstance(p, re.Pattern) for p in self.mask
+        ):
+            object.__setattr__(self, "mask", mask_patterns(self.mask))
         if self.prices is not None:
             check_price_table(self.prices)
             object.__setattr__(self, "prices", dict(self.prices))  # later edits do not leak in
+
+    @property
+    def redaction(self) -> Redaction:
+        """What this Telemetry hides and masks."""
+        return Redaction(self.hide_inputs, self.hide_outputs, self.mask)
 
     @property
     def export_wait(self) -> float:
@@ -129,6 +153,9 @@ class TelemetryConfig:
             "export_wait_s": self.export_wait,
             "semconv": self.semconv,
             "genai_content": self.genai_content,
+            "hide_inputs": self.hide_inputs,
+            "hide_outputs": self.hide_outputs,
+            "mask_patterns": len(self.mask),  # not the patterns: they may spell a secret
             "prices": None
             if self.prices is None
             else {model: price.to_dict() for model, price in self.prices.items()},
@@ -185,6 +212,16 @@ class TelemetryConfig:
                 ) from exc
         values.update(overrides)
         return cls(**values)
+
+
+def mask_patterns(mask: Any) -> tuple[re.Pattern[str], ...]:
+    """``mask`` (True, False, or patterns) compiled; ``ConfigError`` for one that is not a regex."""
+    if isinstance(mask, str) or not isinstance(mask, bool | list | tuple):
+        raise ConfigError("mask must be True (common secrets), False, or a list of patterns")
+    try:
+        return compile_patterns(mask)
+    except (re.error, TypeError) as exc:
+        raise ConfigError(f"mask: not a regular expression: {exc}") from None
 
 
 def _without_credentials(url: str | None) -> str | None:

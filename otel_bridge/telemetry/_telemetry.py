@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
 from . import _routing as routing
 from ._capture import SpanCapture
-from ._config import Protocol, Semconv, TelemetryConfig
+from ._config import Protocol, Semconv, TelemetryConfig, mask_patterns
 from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from ._trace_buffer import EnrichingSpanProcessor
 
@@ -41,7 +42,10 @@ class Telemetry:
     whether GenAI message content is exported (default: where OpenInference records content).
     ``prices`` (model -> ``ModelPrice``)
     overrides genai-prices' prices in the RunTraces it derives. ``export_wait_s`` bounds how
-    long ``run_trace`` waits for a run's spans to be exported (see there).
+    long ``run_trace`` waits for a run's spans to be exported (see there). ``hide_inputs``,
+    ``hide_outputs`` (OpenInference's ``TraceConfig`` rules, GenAI names too) and ``mask``
+    (True: ``SECRET_PATTERNS``; or a list of regular expressions) apply to everything this
+    Telemetry captures and exports (see ``_redaction``).
     """
 
     def __init__(
@@ -64,6 +68,9 @@ class Telemetry:
         semconv: Semconv = "openinference",
         genai_content: bool | None = None,
         prices: PriceTable | None = None,
+        hide_inputs: bool = False,
+        hide_outputs: bool = False,
+        mask: bool | Sequence[str | re.Pattern[str]] = False,
         config: TelemetryConfig | None = None,
     ) -> None:
         self.config = config or TelemetryConfig(
@@ -82,9 +89,14 @@ class Telemetry:
             semconv=semconv,
             genai_content=genai_content,
             prices=prices,
+            hide_inputs=hide_inputs,
+            hide_outputs=hide_outputs,
+            mask=mask_patterns(mask),
         )
         self.closed = False
-        self.capture = SpanCapture(self.config.max_traces, self.config.max_spans_per_trace)
+        self.capture = SpanCapture(
+            self.config.max_traces, self.config.max_spans_per_trace, self.config.redaction
+        )
         self.provider = TracerProvider(
             resource=Resource.create(self.config.resource()),
             span_limits=SpanLimits(max_span_attributes=self.config.max_span_attributes),
@@ -165,6 +177,7 @@ class Telemetry:
             max_spans=self.config.max_spans_per_trace,
             semconv=self.config.semconv,
             content=_openinference_content() if content is None else content,
+            redaction=self.config.redaction,
         )
 
     # ---- reading what was captured ------------------------------------------------------

@@ -33,6 +33,7 @@ from ..spans import SpanRecord
 from . import _export_view as export_view
 from ._capture import from_readable_span
 from ._export_view import SEMCONVS, ExportPlan, Semconv
+from ._redaction import Redaction
 from ._span_copy import copy_span, new_span
 
 __all__ = ["EnrichingExporter", "EnrichingSpanProcessor"]
@@ -75,6 +76,7 @@ class EnrichingExporter(SpanExporter):
         timer: bool = True,
         semconv: Semconv = "openinference",
         content: bool = True,
+        redaction: Redaction | None = None,
     ) -> None:
         if max_traces < 1 or max_spans < 1:
             raise ValueError("enrichment buffer limits must be at least 1")
@@ -82,6 +84,9 @@ class EnrichingExporter(SpanExporter):
             raise ValueError(f"semconv must be one of {', '.join(SEMCONVS)}, not {semconv!r}")
         self.inner = inner
         self.semconv, self.content = semconv, content
+        # Hidden and masked before planning (nothing hidden is derived into the enrichment)
+        # and again on each span sent (the originals' own attributes, the new spans).
+        self.redaction = redaction if redaction is not None and redaction.active else None
         self.grace_s, self.max_wait_s, self.linger_s = grace_s, max_wait_s, linger_s
         self.max_traces, self.max_spans = max_traces, max_spans
         self.enriched_spans = self.overflow_spans = self.failures = 0
@@ -168,9 +173,11 @@ class EnrichingExporter(SpanExporter):
     def _add(self, spans: Sequence[ReadableSpan]) -> tuple[list[ReadableSpan], list[ReadableSpan]]:
         """Buffer spans; return those that cannot be buffered and those pushed out by the bounds."""
         converted, passthrough = [], []
+        redaction = self.redaction
         for span in spans:
             try:
-                converted.append((from_readable_span(span), span))
+                record = from_readable_span(span)
+                converted.append((record if redaction is None else redaction.record(record), span))
             except Exception:  # no span context: cannot be grouped, export it as it is
                 self._failed("could not read a span")
                 passthrough.append(span)
@@ -287,6 +294,8 @@ class EnrichingExporter(SpanExporter):
         """Export a batch; ``originals`` (the finished spans in it) are counted as sent."""
         with self._export_lock:
             try:
+                if self.redaction is not None:
+                    spans = [self.redaction.span(span) for span in spans]
                 self.inner.export(spans)
             except Exception:
                 self._failed("exporter raised")
