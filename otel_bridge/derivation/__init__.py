@@ -1,9 +1,10 @@
 """Spans -> RunTrace, pure: no I/O, no SDK types, only ``SpanRecord``s in.
 
-``derive``/``derive_all`` build RunTraces (``_derive``), from the conversation merged out of
-every call's re-sent history (``_messages``) and the run's totals: handoffs, timings as
-interval unions, per-agent and per-model usage (``_rollup``) and the money cost of every call
-from genai-prices or a user's price table (``_cost``).
+``derive``/``derive_all`` build RunTraces (``_derive``) from the model and tool calls read off
+the spans once per trace (``_calls``), the conversation merged out of every call's re-sent
+history (``_messages``) and the run's totals: handoffs, timings as interval unions, per-agent
+and per-model usage (``_rollup``) and the money cost of every call from genai-prices or a
+user's price table (``_cost``).
 """
 
 from __future__ import annotations

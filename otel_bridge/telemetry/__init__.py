@@ -6,8 +6,9 @@ is routed to the Telemetry that owns it (``_routing``). Finished spans are kept 
 (``_capture``) and exported (``_exporters``) after each trace is enriched with its agents: what
 to add is ``_enrichment``, what the export looks like in each ``semconv`` mode (OpenInference,
 the GenAI conventions with ``invoke_agent`` spans of ``_agent_spans``, or both) is
-``_export_view``, when is the per-trace buffer of ``_trace_buffer``. What a Telemetry hides and
-masks in what it captures and exports is ``_redaction``.
+``_export_view``, when is the per-trace buffer of ``_trace_buffer`` (and, for a finished run
+whose RunTrace is asked for, at once: ``_export_now``). What a Telemetry hides and masks in what
+it captures and exports is ``_redaction``.
 """
 
 from __future__ import annotations

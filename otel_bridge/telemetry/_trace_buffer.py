@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from ..spans import SpanRecord
 from . import _export_view as export_view
 from ._capture import from_readable_span
+from ._export_now import ExportNow
 from ._export_view import SEMCONVS, ExportPlan, Semconv
 from ._redaction import Redaction
 from ._span_copy import copy_span, new_span
@@ -307,62 +308,6 @@ class EnrichingExporter(SpanExporter):
             logger.exception("otel-bridge: %s (further failures are counted, not logged)", what)
 
 
-class _Flusher:
-    """One thread that exports requested traces now; callers wait for it with a bound.
-
-    Requests that arrive while it works are served together by its next pass, so a stalled
-    endpoint holds one thread, not one per caller.
-    """
-
-    def __init__(self, work: Callable[[set[int]], None]) -> None:
-        self._work = work
-        self._requests: list[tuple[set[int], threading.Event]] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
-        self._closed = False
-
-    def request(self, trace_ids: Collection[int], timeout_s: float) -> bool:
-        """Ask for these traces to be exported; True when that was done within ``timeout_s``."""
-        done = threading.Event()
-        with self._lock:
-            if self._closed:
-                return False
-            self._requests.append((set(trace_ids), done))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="otel-bridge-export-now", daemon=True
-                )
-                self._thread.start()
-            self._wake.notify()
-        return done.wait(timeout_s)
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._requests and not self._closed:
-                    self._wake.wait()
-                if not self._requests:
-                    return
-                batch, self._requests = self._requests, []
-            try:
-                self._work(set().union(*(ids for ids, _ in batch)))
-            except Exception:
-                logger.exception("otel-bridge: could not export finished runs")
-            finally:
-                for _, done in batch:
-                    done.set()
-
-    def close(self, timeout_s: float) -> None:
-        """Serve what was asked, then stop (waiting at most ``timeout_s``)."""
-        with self._lock:
-            self._closed = True
-            self._wake.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout_s)
-
-
 class EnrichingSpanProcessor(SpanProcessor):
     """A ``BatchSpanProcessor`` whose exporter enriches each trace before the real export."""
 
@@ -371,7 +316,7 @@ class EnrichingSpanProcessor(SpanProcessor):
     ) -> None:
         self.enricher = EnrichingExporter(exporter, **options)
         self._batch = BatchSpanProcessor(self.enricher, schedule_delay_millis=schedule_delay_millis)
-        self._flusher = _Flusher(self._export_now)
+        self._flusher = ExportNow(self._export_now)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do before the span ends."""
