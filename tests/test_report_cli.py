@@ -15,6 +15,7 @@ import termios
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from records import TraceBuilder, assistant, handoff_trace, user
@@ -22,6 +23,7 @@ from rich.console import Console
 
 from otel_bridge import RunTrace, derive
 from otel_bridge.cli import main
+from otel_bridge.collector import Collector
 from otel_bridge.errors import ConfigError, TraceIdError
 from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.report import render_summary, write_report_dir, write_run_report
@@ -200,3 +202,30 @@ def test_piped_summary_is_80_columns_even_from_a_wide_terminal(tmp_path: Path) -
     assert done.returncode == 0
     assert max(len(line) for line in lines) == 80  # the panel fills the 80 columns, no more
     assert any("researcher" in line for line in lines)
+
+
+def test_a_collectors_runs_are_chosen_as_derive_chooses_them(tmp_path: Path) -> None:
+    source = two_runs(tmp_path)
+    with Collector(tmp_path / "spans.db") as collector:
+        for line in source.read_text().splitlines():
+            posted = httpx.post(
+                f"{collector.http_url}/v1/traces",
+                content=line,
+                headers={"content-type": "application/json"},
+            )
+            assert posted.status_code == 200
+        url = collector.http_url
+        no_choice = invoke(url, "-o", str(tmp_path / "run.html"))
+        newest = invoke(url, "--all", "--limit", "1", "-o", str(tmp_path / "newest"))
+        one = invoke(url, "--trace-id", FIRST, "-o", str(tmp_path / "first.html"))
+
+    assert no_choice.exit_code == 2  # type: ignore[attr-defined]
+    assert no_choice.stderr.strip() == (  # type: ignore[attr-defined]
+        f"otel-bridge: error: {url} holds many runs: pass --trace-id ID (list them with: "
+        f"otel-bridge traces {url}) or --all -o DIR"
+    )
+    assert newest.exit_code == 0, newest.output  # type: ignore[attr-defined]
+    pages = sorted(p.name for p in (tmp_path / "newest").iterdir())
+    assert len(pages) == 2 and "index.html" in pages  # one run page and the index
+    assert one.exit_code == 0, one.output  # type: ignore[attr-defined]
+    assert FIRST in (tmp_path / "first.html").read_text()
