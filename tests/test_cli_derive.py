@@ -56,6 +56,24 @@ def test_derive_summary(tmp_path: Path) -> None:
     assert "7 in / 3 out" in " ".join(result.output.split())
 
 
+def test_your_prices_override_and_a_bad_table_is_one_line(tmp_path: Path) -> None:
+    path, _ = _file(tmp_path)
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"GPT-4o-mini": {"input_mtok": 1000, "output_mtok": 2000}}))
+    result = derive(str(path), "--json", "--prices", str(prices))
+    assert result.exit_code == 0, result.output
+    costs = [json.loads(line)["cost"] for line in result.stdout.splitlines()]
+    # 7 input tokens at $1,000 and 3 output tokens at $2,000 per million, each run.
+    assert costs == [
+        {"total_usd": 0.013, "input_usd": 0.007, "output_usd": 0.006, "complete": True,
+         "unpriced_calls": 0}
+    ] * 2  # fmt: skip
+    prices.write_text(json.dumps({"gpt-4o-mini": {"input_mtok": "cheap"}}))
+    bad = derive(str(path), "--prices", str(prices))
+    assert bad.exit_code == 2
+    assert bad.stderr.count("\n") == 1 and str(prices) in bad.stderr
+
+
 def _one_line_error(*args: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "otel_bridge.cli", *args], capture_output=True, text=True

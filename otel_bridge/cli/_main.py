@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..derivation import ModelPrice
 from ..derivation import derive as derive_run
 from ..errors import ConfigError, OtelBridgeError, SourceError
 from ..report import render_summary, summary_console
@@ -31,6 +32,7 @@ from ._collector import collector
 from ._demo import demo
 from ._export import export
 from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._prices import prices_option
 from ._progress import progress
 from ._report import report
 
@@ -67,6 +69,7 @@ def main() -> None:
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="RunTrace JSON Lines: one run per line.")
 @click.option("--messages", is_flag=True, help="Also list the messages in the summary.")
+@prices_option
 def derive(
     source: str,
     trace_id: str | None,
@@ -82,6 +85,7 @@ def derive(
     token: str | None,
     as_json: bool,
     messages: bool,
+    prices: dict[str, ModelPrice] | None,
 ) -> None:
     """Derive RunTraces (messages, tokens, timings, handoffs) from SOURCE.
 
@@ -97,7 +101,7 @@ def derive(
         if all_runs or since or until or session or limit:
             raise ConfigError("--trace-id names one run: drop --all and the run filters")
         spans = load_spans(source, trace_id, project=project, token=token, kind=kind)
-        emit(derive_run(spans, trace_id).to_dict())
+        emit(derive_run(spans, trace_id, prices=prices).to_dict())
         return
     source_kind = parse_source(source, kind)[0]
     if source_kind != "file" and not all_runs:
@@ -119,7 +123,7 @@ def derive(
     )
     check_selected(runs, source, source_kind, bool(since or until or session))
     for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
-        emit(derive_run(spans).to_dict())
+        emit(derive_run(spans, prices=prices).to_dict())
     note_open(runs)
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from ..derivation import derive
+from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError
 from ..report import write_report_dir, write_run_report
 from ..sources import load_spans, parse_source, select_runs
 from ..spans import group_by_trace
 from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._prices import prices_option
 from ._progress import counting
 
 __all__ = ["report"]
@@ -39,6 +40,7 @@ DEFAULT_OUTPUT = "run.html"
 @click.option("--overwrite", is_flag=True, help="With --all: replace a non-empty directory.")
 @click.option("--title", default="otel-bridge runs", show_default=True, help="The index's title.")
 @source_options
+@prices_option
 def report(
     source: str,
     output: Path | None,
@@ -55,6 +57,7 @@ def report(
     project: str | None,
     service: str | None,
     token: str | None,
+    prices: dict[str, ModelPrice] | None,
 ) -> None:
     """Write a run of SOURCE as one HTML page that works offline, or every run with --all.
 
@@ -92,7 +95,7 @@ def report(
         check_selected(runs, source, source_kind, bool(since or until or session))
         directory = output or Path()
         with counting(len(runs), "writing run pages") as advance:
-            traces = (derive(spans) for spans in runs)  # one run in memory at a time
+            traces = (derive(s, prices=prices) for s in runs)  # one run in memory at a time
             path = write_report_dir(
                 traces, directory, overwrite=overwrite, title=title, progress=lambda _: advance(1)
             )
@@ -114,7 +117,7 @@ def report(
             f"{source} holds {len(groups)} runs: pick one with --trace-id (the first is "
             f"{first}), or write them all with --all -o DIR"
         )
-    trace = derive(spans, trace_id=trace_id)
+    trace = derive(spans, trace_id=trace_id, prices=prices)
     path = write_run_report(trace, output or Path(DEFAULT_OUTPUT))
     click.echo(
         f"Wrote {path} ({_size(path)}): run {trace.trace_id} {trace.status}, "
