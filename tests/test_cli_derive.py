@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from adapter_fixtures import scripted_server  # noqa: F401  (fixture)
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from records import TraceBuilder, assistant, user
 from test_tables import OPEN_TRACE, Recorded, record_runs
 
@@ -32,7 +32,7 @@ def _file(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, [f"{1:032x}", f"{2:032x}"]
 
 
-def derive(*args: str) -> object:
+def derive(*args: str) -> Result:
     return CliRunner().invoke(main, ["derive", *args])
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from records import TraceBuilder, assistant, handoff_trace, user
 from rich.console import Console
 
@@ -46,7 +46,7 @@ def two_runs(tmp_path: Path) -> Path:
     return path
 
 
-def invoke(*args: str) -> object:
+def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, ["report", *args])
 
 
@@ -55,20 +55,20 @@ def test_one_run_to_a_page(tmp_path: Path) -> None:
     out = tmp_path / "run.html"
     result = invoke(str(source), "--trace-id", SECOND.upper(), "-o", str(out))
 
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     page = out.read_text()
     assert SECOND in page and FIRST not in page
     assert '<dd data-total="total_tokens">10</dd>' in page
-    assert result.stdout.startswith(f"Wrote {out} (")  # type: ignore[attr-defined]
-    assert f"run {SECOND} ok, 1 agent(s), 0 handoff(s)." in result.stdout  # type: ignore[attr-defined]
+    assert result.stdout.startswith(f"Wrote {out} (")
+    assert f"run {SECOND} ok, 1 agent(s), 0 handoff(s)." in result.stdout
 
 
 def test_several_runs_and_no_choice_is_one_line_naming_the_ways_out(tmp_path: Path) -> None:
     source = two_runs(tmp_path)
     result = invoke(str(source), "-o", str(tmp_path / "run.html"))
 
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    message = result.stderr.strip()  # type: ignore[attr-defined]
+    assert result.exit_code == 2
+    message = result.stderr.strip()
     assert message == (
         f"otel-bridge: error: {source} holds 2 runs: pick one with --trace-id (the first is "
         f"{FIRST}), or write them all with --all -o DIR"
@@ -81,22 +81,22 @@ def test_all_runs_to_a_directory_then_refuse_then_overwrite(tmp_path: Path) -> N
     out = tmp_path / "reports" / "today"
     first = invoke(str(source), "--all", "-o", str(out))
 
-    assert first.exit_code == 0, first.output  # type: ignore[attr-defined]
+    assert first.exit_code == 0, first.output
     written = sorted(p.name for p in out.iterdir())
     assert written == [f"{FIRST}.html", f"{SECOND}.html", "index.html"]
-    assert first.stderr == ""  # type: ignore[attr-defined]  # no progress bar off a terminal
+    assert first.stderr == ""  # no progress bar off a terminal
     index = (out / "index.html").read_text()
     assert f'href="{FIRST}.html"' in index and f'href="{SECOND}.html"' in index
     assert 'href="index.html">← all runs' in (out / f"{FIRST}.html").read_text()
 
     (out / "notes.txt").write_text("mine")
     again = invoke(str(source), "--all", "-o", str(out))
-    assert again.exit_code == 2  # type: ignore[attr-defined]
-    assert "exists and is not empty" in again.stderr  # type: ignore[attr-defined]
+    assert again.exit_code == 2
+    assert "exists and is not empty" in again.stderr
     assert (out / "notes.txt").read_text() == "mine"
 
     replaced = invoke(str(source), "--all", "-o", str(out), "--overwrite")
-    assert replaced.exit_code == 0  # type: ignore[attr-defined]
+    assert replaced.exit_code == 0
     assert not (out / "notes.txt").exists() and (out / "index.html").exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["today"]  # no temporary left
 
@@ -112,9 +112,9 @@ def test_all_runs_to_a_directory_then_refuse_then_overwrite(tmp_path: Path) -> N
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     result = invoke(str(two_runs(tmp_path)), *args)
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    assert len(result.stderr.strip().splitlines()) == 1  # type: ignore[attr-defined]
-    assert message in result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
 
 
 def test_a_failure_midway_leaves_the_old_report_or_nothing(tmp_path: Path) -> None:
@@ -219,13 +219,13 @@ def test_a_collectors_runs_are_chosen_as_derive_chooses_them(tmp_path: Path) -> 
         newest = invoke(url, "--all", "--limit", "1", "-o", str(tmp_path / "newest"))
         one = invoke(url, "--trace-id", FIRST, "-o", str(tmp_path / "first.html"))
 
-    assert no_choice.exit_code == 2  # type: ignore[attr-defined]
-    assert no_choice.stderr.strip() == (  # type: ignore[attr-defined]
+    assert no_choice.exit_code == 2
+    assert no_choice.stderr.strip() == (
         f"otel-bridge: error: {url} holds many runs: pass --trace-id ID (list them with: "
         f"otel-bridge traces {url}) or --all -o DIR"
     )
-    assert newest.exit_code == 0, newest.output  # type: ignore[attr-defined]
+    assert newest.exit_code == 0, newest.output
     pages = sorted(p.name for p in (tmp_path / "newest").iterdir())
     assert len(pages) == 2 and "index.html" in pages  # one run page and the index
-    assert one.exit_code == 0, one.output  # type: ignore[attr-defined]
+    assert one.exit_code == 0, one.output
     assert FIRST in (tmp_path / "first.html").read_text()
