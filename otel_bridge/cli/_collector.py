@@ -32,7 +32,7 @@ def collector() -> None:
     default="otel-bridge-spans.db",
     show_default=True,
     type=click.Path(dir_okay=False),
-    help="SQLite database file (WAL).",
+    help="SQLite database file (WAL); missing parent directories are created.",
 )
 @click.option(
     "--host",

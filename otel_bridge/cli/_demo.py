@@ -294,7 +294,8 @@ def _export_notice(result: DemoResult) -> str:
     type=click.Path(path_type=Path),
     default=DEFAULT_OUT,
     show_default=True,
-    help="OTLP/JSON file for the run's spans (replaced on each run).",
+    help="OTLP/JSON file for the run's spans (replaced on each run; missing parent "
+    "directories are created).",
 )
 @click.option(
     "--otlp-endpoint",
