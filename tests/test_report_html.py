@@ -150,3 +150,19 @@ def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:
 def test_something_else_than_run_trace_json_is_one_clear_error(bad: Any) -> None:
     with pytest.raises(SpanFormatError, match="not RunTrace JSON"):
         run_html(bad)
+
+
+def test_amounts_side_by_side_keep_three_significant_digits() -> None:
+    from otel_bridge.report._format import cost_text
+
+    def cost(total: float) -> dict[str, object]:
+        return {"total_usd": total, "complete": True}
+
+    assert [cost_text(cost(x)) for x in (0.000142, 0.0002001, 0.0123, 0.5, 12.345)] == [
+        "$0.000142",
+        "$0.000200",
+        "$0.0123",
+        "$0.500",
+        "$12.35",
+    ]
+    assert cost_text({"total_usd": None, "complete": False}) == "unknown"

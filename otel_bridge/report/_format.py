@@ -129,9 +129,10 @@ def cost_text(cost: Any) -> str | None:
         return "$0"
     if total >= 1:
         return f"${total:,.2f}"
-    # Small amounts keep three significant digits: $0.000123, $0.0123, $0.123.
+    # Small amounts keep three significant digits, zeros included, so amounts side by side
+    # read alike: $0.000142 and $0.000200, not $0.0002.
     digits = min(10, 2 - math.floor(math.log10(total)))
-    return "$" + f"{total:.{digits}f}".rstrip("0").rstrip(".")
+    return f"${total:.{digits}f}"
 
 
 def clip(text: Any, width: int = 160) -> str:
