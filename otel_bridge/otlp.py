@@ -89,7 +89,13 @@ def _attrs(kvs: Sequence[KeyValue]) -> Mapping[str, Any]:
     """Read-only attributes with interned keys (what ``spans.freeze`` makes), built in one go."""
     if not kvs:
         return EMPTY
-    return MappingProxyType({intern(kv.key): value_of(kv.value) for kv in kvs})
+    out = {}
+    for kv in kvs:
+        value = kv.value
+        # Most values are strings: a non-empty string_value is one (the field is a oneof),
+        # which spares the WhichOneof call of value_of.
+        out[intern(kv.key)] = value.string_value or value_of(value)
+    return MappingProxyType(out)
 
 
 def _id(raw: bytes, size: int, what: str) -> int:
@@ -103,34 +109,47 @@ def _id(raw: bytes, size: int, what: str) -> int:
 
 def from_request(request: ExportTraceServiceRequest) -> list[SpanRecord]:
     """All spans of an OTLP export request; raises SpanFormatError on invalid ids."""
+    # The hot path of reading many runs: each access to a protobuf field makes a Python object,
+    # so every field is read once, and a trace id is converted once per run of equal ids.
     records: list[SpanRecord] = []
+    append = records.append
+    kinds, statuses = _KIND, _STATUS
+    last_raw, trace_id = b"", 0
     for rs in request.resource_spans:
         resource = _attrs(rs.resource.attributes)
         for ss in rs.scope_spans:
             scope = ss.scope.name
             for span in ss.spans:
-                records.append(_from_span(span, resource, scope))
+                raw = span.trace_id
+                if raw != last_raw:
+                    trace_id = _id(raw, 16, "traceId")
+                    last_raw = raw
+                start = span.start_time_unix_nano
+                status = span.status
+                events = span.events
+                append(
+                    SpanRecord(
+                        trace_id=trace_id,
+                        span_id=_id(span.span_id, 8, "spanId"),
+                        parent_id=int.from_bytes(span.parent_span_id, "big") or None,
+                        name=span.name,
+                        start_ns=start,
+                        end_ns=span.end_time_unix_nano or start,
+                        kind=kinds.get(span.kind, "INTERNAL"),
+                        status=statuses.get(status.code, "UNSET"),
+                        status_message=status.message,
+                        attributes=_attrs(span.attributes),
+                        events=tuple(
+                            SpanEvent(e.name, e.time_unix_nano, _attrs(e.attributes))
+                            for e in events
+                        )
+                        if events
+                        else (),
+                        resource=resource,
+                        scope=scope,
+                    )
+                )
     return records
-
-
-def _from_span(span: Span, resource: Mapping[str, Any], scope: str) -> SpanRecord:
-    return SpanRecord(
-        trace_id=_id(span.trace_id, 16, "traceId"),
-        span_id=_id(span.span_id, 8, "spanId"),
-        parent_id=int.from_bytes(span.parent_span_id, "big") or None,
-        name=span.name,
-        start_ns=span.start_time_unix_nano,
-        end_ns=span.end_time_unix_nano or span.start_time_unix_nano,
-        kind=_KIND.get(span.kind, "INTERNAL"),
-        status=_STATUS.get(span.status.code, "UNSET"),
-        status_message=span.status.message,
-        attributes=_attrs(span.attributes),
-        events=tuple(
-            SpanEvent(e.name, e.time_unix_nano, _attrs(e.attributes)) for e in span.events
-        ),
-        resource=resource,
-        scope=scope,
-    )
 
 
 def _any(value: Any) -> AnyValue:

@@ -8,7 +8,9 @@ are done, or discarded if one fails.
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ __all__ = ["export"]
 FORMATS = ("parquet", "csv", "jsonl")
 MAX_WORKERS = 4
 MIN_RUNS_PER_WORKER = 500  # a worker starts in about a second: worth it from a few hundred runs
+REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
 
 
 @click.command(epilog=SOURCES_HELP)
@@ -126,17 +129,32 @@ def _write_part(
 ) -> dict[TableName, int]:
     """Derive each run and add it to one part of the export; rows written per table."""
     part = PartWriter(staging, fmt)
+    done, reported_at = 0, time.monotonic()
+    # What is alive now (modules, the run list) outlives the export: frozen, it is left out of
+    # the cycle collector's passes, which the many short-lived spans and rows set off.
+    frozen = gc.get_freeze_count() == 0  # a host that froze objects itself keeps them frozen
+    if frozen:
+        gc.freeze()
     try:
         for spans in spans_of_runs:
             record = derive_run(spans).to_dict()
             if "labels" not in record:  # RunTrace JSON without labels: read them here
                 record["labels"] = run_labels(spans)
             part.add(record)
-            report(1)
+            done += 1
+            # A worker's report crosses processes: a few a second, not one per run.
+            if time.monotonic() - reported_at >= REPORT_EVERY_S:
+                report(done)
+                done, reported_at = 0, time.monotonic()
+        if done:
+            report(done)
         return part.close()
     except BaseException:
         part.abort()
         raise
+    finally:
+        if frozen:
+            gc.unfreeze()
 
 
 def _export_worker(
@@ -150,5 +168,7 @@ def _export_worker(
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
     """One worker process of a parallel export: its share of the runs, as its own part."""
-    spans = read_runs(source, ids, kind=kind, project=project, token=token)
+    # No read-ahead thread: it would contend with the derivation for this process's
+    # interpreter, while the other workers use the CPU when this one waits for the server.
+    spans = read_runs(source, ids, kind=kind, project=project, token=token, prefetch=0)
     return _write_part(spans, staging, fmt, report)

@@ -10,6 +10,12 @@ Routes:
 - ``GET /api/traces/{trace_id}``: one trace summary.
 - ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
   (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
+- ``GET /api/spans?trace_id=ID&trace_id=ID...``: the spans of up to 200 traces in one answer,
+  for reading many runs: the requests ``/api/traces/{trace_id}/spans`` gives for each trace,
+  in the order asked, one after another (protobuf reads them as one request; as OTLP/JSON,
+  one request holding them all). A trace without spans is left out; one asked twice is sent
+  once. The protobuf answer is streamed about a megabyte at a time, so the collector holds
+  one trace's bytes at a time however many are asked for.
 - ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
   Ended runs are derived ahead of the request (``_runs.RunPreparer``); answers are kept until
   the trace gets more spans.
@@ -22,10 +28,12 @@ derived) or 503 (the store failed).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import StoreError, TraceIdError
@@ -40,6 +48,8 @@ __all__ = ["error", "query_routes"]
 logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
+MAX_BATCH_TRACES = 200  # trace ids in one /api/spans request (~8 KB of query string)
+STREAM_CHUNK_BYTES = 1 << 20  # traces are sent in chunks of about this size
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
 
 
@@ -76,12 +86,36 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
         trace_id = _trace_id(request)
         if isinstance(trace_id, Response):
             return trace_id
-        otlp = store.trace_request(trace_id)
-        if otlp is None:
+        body = store.trace_bytes(trace_id)
+        if body is None:
             return _unknown(trace_id)
         if PROTOBUF in request.headers.get("accept", ""):
-            return Response(otlp.SerializeToString(), media_type=PROTOBUF)
-        return JSONResponse(request_to_json(otlp))
+            return Response(body, media_type=PROTOBUF)  # as stored: no span is parsed
+        return JSONResponse(request_to_json(ExportTraceServiceRequest.FromString(body)))
+
+    def spans_of_traces(request: Request) -> Response:
+        trace_ids = _trace_ids(request)
+        if isinstance(trace_ids, Response):
+            return trace_ids
+        # The first trace is read before answering, so a failing store is still a 503.
+        first = store.trace_bytes(trace_ids[0])
+        if PROTOBUF not in request.headers.get("accept", ""):
+            bodies = [first or b"", *(store.trace_bytes(t) or b"" for t in trace_ids[1:])]
+            otlp = ExportTraceServiceRequest.FromString(b"".join(bodies))
+            return JSONResponse(request_to_json(otlp))
+        return StreamingResponse(_chunks(first, trace_ids[1:]), media_type=PROTOBUF)
+
+    def _chunks(first: bytes | None, rest: list[str]) -> Iterator[bytes]:
+        """The traces' requests, a chunk of about STREAM_CHUNK_BYTES at a time."""
+        pending, size = [first or b""], len(first or b"")
+        for trace_id in rest:
+            if size >= STREAM_CHUNK_BYTES:
+                yield b"".join(pending)
+                pending, size = [], 0
+            body = store.trace_bytes(trace_id) or b""
+            pending.append(body)
+            size += len(body)
+        yield b"".join(pending)
 
     def trace_run(request: Request) -> Response:
         trace_id = _trace_id(request)
@@ -113,6 +147,7 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
         Route("/api/traces/{trace_id}", get_trace, methods=["GET"]),
         Route("/api/traces/{trace_id}/spans", trace_spans, methods=["GET"]),
         Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
+        Route("/api/spans", spans_of_traces, methods=["GET"]),
     ]
 
 
@@ -120,6 +155,21 @@ def _trace_id(request: Request) -> str | JSONResponse:
     """The path's trace id as 32 hex characters, or the 400 answer to a malformed one."""
     try:
         return format_trace_id(str(request.path_params["trace_id"]))
+    except TraceIdError as exc:
+        return error(400, str(exc))
+
+
+def _trace_ids(request: Request) -> list[str] | JSONResponse:
+    """The ``trace_id`` parameters as 32 hex characters, or the 400 answer."""
+    given = request.query_params.getlist("trace_id")
+    if not given:
+        return error(400, "give the traces to read: /api/spans?trace_id=ID&trace_id=ID...")
+    if len(given) > MAX_BATCH_TRACES:
+        return error(
+            400, f"at most {MAX_BATCH_TRACES} trace_id parameters per request, got {len(given)}"
+        )
+    try:
+        return list(dict.fromkeys(format_trace_id(trace_id) for trace_id in given))
     except TraceIdError as exc:
         return error(400, str(exc))
 

@@ -25,11 +25,13 @@ from ..spans import iso
 from ._checkpoint import Checkpointer
 from ._config import Synchronous
 from ._ingest import IngestBatch
+from ._wire import OriginBytes, request_bytes
 from ._writer import SpanWriter
 
 __all__ = ["SCHEMA_VERSION", "SpanStore", "TracePage", "TraceSummary"]
 
 SCHEMA_VERSION = 1
+ORIGIN_CACHE_SIZE = 4096  # resource + scope pairs kept in memory for reads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS origins (
@@ -132,6 +134,7 @@ class SpanStore:
         self._readers: list[sqlite3.Connection] = []
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._origin_cache: dict[int, OriginBytes] = {}
         self.checkpointer = Checkpointer(self.path, synchronous)
         self.writer = SpanWriter(
             conn,
@@ -251,6 +254,11 @@ class SpanStore:
 
     def trace_request(self, trace_id: str) -> ExportTraceServiceRequest | None:
         """Every stored span of a trace as one OTLP request (None when there is none)."""
+        body = self.trace_bytes(trace_id)
+        return None if body is None else ExportTraceServiceRequest.FromString(body)
+
+    def trace_bytes(self, trace_id: str) -> bytes | None:
+        """``trace_request`` serialised, assembled from the stored bytes (None: no spans)."""
         tid = bytes.fromhex(trace_id)
         with self._reader() as conn:
             # Sorted here, not by SQLite: its sorter would copy every span's bytes once more.
@@ -261,16 +269,28 @@ class SpanStore:
                 return None
             found.sort(key=lambda row: row[0])
             rows = [(origin, data) for _, origin, data in found]
-            wanted = sorted({origin for origin, _ in rows})
-            origins = {
-                row[0]: row[1:]
-                for row in conn.execute(
-                    "SELECT id, resource, resource_schema_url, scope, scope_schema_url "
-                    f"FROM origins WHERE id IN ({', '.join('?' * len(wanted))})",
-                    wanted,
-                )
-            }
-        return _assemble(rows, origins)
+            origins = self._origins(conn, {origin for origin, _ in rows})
+        return request_bytes(rows, origins)
+
+    def _origins(self, conn: sqlite3.Connection, wanted: set[int]) -> dict[int, OriginBytes]:
+        """Resources and scopes by origin id; kept once read, since an origin never changes."""
+        known = self._origin_cache  # shared by the reader threads: only get, set and clear
+        found: dict[int, OriginBytes] = {}
+        for origin in wanted:
+            hit = known.get(origin)
+            if hit is not None:
+                found[origin] = hit
+        missing = sorted(wanted.difference(found))
+        if missing:
+            if len(known) >= ORIGIN_CACHE_SIZE:  # many distinct resources (rare): start over
+                known.clear()
+            for row in conn.execute(
+                "SELECT id, resource, resource_schema_url, scope, scope_schema_url "
+                f"FROM origins WHERE id IN ({', '.join('?' * len(missing))})",
+                missing,
+            ):
+                found[row[0]] = known[row[0]] = row[1:]
+        return found
 
 
 _SUMMARY_COLUMNS = "trace_id, start_ns, end_ns, span_count, error_count, status, service, root_name"
@@ -278,28 +298,6 @@ _SUMMARY_COLUMNS = "trace_id, start_ns, end_ns, span_count, error_count, status,
 
 def _summary(row: tuple[Any, ...]) -> TraceSummary:
     return TraceSummary(row[0].hex(), *row[1:])
-
-
-def _assemble(
-    rows: list[tuple[int, bytes]], origins: dict[int, tuple[bytes, str, bytes, str]]
-) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
-    by_resource: dict[tuple[bytes, str], Any] = {}
-    by_origin: dict[int, Any] = {}
-    for origin_id, data in rows:
-        spans = by_origin.get(origin_id)
-        if spans is None:
-            resource, resource_url, scope, scope_url = origins[origin_id]
-            rs = by_resource.get((resource, resource_url))
-            if rs is None:
-                rs = request.resource_spans.add(schema_url=resource_url)
-                rs.resource.ParseFromString(resource)
-                by_resource[(resource, resource_url)] = rs
-            ss = rs.scope_spans.add(schema_url=scope_url)
-            ss.scope.ParseFromString(scope)
-            spans = by_origin[origin_id] = ss.spans
-        spans.add().ParseFromString(data)
-    return request
 
 
 def encode_cursor(start_ns: int, trace_id: str) -> str:

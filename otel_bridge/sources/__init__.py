@@ -15,7 +15,7 @@ import httpx
 
 from ..errors import SourceError
 from ..spans import SpanRecord, parse_trace_id
-from ._collector import collector_run, list_collector, read_collector
+from ._collector import collector_run, list_collector, read_collector, read_collector_many
 from ._files import read_otlp_json
 from ._jaeger import read_jaeger, records_from_jaeger_json, records_from_jaeger_v3
 from ._jaeger_search import jaeger_services, search_jaeger
@@ -51,6 +51,7 @@ __all__ = [
     "parse_source",
     "phoenix_projects",
     "read_collector",
+    "read_collector_many",
     "read_jaeger",
     "read_memory",
     "read_otlp_json",

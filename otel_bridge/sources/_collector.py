@@ -1,25 +1,34 @@
 """The embedded collector's query API as a span source and a run list.
 
-``GET /api/traces/{id}/spans`` (protobuf) for a trace's spans, ``GET /api/traces`` (pages of
-summaries, newest first) for the list, ``GET /api/traces/{id}/run`` for a derived run.
+``GET /api/traces/{id}/spans`` (protobuf) for a trace's spans, ``GET /api/spans`` for the
+spans of many traces in one request, ``GET /api/traces`` (pages of summaries, newest first) for
+the list, ``GET /api/traces/{id}/run`` for a derived run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 
 from ..errors import SourceError, SpanFormatError
 from ..otlp import PROTOBUF, decode_request, from_request
-from ..spans import SpanRecord, format_trace_id
+from ..spans import SpanRecord, format_trace_id, group_by_trace
 from ._http import client_for, get, json_of
 from ._summary import RunSummary
 
-__all__ = ["collector_run", "list_collector", "read_collector"]
+__all__ = [
+    "MAX_BATCH_TRACES",
+    "collector_run",
+    "download_collector_many",
+    "list_collector",
+    "read_collector",
+    "read_collector_many",
+]
 
 PAGE_LIMIT = 1000  # the query API's maximum
+MAX_BATCH_TRACES = 200  # trace ids per GET /api/spans: the query API's maximum
 
 
 def read_collector(
@@ -43,6 +52,65 @@ def read_collector(
         return from_request(decode_request(response.content))
     except SpanFormatError as exc:
         raise SourceError(f"{url}: {exc}") from exc
+
+
+def read_collector_many(
+    base_url: str,
+    trace_ids: list[str],
+    *,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> list[list[SpanRecord]]:
+    """The spans of each of these traces (up to MAX_BATCH_TRACES), in one request.
+
+    Every span of each trace, in the order of ``trace_ids``; the same lists ``read_collector``
+    gives one trace at a time. SourceError when a trace has no spans. A collector older than
+    ``GET /api/spans`` is read one trace at a time.
+    """
+    return download_collector_many(base_url, trace_ids, token=token, client=client)()
+
+
+def download_collector_many(
+    base_url: str,
+    trace_ids: list[str],
+    *,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> Callable[[], list[list[SpanRecord]]]:
+    """``read_collector_many`` in two steps: the download now, the decoding when called.
+
+    So a thread can download the next traces while the caller decodes and derives these:
+    the download mostly waits, the decoding holds the interpreter.
+    """
+    if len(trace_ids) > MAX_BATCH_TRACES:
+        raise SourceError(f"at most {MAX_BATCH_TRACES} traces per request, got {len(trace_ids)}")
+    asked = [format_trace_id(trace_id) for trace_id in trace_ids]
+    url = f"{base_url.rstrip('/')}/api/spans"
+    with client_for(token, client) as http:
+        params = httpx.QueryParams([("trace_id", trace_id) for trace_id in dict.fromkeys(asked)])
+        response = get(http, url, params=params, headers={"Accept": PROTOBUF})
+        if response.status_code == 404:  # no such route: a collector from before it
+            found = [read_collector(base_url, tid, token=token, client=http) for tid in asked]
+            return lambda: found
+    if response.headers.get("content-type", "").split(";")[0] != PROTOBUF:
+        raise SourceError(f"{url}: not an otel-bridge collector (no OTLP protobuf answer)")
+    body = response.content
+    return lambda: _split(body, asked, url, base_url)
+
+
+def _split(body: bytes, asked: list[str], url: str, base_url: str) -> list[list[SpanRecord]]:
+    """The spans of each asked trace in an answer of ``GET /api/spans``."""
+    try:
+        groups = group_by_trace(from_request(decode_request(body)))
+    except SpanFormatError as exc:
+        raise SourceError(f"{url}: {exc}") from exc
+    found = []
+    for trace_id in asked:
+        spans = groups.get(int(trace_id, 16))
+        if spans is None:
+            raise SourceError(f"{base_url}: no trace {trace_id} in the collector")
+        found.append(spans)
+    return found
 
 
 def list_collector(

@@ -38,7 +38,7 @@ def get(
     client: httpx.Client,
     url: str,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: httpx.QueryParams | Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
     """GET; SourceError unless the answer is 2xx or 404."""

@@ -3,7 +3,9 @@
 ``list_runs`` is ``otel-bridge traces``; ``select_runs`` (and ``derive_runs`` over it) is
 ``derive --all`` and ``export``. A selection lists the runs first (small summaries, so the
 count is known and a progress bar can show it), then reads each run's spans when it is its
-turn, a few ahead on threads, so memory holds a handful of traces whatever their number.
+turn, a few ahead on threads, so memory holds a handful of traces whatever their number. The
+collector hands over many traces per request (``GET /api/spans``), about ``BATCH_SPANS`` spans
+at a time, the next batch read on a thread while this one is derived.
 
 Order: a file's (or a capture's) own order; newest first for servers. ``limit`` keeps the
 newest runs. Runs without a root span yet (``open``: still running, or a root that was never
@@ -15,9 +17,7 @@ spans here.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,13 @@ from ..derivation import derive
 from ..errors import SourceError
 from ..run_trace import RunTrace
 from ..spans import SpanRecord, group_by_trace
-from ._collector import collector_run, list_collector, read_collector
+from ._collector import (
+    MAX_BATCH_TRACES,
+    collector_run,
+    download_collector_many,
+    list_collector,
+    read_collector,
+)
 from ._files import read_otlp_json
 from ._http import client_for
 from ._jaeger import read_jaeger
@@ -37,6 +43,7 @@ from ._jaeger_search import search_jaeger
 from ._labels import run_labels
 from ._memory import MemorySource
 from ._phoenix import list_phoenix, read_phoenix
+from ._reading import drain, read_ahead, read_batches
 from ._summary import RunStatus, RunSummary, time_bound
 from ._syntax import parse_source
 
@@ -45,6 +52,8 @@ __all__ = ["Runs", "derive_runs", "list_runs", "read_runs", "select_runs"]
 Source = str | Path | MemorySource
 TimeBound = str | datetime | int | None
 PREFETCH = 4  # traces read ahead of the one being derived
+# Downloads the spans of many traces; what it returns decodes them (see ``read_batches``).
+Downloader = Callable[[list[str], httpx.Client | None], Callable[[], list[list[SpanRecord]]]]
 
 
 @dataclass(slots=True)
@@ -62,6 +71,8 @@ class _Plan:
     listing: Callable[[httpx.Client | None], Iterator[_Listed]]
     fetch: Callable[[str, httpx.Client | None], list[SpanRecord]] | None
     run_json: Callable[[str, httpx.Client | None], dict[str, Any]] | None = None
+    # many traces per request (the collector): what reading them all goes through
+    download_many: Downloader | None = None
     remote: bool = True
     session_filtered: bool = False  # by the backend
     limit: int | None = None  # applied here, after the session filter, when the backend cannot
@@ -145,12 +156,11 @@ def select_runs(
     fetch = plan.fetch
     if fetch is None or not plan.remote:
         local = [listed.spans or [] for listed in kept]
-        return Runs(summaries, skipped, lambda: _drain(local))
+        return Runs(summaries, skipped, lambda: drain(local))
 
     def read() -> Iterator[list[SpanRecord]]:
         with _http(plan, token, client) as http:
-            ids = [s.trace_id for s in summaries]
-            yield from _read_ahead(lambda tid: fetch(tid, http), ids, prefetch)
+            yield from _reader(plan, http, [s.trace_id for s in summaries], prefetch)
 
     return Runs(summaries, skipped, read)
 
@@ -174,7 +184,7 @@ def read_runs(
     if fetch is None or not plan.remote:
         raise SourceError(f"{source}: read_runs reads servers; a file is read whole")
     with _http(plan, token, client) as http:
-        yield from _read_ahead(lambda tid: fetch(tid, http), trace_ids, prefetch)
+        yield from _reader(plan, http, trace_ids, prefetch)
 
 
 def derive_runs(source: Source, **options: Any) -> Iterator[RunTrace]:
@@ -220,6 +230,7 @@ def _plan(
             lambda tid, http: read_collector(location, tid, client=http),
             lambda tid, http: collector_run(location, tid, client=http),
             limit=limit if session else None,
+            download_many=lambda ids, http: download_collector_many(location, ids, client=http),
         )
     if kind == "phoenix":
         name = project or url_project
@@ -339,39 +350,14 @@ class _Null:
         return None
 
 
-def _drain(groups: list[list[SpanRecord]]) -> Iterator[list[SpanRecord]]:
-    """Hand over each group once and forget it, so derived runs do not keep spans alive."""
-    queue = deque(groups)
-    groups.clear()
-    while queue:
-        yield queue.popleft()
-
-
-def _read_ahead(
-    fetch: Callable[[str], list[SpanRecord]], ids: list[str], depth: int
+def _reader(
+    plan: _Plan, http: httpx.Client | None, ids: list[str], prefetch: int
 ) -> Iterator[list[SpanRecord]]:
-    """``fetch(id)`` for each id in order, up to ``depth`` of them running ahead on threads.
-
-    The network wait of the next traces overlaps the derivation of this one; at most
-    ``depth + 1`` traces are in memory.
-    """
-    if depth < 1:
-        yield from (fetch(tid) for tid in ids)
-        return
-    pending: deque[Future[list[SpanRecord]]] = deque()
-    todo = iter(ids)
-    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="otel-bridge-read") as pool:
-        try:
-            for tid in todo:
-                pending.append(pool.submit(fetch, tid))
-                if len(pending) >= depth:
-                    break
-            while pending:
-                spans = pending.popleft().result()
-                following = next(todo, None)
-                if following is not None:
-                    pending.append(pool.submit(fetch, following))
-                yield spans
-        finally:
-            for future in pending:
-                future.cancel()
+    """The spans of each run, many per request where the source can, else one by one."""
+    fetch, download_many = plan.fetch, plan.download_many
+    if download_many is not None:
+        return read_batches(
+            lambda batch: download_many(batch, http), ids, prefetch > 0, MAX_BATCH_TRACES
+        )
+    assert fetch is not None  # a remote plan reads traces one way or the other
+    return read_ahead(lambda tid: fetch(tid, http), ids, prefetch)
