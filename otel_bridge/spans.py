@@ -19,6 +19,7 @@ from .errors import TraceIdError
 
 __all__ = [
     "EMPTY",
+    "Nearest",
     "SpanEvent",
     "SpanIndex",
     "SpanRecord",
@@ -166,37 +167,67 @@ class SpanIndex:
             yield current
             current = self.parent(current)
 
-    def nearest(self, marked: Container[int]) -> dict[int, int | None]:
+    def nearest(self, marked: Container[int]) -> Nearest:
         """For every span, the id of its nearest ancestor in ``marked`` (None when it has none).
 
-        One pass, linear in the number of spans whatever the depth: each span's answer is its
-        parent if marked, else its parent's answer, and every answer is computed once. Children
-        that start before their parent are fine; in a parent cycle (bad input) the walk stops
-        where the cycle closes, so the span it closes on is the last ancestor looked at.
+        Linear in the number of spans whatever the depth, and lazy: see ``Nearest``.
         """
-        found: dict[int, int | None] = {}
-        by_id = self.by_id
-        for span in self.spans:
-            if span.span_id in found:
-                continue
-            path: list[int] = []
-            on_path: set[int] = set()
-            node: SpanRecord | None = span
-            while node is not None and node.span_id not in found and node.span_id not in on_path:
-                path.append(node.span_id)
-                on_path.add(node.span_id)
-                node = None if node.parent_id is None else by_id.get(node.parent_id)
-            if node is None:
-                above = None
-            elif node.span_id in marked:
-                above = node.span_id
-            else:
-                above = found.get(node.span_id)  # None when the walk closed a cycle
-            for span_id in reversed(path):
-                found[span_id] = above
-                if span_id in marked:
-                    above = span_id
-        return found
+        return Nearest(self, marked)
+
+
+class Nearest(Mapping[int, "int | None"]):
+    """Span id -> id of its nearest ancestor among ``marked`` (None: none), found on demand.
+
+    A span's answer is its parent if marked, else its parent's answer: a lookup walks up only
+    to the first span already answered and answers every span on the way, so all lookups
+    together cost at most one step per span, whatever the depth. Children that start before
+    their parent are fine; in a parent cycle (bad input) the walk stops where the cycle closes,
+    so the span it closes on is the last ancestor looked at.
+    """
+
+    def __init__(self, index: SpanIndex, marked: Container[int]) -> None:
+        self._index = index
+        self._marked = marked
+        self._found: dict[int, int | None] = {}
+
+    def __getitem__(self, span_id: int) -> int | None:
+        found = self._found
+        if span_id in found:
+            return found[span_id]
+        by_id = self._index.by_id
+        span = by_id[span_id]
+        parent = None if span.parent_id is None else by_id.get(span.parent_id)
+        if parent is None or parent.span_id in found:  # the usual cases: one step
+            above = None
+            if parent is not None:
+                up = parent.span_id
+                above = up if up in self._marked else found[up]
+            found[span_id] = above
+            return above
+        path: list[int] = []
+        on_path: set[int] = set()
+        node: SpanRecord | None = span
+        while node is not None and node.span_id not in found and node.span_id not in on_path:
+            path.append(node.span_id)
+            on_path.add(node.span_id)
+            node = None if node.parent_id is None else by_id.get(node.parent_id)
+        if node is None:
+            above = None
+        elif node.span_id in self._marked:
+            above = node.span_id
+        else:
+            above = found.get(node.span_id)  # None when the walk closed a cycle
+        for step in reversed(path):
+            found[step] = above
+            if step in self._marked:
+                above = step
+        return found[span_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return (span.span_id for span in self._index.spans)
+
+    def __len__(self) -> int:
+        return len(self._index.spans)
 
 
 # ---- ids and times -----------------------------------------------------------------------

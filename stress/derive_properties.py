@@ -1,7 +1,7 @@
 """Long run of derive()'s properties over generated span sets; figures for RELIABILITY.md.
 
 Run: ``python stress/derive_properties.py`` (10,000 span sets of one trace, 2,000 of several,
-1,000 units for the work ratio; about 10 minutes on 2 cores; ``--inputs N`` scales them all,
+1,000 units for the work ratio; about 6 minutes on 2 cores; ``--inputs N`` scales them all,
 ``--write`` puts the table into docs/RELIABILITY.md).
 
 The properties and strategies are those of ``tests/test_robust_properties.py`` (the suite runs

@@ -89,7 +89,7 @@ def main() -> None:
         f"--gathered {args.gathered}` ({machine()}; every {DEMO_EVERY}th run a two-agent "
         "handoff, the rest a calculator with its own numbers and tokens)",
         "",
-        "| runs | at once | runs | failed | distinct traces | messages ≠ truth "
+        "| how | at once | runs | failed | distinct traces | messages ≠ truth "
         "| tool calls ≠ truth | tokens ≠ truth | runs/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

@@ -108,8 +108,10 @@ def carries_agent(span: SpanRecord) -> bool:
 
 def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """``gen_ai.agent.name`` when set."""
-    note = notes.for_span(span) if notes is not None else None
-    return text(span.attributes, AGENT_NAME, note) or None
+    value = span.attributes.get(AGENT_NAME)
+    if value is not None and type(value) is not str:  # read for every span: checked inline
+        value = as_text(value, AGENT_NAME, notes.for_span(span) if notes is not None else None)
+    return value or None
 
 
 def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:

@@ -123,10 +123,14 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     i = 0
     while True:
         keys = _message_keys(prefix, i)
-        role = text(attrs, keys.role, note)
-        if role is None:
-            break
-        content = text(attrs, keys.content, note)
+        role = attrs.get(keys.role)
+        if type(role) is not str:  # text is the rule; the check inline: this loop is hot
+            role = as_text(role, keys.role, note)
+            if role is None:
+                break
+        content = attrs.get(keys.content)
+        if content is not None and type(content) is not str:
+            content = as_text(content, keys.content, note)
         if content is None:
             if parts is None:
                 parts = _part_indices(attrs, prefix)
@@ -135,12 +139,12 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
         calls = _tool_calls(attrs, keys.role[: -len(_ROLE)], note)
         if calls:
             message["tool_calls"] = calls
-        call_id = text(attrs, keys.tool_call_id, note)
-        if call_id is not None:
-            message["tool_call_id"] = call_id
-        name = text(attrs, keys.name, note)
-        if name is not None:
-            message["name"] = name
+        for field, key in (("tool_call_id", keys.tool_call_id), ("name", keys.name)):
+            value = attrs.get(key)
+            if value is not None and type(value) is not str:
+                value = as_text(value, key, note)
+            if value is not None:
+                message[field] = value
         messages.append(message)
         i += 1
     return messages
@@ -184,10 +188,15 @@ def _tool_calls(
     k = 0
     while True:
         keys = _call_keys(message_base, k)
-        name = text(attrs, keys.name, note)
-        call_id = text(attrs, keys.id, note)
+        name, call_id = attrs.get(keys.name), attrs.get(keys.id)
         if name is None and call_id is None:
             break
+        if name is not None and type(name) is not str:
+            name = as_text(name, keys.name, note)
+        if call_id is not None and type(call_id) is not str:
+            call_id = as_text(call_id, keys.id, note)
+        if name is None and call_id is None:
+            break  # both rejected: read as absent, which ends the list
         args = attrs.get(keys.arguments, "{}")
         if not isinstance(args, str):
             args = as_text(args, keys.arguments, note) or "{}"
@@ -312,9 +321,10 @@ def error_text(span: SpanRecord, note: Note | None = None) -> str | None:
 
 def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """``agent.name`` or ``graph.node.name`` when set (by enrichment or other instrumentors)."""
-    note = notes.for_span(span) if notes is not None else None
     for key in _AGENT_ATTRS:
-        value = text(span.attributes, key, note)
+        value = span.attributes.get(key)
+        if value is not None and type(value) is not str:  # read for every span: checked inline
+            value = as_text(value, key, notes.for_span(span) if notes is not None else None)
         if value:
             return value
     return None
