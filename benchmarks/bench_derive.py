@@ -1,13 +1,19 @@
 """Derivation throughput: spans/s of derive() over synthetic OpenInference traces.
 
-Run: ``python benchmarks/bench_derive.py [--repeat N] [--write]``. With ``--write`` the table
-replaces the "derive" section of benchmarks/README.md.
+Run: ``python benchmarks/bench_derive.py [--repeat N] [--write]``. With ``--write`` the tables
+replace the "derive" and "derive-depth" sections of benchmarks/README.md.
 
 Each trace is a multi-agent AgentWorkflow shaped like the real spans: per turn a
 ``run_agent_step``, ``_prepare_chat_with_tools``, a streaming LLM call with flattened messages
 and token counts, ``parse_agent_output``, ``call_tool`` + tool span, ``aggregate_tool_results``;
 every 10th turn a handoff. Each LLM call re-sends a history window of up to 20 messages (agents
 keep bounded memory), so the work per span is constant and the cost should be linear.
+
+The depth case is a chain: every span the child of the one before (tools calling tools, or
+tool and LLM spans in turn), 1,000 to 10,000 levels deep, derived and planned for export
+(``export_plan`` in ``both`` mode, the enrichment every exported trace goes through). Each
+"nearest enclosing X" is looked up once per trace, so the time per span should not grow with
+the depth.
 """
 
 from __future__ import annotations
@@ -19,14 +25,18 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from openinference.semconv.trace import SpanAttributes
 from records import KIND, TraceBuilder, assistant, tool_result, user
 from records import sys as system
 from results import write_section
 
 from otel_bridge import derive
+from otel_bridge.spans import SpanRecord
+from otel_bridge.telemetry._export_view import export_plan
 
 SIZES = (10, 100, 1_000, 10_000)
 WINDOW = 20
@@ -89,6 +99,64 @@ def measure(n_spans: int, repeat: int) -> tuple[int, float]:
     return len(spans), statistics.median(times)
 
 
+DEPTHS = (1_000, 3_000, 10_000)
+CHAINS = {"tool spans": ("TOOL",), "tool and LLM spans in turn": ("TOOL", "LLM")}
+
+
+def chain(depth: int, kinds: tuple[str, ...]) -> list[SpanRecord]:
+    """A root and ``depth`` spans, each the child of the one before, of the kinds in turn."""
+    b = TraceBuilder(trace_id=0xDEE9)
+    parent = b.root(0, 3 * depth)
+    for i in range(depth):
+        attrs: dict[str, object]
+        if kinds[i % len(kinds)] == "TOOL":
+            attrs = {
+                KIND: "TOOL",
+                SpanAttributes.TOOL_NAME: "lookup",
+                SpanAttributes.INPUT_VALUE: json.dumps({"kwargs": {"i": i}}),
+                SpanAttributes.OUTPUT_VALUE: f"result {i}",
+            }
+            parent = b.span("FunctionTool.acall", i + 1, 3 * depth - i, parent, attrs=attrs)
+        else:
+            attrs = {KIND: "LLM", SpanAttributes.LLM_TOKEN_COUNT_PROMPT: 3}
+            parent = b.span("OpenAI.achat", i + 1, 3 * depth - i, parent, attrs=attrs)
+    return b.spans
+
+
+def median_seconds(work: Any, repeat: int) -> float:
+    """Median wall time of ``work()`` over ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def depth_table(repeat: int) -> str:
+    """Derive and export-plan times of deep chains, per span relative to the shallowest."""
+    lines = [
+        "| chain | depth | derive | derive per span vs 1,000 | export plan "
+        "| export plan per span vs 1,000 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, kinds in CHAINS.items():
+        base: tuple[float, float] | None = None
+        for depth in DEPTHS:
+            spans = chain(depth, kinds)
+            derive(spans)  # warm up
+            d = median_seconds(lambda spans=spans: derive(spans), repeat)
+            e = median_seconds(lambda spans=spans: export_plan(spans, "both"), repeat)
+            per = (d / len(spans), e / len(spans))
+            base = base or per
+            lines.append(
+                f"| {name} | {depth:,} | {d * 1e3:.0f} ms | {per[0] / base[0]:.2f} "
+                f"| {e * 1e3:.0f} ms | {per[1] / base[1]:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -110,8 +178,11 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     print(json.dumps({"python": sys.version.split()[0], "rows": rows}))
+    depth = depth_table(max(3, args.repeat // 2))
+    print(depth)
     if args.write:
         write_section("derive", table)
+        write_section("derive-depth", depth)
 
 
 if __name__ == "__main__":
