@@ -212,3 +212,16 @@ def test_a_mask_that_is_not_a_list_of_patterns_is_a_config_error(mask: object) -
     with pytest.raises(ConfigError) as info:
         Telemetry(mask=mask)  # type: ignore[arg-type]
     assert str(info.value).startswith("mask") and "\n" not in str(info.value)
+
+
+def test_text_a_caller_keeps_of_a_run_is_kept_as_the_telemetry_keeps_spans() -> None:
+    masking = Telemetry(mask=True)
+    hiding = Telemetry(hide_inputs=True)
+    try:
+        assert masking.redaction.input_text(f"use {API_KEY}") == f"use {REDACTED}"
+        assert masking.redaction.output_text(BEARER) == REDACTED
+        assert hiding.redaction.input_text("the question") == REDACTED
+        assert hiding.redaction.output_text("the answer") == "the answer"
+    finally:
+        masking.shutdown()
+        hiding.shutdown()

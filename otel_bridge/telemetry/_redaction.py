@@ -141,6 +141,14 @@ class Redaction:
             value = masker.sub(REDACTED, value)
         return value
 
+    def input_text(self, value: str) -> str:
+        """Text a run was given (a query), as this Telemetry would keep it: hidden or masked."""
+        return REDACTED if self.hide_inputs else self.text(value)
+
+    def output_text(self, value: str) -> str:
+        """Text a run gave back (an answer, an error), as this Telemetry would keep it."""
+        return REDACTED if self.hide_outputs else self.text(value)
+
     def value(self, value: Any) -> Any:
         """An attribute value with its texts masked (arrays element by element)."""
         if isinstance(value, str):

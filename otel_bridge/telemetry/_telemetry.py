@@ -94,8 +94,11 @@ class Telemetry:
             mask=mask_patterns(mask),
         )
         self.closed = False
+        # What this Telemetry hides and masks; callers that keep text of a run themselves (a
+        # query, an answer) can keep it the same way (``input_text`` / ``output_text``).
+        self.redaction = self.config.redaction
         self.capture = SpanCapture(
-            self.config.max_traces, self.config.max_spans_per_trace, self.config.redaction
+            self.config.max_traces, self.config.max_spans_per_trace, self.redaction
         )
         self.provider = TracerProvider(
             resource=Resource.create(self.config.resource()),
@@ -177,7 +180,7 @@ class Telemetry:
             max_spans=self.config.max_spans_per_trace,
             semconv=self.config.semconv,
             content=_openinference_content() if content is None else content,
-            redaction=self.config.redaction,
+            redaction=self.redaction,
         )
 
     # ---- reading what was captured ------------------------------------------------------
