@@ -1,7 +1,8 @@
 """Many runs from the embedded collector: list them, derive and export them to Parquet.
 
-Run: ``python benchmarks/bench_runs.py`` (about 3 minutes; ``--quick`` for 200 and 1,000 runs,
-``--write`` to write the table into benchmarks/README.md).
+Run: ``python benchmarks/bench_runs.py`` (about 5 minutes; ``--quick`` for 200 and 1,000 runs,
+``--repeat N`` exports per size (default 3), ``--write`` to write the table into
+benchmarks/README.md).
 
 For each size (1,000 and 10,000 runs of 100 spans, measured side by side in one run):
 
@@ -12,9 +13,12 @@ For each size (1,000 and 10,000 runs of 100 spans, measured side by side in one 
 - **list**: ``list_runs(url, limit=None, details=False)`` (what ``otel-bridge traces URL
   --brief --limit 0`` prints), in this process, median of 3;
 - **export**: ``otel-bridge export URL -o DIR`` in a fresh process, timed from its start to its
-  exit (interpreter start included): list, read every run's spans (protobuf), derive, write the
-  six tables as Parquet. Peak RSS is that process's (``wait4``). The Parquet is read back with
-  DuckDB and checked: one row per run, 17 LLM calls per run.
+  exit (interpreter start included): list, read the runs' spans (protobuf, many runs per
+  ``GET /api/spans``), derive, write the six tables as Parquet, in worker processes. Repeated
+  ``--repeat`` times (the machine is shared: the best and the median are reported, with the
+  load average around each export). Peak RSS is summed over the export process and its
+  workers. The Parquet is read back with DuckDB and checked: one row per run, 17 LLM calls
+  per run.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from otel_bridge.sources import list_runs  # noqa: E402
 
 SPANS_PER_RUN = 100
 LLM_CALLS_PER_RUN = 17  # agent_trace: 6 spans a turn, the 17th turn cut after its LLM call
+PROFILED_RUNS = 300  # runs read and derived in this process for the breakdown (all in memory)
 PROTOBUF = {"content-type": "application/x-protobuf"}
 OTEL_BRIDGE = [sys.executable, "-m", "otel_bridge.cli"]
 
@@ -188,86 +193,147 @@ def check(out: Path, runs: int) -> None:
         raise SystemExit(f"export holds {got}, expected ({runs}, {runs * LLM_CALLS_PER_RUN})")
 
 
-def measure(tmp: Path, runs: int, workers: int | None) -> dict[str, Any]:
+def measure(
+    tmp: Path, runs: int, workers: int | None, repeat: int, profile: bool
+) -> dict[str, Any]:
+    """Fill a collector with ``runs`` runs, list them, export them ``repeat`` times.
+
+    With ``profile``, also where the CPU goes per run (``breakdown``), on that collector.
+    """
     collector = CollectorProcess(tmp / f"spans-{runs}.db")
+    exports = []
+    steps: dict[str, float] = {}
     try:
         fill(collector.url, runs, seed=runs)
         listed = time_list(collector.url, runs)
         cli_listed = time_cli_list(collector.url, runs)
-        exported = time_export(
-            collector.url, tmp / f"export-{runs}", runs, workers, collector.proc.pid
-        )
+        for _ in range(repeat):
+            load = os.getloadavg()[0]
+            out = tmp / f"export-{runs}"
+            exported = time_export(collector.url, out, runs, workers, collector.proc.pid)
+            exported["load"] = (load, os.getloadavg()[0])
+            shutil.rmtree(out, ignore_errors=True)
+            exports.append(exported)
+            print(f"{runs:>6,} runs: {line(runs, exported)}")
+        if profile:
+            steps = breakdown(collector.url, PROFILED_RUNS)
+            steps["collector: `GET /api/spans` served (SQLite read, framing, HTTP)"] = (
+                collector_breakdown(collector.url, collector.proc.pid, PROFILED_RUNS)
+            )
     finally:
         collector.stop()
     spans = runs * SPANS_PER_RUN
-    result = {"runs": runs, "spans": spans, "list_s": listed, "cli_list_s": cli_listed}
-    result |= exported
-    result["spans_per_s"] = spans / exported["seconds"]
-    # What two idle cores would do: all the CPU the export and the collector spent, on two.
-    result["spans_per_2cpu_s"] = spans / ((exported["cpu_s"] + exported["collector_cpu_s"]) / 2)
-    print(
-        f"{runs:>6,} runs: list {listed * 1000:6.0f} ms (CLI {cli_listed:.2f} s), export "
-        f"{exported['seconds']:6.1f} s ({result['spans_per_s']:,.0f} spans/s; CPU "
+    by_time = sorted(exports, key=lambda e: e["seconds"])
+    best, median = by_time[0], by_time[(len(by_time) - 1) // 2]
+    return {
+        "runs": runs,
+        "spans": spans,
+        "list_s": listed,
+        "cli_list_s": cli_listed,
+        "best": best,
+        "median": median,
+        "exports": exports,
+        "rss_mb": max(e["rss_mb"] for e in exports),
+        "steps": steps,
+    }
+
+
+def line(runs: int, exported: dict[str, Any]) -> str:
+    """One export, one line: time, throughput, CPU, RSS and the load around it."""
+    spans = runs * SPANS_PER_RUN
+    cpu = exported["cpu_s"] + exported["collector_cpu_s"]
+    return (
+        f"export {exported['seconds']:5.1f} s ({spans / exported['seconds']:,.0f} spans/s; CPU "
         f"{exported['cpu_s']:.1f} s + collector {exported['collector_cpu_s']:.1f} s: "
-        f"{result['spans_per_2cpu_s']:,.0f} spans/s on 2 free cores), peak RSS "
-        f"{exported['rss_mb']:,.0f} MB"
+        f"{spans / (cpu / 2):,.0f} spans/s on 2 free cores), peak RSS "
+        f"{exported['rss_mb']:,.0f} MB, load {exported['load'][0]:.1f} -> {exported['load'][1]:.1f}"
     )
-    shutil.rmtree(tmp / f"export-{runs}", ignore_errors=True)
-    return result
 
 
-def breakdown(count: int = 300) -> dict[str, float]:
-    """CPU milliseconds per run of each client step, in this process (best of 3 passes)."""
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
+def breakdown(url: str, runs: int, per_request: int = 50) -> dict[str, float]:
+    """CPU milliseconds per run of each step of an export worker, in this process.
+
+    The first ``runs`` runs of the collector at ``url``, read ``per_request`` runs per
+    ``GET /api/spans`` (what the export asks for with runs of 100 spans), with long-lived
+    objects frozen out of the cycle collector as the export does; best of 3 passes.
+    """
+    import gc
 
     from otel_bridge.derivation import derive
-    from otel_bridge.otlp import from_request
+    from otel_bridge.otlp import PROTOBUF, decode_request, from_request
     from otel_bridge.sources import run_labels
+    from otel_bridge.spans import group_by_trace
     from otel_bridge.tables import TABLES
     from otel_bridge.tables._arrow import arrow_table
     from otel_bridge.tables._rows import rows_of
 
-    rnd = random.Random(5)
-    bodies = [
-        to_request(
-            agent_trace(rnd.getrandbits(127) | 1, SPANS_PER_RUN, 10**18, rnd)
-        ).SerializeToString()
-        for _ in range(count)
-    ]
+    ids = [s.trace_id for s in list_runs(url, limit=runs, details=False)]
+    batches = [ids[i : i + per_request] for i in range(0, len(ids), per_request)]
     steps: dict[str, float] = {}
 
-    def step(name: str, fn: Any, items: list[Any]) -> list[Any]:
+    def step(name: str, fn: Any, items: list[Any], per: int = 1) -> list[Any]:
         best, out = float("inf"), []
         for _ in range(3):
             started = time.process_time()
             out = [fn(item) for item in items]
             best = min(best, time.process_time() - started)
-        steps[name] = best / len(items) * 1000
+        steps[name] = best / (len(items) * per) * 1000
         return out
 
-    requests = step("protobuf decode", ExportTraceServiceRequest.FromString, bodies)
-    spans = step("OTLP -> SpanRecord (`otlp.from_request`)", from_request, requests)
+    arrow_table("runs", [])  # pyarrow's first array imports pandas: not timed
+    gc.collect()
+    gc.freeze()
+    with httpx.Client(timeout=120) as client:
+
+        def get(batch: list[str]) -> bytes:
+            params = [("trace_id", tid) for tid in batch]
+            answer = client.get(f"{url}/api/spans", params=params, headers={"Accept": PROTOBUF})
+            return answer.raise_for_status().content
+
+        bodies = step(
+            f"`GET /api/spans`, {per_request} runs a request (httpx)", get, batches, per_request
+        )
+    requests = step("protobuf decode", decode_request, bodies, per_request)
+    spans = step(
+        "OTLP -> SpanRecord (`otlp.from_request`)",
+        lambda r: list(group_by_trace(from_request(r)).values()),
+        requests,
+        per_request,
+    )
+    spans = [run for batch in spans for run in batch]
     traces = step("`derive` (with cost)", derive, spans)
     records = step("RunTrace JSON (`to_dict`)", lambda t: t.to_dict(), traces)
     step("labels (`run_labels`)", run_labels, spans)
     rows = step("table rows (`rows_of`)", rows_of, records)
-    batches: dict[str, list[Any]] = {table: [] for table in TABLES}
+    columns: dict[str, list[Any]] = {table: [] for table in TABLES}
     for run in rows:
         for table, found in run.items():
-            batches[table].extend(found)
-    arrow_table("runs", batches["runs"][:1])  # pyarrow's first array imports pandas: not timed
+            columns[table].extend(found)
     started = time.process_time()
-    for table, found in batches.items():
+    for table, found in columns.items():
         arrow_table(table, found)  # type: ignore[arg-type]
-    steps["Arrow batches"] = (time.process_time() - started) / count * 1000
+    steps["Arrow batches"] = (time.process_time() - started) / len(spans) * 1000
+    gc.unfreeze()
     return steps
 
 
-def render(
-    rows: list[dict[str, Any]], steps: dict[str, float], load_before: float, load_after: float
-) -> str:
+def collector_breakdown(url: str, collector_pid: int, runs: int, per_request: int = 50) -> float:
+    """CPU milliseconds per run of the collector serving ``GET /api/spans`` (best of 3)."""
+    from otel_bridge.otlp import PROTOBUF
+
+    ids = [s.trace_id for s in list_runs(url, limit=runs, details=False)]
+    best = float("inf")
+    with httpx.Client(timeout=120) as client:
+        for _ in range(3):
+            before = process_cpu(collector_pid)
+            for i in range(0, len(ids), per_request):
+                params = [("trace_id", tid) for tid in ids[i : i + per_request]]
+                client.get(f"{url}/api/spans", params=params, headers={"Accept": PROTOBUF})
+            best = min(best, process_cpu(collector_pid) - before)
+    return best / len(ids) * 1000
+
+
+def render(rows: list[dict[str, Any]], repeat: int, load_before: float, load_after: float) -> str:
     lines = [
         "## Many runs: list, derive, export (`python benchmarks/bench_runs.py --write`)",
         "",
@@ -279,43 +345,63 @@ def render(
         "The collector is its own process (`otel-bridge collector serve --no-prepare-runs`); "
         f"runs of {SPANS_PER_RUN} spans (~2 KB each). List: `list_runs(url, details=False)` "
         "(= `otel-bridge traces URL --brief --limit 0`), median of 3. Export: `otel-bridge "
-        "export URL -o DIR` (Parquet) as a fresh process, start to exit; the result is read "
-        "back with DuckDB and checked. CPU: user + system seconds of the export process and its "
-        "workers, and of the collector process during the export; 'spans per 2 CPU-seconds' is "
-        "what two cores would give if nothing else ran (the machine is shared: load average "
-        f"{load_before:.1f} before this run, {load_after:.1f} after).",
+        "export URL -o DIR` (Parquet, its default workers) as a fresh process, start to exit, "
+        f"{repeat} times per size; the result is read back with DuckDB and checked. CPU: user + "
+        "system seconds of the export process and its workers, and of the collector process "
+        "during the export; 'spans per 2 CPU-seconds' is what two cores would give if nothing "
+        "else ran. The machine is shared: load average "
+        f"{load_before:.1f} before this run, {load_after:.1f} after, and per export below.",
         "",
         "| runs | spans | list_runs (target < 1 s at 10k) | `traces --brief` process | "
-        "export s | export spans/s (target >= 50,000) | CPU s: export + collector | "
-        "spans per 2 CPU-seconds | export peak RSS, all processes (target < 1 GB) |",
+        "export s, best / median | export spans/s, best / median (target >= 50,000) | "
+        "CPU s of the best: export + collector | spans per 2 CPU-seconds | "
+        "export peak RSS, all processes, max (target < 1 GB) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        best, median = r["best"], r["median"]
+        cpu = best["cpu_s"] + best["collector_cpu_s"]
         lines.append(
             f"| {r['runs']:,} | {r['spans']:,} | {r['list_s'] * 1000:,.0f} ms | "
-            f"{r['cli_list_s']:.2f} s | {r['seconds']:.1f} | {r['spans_per_s']:,.0f} | "
-            f"{r['cpu_s']:.1f} + {r['collector_cpu_s']:.1f} | {r['spans_per_2cpu_s']:,.0f} | "
-            f"{r['rss_mb']:,.0f} MB |"
+            f"{r['cli_list_s']:.2f} s | {best['seconds']:.1f} / {median['seconds']:.1f} | "
+            f"{r['spans'] / best['seconds']:,.0f} / {r['spans'] / median['seconds']:,.0f} | "
+            f"{best['cpu_s']:.1f} + {best['collector_cpu_s']:.1f} | "
+            f"{r['spans'] / (cpu / 2):,.0f} | {r['rss_mb']:,.0f} MB |"
         )
     small, large = rows[0], rows[-1]
-    collector_ms = large["collector_cpu_s"] / large["runs"] * 1000
-    client_ms = large["cpu_s"] / large["runs"] * 1000
+    lines += ["", "Every export, in order (load average: 1-minute, before -> after):", ""]
+    for r in rows:
+        for exported in r["exports"]:
+            lines.append(f"- {r['runs']:,} runs: {line(r['runs'], exported)}")
+    per_run = (large["median"]["seconds"] / large["runs"]) / (
+        small["median"]["seconds"] / small["runs"]
+    )
     lines += [
         "",
         f"Peak RSS {large['rss_mb'] / small['rss_mb']:.2f}x for "
-        f"{large['runs'] // small['runs']}x the runs; export time per run "
-        f"{(large['seconds'] / large['runs']) / (small['seconds'] / small['runs']):.2f}x.",
-        "",
-        f"Where the CPU goes, per run of {SPANS_PER_RUN} spans, at {large['runs']:,} runs: "
-        f"{client_ms:.2f} ms in the export's processes and {collector_ms:.2f} ms in the "
-        "collector (SQLite read, OTLP request assembly and HTTP, one request per run). The "
-        "client's steps, measured alone in one process (best of 3):",
-        "",
-        "| client step | CPU ms per run |",
-        "|---|---:|",
+        f"{large['runs'] // small['runs']}x the runs; export time per run {per_run:.2f}x "
+        "(medians).",
     ]
-    lines += [f"| {name} | {ms:.2f} |" for name, ms in steps.items()]
-    lines += [f"| sum | {sum(steps.values()):.2f} |"]
+    steps = next((r["steps"] for r in rows if r["steps"]), {})
+    if steps:
+        best = large["best"]
+        client_ms = best["cpu_s"] / large["runs"] * 1000
+        collector_ms = best["collector_cpu_s"] / large["runs"] * 1000
+        lines += [
+            "",
+            f"Where the CPU goes, per run of {SPANS_PER_RUN} spans: in the best export of "
+            f"{large['runs']:,} runs, {client_ms:.2f} ms in the export's processes (interpreter "
+            f"starts and imports included) and {collector_ms:.2f} ms in the collector. The "
+            f"steps of a worker, measured alone in one process on {PROFILED_RUNS} runs (best "
+            "of 3):",
+            "",
+            "| step | CPU ms per run |",
+            "|---|---:|",
+        ]
+        client = {k: v for k, v in steps.items() if not k.startswith("collector")}
+        lines += [f"| {name} | {ms:.2f} |" for name, ms in client.items()]
+        lines += [f"| sum of the worker's steps | {sum(client.values()):.2f} |"]
+        lines += [f"| {name} | {ms:.2f} |" for name, ms in steps.items() if name not in client]
     return "\n".join(lines) + "\n"
 
 
@@ -323,15 +409,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 and 1,000 runs")
     parser.add_argument("--workers", type=int, help="export --workers (default: its own)")
+    parser.add_argument("--repeat", type=int, default=3, help="exports per size (default 3)")
     parser.add_argument("--write", action="store_true", help="write into benchmarks/README.md")
     args = parser.parse_args()
     sizes = (200, 1000) if args.quick else (1000, 10_000)
     load = os.getloadavg()[0]
     print(f"load average before: {load:.1f}")
     with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks") as tmp:
-        rows = [measure(Path(tmp), runs, args.workers) for runs in sizes]
-    steps = breakdown()
-    table = render(rows, steps, load, os.getloadavg()[0])
+        rows = [
+            measure(Path(tmp), runs, args.workers, args.repeat, profile=runs == sizes[0])
+            for runs in sizes
+        ]
+    table = render(rows, args.repeat, load, os.getloadavg()[0])
     print()
     print(table)
     if args.write:

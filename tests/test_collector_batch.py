@@ -100,20 +100,22 @@ def _kv(key: str, value: str) -> KeyValue:
 
 
 def _span(span_id: int, start: int) -> Span:
+    # Sizes whose lengths take one, two and three bytes on the wire.
+    text = "x" * {1: 10, 2: 200, 3: 20_000, 4: 100}[span_id]
     return Span(
         trace_id=(7).to_bytes(16, "big"),
         span_id=span_id.to_bytes(8, "big"),
         name=f"span-{span_id}",
         start_time_unix_nano=start,
         end_time_unix_nano=start + 5,
-        attributes=[_kv("n", str(span_id))],
+        attributes=[_kv("n", str(span_id)), _kv("text", text)],
     )
 
 
 def test_a_trace_is_served_as_protobuf_itself_would_write_it(
     collector: Collector,  # noqa: F811
 ) -> None:
-    r1 = Resource(attributes=[_kv("service.name", "svc-a")])
+    r1 = Resource(attributes=[_kv("service.name", "svc-a"), _kv("host", "h" * 300)])
     r2 = Resource(attributes=[_kv("service.name", "svc-b")])
     s1 = InstrumentationScope(name="lib-1", version="1.0")
     s2 = InstrumentationScope(name="lib-2")

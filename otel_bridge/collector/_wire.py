@@ -30,6 +30,8 @@ def _tag(message: type, field: str) -> bytes:
 
 def _varint(value: int) -> bytes:
     """Protobuf's base-128 varint of a non-negative integer."""
+    if value < 0x4000:  # a span's length, nearly always: one or two bytes, no loop
+        return bytes((value,)) if value < 0x80 else bytes((value & 0x7F | 0x80, value >> 7))
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
