@@ -35,7 +35,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from otel_bridge import SourceError, Telemetry, derive, load_spans
@@ -243,6 +243,24 @@ def test_a_collector_without_the_batch_route_is_read_one_trace_at_a_time(runs: R
     with ServedApp(older) as served:
         got = read_collector_many(served.url, runs.trace_ids)
     assert got == [read_collector(runs.url, tid) for tid in runs.trace_ids]
+
+
+def test_an_answer_broken_off_midway_is_an_error_not_fewer_runs(runs: Runs) -> None:
+    whole = batch(runs.url, *runs.trace_ids).content
+
+    def broken(request: Request) -> Response:
+        def chunks() -> Iterator[bytes]:
+            yield whole[: len(whole) // 2]
+            raise RuntimeError("the store failed midway")
+
+        return StreamingResponse(chunks(), media_type=PROTOBUF)
+
+    app = Starlette(routes=[Route("/api/spans", broken)])
+    with (
+        ServedApp(app) as served,
+        pytest.raises(SourceError, match="/api/spans: the answer was cut short"),
+    ):
+        read_collector_many(served.url, runs.trace_ids)
 
 
 def test_the_export_writes_the_tables_of_the_runs_read_one_by_one(

@@ -1,8 +1,9 @@
 """HTTP plumbing shared by the remote sources: one client, errors translated at the boundary.
 
 Every httpx error becomes a ``SourceError`` that names the URL and says what to do: the backend
-is unreachable, timed out, refused the token (401/403) or failed (5xx). A 404 is returned to
-the caller, which knows whether it means an unknown trace, project or route.
+is unreachable, timed out, broke its answer off, refused the token (401/403) or failed (5xx).
+A 404 is returned to the caller, which knows whether it means an unknown trace, project or
+route.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def get(
         response = client.get(url, params=params, headers=headers)
     except httpx.TimeoutException as exc:
         raise SourceError(f"{url}: timed out ({type(exc).__name__})") from exc
+    except httpx.RemoteProtocolError as exc:  # e.g. a streamed answer the server broke off
+        raise SourceError(f"{url}: the answer was cut short ({exc}); try again") from exc
     except httpx.TransportError as exc:
         reason = str(exc) or type(exc).__name__
         raise SourceError(f"{url}: cannot connect ({reason}); is it running?") from exc
