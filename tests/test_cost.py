@@ -376,3 +376,19 @@ def test_without_genai_prices_only_the_users_prices_are_known() -> None:
         "{'total_usd': 0.0012, 'input_usd': 0.001, 'output_usd': 0.0002, 'complete': True, "
         "'unpriced_calls': 0}",
     ]
+
+
+def test_a_telemetry_loads_the_price_database_before_agents_run() -> None:
+    """Imported later, mid-run, it races with OpenAI clients on other threads (httpx2)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from otel_bridge import Telemetry\n"
+        "before = 'httpx2' in sys.modules\n"
+        "Telemetry()\n"
+        "print(before, 'genai_prices' in sys.modules, 'httpx2' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "True"]

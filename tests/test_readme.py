@@ -44,3 +44,19 @@ def test_the_readmes_install_command_installs_this_project() -> None:
     assert command is not None
     assert "pip install -e '.[dev]'" in command.group(1)
     assert command.group(1).endswith("otel-bridge demo")
+
+
+def test_every_data_quality_flag_is_listed_and_explained() -> None:
+    from otel_bridge.report._format import ISSUE_TEXT
+
+    listed = re.search(r"Data-quality problems are listed in `issues`: (.+?)\.\n\n", README, re.S)
+    assert listed is not None
+    flags = set(re.findall(r"`([a-z_]+)`", listed.group(1)))
+    produced: set[str] = set()
+    for path in [
+        *(ROOT / "otel_bridge" / "derivation").rglob("*.py"),
+        *(ROOT / "otel_bridge" / "telemetry").rglob("*.py"),
+    ]:
+        produced |= set(re.findall(r"(?:issues|flags)\.append\(\"([a-z_]+)\"\)", path.read_text()))
+    assert produced and produced <= flags  # every flag the code writes is in the README
+    assert flags == set(ISSUE_TEXT)  # and the report explains each in words

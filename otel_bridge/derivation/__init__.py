@@ -15,6 +15,7 @@ from ._cost import (
     check_price_table,
     load_price_table,
     parse_price_table,
+    preload_prices,
 )
 from ._derive import derive, derive_all
 from ._messages import merge_conversation
@@ -28,4 +29,5 @@ __all__ = [
     "load_price_table",
     "merge_conversation",
     "parse_price_table",
+    "preload_prices",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "check_price_table",
     "load_price_table",
     "parse_price_table",
+    "preload_prices",
 ]
 
 MTOK = Decimal(1_000_000)
@@ -158,6 +159,16 @@ class _Rates:
             if n:
                 amounts = [a + n * r for a, r in zip(amounts, rate, strict=True)]
         return Cost(total_usd=amounts[2], input_usd=amounts[0], output_usd=amounts[1])
+
+
+def preload_prices() -> None:
+    """Load the price database now, before agents run.
+
+    Importing it imports ``httpx2``; the OpenAI client looks that module up in
+    ``sys.modules`` on every request, so importing it while clients run on other threads (the
+    first derivation of a multi-threaded benchmark) lets them see it half-initialised and fail.
+    """
+    _snapshot()
 
 
 @cache

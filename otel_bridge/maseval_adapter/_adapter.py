@@ -168,7 +168,9 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         with self._run_lock:
             with self._state_lock:
                 talk = self._conversation
-            record = RunRecord(query=query, session_id=talk.session_id, started_at=time.time())
+            # What the adapter keeps of the run is hidden and masked as its Telemetry's spans are.
+            kept_query = self.telemetry.redaction.input_text(query)
+            record = RunRecord(query=kept_query, session_id=talk.session_id, started_at=time.time())
             clock = time.perf_counter()
             span: trace_api.Span | None = None
             try:
@@ -262,7 +264,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         record.duration_s = time.perf_counter() - clock
         if error is not None:
             record.status = "error"
-            record.error = str(error) or repr(error)
+            record.error = self.telemetry.redaction.output_text(str(error) or repr(error))
             record.error_type = type(error).__name__
         if span is not None:
             record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)

@@ -57,6 +57,27 @@ ISSUE_TEXT: Mapping[str, str] = {
         "Some spans of this run failed to export to the OTLP endpoint: a backend may show "
         "less than this report."
     ),
+    "export_pending": (
+        "This run's spans were still being exported when its data was read: a backend may not "
+        "show it yet."
+    ),
+    "price_unknown": (
+        "Some LLM calls reported tokens but no price is known for their model: cost totals "
+        "count only the priced calls (give your prices with --prices or prices=...)."
+    ),
+    "no_message_content": (
+        "The spans hold no message content (content capture was off): messages, the run's "
+        "input and answer, tool arguments and results, and handoff reasons are left empty."
+    ),
+    "coerced_values": (
+        "Some attribute values had an unexpected type and were converted (e.g. a token count "
+        "sent as text); the DEBUG log of the otel_bridge.derivation logger names each."
+    ),
+    "rejected_values": (
+        "Some attribute values could not be read (e.g. a negative or non-numeric token count, "
+        "malformed or too deeply nested message JSON) and were treated as missing; the DEBUG "
+        "log of the otel_bridge.derivation logger names each."
+    ),
 }
 
 

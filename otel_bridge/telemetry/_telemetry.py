@@ -15,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from ..derivation import PriceTable, derive, derive_all
+from ..derivation import PriceTable, derive, derive_all, preload_prices
 from ..errors import SourceError
 from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
@@ -116,6 +116,7 @@ class Telemetry:
         if set_global:
             trace_api.set_tracer_provider(self.provider)
         routing.ensure_instrumented()
+        preload_prices()  # before agents run on threads: see preload_prices
         if claim_unscoped:
             routing.register_live(self)
 
