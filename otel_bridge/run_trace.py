@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from .spans import iso
 
@@ -14,6 +14,7 @@ __all__ = [
     "Cost",
     "Handoff",
     "LLMCall",
+    "RunLabels",
     "RunTrace",
     "Timings",
     "TokenUsage",
@@ -21,6 +22,14 @@ __all__ = [
 ]
 
 Status = Literal["ok", "error"]
+
+
+class RunLabels(TypedDict):
+    """Who ran a run, in which session, for which MASEval task and repetition (None: unsaid)."""
+
+    session_id: str | None
+    task_id: str | None
+    repetition: int | None
 
 
 def _s(ns: int) -> float:
@@ -318,6 +327,9 @@ class RunTrace:
     end_ns: int = 0
     cost: Cost = _UNPRICED
     cost_by_model: dict[str, Cost] = field(default_factory=dict)
+    labels: RunLabels = field(
+        default_factory=lambda: RunLabels(session_id=None, task_id=None, repetition=None)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The stable RunTrace JSON (the README's "The RunTrace JSON")."""
@@ -326,6 +338,7 @@ class RunTrace:
             "status": self.status,
             "input": self.input,
             "output": self.output,
+            "labels": dict(self.labels),
             "start": iso(self.start_ns),
             "end": iso(self.end_ns),
             "agents": {name: stats.to_dict() for name, stats in self.agents.items()},

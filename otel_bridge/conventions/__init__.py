@@ -14,18 +14,22 @@ from . import _genai as genai
 from . import _openinference as openinference
 from . import genai_attributes
 from ._facts import Convention, LLMFacts, Message, ToolFacts, message_key
+from ._labels import LABEL_KEYS, RunLabels, empty_labels, run_labels
 from ._values import MAX_JSON_DEPTH, ValueNotes, ValueProblem, as_text, parse_json
 
 __all__ = [
+    "LABEL_KEYS",
     "MAX_JSON_DEPTH",
     "Convention",
     "LLMFacts",
     "Message",
+    "RunLabels",
     "ToolFacts",
     "ValueNotes",
     "ValueProblem",
     "activation_agent",
     "carries_agent",
+    "empty_labels",
     "explicit_agent",
     "genai_attributes",
     "handoff_target",
@@ -35,6 +39,7 @@ __all__ = [
     "parse_json",
     "read_llm",
     "read_tool",
+    "run_labels",
     "step_agent",
     "step_tool_call_id",
 ]

@@ -217,6 +217,7 @@ def _derive_trace(
         end_ns=end,
         cost=Cost.combine(c.cost for c in llm_calls),
         cost_by_model=rollup.cost_by_model(llm_calls),
+        labels=conv.run_labels(index.spans),
     )
 
 

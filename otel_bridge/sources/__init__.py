@@ -13,13 +13,13 @@ from pathlib import Path
 
 import httpx
 
+from ..conventions import LABEL_KEYS, RunLabels, run_labels
 from ..errors import SourceError
 from ..spans import SpanRecord, parse_trace_id
 from ._collector import collector_run, list_collector, read_collector, read_collector_many
 from ._files import read_otlp_json
 from ._jaeger import read_jaeger, records_from_jaeger_json, records_from_jaeger_v3
 from ._jaeger_search import jaeger_services, search_jaeger
-from ._labels import LABEL_KEYS, RunLabels, run_labels
 from ._memory import MemorySource, read_memory
 from ._phoenix import (
     list_phoenix,

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from ..conventions import run_labels
 from ..derivation import derive
 from ..errors import SourceError
 from ..run_trace import RunTrace
@@ -40,7 +41,6 @@ from ._files import read_otlp_json
 from ._http import client_for
 from ._jaeger import read_jaeger
 from ._jaeger_search import search_jaeger
-from ._labels import run_labels
 from ._memory import MemorySource
 from ._phoenix import list_phoenix, read_phoenix
 from ._reading import drain, read_ahead, read_batches

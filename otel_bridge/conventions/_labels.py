@@ -4,39 +4,32 @@ Read from the root span (else from the first span that has them), because that i
 MASEval adapter writes them: ``session.id`` (OpenInference; GenAI's ``gen_ai.conversation.id``
 as the fall back), the flat ``maseval.task.id`` / ``maseval.task.repetition``, or the same as
 ``task_id`` / ``repetition`` keys of the OpenInference ``metadata`` JSON (what Phoenix keeps).
-Sources use the session id to filter runs where the backend cannot; exports write all three as
-columns.
+Every RunTrace carries them (``labels``); sources use the session id to filter runs where the
+backend cannot; exports write all three as columns.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
 
-from ..conventions.genai_attributes import CONVERSATION_ID
+from ..run_trace import RunLabels
 from ..spans import SpanRecord
+from .genai_attributes import CONVERSATION_ID
 
-__all__ = ["LABEL_KEYS", "RunLabels", "run_labels"]
+__all__ = ["LABEL_KEYS", "RunLabels", "empty_labels", "run_labels"]
 
 TASK_ID = "maseval.task.id"
 REPETITION = "maseval.task.repetition"
 LABEL_KEYS = ("session_id", "task_id", "repetition")
 
 
-class RunLabels(TypedDict):
-    """The labels of one run; None where the spans do not say."""
-
-    session_id: str | None
-    task_id: str | None
-    repetition: int | None
-
-
 def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
     """The labels of the run these spans belong to (one trace)."""
-    labels: RunLabels = {"session_id": None, "task_id": None, "repetition": None}
+    labels = empty_labels()
     roots = [s for s in spans if s.parent_id is None]
     # The root first; children carry the session too (OpenInference copies it to every span).
     for span in (*roots, *spans[:64]):
@@ -44,6 +37,11 @@ def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
         if None not in labels.values():
             break
     return labels
+
+
+def empty_labels() -> RunLabels:
+    """Labels of a run whose spans say none."""
+    return {"session_id": None, "task_id": None, "repetition": None}
 
 
 def _fill(labels: RunLabels, attributes: Mapping[str, Any]) -> None:
