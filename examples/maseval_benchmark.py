@@ -12,7 +12,7 @@ there: in the Phoenix project ``ResearchBriefBenchmark`` (the benchmark's name;
 ``OTEL_BRIDGE_PROJECT`` overrides it), grouped by ``session.id`` and labelled with the task id
 and repetition.
 
-    python examples/maseval_benchmark.py [--json]
+    python examples/maseval_benchmark.py [--json] [--tables DIR] [--report DIR]
 """
 
 from __future__ import annotations
@@ -26,10 +26,16 @@ from typing import Any
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
 from maseval import AgentAdapter, Benchmark, Environment, Evaluator, ModelAdapter, Task, User
+from maseval.core.callback import BenchmarkCallback
 from maseval.core.seeding import SeedGenerator
 
 from otel_bridge import Telemetry
-from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter, maseval_labels, project_telemetry
+from otel_bridge.maseval_adapter import (
+    BenchmarkExport,
+    LlamaIndexAgentAdapter,
+    maseval_labels,
+    project_telemetry,
+)
 from otel_bridge.scripted import (
     ConversationRouter,
     Reply,
@@ -232,16 +238,23 @@ def tasks() -> list[Task]:
     ]
 
 
-def run_benchmark(num_workers: int = 2, telemetry: Telemetry | None = None) -> list[dict[str, Any]]:
+def run_benchmark(
+    num_workers: int = 2,
+    telemetry: Telemetry | None = None,
+    callbacks: Sequence[BenchmarkCallback] = (),
+) -> list[dict[str, Any]]:
     """Start the scripted LLM, run the benchmark, return MASEval's reports.
 
     Without ``telemetry`` the adapters use the Telemetry of the benchmark's Phoenix project,
     configured by the OTEL_* environment (in memory if none is set); it is shut down at the end,
-    which sends every span still waiting.
+    which sends every span still waiting. ``callbacks``: MASEval Benchmark callbacks, e.g.
+    otel-bridge's ``BenchmarkExport`` (tables and an HTML report of every run).
     """
     with ScriptedLLMServer(scripted_conversations()) as server:
         try:
-            benchmark = ResearchBriefBenchmark(num_workers=num_workers, progress_bar=False)
+            benchmark = ResearchBriefBenchmark(
+                callbacks=list(callbacks), num_workers=num_workers, progress_bar=False
+            )
             agent_data = {"llm": scripted_openai_llm(server), "telemetry": telemetry}
             return benchmark.run(tasks=tasks(), agent_data=agent_data)
         finally:
@@ -274,8 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the example; ``--json`` prints the full reports."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the full MASEval reports")
+    parser.add_argument("--tables", metavar="DIR", help="write the runs as Parquet tables here")
+    parser.add_argument("--report", metavar="DIR", help="write an HTML report of the runs here")
     args = parser.parse_args(argv)
-    reports = run_benchmark()
+    export = BenchmarkExport(args.tables, report_dir=args.report)
+    reports = run_benchmark(callbacks=[export] if args.tables or args.report else [])
     if args.json:
         json.dump(reports, sys.stdout, indent=2, default=str)
         print()
