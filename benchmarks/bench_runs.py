@@ -47,6 +47,8 @@ from results import write_section  # noqa: E402
 
 from otel_bridge.otlp import to_request  # noqa: E402
 from otel_bridge.sources import list_runs  # noqa: E402
+from otel_bridge.sources._reading import BATCH_SPANS  # noqa: E402
+from otel_bridge.tables._writer import BATCH_ROWS  # noqa: E402
 
 SPANS_PER_RUN = 100
 LLM_CALLS_PER_RUN = 17  # agent_trace: 6 spans a turn, the 17th turn cut after its LLM call
@@ -261,7 +263,6 @@ def breakdown(url: str, runs: int, per_request: int = 50) -> dict[str, float]:
 
     from otel_bridge.derivation import derive
     from otel_bridge.otlp import PROTOBUF, decode_request, from_request
-    from otel_bridge.sources import run_labels
     from otel_bridge.spans import group_by_trace
     from otel_bridge.tables import TABLES
     from otel_bridge.tables._arrow import arrow_table
@@ -301,9 +302,8 @@ def breakdown(url: str, runs: int, per_request: int = 50) -> dict[str, float]:
         per_request,
     )
     spans = [run for batch in spans for run in batch]
-    traces = step("`derive` (with cost)", derive, spans)
+    traces = step("`derive` (with cost and labels)", derive, spans)
     records = step("RunTrace JSON (`to_dict`)", lambda t: t.to_dict(), traces)
-    step("labels (`run_labels`)", run_labels, spans)
     rows = step("table rows (`rows_of`)", rows_of, records)
     columns: dict[str, list[Any]] = {table: [] for table in TABLES}
     for run in rows:
@@ -350,7 +350,8 @@ def render(rows: list[dict[str, Any]], repeat: int, load_before: float, load_aft
         "system seconds of the export process and its workers, and of the collector process "
         "during the export; 'spans per 2 CPU-seconds' is what two cores would give if nothing "
         "else ran. The machine is shared: load average "
-        f"{load_before:.1f} before this run, {load_after:.1f} after, and per export below.",
+        f"{load_before:.1f} before this run, {load_after:.1f} after, and per export below (an "
+        "export adds about 2 itself: its two workers and the collector).",
         "",
         "| runs | spans | list_runs (target < 1 s at 10k) | `traces --brief` process | "
         "export s, best / median | export spans/s, best / median (target >= 50,000) | "
@@ -380,7 +381,10 @@ def render(rows: list[dict[str, Any]], repeat: int, load_before: float, load_aft
         "",
         f"Peak RSS {large['rss_mb'] / small['rss_mb']:.2f}x for "
         f"{large['runs'] // small['runs']}x the runs; export time per run {per_run:.2f}x "
-        "(medians).",
+        "(medians). Memory is bounded by each worker's row buffers (up to "
+        f"{BATCH_ROWS:,} rows per table, one Parquet row group), which fill up only past a few "
+        f"thousand runs per worker, and by the batch of about {BATCH_SPANS:,} spans being "
+        "read, not by the number of runs.",
     ]
     steps = next((r["steps"] for r in rows if r["steps"]), {})
     if steps:
