@@ -115,12 +115,12 @@ def test_genai_convention_spans_are_priced_from_their_provider_and_model() -> No
 
 def test_the_span_provider_narrows_the_search_only_when_genai_prices_knows_it() -> None:
     # A provider name genai-prices does not use: the model name alone finds the price.
-    gateway = derive(one_call(**{PROVIDER: "my-gateway"})).cost
+    gateway = derive(one_call((1000, 100), **{PROVIDER: "my-gateway"})).cost
     assert gateway == usd("0.00021", "0.00015", "0.00006")
     # Perplexity's model is found only under Perplexity.
-    assert derive(one_call(**{MODEL: "sonar-deep-research"})).cost.complete is False
+    assert derive(one_call((1000, 100), **{MODEL: "sonar-deep-research"})).cost.complete is False
     # A known provider that does not sell this model: unknown, not another provider's price.
-    assert derive(one_call(**{PROVIDER: "anthropic"})).cost.complete is False
+    assert derive(one_call((1000, 100), **{PROVIDER: "anthropic"})).cost.complete is False
 
 
 def test_per_agent_per_model_and_run_costs_add_up() -> None:
@@ -224,7 +224,7 @@ def test_a_user_price_table_overrides_genai_prices_for_the_models_it_names() -> 
 
 def test_a_user_price_table_prices_models_genai_prices_does_not_know() -> None:
     spans = two_calls({}, {MODEL: "my-local-model"})
-    table = {"my-local-model": ModelPrice(input_mtok="0.1", output_mtok=Decimal("0.2"))}
+    table = {"my-local-model": ModelPrice(input_mtok=Decimal("0.1"), output_mtok=Decimal("0.2"))}
     (trace,) = derive_all(spans, prices=table)
     # gpt-4o-mini still from genai-prices (210 micro-dollars), ours 1000 x 0.1 + 100 x 0.2
     assert trace.cost == usd("0.00033", "0.00025", "0.00008")
