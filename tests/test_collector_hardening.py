@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import grpc
@@ -46,7 +46,7 @@ def chain(depth: int, trace_id: int = TRACE) -> list[SpanRecord]:
     ]
 
 
-def json_body(span: dict[str, object]) -> bytes:
+def json_body(span: Mapping[str, object]) -> bytes:
     """One OTLP/JSON request holding the span, with ASCII escapes (``\\ud800`` stays one)."""
     return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
 

@@ -102,7 +102,7 @@ def export(*args: str) -> Any:
 
 
 def sql(query: str) -> list[tuple[Any, ...]]:
-    return duckdb.sql(query).fetchall()
+    return duckdb.execute(query).fetchall()
 
 
 # ---- Parquet through the CLI, read back by DuckDB ------------------------------------------------
@@ -179,9 +179,9 @@ def test_csv_and_json_lines_have_the_documented_columns(recorded: Recorded, tmp_
         assert result.exit_code == 0, result.output
         (part,) = (out / "runs").glob(f"part-*.{fmt}")
         reader = "read_csv" if fmt == "csv" else "read_json"
-        got = duckdb.sql(f"SELECT * FROM {reader}('{part}')")
+        got = duckdb.execute(f"SELECT * FROM {reader}('{part}')")
         if fmt == "csv":
-            assert got.columns == RUNS_COLUMNS
+            assert [column[0] for column in got.description] == RUNS_COLUMNS
         assert sql(f"SELECT count(*), sum(total_tokens) FROM {reader}('{part}')") == [(2, 4726)]
     first = json.loads(
         (next((tmp_path / "jsonl" / "runs").glob("*.jsonl"))).read_text().split("\n")[0]
@@ -244,7 +244,7 @@ def test_a_failure_midway_leaves_nothing_behind(recorded: Recorded, tmp_path: Pa
     before = sorted(p.relative_to(existing) for p in existing.rglob("*"))
     for mode in ("append", "overwrite"):
         with pytest.raises(RuntimeError, match="went away"):
-            write_tables(runs_then_failure(), existing, mode=mode)  # type: ignore[arg-type]
+            write_tables(runs_then_failure(), existing, mode=mode)
         assert sorted(p.relative_to(existing) for p in existing.rglob("*")) == before
     assert [p.name for p in tmp_path.iterdir()] == ["existing"]
 
