@@ -14,8 +14,8 @@ Routes:
   for reading many runs: the requests ``/api/traces/{trace_id}/spans`` gives for each trace,
   in the order asked, one after another (protobuf reads them as one request; as OTLP/JSON,
   one request holding them all). A trace without spans is left out; one asked twice is sent
-  once. The protobuf answer is streamed about a megabyte at a time, so the collector holds
-  one trace's bytes at a time however many are asked for.
+  once. The protobuf answer is streamed about a megabyte at a time: the collector holds that
+  and one trace's bytes, however many traces are asked for.
 - ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
   Ended runs are derived ahead of the request (``_runs.RunPreparer``); answers are kept until
   the trace gets more spans.
