@@ -1,6 +1,7 @@
 """Fixtures and builders for the MASEval adapter tests: real agents against the scripted server.
 
-Import the fixtures into a test module (``from adapter_fixtures import scripted_server``);
+Import the fixtures into a test module (``from adapter_fixtures import scripted_server``;
+``server`` needs ``scripted_server`` beside it);
 the scripted OpenAI-compatible server is the only fake, reached through the real
 ``llama_index.llms.openai.OpenAI`` client.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from llama_index.core.tools import FunctionTool
+from scenarios import add
 
 from otel_bridge import Telemetry
 from otel_bridge.scripted import (
@@ -37,6 +39,13 @@ def scripted_server() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
+@pytest.fixture
+def server(scripted_server: ScriptedLLMServer) -> ScriptedLLMServer:
+    """The module's server with an empty log."""
+    scripted_server.clear_log()
+    return scripted_server
+
+
 @pytest.fixture(scope="module")
 def module_telemetry() -> Iterator[Telemetry]:
     """An embedded Telemetry (in-memory capture) per test module."""
@@ -45,21 +54,6 @@ def module_telemetry() -> Iterator[Telemetry]:
 
 
 # ----------------------------------------------------------------------------- tools
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def search(query: str) -> str:
-    """Search the web for a query."""
-    return f"Notes on {query}: spans carry tokens, timings and handoffs."
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
 
 
 def explode(reason: str) -> str:
@@ -99,9 +93,7 @@ def demo() -> DemoScript:
 
 def demo_workflow(server: ScriptedLLMServer, **llm_kwargs: Any) -> AgentWorkflow:
     """The demo's two-agent AgentWorkflow against the server."""
-    return demo().workflow(
-        scripted_openai_llm(server, **llm_kwargs), search=search, word_count=word_count
-    )
+    return demo().workflow(scripted_openai_llm(server, **llm_kwargs))
 
 
 def usage_by_marker(server: ScriptedLLMServer, router: ConversationRouter) -> dict[str, Usage]:

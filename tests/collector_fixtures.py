@@ -35,6 +35,7 @@ from urllib.parse import quote
 import grpc
 import httpx
 import pytest
+import scenarios
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
@@ -43,7 +44,7 @@ from otel_bridge import SpanRecord, Telemetry
 from otel_bridge._threaded_server import ThreadedServer, tcp_socket
 from otel_bridge.collector import Collector
 from otel_bridge.otlp import decode_request_json, request_to_json, to_request
-from otel_bridge.scripted import ScriptedLLMServer, demo_script, scripted_openai_llm
+from otel_bridge.scripted import ScriptedLLMServer, demo_script
 
 LOOPBACK = "127.0.0.1"
 
@@ -51,26 +52,12 @@ LOOPBACK = "127.0.0.1"
 # ---- a real run --------------------------------------------------------------------------------
 
 
-async def search(query: str) -> str:
-    """Search the web for a query."""
-    return f"Notes on {query}: spans carry tokens, timings and handoffs."
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
-
-
 async def run_demo(telemetry: Telemetry, llm: ScriptedLLMServer, name: str = "demo-run") -> str:
     """One researcher -> writer run inside a root span of ours; its trace id (hex)."""
-    demo = demo_script()
-    llm.set_script(demo.router())
-    workflow = demo.workflow(
-        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
-    )
+    run = scenarios.handoff(llm)
     with telemetry.start_run(name) as root:
-        answer = await workflow.run(user_msg=demo.user_msg)
-    assert str(answer) == demo.answer
+        answer = await run()
+    assert str(answer) == demo_script().answer
     return f"{root.get_span_context().trace_id:032x}"
 
 

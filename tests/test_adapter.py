@@ -20,6 +20,7 @@ from adapter_fixtures import (
     demo_workflow,
     module_telemetry,
     scripted_server,
+    server,
 )
 from llama_index.core.agent.workflow import CodeActAgent, FunctionAgent, ReActAgent
 from llama_index.core.tools import FunctionTool
@@ -48,14 +49,7 @@ from otel_bridge.scripted import (
     scripted_openai_llm,
 )
 
-__all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
-
-
-@pytest.fixture
-def server(scripted_server: ScriptedLLMServer) -> ScriptedLLMServer:
-    """The module's server with an empty log."""
-    scripted_server.clear_log()
-    return scripted_server
+__all__ = ["module_telemetry", "scripted_server", "server"]  # fixtures, imported for pytest
 
 
 def calc_adapter(server: ScriptedLLMServer, module_telemetry: Telemetry, **kwargs: Any) -> Any:

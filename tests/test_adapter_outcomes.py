@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from adapter_fixtures import calc_agent, calc_replies, module_telemetry, scripted_server
+from adapter_fixtures import calc_agent, calc_replies, module_telemetry, scripted_server, server
 from interrupts import ctrl_c_raises_keyboard_interrupt, press_ctrl_c_while_the_caller_waits
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
@@ -28,14 +28,7 @@ from otel_bridge.scripted import (
     scripted_openai_llm,
 )
 
-__all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
-
-
-@pytest.fixture
-def server(scripted_server: ScriptedLLMServer) -> ScriptedLLMServer:
-    """The module's server with an empty log."""
-    scripted_server.clear_log()
-    return scripted_server
+__all__ = ["module_telemetry", "scripted_server", "server"]  # fixtures, imported for pytest
 
 
 # ---- max_iterations -------------------------------------------------------------------------

@@ -17,10 +17,12 @@ from adapter_fixtures import (
     demo_workflow,
     module_telemetry,
     scripted_server,
+    server,
 )
 from llama_index.core.agent.workflow import FunctionAgent
 from maseval.core.usage import StaticPricingCalculator
 from runs import traced_run
+from scenarios import add
 
 from otel_bridge import ModelPrice, Telemetry
 from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
@@ -33,19 +35,7 @@ from otel_bridge.scripted import (
     scripted_openai_llm,
 )
 
-__all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
-
-
-@pytest.fixture
-def server(scripted_server: ScriptedLLMServer) -> ScriptedLLMServer:
-    """The module's server with an empty log."""
-    scripted_server.clear_log()
-    return scripted_server
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
+__all__ = ["module_telemetry", "scripted_server", "server"]  # fixtures, imported for pytest
 
 
 async def test_a_function_agent_run_costs_what_its_tokens_cost(

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from openinference.semconv.resource import ResourceAttributes
 from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from scenarios import assert_handoff_spans_name_their_agents
 
 from otel_bridge import derive, derive_all, load_spans
 from otel_bridge.cli import main
@@ -185,34 +186,8 @@ def test_a_receiver_gets_enriched_spans(
     assert {s.resource.get(ResourceAttributes.PROJECT_NAME) for s in spans} == {
         "otel-bridge-receiver-test"
     }
-    by_id = {s.span_id_hex: s for s in spans}
-
-    def named(span_id: str) -> str:
-        """The one agent a received span names under every agent key."""
-        attributes = by_id[span_id].attributes
-        keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, genai.AGENT_NAME)
-        (agent,) = {attributes[key] for key in keys}
-        return str(agent)
-
-    trace = result.trace
-    assert [named(c.span_id) for c in trace.llm_calls] == [
-        "researcher",
-        "researcher",
-        "writer",
-        "writer",
-    ]
-    assert [(t.name, named(t.span_id)) for t in trace.tool_calls] == [
-        ("search", "researcher"),
-        ("handoff", "researcher"),
-        ("word_count", "writer"),
-    ]
-    (handoff,) = [s for s in spans if genai.TRANSFER_TARGET_NAME in s.attributes]
-    assert (
-        handoff.attributes[SA.TOOL_NAME],
-        handoff.attributes[genai.AGENT_NAME],
-        handoff.attributes[genai.TRANSFER_TARGET_NAME],
-        handoff.attributes[genai.TRANSFER_MODE],
-    ) == ("handoff", "researcher", "writer", "pass_control")
+    keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, genai.AGENT_NAME)
+    assert_handoff_spans_name_their_agents(spans, result.trace, keys)
     (root,) = [s for s in spans if s.parent_id is None]
     assert root.attributes[SA.OUTPUT_VALUE] == demo_script().answer
     assert SA.AGENT_NAME not in root.attributes

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
+import scenarios
+from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
 from runs import traced, traced_run
 
 from otel_bridge import RunTrace, Telemetry, derive, load_spans
@@ -26,31 +27,6 @@ from otel_bridge.scripted import (
     react_answer,
     scripted_openai_llm,
 )
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
-def explode(reason: str) -> str:
-    """A tool that always fails."""
-    raise RuntimeError(f"tool exploded: {reason}")
-
-
-def search(query: str) -> str:
-    """Search the notes."""
-    return f"notes about {query}"
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
 
 
 def sent_usage(server: ScriptedLLMServer, system_mark: str | None = None) -> tuple[int, int]:
@@ -83,25 +59,7 @@ def assert_file_matches_memory(telemetry: Telemetry, otlp_file: Path, trace_id: 
 async def test_function_agent_two_tools_in_one_turn(
     llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
 ) -> None:
-    llm.set_script(
-        [
-            Reply(
-                tool_calls=[
-                    ToolCallSpec("add", {"a": 2, "b": 3}),
-                    ToolCallSpec("multiply", {"a": 4, "b": 5}),
-                ],
-                usage=Usage(120, 30, cached=64, reasoning=7),
-            ),
-            Reply(content="2+3=5 and 4*5=20.", usage=Usage(180, 12)),
-        ]
-    )
-    agent = FunctionAgent(
-        name="calculator",
-        system_prompt="You are a calculator.",
-        tools=[add, multiply],
-        llm=scripted_openai_llm(llm, include_usage=True),
-    )
-    answer, trace = await traced_run(telemetry, lambda: agent.run(user_msg="What is 2+3 and 4*5?"))
+    answer, trace = await traced_run(telemetry, scenarios.two_tools(llm))
 
     assert str(answer) == "2+3=5 and 4*5=20."
     assert trace.status == "ok" and trace.issues == []
@@ -141,7 +99,7 @@ async def test_react_agent(llm: ScriptedLLMServer, telemetry: Telemetry, otlp_fi
         ]
     )
     agent = ReActAgent(
-        name="reasoner", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
+        name="reasoner", tools=[scenarios.add], llm=scripted_openai_llm(llm, include_usage=True)
     )
     answer, trace = await traced_run(telemetry, lambda: agent.run(user_msg="What is 2+3?"))
 
@@ -164,11 +122,7 @@ async def test_workflow_handoff_per_agent_tokens(
     llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
 ) -> None:
     script = demo_script()
-    llm.set_script(script.router())
-    workflow = script.workflow(
-        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
-    )
-    answer, trace = await traced_run(telemetry, lambda: workflow.run(user_msg=script.user_msg))
+    answer, trace = await traced_run(telemetry, scenarios.handoff(llm))
 
     assert str(answer) == script.answer == trace.output
     assert tokens(trace, "researcher") == sent_usage(llm, "You are the researcher.") == (950, 48)
@@ -203,61 +157,8 @@ async def test_workflow_handoff_per_agent_tokens(
     assert_file_matches_memory(telemetry, otlp_file, trace.trace_id)
 
 
-def _chain_agents(llm: ScriptedLLMServer) -> AgentWorkflow:
-    client = scripted_openai_llm(llm, include_usage=True)
-    planner = FunctionAgent(
-        name="planner",
-        description="Plans.",
-        system_prompt="You are the planner.",
-        tools=[],
-        llm=client,
-        can_handoff_to=["solver"],
-    )
-    solver = FunctionAgent(
-        name="solver",
-        description="Solves.",
-        system_prompt="You are the solver.",
-        tools=[add],
-        llm=client,
-        can_handoff_to=["reviewer"],
-    )
-    reviewer = FunctionAgent(
-        name="reviewer",
-        description="Reviews.",
-        system_prompt="You are the reviewer.",
-        tools=[],
-        llm=client,
-        can_handoff_to=[],
-    )
-    return AgentWorkflow(agents=[planner, solver, reviewer], root_agent="planner")
-
-
 async def test_three_agent_chain_two_handoffs(llm: ScriptedLLMServer, telemetry: Telemetry) -> None:
-    def to(agent: str, why: str) -> ToolCallSpec:
-        return ToolCallSpec("handoff", {"to_agent": agent, "reason": why})
-
-    llm.set_script(
-        [
-            Reply(
-                agent="You are the planner.",
-                tool_calls=[to("solver", "plan ready")],
-                usage=Usage(100, 10),
-            ),
-            Reply(
-                agent="You are the solver.",
-                tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
-                usage=Usage(200, 20),
-            ),
-            Reply(
-                agent="You are the solver.",
-                tool_calls=[to("reviewer", "solved")],
-                usage=Usage(300, 30),
-            ),
-            Reply(agent="You are the reviewer.", content="Reviewed: 42.", usage=Usage(400, 40)),
-        ]
-    )
-    workflow = _chain_agents(llm)
-    answer, trace = await traced_run(telemetry, lambda: workflow.run(user_msg="Add 20 and 22."))
+    answer, trace = await traced_run(telemetry, scenarios.chain(llm))
 
     assert str(answer) == "Reviewed: 42."
     assert [(h.from_agent, h.to_agent, h.reason) for h in trace.handoffs] == [
@@ -276,18 +177,7 @@ async def test_three_agent_chain_two_handoffs(llm: ScriptedLLMServer, telemetry:
 async def test_tool_that_raises(
     llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
 ) -> None:
-    llm.set_script(
-        [
-            Reply(
-                tool_calls=[ToolCallSpec("explode", {"reason": "bad input"})], usage=Usage(50, 5)
-            ),
-            Reply(content="The tool failed.", usage=Usage(80, 6)),
-        ]
-    )
-    agent = FunctionAgent(
-        name="fragile", tools=[explode], llm=scripted_openai_llm(llm, include_usage=True)
-    )
-    answer, trace = await traced_run(telemetry, lambda: agent.run(user_msg="Try the tool."))
+    answer, trace = await traced_run(telemetry, scenarios.tool_raises(llm))
 
     assert str(answer) == "The tool failed."
     assert trace.status == "ok"
@@ -308,7 +198,7 @@ async def test_llm_http_500(llm: ScriptedLLMServer, telemetry: Telemetry) -> Non
         ]
     )
     agent = FunctionAgent(
-        name="unlucky", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
+        name="unlucky", tools=[scenarios.add], llm=scripted_openai_llm(llm, include_usage=True)
     )
     error, trace = await traced_run(telemetry, lambda: agent.run(user_msg="1+1?"))
 
@@ -385,8 +275,8 @@ async def test_two_runs_under_gather_are_separate(
         )
     )
     client = scripted_openai_llm(llm, include_usage=True)
-    agent_a = FunctionAgent(name="alpha", tools=[add], llm=client)
-    agent_b = FunctionAgent(name="beta", tools=[multiply], llm=client)
+    agent_a = FunctionAgent(name="alpha", tools=[scenarios.add], llm=client)
+    agent_b = FunctionAgent(name="beta", tools=[scenarios.multiply], llm=client)
     (ans_a, id_a), (ans_b, id_b) = await asyncio.gather(
         traced(telemetry, lambda: agent_a.run(user_msg="RUN-A: 1+2")),
         traced(telemetry, lambda: agent_b.run(user_msg="RUN-B: 3*4")),

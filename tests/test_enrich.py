@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
+from llama_index.core.agent.workflow import FunctionAgent
 from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 from records import TraceBuilder, assistant, sys, tool_result, user
 from runs import traced
+from scenarios import Run, Scenario, add, handoff, react
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.conventions import genai_attributes as genai
@@ -29,8 +30,6 @@ from otel_bridge.scripted import (
     ToolCallSpec,
     Usage,
     demo_script,
-    react_action,
-    react_answer,
     scripted_openai_llm,
 )
 from otel_bridge.spans import SpanRecord, freeze
@@ -42,37 +41,10 @@ from otel_bridge.telemetry._trace_buffer import EnrichingExporter
 GRAPH_KEYS = (SA.GRAPH_NODE_ID, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_PARENT_ID)
 
 
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def search(query: str) -> str:
-    """Search the notes."""
-    return f"Notes on {query}: spans record every call."
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
-
-
 # ---- real agents through Telemetry's exporters --------------------------------------------
 
 
-Run = Callable[[ScriptedLLMServer], Callable[[], Awaitable[Any]]]
-
-
-def handoff_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
-    demo = demo_script()
-    llm.set_script(demo.router())
-    workflow = demo.workflow(
-        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
-    )
-    return lambda: workflow.run(user_msg=demo.user_msg)
-
-
-def function_agent_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
+def function_agent_run(llm: ScriptedLLMServer) -> Run:
     llm.set_script(
         [
             Reply(tool_calls=[ToolCallSpec("add", {"a": 2, "b": 3})], usage=Usage(90, 9)),
@@ -85,21 +57,10 @@ def function_agent_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
     return lambda: agent.run(user_msg="What is 2 + 3?")
 
 
-def react_run(llm: ScriptedLLMServer) -> Callable[[], Awaitable[Any]]:
-    llm.set_script(
-        [
-            Reply(content=react_action("add", {"a": 20, "b": 22}), usage=Usage(200, 20)),
-            Reply(content=react_answer("The sum is 42."), usage=Usage(260, 15)),
-        ]
-    )
-    agent = ReActAgent(name="reasoner", tools=[add], llm=scripted_openai_llm(llm))
-    return lambda: agent.run(user_msg="What is 20 + 22?")
-
-
-RUNS: dict[str, Run] = {
-    "handoff": handoff_run,
+RUNS: dict[str, Scenario] = {
+    "handoff": handoff,
     "function_agent": function_agent_run,
-    "react": react_run,
+    "react": react,
 }
 
 DEMO = demo_script()
@@ -177,7 +138,7 @@ async def test_exported_spans_name_their_agent_and_derive_the_same(
 async def test_handoff_spans_and_the_agent_graph(
     llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
 ) -> None:
-    _, trace_id = await traced(telemetry, handoff_run(llm))
+    _, trace_id = await traced(telemetry, handoff(llm))
     telemetry.force_flush()
     exported = [s for s in load_spans(otlp_file) if s.trace_id_hex == trace_id]
 

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_fixtures import add, calc_agent, demo, demo_workflow, word_count
-from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
-from llama_index.core.tools import FunctionTool
+from adapter_fixtures import calc_agent
 from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 from records import MS, TraceBuilder, assistant, sys, tool_result, user
 from runs import traced
+from scenarios import Run, Scenario, add_and_count, chain, handoff, react
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.conventions import genai_attributes as genai
@@ -35,9 +33,6 @@ from otel_bridge.scripted import (
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
-    react_action,
-    react_answer,
-    scripted_openai_llm,
 )
 from otel_bridge.spans import SpanRecord
 from otel_bridge.telemetry import TelemetryConfig
@@ -45,101 +40,9 @@ from otel_bridge.telemetry._export_view import apply_plan, export_plan
 from otel_bridge.telemetry._trace_buffer import EnrichingExporter
 
 MODES = ("openinference", "genai", "both")
-Run = Callable[[], Awaitable[Any]]
 
 
 # ---- scenarios: real agents, scripted model -------------------------------------------------
-
-
-def handoff(llm: ScriptedLLMServer) -> Run:
-    """The demo: researcher searches and hands off to writer, who checks and answers."""
-    script = demo()
-    llm.set_script(script.router())
-    workflow = demo_workflow(llm, include_usage=True)
-    return lambda: workflow.run(user_msg=script.user_msg)
-
-
-def to(agent: str, why: str) -> ToolCallSpec:
-    return ToolCallSpec("handoff", {"to_agent": agent, "reason": why})
-
-
-def chain(llm: ScriptedLLMServer) -> Run:
-    """planner -> solver (adds) -> reviewer: three agents, two handoffs."""
-    llm.set_script(
-        [
-            Reply(agent="You plan.", tool_calls=[to("solver", "plan ready")], usage=Usage(100, 10)),
-            Reply(
-                agent="You solve.",
-                tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
-                usage=Usage(200, 20),
-            ),
-            Reply(agent="You solve.", tool_calls=[to("reviewer", "solved")], usage=Usage(300, 30)),
-            Reply(agent="You review.", content="Reviewed: 42.", usage=Usage(400, 40)),
-        ]
-    )
-    client = scripted_openai_llm(llm, include_usage=True)
-
-    def agent(name: str, prompt: str, tools: list[Any], handoffs: list[str]) -> FunctionAgent:
-        return FunctionAgent(
-            name=name,
-            description=f"The {name}.",
-            system_prompt=prompt,
-            tools=tools,
-            llm=client,
-            can_handoff_to=handoffs,
-        )
-
-    workflow = AgentWorkflow(
-        agents=[
-            agent("planner", "You plan.", [], ["solver"]),
-            agent("solver", "You solve.", [add], ["reviewer"]),
-            agent("reviewer", "You review.", [], []),
-        ],
-        root_agent="planner",
-    )
-    return lambda: workflow.run(user_msg="Add 20 and 22.")
-
-
-def two_tools(llm: ScriptedLLMServer, chunk_delay_s: float = 0.0) -> Run:
-    """A streaming FunctionAgent calling two tools at once, then answering."""
-    llm.set_script(
-        [
-            Reply(
-                tool_calls=[
-                    ToolCallSpec("add", {"a": 2, "b": 3}),
-                    ToolCallSpec("word_count", {"text": "two plus three"}),
-                ],
-                usage=Usage(90, 9, cached=64, reasoning=3),
-            ),
-            Reply(
-                content="2 + 3 = 5, in three words.",
-                usage=Usage(120, 6),
-                chunk_delay_s=chunk_delay_s,
-            ),
-        ]
-    )
-    agent = FunctionAgent(
-        name="calculator",
-        description="Adds and counts.",
-        system_prompt="You are the calculator.",
-        tools=[FunctionTool.from_defaults(add), FunctionTool.from_defaults(word_count)],
-        llm=scripted_openai_llm(llm, include_usage=True),
-    )
-    return lambda: agent.run(user_msg="What is 2 + 3, and how many words is that?")
-
-
-def react(llm: ScriptedLLMServer) -> Run:
-    """A ReAct agent: an action in text, an observation, an answer."""
-    llm.set_script(
-        [
-            Reply(content=react_action("add", {"a": 20, "b": 22}), usage=Usage(200, 20)),
-            Reply(content=react_answer("The sum is 42."), usage=Usage(260, 15)),
-        ]
-    )
-    agent = ReActAgent(
-        name="reasoner", tools=[add], llm=scripted_openai_llm(llm, include_usage=True)
-    )
-    return lambda: agent.run(user_msg="What is 20 + 22?")
 
 
 def tool_raises(llm: ScriptedLLMServer) -> Run:
@@ -168,10 +71,10 @@ def http_error(llm: ScriptedLLMServer) -> Run:
     return lambda: agent.run(user_msg="Add 1 and 2.")
 
 
-SCENARIOS: dict[str, Callable[[ScriptedLLMServer], Run]] = {
+SCENARIOS: dict[str, Scenario] = {
     "handoff": handoff,
     "chain": chain,
-    "two_tools": two_tools,
+    "two_tools": add_and_count,
     "react": react,
     "tool_raises": tool_raises,
 }
@@ -294,7 +197,7 @@ def parsed(attributes: dict[str, Any], key: str) -> Any:
 async def test_every_genai_attribute_is_accounted_for(
     llm: ScriptedLLMServer, tmp_path: Path
 ) -> None:
-    run = await export_run(two_tools(llm), "genai", tmp_path / "run.otlp.json")
+    run = await export_run(add_and_count(llm), "genai", tmp_path / "run.otlp.json")
     first, second = llm.log
     add_id, count_id = first.tool_call_ids
     chat1, chat2 = run.named("chat ")
@@ -408,7 +311,7 @@ async def test_every_genai_attribute_is_accounted_for(
 async def test_both_keeps_openinference_beside_genai(
     llm: ScriptedLLMServer, tmp_path: Path
 ) -> None:
-    run = await export_run(two_tools(llm), "both", tmp_path / "run.otlp.json")
+    run = await export_run(add_and_count(llm), "both", tmp_path / "run.otlp.json")
     chat1, _ = run.named("chat ")
     (agent,) = run.named("invoke_agent ")
     (add_tool,) = run.named("execute_tool add")
@@ -443,7 +346,9 @@ async def test_calls_last_as_long_as_the_model_streamed_and_none_is_a_phantom(
     mode: str, llm: ScriptedLLMServer, tmp_path: Path
 ) -> None:
     delay = 0.05  # the server waits this long after each chunk of the answer (>= 3 chunks)
-    run = await export_run(two_tools(llm, chunk_delay_s=delay), mode, tmp_path / "run.otlp.json")
+    run = await export_run(
+        add_and_count(llm, chunk_delay_s=delay), mode, tmp_path / "run.otlp.json"
+    )
     trace = derive(run.captured)
     captured = {s.span_id: s for s in run.captured}
     by_id = run.by_id()
@@ -526,7 +431,9 @@ CONTENT_KEYS = (
 async def test_content_off_exports_no_message_content(
     llm: ScriptedLLMServer, tmp_path: Path
 ) -> None:
-    run = await export_run(two_tools(llm), "genai", tmp_path / "off.otlp.json", genai_content=False)
+    run = await export_run(
+        add_and_count(llm), "genai", tmp_path / "off.otlp.json", genai_content=False
+    )
     assert not any(k in s.attributes for s in run.exported for k in CONTENT_KEYS)
     assert run.named("chat ")[0].attributes[genai.INPUT_TOKENS] == 90  # the rest is there
 
@@ -535,10 +442,12 @@ async def test_content_follows_openinference_by_default(
     llm: ScriptedLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENINFERENCE_HIDE_INPUTS", "true")
-    run = await export_run(two_tools(llm), "genai", tmp_path / "hidden.otlp.json")
+    run = await export_run(add_and_count(llm), "genai", tmp_path / "hidden.otlp.json")
     assert not any(k in s.attributes for s in run.exported for k in CONTENT_KEYS)
     monkeypatch.undo()
-    run = await export_run(two_tools(llm), "genai", tmp_path / "on.otlp.json", genai_content=True)
+    run = await export_run(
+        add_and_count(llm), "genai", tmp_path / "on.otlp.json", genai_content=True
+    )
     assert genai.INPUT_MESSAGES in run.named("chat ")[0].attributes
 
 

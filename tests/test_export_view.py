@@ -15,7 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from phoenix_server import PhoenixServer
-from test_export_genai import two_tools
+from scenarios import add_and_count
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.cli import main
@@ -138,7 +138,7 @@ async def test_streamed_calls_last_in_phoenix_as_long_as_the_server_streamed(
         otlp_json_file=path,
         semconv=semconv,  # type: ignore[arg-type]
     )
-    run = two_tools(llm, chunk_delay_s=delay)
+    run = add_and_count(llm, chunk_delay_s=delay)
     try:
         with telemetry.start_run("stream-run") as root:
             await run()

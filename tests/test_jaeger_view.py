@@ -18,7 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from jaeger_fixtures import JaegerServer, jaeger
-from test_export_genai import two_tools
+from scenarios import add_and_count
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.cli import main
@@ -106,7 +106,7 @@ async def test_streamed_calls_last_in_jaeger_as_long_as_the_server_streamed(
         service_name=f"jaeger-stream-{semconv}",
         semconv=semconv,  # type: ignore[arg-type]
     )
-    run = two_tools(llm, chunk_delay_s=delay)
+    run = add_and_count(llm, chunk_delay_s=delay)
     try:
         with telemetry.start_run("stream-run") as root:
             await run()

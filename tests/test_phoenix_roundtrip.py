@@ -15,28 +15,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+import scenarios
 from openinference.semconv.resource import ResourceAttributes
 from openinference.semconv.trace import SpanAttributes as SA
 from phoenix_server import PhoenixServer
 from runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
-from otel_bridge.conventions import genai_attributes as genai
-from otel_bridge.scripted import ScriptedLLMServer, demo_script, scripted_openai_llm
+from otel_bridge.scripted import ScriptedLLMServer, demo_script
 from otel_bridge.spans import SpanEvent, SpanRecord
 from otel_bridge.telemetry import Protocol
 
 pytestmark = pytest.mark.phoenix
-
-
-def search(query: str) -> str:
-    """Search the notes."""
-    return f"Notes on {query}: spans record every call."
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
 
 
 def as_phoenix_stores(spans: Sequence[SpanRecord]) -> list[SpanRecord]:
@@ -68,14 +58,10 @@ async def test_handoff_run_round_trips_through_phoenix(
     project = f"otel-bridge-rt-{protocol.replace('/', '-')}"
     endpoint = phoenix.http_endpoint if protocol == "http/protobuf" else phoenix.grpc_endpoint
     telemetry = Telemetry(otlp_endpoint=endpoint, protocol=protocol, project_name=project)
-    demo = demo_script()
-    llm.set_script(demo.router())
-    workflow = demo.workflow(
-        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
-    )
+    demo, run = demo_script(), scenarios.handoff(llm)
     started = time.monotonic()
     try:
-        answer, trace_id = await traced(telemetry, lambda: workflow.run(user_msg=demo.user_msg))
+        answer, trace_id = await traced(telemetry, run)
     finally:
         telemetry.shutdown()
     exported = time.monotonic()
@@ -100,33 +86,8 @@ async def test_handoff_run_round_trips_through_phoenix(
     assert from_phoenix["usage"]["total_tokens"] == 2363  # the demo script's usage
 
     # The agent names are on the spans Phoenix shows.
-    by_id = {s.span_id_hex: s for s in spans}
-
-    def named(span_id: str) -> str:
-        """The one agent a span read back from Phoenix names under every agent key."""
-        attributes = by_id[span_id].attributes
-        keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_ID)
-        (agent,) = {attributes[key] for key in keys}
-        return str(agent)
-
-    assert [named(c.span_id) for c in plain.llm_calls] == [
-        "researcher",
-        "researcher",
-        "writer",
-        "writer",
-    ]
-    assert [(t.name, named(t.span_id)) for t in plain.tool_calls] == [
-        ("search", "researcher"),
-        ("handoff", "researcher"),
-        ("word_count", "writer"),
-    ]
-    (handoff,) = [s for s in spans if genai.TRANSFER_TARGET_NAME in s.attributes]
-    assert (
-        handoff.attributes[SA.TOOL_NAME],
-        handoff.attributes[genai.AGENT_NAME],
-        handoff.attributes[genai.TRANSFER_TARGET_NAME],
-        handoff.attributes[genai.TRANSFER_MODE],
-    ) == ("handoff", "researcher", "writer", "pass_control")
+    keys = (SA.AGENT_NAME, SA.GRAPH_NODE_NAME, SA.GRAPH_NODE_ID)
+    scenarios.assert_handoff_spans_name_their_agents(spans, plain, keys)
     (root,) = [s for s in spans if s.parent_id is None]
     assert root.attributes[SA.INPUT_VALUE] == demo.user_msg
     assert root.attributes[SA.OUTPUT_VALUE] == demo.answer

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
+import scenarios
+from llama_index.core.agent.workflow import FunctionAgent
 from runs import traced_run
 
 from otel_bridge import RunTrace, Telemetry
@@ -29,7 +30,6 @@ from otel_bridge.scripted import (
     ScriptedLLMServer,
     ToolCallSpec,
     Usage,
-    demo_script,
     scripted_openai_llm,
 )
 
@@ -44,77 +44,20 @@ Inspect = Callable[..., dict[str, Any]]
 # ---- the runs ---------------------------------------------------------------------------
 
 
-def search(query: str) -> str:
-    """Search the notes."""
-    return f"notes about {query}"
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
 def render_snippet(topic: str) -> str:
     """Return an HTML snippet about a topic."""
     return f"{PAYLOAD} about {topic}"
 
 
-def explode(reason: str) -> str:
-    """A tool that always fails."""
-    raise RuntimeError(f"tool exploded: {reason}")
-
-
 async def demo_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTrace:
     """The demo's researcher -> writer run."""
-    script = demo_script()
-    llm.set_script(script.router())
-    workflow = script.workflow(
-        scripted_openai_llm(llm, include_usage=True), search=search, word_count=word_count
-    )
-    _, trace = await traced_run(telemetry, lambda: workflow.run(user_msg=script.user_msg))
+    _, trace = await traced_run(telemetry, scenarios.handoff(llm))
     return trace
 
 
 async def chain_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTrace:
     """planner -> solver (adds) -> reviewer: two handoffs."""
-
-    def to(agent: str, why: str) -> ToolCallSpec:
-        return ToolCallSpec("handoff", {"to_agent": agent, "reason": why})
-
-    llm.set_script(
-        [
-            Reply(agent="You are the planner.", tool_calls=[to("solver", "plan ready")],
-                  usage=Usage(100, 10)),
-            Reply(agent="You are the solver.", tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
-                  usage=Usage(200, 20)),
-            Reply(agent="You are the solver.", tool_calls=[to("reviewer", "solved")],
-                  usage=Usage(300, 30)),
-            Reply(agent="You are the reviewer.", content="Reviewed: 42.", usage=Usage(400, 40)),
-        ]
-    )  # fmt: skip
-    client = scripted_openai_llm(llm, include_usage=True)
-
-    def agent(name: str, tools: list[Any], to: list[str]) -> FunctionAgent:
-        return FunctionAgent(
-            name=name,
-            description=f"The {name}.",
-            system_prompt=f"You are the {name}.",
-            tools=tools,
-            llm=client,
-            can_handoff_to=to,
-        )
-
-    workflow = AgentWorkflow(
-        agents=[agent("planner", [], ["solver"]), agent("solver", [add], ["reviewer"]),
-                agent("reviewer", [], [])],
-        root_agent="planner",
-    )  # fmt: skip
-    _, trace = await traced_run(telemetry, lambda: workflow.run(user_msg="Add 20 and 22."))
+    _, trace = await traced_run(telemetry, scenarios.chain(llm))
     return trace
 
 
@@ -134,7 +77,7 @@ async def tool_error_run(llm: ScriptedLLMServer, telemetry: Telemetry) -> RunTra
     )
     agent = FunctionAgent(
         name="fragile",
-        tools=[render_snippet, explode],
+        tools=[render_snippet, scenarios.explode],
         llm=scripted_openai_llm(llm, include_usage=True),
     )
     _, trace = await traced_run(telemetry, lambda: agent.run(user_msg="Try the tools."))

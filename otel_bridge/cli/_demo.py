@@ -48,22 +48,6 @@ QUIET_LOGGERS = (
     "opentelemetry.sdk.trace.export",
     "otel_bridge.telemetry",
 )
-NOTES = (
-    "OpenTelemetry records each LLM call and each tool call of an agent as a span. "
-    "OpenInference and the GenAI semantic conventions name the attributes: messages, "
-    "token counts, model and tool names. A trace of spans gives timings per agent and shows "
-    "where one agent hands the conversation to another."
-)
-
-
-def search(query: str) -> str:
-    """Search the research notes (a fixed page of notes, so the demo needs no network)."""
-    return f"Notes on {query}: {NOTES}"
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
 
 
 @dataclass(frozen=True)
@@ -126,7 +110,7 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
             if server is not None
             else openai_llm(options.model, options.base_url, options.api_key)
         )
-        workflow = script.workflow(llm, search=search, word_count=word_count)
+        workflow = script.workflow(llm)
         result, trace_id = asyncio.run(
             _run(telemetry, workflow, script.user_msg, report, session_id)
         )

@@ -2,14 +2,14 @@
 
 Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.OpenAI`` client.
 The OpenAI wire format (requests in, JSON and SSE replies out) is pure (``_wire``); the HTTP
-server, scripts and routers are ``_server``; the demo's researcher -> writer run is
-``_demo_script``.
+server, scripts and routers are ``_server``; the demo's researcher -> writer run and its
+offline tools are ``_demo_script``.
 """
 
 from __future__ import annotations
 
 from ..errors import ScriptError
-from ._demo_script import DemoScript, demo_script
+from ._demo_script import DemoScript, demo_script, demo_search, demo_word_count
 from ._server import (
     ConversationRouter,
     Exchange,
@@ -45,6 +45,8 @@ __all__ = [
     "assistant_turns",
     "codeact_execute",
     "demo_script",
+    "demo_search",
+    "demo_word_count",
     "estimate_usage",
     "first_user_text",
     "react_action",

@@ -3,7 +3,8 @@
 ``demo_script()`` returns everything a two-agent ``AgentWorkflow`` needs to run against
 ``ScriptedLLMServer`` without a real model: the user message, both system prompts, the four
 scripted assistant turns (researcher: ``search`` then ``handoff``; writer: ``word_count`` then
-the answer) and a ready ``AgentWorkflow`` builder. The caller brings the tool functions.
+the answer) and a ready ``AgentWorkflow`` builder, with the demo's own offline tools
+(``demo_search``, ``demo_word_count``) unless the caller brings others.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from llama_index.core.agent.workflow import AgentWorkflow
     from llama_index.core.llms import LLM
 
-__all__ = ["DemoScript", "demo_script"]
+__all__ = ["DemoScript", "demo_script", "demo_search", "demo_word_count"]
 
 _USER_MSG = "Write a two-sentence brief on how OpenTelemetry traces LLM agents."
 _RESEARCHER_PROMPT = (
@@ -34,6 +35,22 @@ _DRAFT = (
     "OpenTelemetry records every LLM call and tool call of an agent as a span. "
     "Token counts, timings and handoffs can then be derived from the trace."
 )
+_NOTES = (
+    "OpenTelemetry records each LLM call and each tool call of an agent as a span. "
+    "OpenInference and the GenAI semantic conventions name the attributes: messages, "
+    "token counts, model and tool names. A trace of spans gives timings per agent and shows "
+    "where one agent hands the conversation to another."
+)
+
+
+def demo_search(query: str) -> str:
+    """Search the research notes (a fixed page of notes, so the demo needs no network)."""
+    return f"Notes on {query}: {_NOTES}"
+
+
+def demo_word_count(text: str) -> int:
+    """Count the words of a text."""
+    return len(text.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +72,10 @@ class DemoScript:
         self,
         llm: LLM,
         *,
-        search: Callable[..., Any],
-        word_count: Callable[..., Any],
+        search: Callable[..., Any] = demo_search,
+        word_count: Callable[..., Any] = demo_word_count,
     ) -> AgentWorkflow:
-        """The researcher -> writer ``AgentWorkflow`` of FunctionAgents, with the caller's tools.
+        """The researcher -> writer ``AgentWorkflow`` of FunctionAgents, with these tools.
 
         ``search(query: str)`` and ``word_count(text: str)`` may be sync or async functions.
         """

@@ -7,7 +7,7 @@ capture, its default), ``openllmetry`` (OpenLLMetry's LlamaIndex and OpenAI
 instrumentations), or ``mixed-genai`` / ``mixed-openllmetry`` (otel-bridge's Telemetry plus
 that instrumentation of the OpenAI client: each model call is recorded twice). Each
 instrumentation patches LlamaIndex or the client for the whole process, so each mode runs in a
-process of its own. Every scenario runs against the scripted
+process of its own. Every scenario (tests/scenarios.py) runs against the scripted
 OpenAI-compatible server through the real OpenAI client; its spans are written as OTLP/JSON to
 ``OUTDIR/<scenario>.otlp.json`` and what the server saw and sent to ``<scenario>.truth.json``.
 """
@@ -18,7 +18,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,137 +30,6 @@ MODES = (
     "mixed-genai",
     "mixed-openllmetry",
 )
-
-
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
-def explode(reason: str) -> str:
-    """A tool that always fails."""
-    raise RuntimeError(f"tool exploded: {reason}")
-
-
-def search(query: str) -> str:
-    """Search the notes."""
-    return f"notes about {query}"
-
-
-def word_count(text: str) -> int:
-    """Count the words of a text."""
-    return len(text.split())
-
-
-async def two_tools(server: Any) -> Any:
-    """A FunctionAgent calls two tools in one turn, then answers; streamed, with usage."""
-    from llama_index.core.agent.workflow import FunctionAgent
-
-    from otel_bridge.scripted import Reply, ToolCallSpec, Usage, scripted_openai_llm
-
-    server.set_script(
-        [
-            Reply(
-                tool_calls=[
-                    ToolCallSpec("add", {"a": 2, "b": 3}),
-                    ToolCallSpec("multiply", {"a": 4, "b": 5}),
-                ],
-                usage=Usage(120, 30, cached=64, reasoning=7),
-            ),
-            Reply(content="2+3=5 and 4*5=20.", usage=Usage(180, 12)),
-        ]
-    )
-    agent = FunctionAgent(
-        name="calculator",
-        system_prompt="You are a calculator.",
-        tools=[add, multiply],
-        llm=scripted_openai_llm(server, include_usage=True),
-    )
-    return await agent.run(user_msg="What is 2+3 and 4*5?")
-
-
-async def handoff(server: Any) -> Any:
-    """The demo: a researcher searches and hands off to a writer, who checks and answers."""
-    from otel_bridge.scripted import demo_script, scripted_openai_llm
-
-    script = demo_script()
-    server.set_script(script.router())
-    llm = scripted_openai_llm(server, include_usage=True)
-    workflow = script.workflow(llm, search=search, word_count=word_count)
-    return await workflow.run(user_msg=script.user_msg)
-
-
-async def chain(server: Any) -> Any:
-    """Three agents, two handoffs: planner -> solver (adds) -> reviewer."""
-    from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
-
-    from otel_bridge.scripted import Reply, ToolCallSpec, Usage, scripted_openai_llm
-
-    def to(agent: str, why: str) -> ToolCallSpec:
-        return ToolCallSpec("handoff", {"to_agent": agent, "reason": why})
-
-    server.set_script(
-        [
-            Reply(agent="You are the planner.", tool_calls=[to("solver", "plan ready")],
-                  usage=Usage(100, 10)),
-            Reply(agent="You are the solver.", tool_calls=[ToolCallSpec("add", {"a": 20, "b": 22})],
-                  usage=Usage(200, 20)),
-            Reply(agent="You are the solver.", tool_calls=[to("reviewer", "solved")],
-                  usage=Usage(300, 30)),
-            Reply(agent="You are the reviewer.", content="Reviewed: 42.", usage=Usage(400, 40)),
-        ]
-    )  # fmt: skip
-    llm = scripted_openai_llm(server, include_usage=True)
-
-    def agent(name: str, tools: list[Any], to: list[str]) -> FunctionAgent:
-        return FunctionAgent(
-            name=name,
-            description=f"The {name}.",
-            system_prompt=f"You are the {name}.",
-            tools=tools,
-            llm=llm,
-            can_handoff_to=to,
-        )
-
-    workflow = AgentWorkflow(
-        agents=[agent("planner", [], ["solver"]), agent("solver", [add], ["reviewer"]),
-                agent("reviewer", [], [])],
-        root_agent="planner",
-    )  # fmt: skip
-    return await workflow.run(user_msg="Add 20 and 22.")
-
-
-async def tool_raises(server: Any) -> Any:
-    """A tool raises; the agent reads the error and answers."""
-    from llama_index.core.agent.workflow import FunctionAgent
-
-    from otel_bridge.scripted import Reply, ToolCallSpec, Usage, scripted_openai_llm
-
-    server.set_script(
-        [
-            Reply(
-                tool_calls=[ToolCallSpec("explode", {"reason": "bad input"})], usage=Usage(50, 5)
-            ),
-            Reply(content="The tool failed.", usage=Usage(80, 6)),
-        ]
-    )
-    agent = FunctionAgent(
-        name="fragile",
-        system_prompt="You are fragile.",
-        tools=[explode],
-        llm=scripted_openai_llm(server, include_usage=True),
-    )
-    return await agent.run(user_msg="Try the tool.")
-
-
-SCENARIOS: dict[str, Callable[[Any], Awaitable[Any]]] = {
-    f.__name__: f for f in (two_tools, handoff, chain, tool_raises)
-}
 
 
 def instrument(mode: str) -> tuple[Any, Any, Callable[[str], Any]]:
@@ -237,6 +106,10 @@ async def record(mode: str, out: Path) -> None:
     from otel_bridge.scripted import ScriptedLLMServer
 
     provider, memory, root = instrument(mode)
+    # The scenarios import LlamaIndex, which the instrumentations patch: import them once it is on.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scenarios import SCENARIOS
+
     out.mkdir(parents=True, exist_ok=True)
     with ScriptedLLMServer() as server:
         for name, scenario in SCENARIOS.items():
@@ -244,8 +117,9 @@ async def record(mode: str, out: Path) -> None:
             memory.clear()
             answer = error = None
             try:
+                run = scenario(server)
                 with root(name):
-                    answer = str(await scenario(server))
+                    answer = str(await run())
             except Exception as exc:  # the scenario's own failure is part of the record
                 error = f"{type(exc).__name__}: {exc}"
             provider.force_flush()
