@@ -18,10 +18,17 @@ import click
 
 from ..derivation import derive as derive_run
 from ..errors import ConfigError
-from ..sources import parse_source, read_runs, run_labels, select_runs
+from ..sources import parse_source, read_runs, run_labels
 from ..spans import SpanRecord
 from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
-from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._options import (
+    SOURCES_HELP,
+    RunSelection,
+    filter_options,
+    note_open,
+    source_options,
+    with_selection,
+)
 from ._progress import counting, run_parallel
 
 __all__ = ["export"]
@@ -40,31 +47,21 @@ REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
 @click.option("--overwrite", is_flag=True, help="Replace an existing export.")
 @filter_options("Only the N newest runs.")
 @click.option(
-    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
-)
-@click.option(
     "--workers",
     type=click.IntRange(1),
     help=f"Processes reading, deriving and writing a URL's runs side by side, each its own part "
     f"(default: one per CPU, up to {MAX_WORKERS}; a file: 1).",
 )
 @source_options
+@with_selection
 def export(
     source: str,
     fmt: ExportFormat,
     output: str,
     append: bool,
     overwrite: bool,
-    since: str | None,
-    until: str | None,
-    session: str | None,
-    limit: int | None,
-    include_open: bool,
+    selection: RunSelection,
     workers: int | None,
-    kind: str | None,
-    project: str | None,
-    service: str | None,
-    token: str | None,
 ) -> None:
     """Write the runs of SOURCE as tables: runs, agents, llm_calls, tool_calls, messages,
     handoffs.
@@ -80,22 +77,10 @@ def export(
     if append and overwrite:
         raise ConfigError("--append and --overwrite exclude each other")
     mode: WriteMode = "append" if append else "overwrite" if overwrite else "new"
-    source_kind = parse_source(source, kind)[0]
+    source_kind = parse_source(source, selection.kind)[0]
     target = ExportTarget(output, fmt, mode)  # refused now, before any run is read
     try:
-        runs = select_runs(
-            source,
-            since=since,
-            until=until,
-            session=session,
-            limit=limit or None,
-            include_open=include_open,
-            kind=kind,
-            project=project,
-            service=service,
-            token=token,
-        )
-        check_selected(runs, source, source_kind, bool(since or until or session))
+        runs = selection.runs(source)
         ids = [summary.trace_id for summary in runs.summaries]
         if workers is None:  # one per CPU, if each has enough runs to be worth its start
             workers = min(MAX_WORKERS, os.cpu_count() or 1, len(ids) // MIN_RUNS_PER_WORKER or 1)
@@ -105,8 +90,7 @@ def export(
                 parts = [_write_part(iter(runs), target.staging, fmt, tick)]
         else:
             jobs = [
-                (source, ids[i::count], kind, project, token, str(target.staging), fmt)
-                for i in range(count)
+                (source, ids[i::count], selection, str(target.staging), fmt) for i in range(count)
             ]
             parts = run_parallel(_export_worker, jobs, len(ids), "exporting")
         target.commit()
@@ -160,9 +144,7 @@ def _write_part(
 def _export_worker(
     source: str,
     ids: list[str],
-    kind: str | None,
-    project: str | None,
-    token: str | None,
+    selection: RunSelection,
     staging: str,
     fmt: ExportFormat,
     report: Callable[[int], None],
@@ -170,5 +152,12 @@ def _export_worker(
     """One worker process of a parallel export: its share of the runs, as its own part."""
     # No read-ahead thread: it would contend with the derivation for this process's
     # interpreter, while the other workers use the CPU when this one waits for the server.
-    spans = read_runs(source, ids, kind=kind, project=project, token=token, prefetch=0)
+    spans = read_runs(
+        source,
+        ids,
+        kind=selection.kind,
+        project=selection.project,
+        token=selection.token,
+        prefetch=0,
+    )
     return _write_part(spans, staging, fmt, report)

@@ -21,17 +21,18 @@ from ..derivation import ModelPrice
 from ..derivation import derive as derive_run
 from ..errors import ConfigError, OtelBridgeError, SourceError
 from ..report import render_summary, summary_console
-from ..sources import (
-    RunSummary,
-    list_runs,
-    load_spans,
-    parse_source,
-    select_runs,
-)
+from ..sources import RunSummary, parse_source
 from ._collector import collector
 from ._demo import demo
 from ._export import export
-from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._options import (
+    SOURCES_HELP,
+    RunSelection,
+    filter_options,
+    note_open,
+    source_options,
+    with_selection,
+)
 from ._prices import prices_option
 from ._progress import progress
 from ._report import report
@@ -63,26 +64,16 @@ def main() -> None:
 @click.option("--trace-id", help="Only this run (32 hex characters).")
 @click.option("--all", "all_runs", is_flag=True, help="Every run of a URL source (a file: always).")
 @filter_options("With --all: only the N newest runs.")
-@click.option(
-    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
-)
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="RunTrace JSON Lines: one run per line.")
 @click.option("--messages", is_flag=True, help="Also list the messages in the summary.")
 @prices_option
+@with_selection
 def derive(
     source: str,
     trace_id: str | None,
     all_runs: bool,
-    since: str | None,
-    until: str | None,
-    session: str | None,
-    limit: int | None,
-    include_open: bool,
-    kind: str | None,
-    project: str | None,
-    service: str | None,
-    token: str | None,
+    selection: RunSelection,
     as_json: bool,
     messages: bool,
     prices: dict[str, ModelPrice] | None,
@@ -98,30 +89,16 @@ def derive(
         raise ConfigError("--messages is for the summary; the --json output always has them")
     emit = _json_line if as_json else _summary_printer(messages)
     if trace_id is not None:
-        if all_runs or since or until or session or limit:
+        if all_runs or selection.filtered or selection.limit:
             raise ConfigError("--trace-id names one run: drop --all and the run filters")
-        spans = load_spans(source, trace_id, project=project, token=token, kind=kind)
-        emit(derive_run(spans, trace_id, prices=prices).to_dict())
+        emit(derive_run(selection.spans(source, trace_id), trace_id, prices=prices).to_dict())
         return
-    source_kind = parse_source(source, kind)[0]
-    if source_kind != "file" and not all_runs:
+    if parse_source(source, selection.kind)[0] != "file" and not all_runs:
         raise SourceError(
             f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
             f"traces {source}) or --all"
         )
-    runs = select_runs(
-        source,
-        since=since,
-        until=until,
-        session=session,
-        limit=limit or None,
-        include_open=include_open,
-        kind=kind,
-        project=project,
-        service=service,
-        token=token,
-    )
-    check_selected(runs, source, source_kind, bool(since or until or session))
+    runs = selection.runs(source)
     for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
         emit(derive_run(spans, prices=prices).to_dict())
     note_open(runs)
@@ -142,7 +119,7 @@ def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
 
 @main.command(epilog=SOURCES_HELP)
 @click.argument("source")
-@filter_options(f"The N newest runs (default {TRACES_LIMIT}; 0: all).")
+@filter_options(f"The N newest runs (default {TRACES_LIMIT}; 0: all).", open_runs=False)
 @click.option(
     "--brief",
     is_flag=True,
@@ -151,38 +128,16 @@ def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
 )
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one run per line.")
-def traces(
-    source: str,
-    since: str | None,
-    until: str | None,
-    session: str | None,
-    limit: int | None,
-    brief: bool,
-    kind: str | None,
-    project: str | None,
-    service: str | None,
-    token: str | None,
-    as_json: bool,
-) -> None:
+@with_selection
+def traces(source: str, selection: RunSelection, brief: bool, as_json: bool) -> None:
     """List the runs SOURCE holds: trace id, start, status, agents, tokens, duration.
 
     Newest first (a file: in its order). Status `open`: no root span yet, the run is still
     going (or its root was never exported). Derive one with `otel-bridge derive SOURCE
     --trace-id ID`, all with `--all`.
     """
-    limit = TRACES_LIMIT if limit is None else limit or None
-    found = list_runs(
-        source,
-        since=since,
-        until=until,
-        session=session,
-        limit=limit,
-        details=not brief,
-        kind=kind,
-        project=project,
-        service=service,
-        token=token,
-    )
+    limit = TRACES_LIMIT if selection.limit is None else selection.limit or None
+    found = selection.summaries(source, limit, details=not brief)
     if as_json:
         count = 0
         for summary in found:
@@ -196,7 +151,7 @@ def traces(
             console.print(_runs_table(rows, console.width))
         sys.stdout.flush()  # the notes below go to stderr: after the table, not inside it
     if not count:
-        matching = " that match" if since or until or session else ""
+        matching = " that match" if selection.filtered else ""
         click.echo(f"otel-bridge: no runs{matching} in {source}", err=True)
     elif limit is not None and count == limit:
         click.echo(f"otel-bridge: the {limit} newest runs; --limit 0 lists them all", err=True)

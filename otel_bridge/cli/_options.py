@@ -1,22 +1,34 @@
-"""What the commands over many runs share: the source syntax help, options, selection checks."""
+"""What the commands over many runs share: the source syntax help, options, the selection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import click
 
 from ..collector import TOKEN_ENV
 from ..errors import SourceError
-from ..sources import SOURCE_KINDS, Runs
+from ..sources import (
+    SOURCE_KINDS,
+    Runs,
+    RunSummary,
+    list_runs,
+    load_spans,
+    parse_source,
+    select_runs,
+)
+from ..spans import SpanRecord
 
 __all__ = [
     "SOURCES_HELP",
-    "check_selected",
+    "RunSelection",
     "filter_options",
     "note_open",
     "source_options",
+    "with_selection",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +64,7 @@ def source_options(command: F) -> F:
     return command
 
 
-def filter_options(limit_help: str) -> Callable[[F], F]:
+def filter_options(limit_help: str, *, open_runs: bool = True) -> Callable[[F], F]:
     def decorate(command: F) -> F:
         options = [
             click.option(
@@ -62,6 +74,14 @@ def filter_options(limit_help: str) -> Callable[[F], F]:
             click.option("--session", help="Runs of this session id (session.id)."),
             click.option("--limit", type=click.IntRange(0), help=limit_help),
         ]
+        if open_runs:
+            options.append(
+                click.option(
+                    "--include-open",
+                    is_flag=True,
+                    help="Also runs without a root span yet (still running).",
+                )
+            )
         for option in reversed(options):
             command = option(command)
         return command
@@ -69,23 +89,88 @@ def filter_options(limit_help: str) -> Callable[[F], F]:
     return decorate
 
 
-# ---- derive --------------------------------------------------------------------------------------
+# ---- the selection -------------------------------------------------------------------------------
 
 
-def check_selected(runs: Runs, source: str, source_kind: str, filtered: bool) -> None:
-    """SourceError when nothing was selected, saying why."""
-    if len(runs):
-        return
-    if runs.skipped_open:
-        raise SourceError(
-            f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
-            "running?); --include-open derives them as they are"
+@dataclass(frozen=True)
+class RunSelection:
+    """The runs a command reads from its SOURCE: the run filters and the source options."""
+
+    since: str | None = None
+    until: str | None = None
+    session: str | None = None
+    limit: int | None = None
+    include_open: bool = False
+    kind: str | None = None
+    project: str | None = None
+    service: str | None = None
+    token: str | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """True when --since, --until or --session narrow the runs."""
+        return bool(self.since or self.until or self.session)
+
+    def runs(self, source: str) -> Runs:
+        """The selected runs, read when iterated (--limit 0: all); SourceError when none."""
+        runs = select_runs(
+            source,
+            since=self.since,
+            until=self.until,
+            session=self.session,
+            limit=self.limit or None,
+            include_open=self.include_open,
+            kind=self.kind,
+            project=self.project,
+            service=self.service,
+            token=self.token,
         )
-    if filtered:
-        raise SourceError(f"{source}: no runs match --since/--until/--session")
-    if source_kind == "file":
-        raise SourceError(f"{source}: holds no spans")
-    raise SourceError(f"{source}: holds no runs")
+        if len(runs):
+            return runs
+        if runs.skipped_open:
+            raise SourceError(
+                f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
+                "running?); --include-open derives them as they are"
+            )
+        if self.filtered:
+            raise SourceError(f"{source}: no runs match --since/--until/--session")
+        if parse_source(source, self.kind)[0] == "file":
+            raise SourceError(f"{source}: holds no spans")
+        raise SourceError(f"{source}: holds no runs")
+
+    def summaries(self, source: str, limit: int | None, details: bool) -> Iterator[RunSummary]:
+        """The selected runs as listed by the source, at most ``limit`` (None: all)."""
+        return list_runs(
+            source,
+            since=self.since,
+            until=self.until,
+            session=self.session,
+            limit=limit,
+            details=details,
+            kind=self.kind,
+            project=self.project,
+            service=self.service,
+            token=self.token,
+        )
+
+    def spans(self, source: str, trace_id: str | None) -> list[SpanRecord]:
+        """The spans of one run (of every run, for a file)."""
+        return load_spans(source, trace_id, project=self.project, token=self.token, kind=self.kind)
+
+
+def with_selection(command: Callable[..., None]) -> Callable[..., None]:
+    """Hands a command its run filters and source options as one ``selection`` argument.
+
+    Put it under the command's option decorators, right above the function.
+    """
+    names = {field.name for field in fields(RunSelection)}
+
+    @functools.wraps(command)
+    def run(**params: Any) -> None:
+        chosen = {name: params.pop(name) for name in names & params.keys()}
+        command(selection=RunSelection(**chosen), **params)
+
+    return run
 
 
 def note_open(runs: Runs) -> None:
@@ -95,6 +180,3 @@ def note_open(runs: Runs) -> None:
             "(still running?); --include-open derives them",
             err=True,
         )
-
-
-# ---- traces --------------------------------------------------------------------------------------

@@ -9,9 +9,16 @@ import click
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError
 from ..report import write_report_dir, write_run_report
-from ..sources import load_spans, parse_source, select_runs
+from ..sources import parse_source
 from ..spans import group_by_trace
-from ._options import SOURCES_HELP, check_selected, filter_options, note_open, source_options
+from ._options import (
+    SOURCES_HELP,
+    RunSelection,
+    filter_options,
+    note_open,
+    source_options,
+    with_selection,
+)
 from ._prices import prices_option
 from ._progress import counting
 
@@ -34,29 +41,19 @@ DEFAULT_OUTPUT = "run.html"
     "--all", "every_run", is_flag=True, help="A page per run and an index.html linking them."
 )
 @filter_options("With --all: only the N newest runs.")
-@click.option(
-    "--include-open", is_flag=True, help="Also runs without a root span yet (still running)."
-)
 @click.option("--overwrite", is_flag=True, help="With --all: replace a non-empty directory.")
 @click.option("--title", default="otel-bridge runs", show_default=True, help="The index's title.")
 @source_options
 @prices_option
+@with_selection
 def report(
     source: str,
     output: Path | None,
     trace_id: str | None,
     every_run: bool,
-    since: str | None,
-    until: str | None,
-    session: str | None,
-    limit: int | None,
-    include_open: bool,
+    selection: RunSelection,
     overwrite: bool,
     title: str,
-    kind: str | None,
-    project: str | None,
-    service: str | None,
-    token: str | None,
     prices: dict[str, ModelPrice] | None,
 ) -> None:
     """Write a run of SOURCE as one HTML page that works offline, or every run with --all.
@@ -76,23 +73,10 @@ def report(
         raise ConfigError("--all writes a directory: name it with -o DIR")
     if overwrite and not every_run:
         raise ConfigError("--overwrite is for --all (a single page is always replaced)")
-    if not every_run and (since or until or session or limit):
+    if not every_run and (selection.filtered or selection.limit):
         raise ConfigError("the run filters (--since, --until, --session, --limit) go with --all")
-    source_kind = parse_source(source, kind)[0]
     if every_run:
-        runs = select_runs(
-            source,
-            since=since,
-            until=until,
-            session=session,
-            limit=limit or None,
-            include_open=include_open,
-            kind=kind,
-            project=project,
-            service=service,
-            token=token,
-        )
-        check_selected(runs, source, source_kind, bool(since or until or session))
+        runs = selection.runs(source)
         directory = output or Path()
         with counting(len(runs), "writing run pages") as advance:
             traces = (derive(s, prices=prices) for s in runs)  # one run in memory at a time
@@ -102,12 +86,12 @@ def report(
         note_open(runs)
         click.echo(f"Wrote {path / 'index.html'} and {len(runs)} run page(s) in {path}.")
         return
-    if trace_id is None and source_kind != "file":
+    if trace_id is None and parse_source(source, selection.kind)[0] != "file":
         raise SourceError(
             f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
             f"traces {source}) or --all -o DIR"
         )
-    spans = load_spans(source, trace_id, project=project, token=token, kind=kind)
+    spans = selection.spans(source, trace_id)
     groups = group_by_trace(spans)
     if not groups:
         raise SourceError(f"{source}: holds no spans")
