@@ -25,32 +25,28 @@ def collector() -> None:
     """The embedded OTLP collector (HTTP + gRPC in, SQLite, query API)."""
 
 
-@collector.command("serve")
+@collector.command("serve", context_settings={"show_default": True})
 @click.option(
     "--db",
     "db_path",
     default="otel-bridge-spans.db",
-    show_default=True,
     type=click.Path(dir_okay=False),
     help="SQLite database file (WAL); missing parent directories are created.",
 )
 @click.option(
     "--host",
     default=DEFAULT_HOST,
-    show_default=True,
     help="Address to listen on. Loopback only unless --allow-remote.",
 )
 @click.option(
     "--http-port",
     default=DEFAULT_HTTP_PORT,
-    show_default=True,
     type=int,
     help="OTLP/HTTP and query API port (0: a free port).",
 )
 @click.option(
     "--grpc-port",
     default=DEFAULT_GRPC_PORT,
-    show_default=True,
     type=int,
     help="OTLP/gRPC port (0: a free port).",
 )
@@ -58,7 +54,6 @@ def collector() -> None:
 @click.option(
     "--token",
     envvar=TOKEN_ENV,
-    default=None,
     show_envvar=True,
     help="Require 'Authorization: Bearer TOKEN' on every request.",
 )
@@ -70,14 +65,12 @@ def collector() -> None:
 @click.option(
     "--max-body-mib",
     default=20,
-    show_default=True,
     type=click.IntRange(1),
     help="Largest request body, before and after gunzip.",
 )
 @click.option(
     "--max-pending-mib",
     default=64,
-    show_default=True,
     type=click.IntRange(1),
     help="Spans waiting for the database, in MiB of their size; beyond it exports get 429 / "
     "RESOURCE_EXHAUSTED with a retry delay.",
@@ -86,7 +79,6 @@ def collector() -> None:
     "--synchronous",
     type=click.Choice(["FULL", "NORMAL"]),
     default="FULL",
-    show_default=True,
     help="SQLite synchronous mode: with FULL an acked request survives a power loss (an "
     "fsync per transaction); NORMAL only a crash of the collector, and is a little faster.",
 )
@@ -98,7 +90,6 @@ def collector() -> None:
 @click.option(
     "--read-timeout",
     default=10.0,
-    show_default=True,
     type=click.FloatRange(0, min_open=True),
     help="Seconds a client may take to send a request's headers, or pause inside a body "
     "(then 408 and the connection is closed).",
@@ -106,14 +97,12 @@ def collector() -> None:
 @click.option(
     "--body-timeout",
     default=60.0,
-    show_default=True,
     type=click.FloatRange(0, min_open=True),
     help="Seconds a client may take to send a whole body (then 408).",
 )
 @click.option(
     "--max-client-uploads",
     default=16,
-    show_default=True,
     type=click.IntRange(1),
     help="Exports in progress at once per client address, HTTP and gRPC together "
     "(then 429 / RESOURCE_EXHAUSTED with a retry delay).",
@@ -121,14 +110,12 @@ def collector() -> None:
 @click.option(
     "--max-run-spans",
     default=50_000,
-    show_default=True,
     type=click.IntRange(1),
     help="Largest trace that /api/traces/{id}/run derives (then 422; its spans stay readable).",
 )
 @click.option(
     "--max-run-depth",
     default=1_000,
-    show_default=True,
     type=click.IntRange(1),
     help="Deepest chain of parent spans that /api/traces/{id}/run derives (then 422).",
 )
