@@ -176,16 +176,8 @@ class _RoutingTracer(trace_api.Tracer):
         set_status_on_exception: bool = True,
     ) -> trace_api.Span:
         """Start the span on the owning Telemetry's provider."""
-        return self._target(context).start_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-        )
+        args = (kind, attributes, links, start_time, record_exception, set_status_on_exception)
+        return self._target(context).start_span(name, context, *args)
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]
@@ -201,16 +193,8 @@ class _RoutingTracer(trace_api.Tracer):
         end_on_exit: bool = True,
     ) -> Iterator[trace_api.Span]:
         """Start the span on the owning provider and make it current."""
-        span = self.start_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-        )
+        args = (kind, attributes, links, start_time, record_exception, set_status_on_exception)
+        span = self.start_span(name, context, *args)
         with trace_api.use_span(
             span,
             end_on_exit=end_on_exit,
