@@ -18,6 +18,7 @@ __all__ = ["NO_AGENT", "Arrow", "Bar", "Lane", "Tick", "Timeline", "lane_names",
 
 NO_AGENT = "(no agent)"
 BarKind = Literal["llm", "tool", "handoff", "error"]
+Track = Literal["llm", "tool"]
 # A bar narrower than this (in % of the run) is widened so that it stays visible and clickable.
 MIN_WIDTH_PCT = 0.05
 
@@ -37,7 +38,7 @@ class Bar:
 
     index: int
     lane: int
-    track: Literal["llm", "tool"]
+    track: Track
     kind: BarKind
     left: str
     width: str
@@ -190,10 +191,33 @@ def lay_out(data: Mapping[str, Any]) -> Timeline:
     clock = _Clock(data)
     bars: list[Bar] = []
     details: list[dict[str, Any]] = []
-    for call in data.get("llm_calls") or ():
-        _llm_bar(mapping(call), clock, lane_of, bars, details)
-    for call in data.get("tool_calls") or ():
-        _tool_bar(mapping(call), clock, lane_of, bars, details)
+    tracks: tuple[tuple[Track, Any], ...] = (
+        ("llm", data.get("llm_calls")),
+        ("tool", data.get("tool_calls")),
+    )
+    for track, calls in tracks:
+        for call in map(mapping, calls or ()):
+            placed = _place(call, clock)
+            if placed is None:
+                continue
+            left, width, start = placed
+            agent = str(call.get("agent") or NO_AGENT)
+            read = _llm_call if track == "llm" else _tool_call
+            kind, ttft, title, detail = read(call, agent, clock.offset(start))
+            failed = call.get("status") == "error"
+            bars.append(
+                Bar(
+                    len(details),
+                    lane_of[agent],
+                    track,
+                    "error" if failed else kind,
+                    _pct(left),
+                    _pct(width),
+                    ttft,
+                    title + (" · error" if failed else ""),
+                )
+            )
+            details.append(detail)
     arrows = []
     for number, handoff in enumerate(data.get("handoffs") or (), start=1):
         handoff = mapping(handoff)
@@ -228,18 +252,12 @@ def _place(call: Mapping[str, Any], clock: _Clock) -> tuple[float, float, int] |
     return min(left, 100.0 - MIN_WIDTH_PCT), width, start
 
 
-def _llm_bar(
-    call: Mapping[str, Any],
-    clock: _Clock,
-    lane_of: Mapping[str, int],
-    bars: list[Bar],
-    details: list[dict[str, Any]],
-) -> None:
-    placed = _place(call, clock)
-    if placed is None:
-        return
-    left, width, start = placed
-    agent = str(call.get("agent") or NO_AGENT)
+# What a bar shows of its call: its kind (unless it failed), the first-token mark (% of the
+# bar), its title (without " · error") and the details a click reveals.
+BarText = tuple[BarKind, str | None, str, dict[str, Any]]
+
+
+def _llm_call(call: Mapping[str, Any], agent: str, at: str) -> BarText:
     duration, ttft = call.get("duration_s"), call.get("time_to_first_token_s")
     usage = mapping(call.get("usage"))
     ttft_pct = None
@@ -250,77 +268,37 @@ def _llm_bar(
     if isinstance(ttft, int | float):
         title += f" · first token {seconds(ttft)}"
     title += f" · {tokens_text(usage)}"
-    failed = call.get("status") == "error"
-    bars.append(
-        Bar(
-            len(details),
-            lane_of[agent],
-            "llm",
-            "error" if failed else "llm",
-            _pct(left),
-            _pct(width),
-            ttft_pct,
-            title + (" · error" if failed else ""),
-        )
-    )
-    details.append(
-        {
-            "kind": "LLM call",
-            "agent": agent,
-            "model": model,
-            "provider": call.get("provider"),
-            "at": clock.offset(start),
-            "duration": seconds(duration),
-            "first token": seconds(ttft) if isinstance(ttft, int | float) else None,
-            "tokens": tokens_text(usage),
-            "cost": cost_text(call.get("cost")),
-            "finish reason": call.get("finish_reason"),
-            "status": call.get("status"),
-            "span id": call.get("span_id"),
-        }
-    )
+    detail = {
+        "kind": "LLM call",
+        "agent": agent,
+        "model": model,
+        "provider": call.get("provider"),
+        "at": at,
+        "duration": seconds(duration),
+        "first token": seconds(ttft) if isinstance(ttft, int | float) else None,
+        "tokens": tokens_text(usage),
+        "cost": cost_text(call.get("cost")),
+        "finish reason": call.get("finish_reason"),
+        "status": call.get("status"),
+        "span id": call.get("span_id"),
+    }
+    return "llm", ttft_pct, title, detail
 
 
-def _tool_bar(
-    call: Mapping[str, Any],
-    clock: _Clock,
-    lane_of: Mapping[str, int],
-    bars: list[Bar],
-    details: list[dict[str, Any]],
-) -> None:
-    placed = _place(call, clock)
-    if placed is None:
-        return
-    left, width, start = placed
-    agent = str(call.get("agent") or NO_AGENT)
+def _tool_call(call: Mapping[str, Any], agent: str, at: str) -> BarText:
     name = str(call.get("name") or "tool")
-    failed = call.get("status") == "error"
-    kind: BarKind = "error" if failed else "handoff" if name == "handoff" else "tool"
+    detail = {
+        "kind": "tool call",
+        "agent": agent,
+        "tool": name,
+        "at": at,
+        "duration": seconds(call.get("duration_s")),
+        "status": call.get("status"),
+        "error": call.get("error"),
+        "tool call id": call.get("tool_call_id"),
+        "span id": call.get("span_id"),
+        "arguments": _arguments(call.get("arguments")),
+        "output": call.get("output"),
+    }
     title = f"{agent} · tool {name} · {seconds(call.get('duration_s'))}"
-    bars.append(
-        Bar(
-            len(details),
-            lane_of[agent],
-            "tool",
-            kind,
-            _pct(left),
-            _pct(width),
-            None,
-            title + (" · error" if failed else ""),
-        )
-    )
-    details.append(
-        {
-            "kind": "tool call",
-            "agent": agent,
-            "tool": name,
-            "at": clock.offset(start),
-            "duration": seconds(call.get("duration_s")),
-            "status": call.get("status"),
-            "error": call.get("error"),
-            "tool call id": call.get("tool_call_id"),
-            "span id": call.get("span_id"),
-            "arguments": _arguments(call.get("arguments")),
-            "output": call.get("output"),
-        }
-    )
+    return "handoff" if name == "handoff" else "tool", None, title, detail
