@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,8 @@ import pytest
 from collector_fixtures import (
     ServedApp,
     collector,  # noqa: F401  (fixture)
-    free_port,
-    jaeger_legacy_body,
 )
+from phoenix_server import free_port
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
@@ -32,7 +30,6 @@ from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.sources import (
     parse_source,
-    read_jaeger,
     read_phoenix,
     records_from_jaeger_json,
     records_from_phoenix_otlpv1,
@@ -294,58 +291,43 @@ def test_read_phoenix_falls_back_to_the_spans_route_and_reports_errors() -> None
 # ---- Jaeger -------------------------------------------------------------------------------------
 
 
-def jaeger_spans() -> list[SpanRecord]:
-    resource = {"service.name": "agent", "host.name": "box"}
-    return [
-        SpanRecord(
-            TID, 1, None, "root", 1_000_000, 9_000_000, kind="SERVER", status="ERROR",
-            status_message="it failed", scope="my.scope", resource=resource,
-            attributes={"n": 3, "f": 1.5, "b": False, "s": "text", "list": ("a", "b")},
-            events=(SpanEvent("exception", 5_000_000, {"exception.message": "boom"}),),
-        ),
-        SpanRecord(TID, 2, 1, "child", 2_000_000, 3_000_000, status="OK", resource=resource),
-    ]  # fmt: skip
+def test_jaeger_legacy_model_where_the_recordings_do_not_go() -> None:
+    """A FOLLOWS_FROM reference, an array tag (Jaeger keeps it as a JSON string), ``error=true``
+    without ``otel.status_code``, a status description; a trace that is not one."""
 
+    def tag(key: str, kind: str, value: Any) -> dict[str, Any]:
+        return {"key": key, "type": kind, "value": value}
 
-def test_jaeger_legacy_model_converts_back_to_records() -> None:
-    body = jaeger_legacy_body(jaeger_spans())
-    body["data"][0]["spans"][1]["references"].append(
-        {"refType": "FOLLOWS_FROM", "traceID": "1", "spanID": "0000000000000009"}
-    )
-    root, child = records_from_jaeger_json(body)
-    # Everything comes back, but Jaeger keeps arrays as JSON strings.
-    sent = jaeger_spans()[0]
-    assert root == replace(sent, attributes={**sent.attributes, "list": '["a", "b"]'})
-    assert child.parent_id == 1 and child.status == "OK" and child.kind == "INTERNAL"
-    assert dict(child.attributes) == {}
-    assert records_from_jaeger_json({"data": None, "errors": [{"code": 404}]}) == []
+    def span(span_id: str, references: list[dict[str, str]], tags: list[Any]) -> dict[str, Any]:
+        return {
+            "traceID": TID_HEX,
+            "spanID": span_id,
+            "operationName": f"span-{span_id[-1]}",
+            "references": references,
+            "startTime": 1_000,
+            "duration": 8_000,
+            "tags": tags,
+            "logs": [],
+            "processID": "p1",
+        }
+
+    failed = [
+        tag("list", "string", '["a", "b"]'),
+        tag("error", "bool", True),
+        tag("otel.status_description", "string", "it failed"),
+    ]
+    references = [
+        {"refType": "FOLLOWS_FROM", "traceID": TID_HEX, "spanID": "0000000000000009"},
+        {"refType": "CHILD_OF", "traceID": TID_HEX, "spanID": "0000000000000001"},
+    ]
+    trace = {
+        "traceID": TID_HEX,
+        "processes": {"p1": {"serviceName": "agent", "tags": []}},
+        "spans": [span("0000000000000001", [], failed), span("0000000000000002", references, [])],
+    }
+    root, child = records_from_jaeger_json({"data": [trace]})
+    assert dict(root.attributes) == {"list": '["a", "b"]'}
+    assert (root.status, root.status_message) == ("ERROR", "it failed")
+    assert (child.parent_id, child.status) == (1, "UNSET")  # the CHILD_OF reference
     with pytest.raises(SpanFormatError, match="not a Jaeger trace"):
         records_from_jaeger_json({"data": [{"spans": [{"traceID": "zz"}]}]})
-
-
-def test_read_jaeger_api_choice_and_errors() -> None:
-    spans = jaeger_spans()
-    v3_text = "\n".join(
-        json.dumps({"result": request_to_json(to_request([span]))}) for span in spans
-    )  # streamed: one result per line
-    calls: list[str] = []
-
-    def new_jaeger(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        if request.url.path == f"/api/v3/traces/{TID_HEX}":
-            return httpx.Response(200, text=v3_text, headers={"content-type": "text/plain"})
-        return httpx.Response(404, json={"error": {"httpCode": 404, "message": "trace not found"}})
-
-    got = read_jaeger("http://jaeger", TID, client=_mock(new_jaeger))
-    assert sorted(got, key=lambda s: s.span_id) == spans
-    with pytest.raises(SourceError, match=f"no trace {0x42:032x} in Jaeger"):
-        read_jaeger("http://jaeger", 0x42, client=_mock(new_jaeger))
-    assert calls[-1] == f"/api/v3/traces/{0x42:032x}"  # a v3 "not found" is final
-
-    def old_jaeger(request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/api/v3/"):
-            return httpx.Response(404, text="404 page not found")
-        return httpx.Response(200, json=jaeger_legacy_body(spans))
-
-    got = read_jaeger("http://jaeger", TID, client=_mock(old_jaeger))
-    assert [s.name for s in got] == ["root", "child"]
