@@ -1,16 +1,47 @@
-"""Shared by the stress commands: the machine line, and writing a table into docs/RELIABILITY.md."""
+"""Shared by the stress commands: running a generated target, the machine line, and writing a
+table into docs/RELIABILITY.md."""
 
 from __future__ import annotations
 
 import os
 import platform
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 RELIABILITY = ROOT / "docs" / "RELIABILITY.md"
 sys.path.insert(0, str(ROOT / "tests"))  # the collector fixtures and fuzz strategies
+
+
+def run_target(
+    strategy: st.SearchStrategy[Any], check: Callable[[Any], str], inputs: int, rng_seed: int
+) -> tuple[Counter[str], float]:
+    """Feed ``inputs`` generated values to ``check``; its outcomes counted, and the time."""
+    outcomes: Counter[str] = Counter()
+
+    @settings(
+        max_examples=inputs,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @seed(rng_seed)
+    @given(strategy)
+    def target(value: Any) -> None:
+        outcomes[check(value)] += 1
+
+    started = time.perf_counter()
+    target()
+    return outcomes, time.perf_counter() - started
 
 
 def machine() -> str:

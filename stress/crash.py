@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from _report import machine, write_section
-from collector_fixtures import crash_round
+from crash_rounds import crash_round
 
 
 def main() -> None:

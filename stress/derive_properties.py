@@ -22,14 +22,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
-from _report import machine, write_section
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
+from _report import machine, run_target, write_section
 from test_robust_properties import Unit, check_run, span_sets, units, work_ratio
 
 from otel_bridge import derive, derive_all
@@ -37,29 +32,6 @@ from otel_bridge.errors import TraceSelectionError
 from otel_bridge.spans import SpanRecord
 
 LINEAR = 6.0
-
-
-def run_target(
-    strategy: st.SearchStrategy[Any], check: Callable[[Any], str], inputs: int, rng_seed: int
-) -> tuple[Counter[str], float]:
-    """Feed ``inputs`` generated values to ``check``; its outcomes counted, and the time."""
-    outcomes: Counter[str] = Counter()
-
-    @settings(
-        max_examples=inputs,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @seed(rng_seed)
-    @given(strategy)
-    def target(value: Any) -> None:
-        outcomes[check(value)] += 1
-
-    started = time.perf_counter()
-    target()
-    return outcomes, time.perf_counter() - started
 
 
 def failure(value: Any, exc: BaseException) -> str:

@@ -4,7 +4,7 @@ Run: ``python stress/fuzz.py`` (10,000 inputs per target, about 10 minutes on 2 
 ``--inputs N`` to change, ``--no-atheris`` to skip the coverage-guided part, ``--write`` to
 put the table into docs/RELIABILITY.md).
 
-1. Property-based (hypothesis, the strategies of ``tests/collector_fixtures.py``): OTLP/JSON
+1. Property-based (hypothesis, the strategies of ``tests/fuzz_strategies.py``): OTLP/JSON
    with arbitrary values and lone surrogates, protobuf requests with random spans, mutated, cut
    or replaced by noise, gzipped or not, under any content type; query API paths and
    parameters. Targets: the decoders in-process, and a running collector's OTLP/HTTP,
@@ -35,9 +35,10 @@ from typing import Any
 
 import grpc
 import httpx
-from _report import ROOT, machine, write_section
-from collector_fixtures import (
-    LOOPBACK,
+from _report import ROOT, machine, run_target, write_section
+from fuzz_strategies import (
+    EXPORT_METHOD,
+    SENTINEL_SPANS,
     SENTINEL_TRACE,
     grpc_code_is_a_client_answer,
     http_exports,
@@ -45,10 +46,9 @@ from collector_fixtures import (
     protobuf_bodies,
     query_requests,
 )
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from phoenix_server import LOOPBACK
 
-from otel_bridge import SpanRecord
 from otel_bridge.collector import Collector
 from otel_bridge.errors import SpanFormatError
 from otel_bridge.otlp import (
@@ -59,35 +59,6 @@ from otel_bridge.otlp import (
     records_from_json,
     to_request,
 )
-
-EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-SENTINEL = [
-    SpanRecord(SENTINEL_TRACE, 1, None, "sentinel", 1_000, 9_000, status="OK"),
-    SpanRecord(SENTINEL_TRACE, 2, 1, "child", 2_000, 3_000, attributes={"k": "v"}),
-]
-
-
-def run_target(
-    strategy: st.SearchStrategy[Any], check: Callable[[Any], str], inputs: int, rng_seed: int
-) -> tuple[Counter[str], float]:
-    """Feed ``inputs`` generated values to ``check``; its outcomes counted, and the time."""
-    outcomes: Counter[str] = Counter()
-
-    @settings(
-        max_examples=inputs,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @seed(rng_seed)
-    @given(strategy)
-    def target(value: Any) -> None:
-        outcomes[check(value)] += 1
-
-    started = time.perf_counter()
-    target()
-    return outcomes, time.perf_counter() - started
 
 
 def crash(value: Any, exc: BaseException) -> str:
@@ -134,9 +105,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Collector(Path(tmp) / "fuzz.db") as collector:
         client = httpx.Client(timeout=60)
         channel = grpc.insecure_channel(f"{LOOPBACK}:{collector.grpc_port}")
-        export = channel.unary_unary(EXPORT)
+        export = channel.unary_unary(EXPORT_METHOD)
         base = collector.http_url
-        sentinel = to_request(SENTINEL).SerializeToString()
+        sentinel = to_request(SENTINEL_SPANS).SerializeToString()
         headers = {"content-type": "application/x-protobuf"}
         assert client.post(f"{base}/v1/traces", content=sentinel, headers=headers).is_success
         run_before = client.get(f"{base}/api/traces/{SENTINEL_TRACE:032x}/run").content

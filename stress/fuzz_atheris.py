@@ -25,7 +25,8 @@ from _report import machine
 with atheris.instrument_imports(include=["otel_bridge"]):
     import grpc
     import httpx
-    from collector_fixtures import LOOPBACK, SENTINEL_TRACE, grpc_code_is_a_client_answer
+    from fuzz_strategies import EXPORT_METHOD, SENTINEL_TRACE, grpc_code_is_a_client_answer
+    from phoenix_server import LOOPBACK
 
     from otel_bridge import SpanRecord
     from otel_bridge.collector import Collector
@@ -40,7 +41,6 @@ with atheris.instrument_imports(include=["otel_bridge"]):
         to_request,
     )
 
-EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 NAMES = {
     "protobuf": "decoders, protobuf",
     "json": "decoders, OTLP/JSON",
@@ -107,7 +107,7 @@ def main() -> None:
 
         else:
             channel = grpc.insecure_channel(f"{LOOPBACK}:{collector.grpc_port}")
-            export = channel.unary_unary(EXPORT)
+            export = channel.unary_unary(EXPORT_METHOD)
 
             def check(data: bytes) -> str:
                 try:

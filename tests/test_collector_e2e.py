@@ -18,10 +18,9 @@ from collector_fixtures import (
     assert_same_run,
     collector,  # noqa: F401  (fixture)
     expected_run,
-    jaeger_legacy_body,
-    jaeger_v3_body,
     run_demo,
 )
+from jaeger_answers import jaeger_legacy_body, jaeger_v3_body
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse

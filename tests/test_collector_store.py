@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from collector_fixtures import crash_round
+from crash_rounds import crash_round
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otel_bridge import SpanRecord, derive, load_spans

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 from adapter_fixtures import calc_agent, calc_replies, scripted_server
-from collector_fixtures import LOOPBACK, collector, free_port
+from collector_fixtures import collector
+from phoenix_server import LOOPBACK, free_port
 
 from otel_bridge import Telemetry, load_spans
 from otel_bridge.collector import Collector

@@ -2,7 +2,7 @@
 producer can send without a crash or a 5xx, and keep what was stored before.
 
 The long run (10,000+ inputs per target, and coverage-guided with atheris) is
-``python stress/fuzz.py``; the strategies are in ``collector_fixtures``.
+``python stress/fuzz.py``; the strategies are in ``fuzz_strategies``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from collector_fixtures import (
-    LOOPBACK,
+from fuzz_strategies import (
+    EXPORT_METHOD,
+    SENTINEL_SPANS,
     SENTINEL_TRACE,
     grpc_code_is_a_client_answer,
     http_exports,
@@ -24,6 +25,7 @@ from collector_fixtures import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phoenix_server import LOOPBACK
 
 from otel_bridge import SpanRecord, load_spans
 from otel_bridge.collector import Collector
@@ -37,7 +39,6 @@ from otel_bridge.otlp import (
     to_request,
 )
 
-EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 # Derandomized: the same inputs on every run of the suite (the long run explores at random).
 SHORT = settings(
     max_examples=100,
@@ -113,18 +114,14 @@ def client() -> Iterator[httpx.Client]:
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Collector, Any]]:
     """One collector for the module, holding a sentinel trace; checked intact at the end."""
     db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    sentinel = [
-        SpanRecord(SENTINEL_TRACE, 1, None, "sentinel", 1_000, 9_000, status="OK"),
-        SpanRecord(SENTINEL_TRACE, 2, 1, "child", 2_000, 3_000, attributes={"k": "v"}),
-    ]
     with Collector(db) as collector:
-        body = to_request(sentinel).SerializeToString()
+        body = to_request(SENTINEL_SPANS).SerializeToString()
         headers = {"content-type": "application/x-protobuf"}
         assert httpx.post(f"{collector.http_url}/v1/traces", content=body, headers=headers)
         run = httpx.get(f"{collector.http_url}/api/traces/{SENTINEL_TRACE:032x}/run").json()
         yield collector, run
         stored = sorted(load_spans(collector.http_url, SENTINEL_TRACE), key=lambda s: s.span_id)
-        assert stored == sentinel
+        assert stored == SENTINEL_SPANS
         after = httpx.get(f"{collector.http_url}/api/traces/{SENTINEL_TRACE:032x}/run").json()
         assert after == run
         channel = _channels.pop(collector.grpc_port or 0, None)
@@ -154,7 +151,7 @@ def grpc_export(collector: Collector) -> Any:
         channel = _channels[collector.grpc_port] = grpc.insecure_channel(
             f"{LOOPBACK}:{collector.grpc_port}"
         )
-    return channel.unary_unary(EXPORT)
+    return channel.unary_unary(EXPORT_METHOD)
 
 
 @SHORT

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from adapter_fixtures import scripted_server  # noqa: F401  (fixture)
 from click.testing import CliRunner
-from collector_fixtures import ServedApp, jaeger_legacy_body
+from collector_fixtures import ServedApp
+from jaeger_answers import jaeger_legacy_body
 from phoenix_server import PhoenixServer
 from starlette.applications import Starlette
 from starlette.requests import Request
