@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .derivation import ModelPrice, derive, derive_all, load_price_table
+from .derivation import ModelPrice, derive, derive_all
 from .errors import (
     ConfigError,
     OtelBridgeError,
@@ -21,7 +21,7 @@ from .run_trace import AgentStats, Cost, Handoff, LLMCall, RunTrace, TokenUsage,
 from .sources import load_spans
 from .spans import SpanRecord
 from .tables import to_dataframes, to_tables
-from .telemetry import SpanCapture, Telemetry
+from .telemetry import SpanCapture, Telemetry, load_price_table
 
 if TYPE_CHECKING:
     from .maseval_adapter import LlamaIndexAgentAdapter, LlamaIndexUser, maseval_labels

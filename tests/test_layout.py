@@ -127,3 +127,22 @@ def test_helpers_are_private_and_fronts_export_them() -> None:
         and module_name(p) not in public
     ]
     assert exposed == []
+
+
+def test_derivation_does_no_io() -> None:
+    """Derivation is pure: nothing in it opens a file, a socket or a process."""
+    io_modules = {"io", "os", "pathlib", "shutil", "socket", "sqlite3", "subprocess", "tempfile"}
+    io_modules |= {"httpx", "urllib", "yaml", "tomllib", "tomli", "open"}
+    found = []
+    for path in sorted((PACKAGE / "derivation").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                names = [node.func.id] if node.func.id == "open" else []
+            else:
+                continue
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in io_modules]
+    assert found == []

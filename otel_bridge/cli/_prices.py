@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..derivation import ModelPrice, load_price_table
+from ..derivation import ModelPrice
+from ..telemetry import load_price_table
 
 __all__ = ["prices_option"]
 

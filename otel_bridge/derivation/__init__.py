@@ -13,7 +13,6 @@ from ._cost import (
     ModelPrice,
     PriceTable,
     check_price_table,
-    load_price_table,
     parse_price_table,
     preload_prices,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "check_price_table",
     "derive",
     "derive_all",
-    "load_price_table",
     "merge_conversation",
     "parse_price_table",
     "preload_prices",

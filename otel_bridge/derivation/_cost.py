@@ -12,13 +12,11 @@ are those in force when the call started, so a RunTrace derived twice costs the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -32,7 +30,6 @@ __all__ = [
     "PriceTable",
     "call_cost",
     "check_price_table",
-    "load_price_table",
     "parse_price_table",
     "preload_prices",
 ]
@@ -280,7 +277,7 @@ def _tiered_cost(price: gp.ModelPrice, usage: TokenUsage) -> Cost:
     )
 
 
-# ---- price files ----------------------------------------------------------------------
+# ---- price tables (a file's parsed contents; reading the file is telemetry's) --------------
 
 _KEYS = frozenset(f.name for f in fields(ModelPrice))
 
@@ -308,51 +305,3 @@ def parse_price_table(data: object, source: str = "price table") -> dict[str, Mo
             raise ConfigError(f"{where}: {exc}") from None
     check_price_table(table)  # names: non-empty, not twice
     return table
-
-
-def load_price_table(path: str | Path) -> dict[str, ModelPrice]:
-    """Read a price table from a .json, .toml, .yaml or .yml file (``ConfigError`` if bad).
-
-    The one read of a file in derivation: a user's settings, never spans.
-    """
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in (".json", ".toml", ".yaml", ".yml"):
-        raise ConfigError(f"{file}: a price table must be a .json, .toml, .yaml or .yml file")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read the price table: {exc}") from exc
-    try:
-        if suffix == ".json":
-            data = json.loads(text, parse_float=Decimal)
-        elif suffix == ".toml":
-            data = _load_toml(file, text)
-        else:
-            data = _load_yaml(file, text)
-    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ConfigError(f"{file}: not valid {suffix[1:].upper()}: {exc}") from exc
-    return parse_price_table(data, str(file))
-
-
-def _load_toml(file: Path, text: str) -> Any:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ImportError:
-            raise ConfigError(f"{file}: reading TOML needs Python 3.11+ or tomli") from None
-    return tomllib.loads(text, parse_float=Decimal)
-
-
-def _load_yaml(file: Path, text: str) -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise ConfigError(f"{file}: reading YAML needs PyYAML (pip install pyyaml)") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        message = " ".join(str(exc).split())
-        raise ConfigError(f"{file}: not valid YAML: {message}") from exc

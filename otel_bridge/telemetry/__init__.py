@@ -8,13 +8,14 @@ to add is ``_enrichment``, what the export looks like in each ``semconv`` mode (
 the GenAI conventions with ``invoke_agent`` spans of ``_agent_spans``, or both) is
 ``_export_view``, when is the per-trace buffer of ``_trace_buffer`` (and, for a finished run
 whose RunTrace is asked for, at once: ``_export_now``). What a Telemetry hides and masks in what
-it captures and exports is ``_redaction``.
+it captures and exports is ``_redaction``. A user's price table file is read by ``_price_file``.
 """
 
 from __future__ import annotations
 
 from ._capture import SpanCapture, from_readable_span
 from ._config import PROTOCOLS, SEMCONVS, Protocol, Semconv, TelemetryConfig
+from ._price_file import load_price_table
 from ._redaction import REDACTED, SECRET_PATTERNS, Redaction
 from ._telemetry import Telemetry
 
@@ -30,4 +31,5 @@ __all__ = [
     "Telemetry",
     "TelemetryConfig",
     "from_readable_span",
+    "load_price_table",
 ]
