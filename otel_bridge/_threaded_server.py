@@ -47,21 +47,20 @@ class _Uvicorn(uvicorn.Server):
 class ThreadedServer:
     """An ASGI app served on an already bound socket in a daemon thread; ``stop`` frees it."""
 
-    def __init__(
-        self, app: Any, sock: socket.socket, name: str, graceful_shutdown_s: int = 2
-    ) -> None:
+    def __init__(self, app: Any, sock: socket.socket, name: str, **uvicorn_options: Any) -> None:
+        """Serve ``app`` on ``sock``; ``uvicorn_options`` go to ``uvicorn.Config``."""
         self.sock = sock
         self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
-            app,
-            loop="asyncio",
-            http="h11",
-            lifespan="off",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=graceful_shutdown_s,
-        )
+        options: dict[str, Any] = {
+            "loop": "asyncio",
+            "http": "h11",
+            "lifespan": "off",
+            "log_config": None,
+            "log_level": "warning",
+            "access_log": False,
+            "timeout_graceful_shutdown": 2,
+        }
+        config = uvicorn.Config(app, **{**options, **uvicorn_options})
         self._ready = threading.Event()
         self._server = _Uvicorn(config, self._ready)
         self._thread = threading.Thread(

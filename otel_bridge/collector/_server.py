@@ -105,7 +105,15 @@ class Collector:
         except OSError as exc:
             raise OSError(f"cannot listen for OTLP/HTTP: {exc}") from exc
         app = build_app(self.store, self.config, self.runs, self.uploads)
-        self._http = _HttpServer(app, sock, self.config).start(timeout_s)
+        # uvicorn's h11 protocol with a deadline for a request's headers.
+        timeout = self.config.header_timeout_s
+        self._http = ThreadedServer(
+            app,
+            sock,
+            "otel-bridge-collector-http",
+            http=guarded_h11(timeout),
+            timeout_keep_alive=max(1, round(timeout)),
+        ).start(timeout_s)
         self.http_port = self._http.port
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -161,16 +169,6 @@ class Collector:
         parts.append(f"database {Path(self.config.db_path)}")
         parts.append("token required" if self.config.token else "no token")
         return ", ".join(parts)
-
-
-class _HttpServer(ThreadedServer):
-    """The collector's HTTP server: uvicorn's h11 protocol with a deadline for headers."""
-
-    def __init__(self, app: Any, sock: Any, config: CollectorConfig) -> None:
-        super().__init__(app, sock, "otel-bridge-collector-http")
-        # uvicorn reads these when it starts serving, which is after this.
-        self._server.config.http = guarded_h11(config.header_timeout_s)
-        self._server.config.timeout_keep_alive = max(1, round(config.header_timeout_s))
 
 
 def serve(config: CollectorConfig, on_ready: Callable[[Collector], None] | None = None) -> None:

@@ -214,7 +214,7 @@ class ScriptedLLMServer:
             raise RuntimeError("the scripted LLM server is already running")
         app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
         server = ThreadedServer(
-            app, tcp_socket("127.0.0.1", 0), "scripted-llm", graceful_shutdown_s=1
+            app, tcp_socket("127.0.0.1", 0), "scripted-llm", timeout_graceful_shutdown=1
         )
         self._server = server.start(timeout_s)
         return self
