@@ -17,7 +17,8 @@ OtelBridgeError                  every error the package raises on purpose
 ```
 
 Third-party errors are translated at the boundary with ``raise ... from exc``. The ValueError
-mixins keep ``except ValueError`` working where a caller passed a wrong value.
+mixins keep ``except ValueError`` working where a caller passed a wrong value. Outside input
+quoted in a message goes through ``printable``: short, and safe to print and send as UTF-8.
 
 The contract, whatever the input (a hostile producer's spans included):
 
@@ -40,6 +41,7 @@ __all__ = [
     "StoreError",
     "TraceIdError",
     "TraceSelectionError",
+    "printable",
 ]
 
 
@@ -77,3 +79,9 @@ class QueueFull(OtelBridgeError):
 
 class ScriptError(OtelBridgeError, ValueError):
     """A scripted model was misused or ran out of replies."""
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """Outside input for an error message: lone surrogates escaped, cut at ``limit``."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

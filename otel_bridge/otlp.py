@@ -29,9 +29,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 
-from .errors import SpanFormatError
+from .errors import SpanFormatError, printable
 from .spans import EMPTY, SpanEvent, SpanRecord, StatusName
-from .spans import _shown as shown
 
 __all__ = [
     "JSON",
@@ -43,7 +42,6 @@ __all__ = [
     "from_request",
     "iter_json_bodies",
     "load_json",
-    "printable",
     "records_from_json",
     "request_to_json",
     "to_request",
@@ -255,7 +253,7 @@ def _hex_to_b64(value: Any, key: str) -> str:
     try:
         return base64.b64encode(bytes.fromhex(value)).decode()
     except ValueError as exc:
-        raise SpanFormatError(f"{key} is not hex: {shown(value)}") from exc
+        raise SpanFormatError(f"{key} is not hex: {printable(repr(value), 80)}") from exc
 
 
 def _b64_to_hex(value: str, key: str) -> str:
@@ -358,12 +356,6 @@ def _replace_surrogates(value: Any) -> tuple[Any, int]:
                 else:
                     node[key] = item
     return value, replaced
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """Text for one line of an error message: lone surrogates escaped, cut at ``limit``."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def request_to_json(request: ExportTraceServiceRequest) -> dict[str, Any]:

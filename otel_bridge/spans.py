@@ -15,7 +15,7 @@ from sys import intern
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import TraceIdError
+from .errors import TraceIdError, printable
 
 __all__ = [
     "EMPTY",
@@ -237,26 +237,21 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 
 def _parse_hex_id(value: str | int, bits: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TraceIdError(f"invalid {what} {value!r}: expected hex text or an integer")
+        raise _bad_id(value, what, "expected hex text or an integer")
     if isinstance(value, int):
         number = value
     else:
         text = value.strip()
         if not 0 < len(text) <= bits // 4 or not _HEX.issuperset(text):
-            raise TraceIdError(
-                f"invalid {what} {_shown(value)}: expected up to {bits // 4} hex characters"
-            )
+            raise _bad_id(value, what, f"expected up to {bits // 4} hex characters")
         number = int(text, 16)
     if not 0 < number < 1 << bits:
-        raise TraceIdError(f"invalid {what} {_shown(value)}: not a non-zero {bits}-bit id")
+        raise _bad_id(value, what, f"not a non-zero {bits}-bit id")
     return number
 
 
-def _shown(value: object, limit: int = 80) -> str:
-    """A repr of outside input that is short and safe to print (lone surrogates escaped)."""
-    text = repr(value)
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+def _bad_id(value: object, what: str, why: str) -> TraceIdError:
+    return TraceIdError(f"invalid {what} {printable(repr(value), 80)}: {why}")
 
 
 def parse_trace_id(value: str | int) -> int:

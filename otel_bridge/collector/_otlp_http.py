@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ..errors import QueueFull, SpanFormatError, StoreError
-from ..otlp import JSON, PROTOBUF, PROTOBUF_TYPES, printable
+from ..errors import QueueFull, SpanFormatError, StoreError, printable
+from ..otlp import JSON, PROTOBUF, PROTOBUF_TYPES
 from ._config import CollectorConfig
 from ._ingest import BodyTooLarge, GzipReader, IngestBatch, batch_from_request, decode_body
 from ._ingest import export_response as build_response

@@ -36,8 +36,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import StoreError, TraceIdError
-from ..otlp import JSON, PROTOBUF, printable, request_to_json
+from ..errors import StoreError, TraceIdError, printable
+from ..otlp import JSON, PROTOBUF, request_to_json
 from ..spans import format_trace_id, iso_ns
 from ._config import CollectorConfig
 from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_run_json

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import SourceError, SpanFormatError
+from ..errors import SourceError, SpanFormatError, printable
 from ..otlp import PROTOBUF, decode_request, from_request
 from ..spans import SpanRecord, format_trace_id, group_by_trace
 from ._http import client_for, get, json_of
@@ -187,4 +187,4 @@ def _summary(item: Any, url: str) -> RunSummary:
             service=item.get("service"),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise SourceError(f"{url}: unexpected trace summary: {exc!r}") from exc
+        raise SourceError(f"{url}: unexpected trace summary: {printable(repr(exc))}") from exc

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
-from ..errors import SourceError, SpanFormatError
+from ..errors import SourceError, SpanFormatError, printable
 from ..otlp import decode_request_json, from_request, iter_json_bodies
 from ..spans import (
     SpanEvent,
@@ -129,7 +129,7 @@ def records_from_jaeger_json(body: Mapping[str, Any]) -> list[SpanRecord]:
     try:
         return [record for trace in traces for record in _trace_records(trace)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpanFormatError(f"not a Jaeger trace: {exc!r}") from exc
+        raise SpanFormatError(f"not a Jaeger trace: {printable(repr(exc))}") from exc
 
 
 def _trace_records(trace: Mapping[str, Any]) -> Iterable[SpanRecord]:

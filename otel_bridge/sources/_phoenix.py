@@ -26,7 +26,7 @@ from urllib.parse import quote
 import httpx
 from openinference.semconv.resource import ResourceAttributes
 
-from ..errors import SourceError, SpanFormatError
+from ..errors import SourceError, SpanFormatError, printable
 from ..spans import (
     SpanEvent,
     SpanRecord,
@@ -173,7 +173,7 @@ def _trace_summary(item: Any, url: str, session: str | None) -> RunSummary:
             session_id=session,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SourceError(f"{url}: unexpected trace in the list: {exc!r}") from exc
+        raise SourceError(f"{url}: unexpected trace in the list: {printable(repr(exc))}") from exc
 
 
 def _pages(
@@ -198,7 +198,7 @@ def _pages(
         if not cursor:
             return spans
         if cursor in seen:
-            raise SourceError(f"{url}: the server repeats cursor {cursor!r}")
+            raise SourceError(f"{url}: the server repeats cursor {printable(repr(cursor), 80)}")
         seen.add(cursor)
 
 
@@ -271,7 +271,7 @@ def _from_otlpv1(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanRe
             resource=resource,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpanFormatError(f"not a Phoenix otlpv1 span: {exc!r}") from exc
+        raise SpanFormatError(f"not a Phoenix otlpv1 span: {printable(repr(exc))}") from exc
 
 
 def _key_values(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
@@ -337,7 +337,7 @@ def _from_phoenix(span: Mapping[str, Any], resource: Mapping[str, Any]) -> SpanR
             resource=resource,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpanFormatError(f"not a Phoenix span: {exc!r}") from exc
+        raise SpanFormatError(f"not a Phoenix span: {printable(repr(exc))}") from exc
 
 
 def _plain(value: Any) -> Any:
