@@ -31,7 +31,7 @@ from maseval.core.callback import AgentCallback
 from opentelemetry import trace as trace_api
 
 from otel_bridge import RunTrace, Telemetry
-from otel_bridge.maseval_adapter._adapter import (
+from otel_bridge.maseval_adapter import (
     LlamaIndexAgentAdapter,
     default_telemetry,
     maseval_labels,
