@@ -221,6 +221,25 @@ def test_an_llm_called_inside_a_tool_is_named_with_the_tools_agent() -> None:
     assert derive(apply(b.spans, extra)).to_dict() == run.to_dict()
 
 
+def test_a_span_above_a_call_without_an_agent_is_not_named() -> None:
+    """A tool of agent "a" runs a nested tool (asked for by no call, after a model call of no
+    agent) that calls a model: that call has no agent, so the outer tool is not named either,
+    and derive gives the same RunTrace from the enriched spans."""
+    b, s = one_agent_trace()
+    root = next(r for r in b.spans if r.parent_id is None)
+    b.llm(root, 23, 24, [user("aside")], [assistant("no agent")])
+    nested_step = b.call_tool(s["tool"], "c9", 25, 28)
+    nested = b.tool(nested_step, "inner", {}, "y", 25.5, 27.5)
+    inner = b.llm(nested, 26, 27, [user("inner")], [assistant("inner answer")])
+    run = derive(b.spans)
+    extra = enrichment(b.spans)
+
+    assert [(t.name, t.agent) for t in run.tool_calls] == [("add", "a"), ("inner", None)]
+    assert next(c for c in run.llm_calls if int(c.span_id, 16) == inner.span_id).agent is None
+    assert SA.AGENT_NAME not in extra.get(s["tool"].span_id, {})
+    assert derive(apply(b.spans, extra)).to_dict() == run.to_dict()
+
+
 # ---- the buffer: EnrichingExporter with a fake clock and no timer ------------------------
 
 

@@ -165,8 +165,10 @@ def _node_parents(run: RunTrace, agents: Mapping[int, str], root_node: str) -> d
 def _shadowing(run: RunTrace, index: SpanIndex, agents: Mapping[int, str]) -> set[int]:
     """Spans that must not carry an agent name: a call below them has no agent in derive.
 
-    For example an LLM called inside a tool: its only agent-named ancestor would be the tool.
-    Each ancestor is looked at once: a walk stops where an earlier one went on from.
+    For example a tool whose agent comes from the call that asked for it, running a nested
+    tool (asked for by no call, started after a model call of no agent) that calls a model:
+    named, the outer tool would give that model call its agent. Each ancestor is looked at
+    once: a walk stops where an earlier one went on from.
     """
     blocked: set[int] = set()
     walked: set[int] = set()
