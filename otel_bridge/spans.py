@@ -8,9 +8,11 @@ come from outside; ``iso``/``iso_ns`` the one pair of time conversions.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from sys import intern
 from types import MappingProxyType
 from typing import Any, Literal
@@ -175,6 +177,9 @@ class SpanIndex:
         return Nearest(self, marked)
 
 
+_UNANSWERED = object()
+
+
 class Nearest(Mapping[int, "int | None"]):
     """Span id -> id of its nearest ancestor among ``marked`` (None: none), found on demand.
 
@@ -191,11 +196,21 @@ class Nearest(Mapping[int, "int | None"]):
         self._found: dict[int, int | None] = {}
 
     def __getitem__(self, span_id: int) -> int | None:
+        above = self.get(span_id, _UNANSWERED)
+        if above is _UNANSWERED:
+            raise KeyError(span_id)
+        return above
+
+    def get(self, span_id: int, default: Any = None) -> Any:
+        """The answer for ``span_id``; ``default`` for an id not in the trace."""
+        # The lookup itself, not Mapping.get's way through __getitem__ and KeyError: it is hot.
         found = self._found
         if span_id in found:
             return found[span_id]
         by_id = self._index.by_id
-        span = by_id[span_id]
+        span = by_id.get(span_id)
+        if span is None:
+            return default
         parent = None if span.parent_id is None else by_id.get(span.parent_id)
         if parent is None or parent.span_id in found:  # the usual cases: one step
             above = None
@@ -274,7 +289,27 @@ def format_trace_id(trace_id: str | int) -> str:
 
 def iso(ns: int) -> str:
     """ISO-8601 UTC time of a nanosecond epoch timestamp (microsecond precision)."""
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    if not 0 <= ns < _LAST_NS:
+        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    # What datetime.fromtimestamp(ns / 1e9) gives, without its time zone work (RunTrace.to_dict
+    # writes two times a call): the float's microseconds rounded half to even, the date and
+    # time of the whole second built once per second.
+    fraction, whole = math.modf(ns / 1e9)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1
+    text = _iso_second(int(whole))
+    return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+
+
+_LAST_NS = 253_402_300_799 * 10**9  # 9999-12-31T23:59:59, the last second datetime has
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+@lru_cache(maxsize=1024)
+def _iso_second(seconds: int) -> str:
+    return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -60,9 +60,14 @@ class ToolFacts:
 
 def message_key(message: Message) -> tuple[Any, ...]:
     """Content identity of a message, used to de-duplicate re-sent history."""
-    calls = tuple(
-        (c.get("id"), c["function"].get("name"), c["function"].get("arguments"))
-        for c in message.get("tool_calls", ())
+    tool_calls = message.get("tool_calls")
+    calls = (
+        tuple(
+            (c.get("id"), c["function"].get("name"), c["function"].get("arguments"))
+            for c in tool_calls
+        )
+        if tool_calls
+        else ()
     )
     return (
         message.get("role"),

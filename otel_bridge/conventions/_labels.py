@@ -25,6 +25,9 @@ __all__ = ["LABEL_KEYS", "RunLabels", "empty_labels", "run_labels"]
 TASK_ID = "maseval.task.id"
 REPETITION = "maseval.task.repetition"
 LABEL_KEYS = ("session_id", "task_id", "repetition")
+_LABEL_ATTRIBUTES = frozenset(
+    {SpanAttributes.SESSION_ID, CONVERSATION_ID, SpanAttributes.METADATA, TASK_ID, REPETITION}
+)
 
 
 def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
@@ -33,9 +36,11 @@ def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
     roots = [s for s in spans if s.parent_id is None]
     # The root first; children carry the session too (OpenInference copies it to every span).
     for span in (*roots, *spans[:64]):
-        _fill(labels, span.attributes)
-        if None not in labels.values():
-            break
+        attributes = span.attributes
+        if attributes.keys() & _LABEL_ATTRIBUTES:  # most spans carry none: one check in C
+            _fill(labels, attributes)
+            if None not in labels.values():
+                break
     return labels
 
 

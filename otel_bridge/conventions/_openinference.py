@@ -79,18 +79,19 @@ def is_tool(span: SpanRecord) -> bool:
     return span.attributes.get(KIND) == TOOL
 
 
-class _MessageKeys(NamedTuple):
-    role: str
-    content: str
-    tool_call_id: str
-    name: str
-    contents: str  # prefix of the content parts
-
-
 class _CallKeys(NamedTuple):
     id: str
     name: str
     arguments: str
+
+
+class _MessageKeys(NamedTuple):
+    role: str
+    content: str
+    optional: tuple[tuple[str, str], ...]  # (field, key) of tool_call_id and name
+    contents: str  # prefix of the content parts
+    base: str  # prefix of the message's keys
+    first_call: _CallKeys  # keys of its first tool call
 
 
 @lru_cache(maxsize=8192)
@@ -100,9 +101,10 @@ def _message_keys(prefix: str, i: int) -> _MessageKeys:
     return _MessageKeys(
         intern(base + _ROLE),
         intern(base + _CONTENT),
-        intern(base + _TOOL_CALL_ID),
-        intern(base + _NAME),
+        (("tool_call_id", intern(base + _TOOL_CALL_ID)), ("name", intern(base + _NAME))),
         f"{base}{_CONTENTS}.",
+        base,
+        _call_keys(base, 0),
     )
 
 
@@ -136,10 +138,12 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
                 parts = _part_indices(attrs, prefix)
             content = _parts(attrs, keys.contents, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
-        calls = _tool_calls(attrs, keys.role[: -len(_ROLE)], note)
-        if calls:
-            message["tool_calls"] = calls
-        for field, key in (("tool_call_id", keys.tool_call_id), ("name", keys.name)):
+        first = keys.first_call  # most messages call no tool: one look before the loop
+        if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
+            calls = _tool_calls(attrs, keys.base, note)
+            if calls:
+                message["tool_calls"] = calls
+        for field, key in keys.optional:
             value = attrs.get(key)
             if value is not None and type(value) is not str:
                 value = as_text(value, key, note)

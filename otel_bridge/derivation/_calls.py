@@ -109,7 +109,7 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     llm_above = index.nearest(llm_ids)
     calls = []
     for span in index.spans:
-        if span.span_id not in llm_ids or llm_above[span.span_id] is not None:
+        if span.span_id not in llm_ids or llm_above.get(span.span_id) is not None:
             continue
         facts = conv.read_llm(span, trace.notes)
         if facts.usage is None:

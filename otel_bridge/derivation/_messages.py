@@ -89,12 +89,12 @@ def _fresh_positions(
     keys: Sequence[tuple[object, ...]], seen: Counter[tuple[object, ...]]
 ) -> list[int]:
     """Positions of the messages that hold more copies of a key than any earlier list did."""
-    local: Counter[tuple[object, ...]] = Counter()
+    local: dict[tuple[object, ...], int] = {}
     fresh = []
-    for position, key in enumerate(keys):
-        local[key] += 1
-        if local[key] > seen[key]:
-            seen[key] = local[key]
+    for position, key in enumerate(keys):  # dict.get: a Counter's missing key costs a call
+        copies = local[key] = local.get(key, 0) + 1
+        if copies > seen.get(key, 0):
+            seen[key] = copies
             fresh.append(position)
     return fresh
 
