@@ -9,6 +9,8 @@ SpanRecords, the same RunTraces as the run's in-memory capture, the same tables.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,12 +265,26 @@ def test_an_answer_broken_off_midway_is_an_error_not_fewer_runs(runs: Runs) -> N
         read_collector_many(served.url, runs.trace_ids)
 
 
+@pytest.mark.parametrize("where", ["in-process", "command"])
 def test_the_export_writes_the_tables_of_the_runs_read_one_by_one(
-    runs: Runs, tmp_path: Path
+    runs: Runs, tmp_path: Path, where: str
 ) -> None:
+    """In this process (threads running: spawned workers) and as the command (one thread when
+    the workers start: forked ones, on Linux)."""
     fast = tmp_path / "fast"
-    result = CliRunner().invoke(main, ["export", runs.url, "-o", str(fast), "--workers", "2"])
-    assert result.exit_code == 0, result.output
+    args = ["export", runs.url, "-o", str(fast), "--workers", "2"]
+    if where == "in-process":
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    else:
+        done = subprocess.run(
+            [sys.executable, "-m", "otel_bridge.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,  # a hang guard
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == ""  # nothing a worker inherited was written twice
     slow = tmp_path / "slow"
     records = []
     for trace_id in runs.trace_ids:

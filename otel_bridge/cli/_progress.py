@@ -2,8 +2,8 @@
 
 The bar is drawn on stderr, on a terminal only: piped or redirected, nothing is drawn, so
 stdout (JSON Lines) and logs stay clean. ``run_parallel`` runs jobs in worker processes
-(spawned: nothing of this process's threads or sockets is inherited) and counts the runs they
-report on the same bar.
+(spawned unless the caller knows forking is safe) and counts the runs they report on the same
+bar.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import queue
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -27,8 +27,9 @@ from rich.progress import (
 
 from ..errors import OtelBridgeError
 
-__all__ = ["counting", "progress", "run_parallel"]
+__all__ = ["StartMethod", "counting", "progress", "run_parallel"]
 
+StartMethod = Literal["spawn", "fork"]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -79,15 +80,23 @@ def progress(
 
 
 def run_parallel(
-    work: Callable[..., R], jobs: Sequence[tuple[Any, ...]], total: int, what: str
+    work: Callable[..., R],
+    jobs: Sequence[tuple[Any, ...]],
+    total: int,
+    what: str,
+    start_method: StartMethod = "spawn",
 ) -> list[R]:
     """``work(*job, report)`` for each job, each in its own process; their results in order.
 
-    ``work`` must be a module-level function (it is imported by the workers) and call
+    ``work`` must be a module-level function (it is imported by spawned workers) and call
     ``report(n)`` as it finishes items, for the bar. The first failure stops every worker and
-    is raised here (an OtelBridgeError as itself).
+    is raised here (an OtelBridgeError as itself). ``start_method`` "fork" saves each worker
+    its imports, and is safe only while this process runs no other thread.
     """
-    context = multiprocessing.get_context("spawn")
+    context: Any = multiprocessing.get_context(start_method)  # a Fork- or SpawnContext
+    if start_method == "fork":  # a forked worker would write again what is still buffered
+        sys.stdout.flush()
+        sys.stderr.flush()
     messages: Any = context.Queue()
     workers = [
         context.Process(target=_worker, args=(index, work, job, messages), daemon=True)
