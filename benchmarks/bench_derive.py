@@ -29,13 +29,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from openinference.semconv.trace import SpanAttributes
-from records import KIND, TraceBuilder, assistant, tool_result, user
+from records import KIND, TraceBuilder, assistant, chain, tool_result, user
 from records import sys as system
 from results import write_section
 
 from otel_bridge import derive
-from otel_bridge.spans import SpanRecord
 from otel_bridge.telemetry._export_view import export_plan
 
 SIZES = (10, 100, 1_000, 10_000)
@@ -103,26 +101,6 @@ DEPTHS = (1_000, 3_000, 10_000)
 CHAINS = {"tool spans": ("TOOL",), "tool and LLM spans in turn": ("TOOL", "LLM")}
 
 
-def chain(depth: int, kinds: tuple[str, ...]) -> list[SpanRecord]:
-    """A root and ``depth`` spans, each the child of the one before, of the kinds in turn."""
-    b = TraceBuilder(trace_id=0xDEE9)
-    parent = b.root(0, 3 * depth)
-    for i in range(depth):
-        attrs: dict[str, object]
-        if kinds[i % len(kinds)] == "TOOL":
-            attrs = {
-                KIND: "TOOL",
-                SpanAttributes.TOOL_NAME: "lookup",
-                SpanAttributes.INPUT_VALUE: json.dumps({"kwargs": {"i": i}}),
-                SpanAttributes.OUTPUT_VALUE: f"result {i}",
-            }
-            parent = b.span("FunctionTool.acall", i + 1, 3 * depth - i, parent, attrs=attrs)
-        else:
-            attrs = {KIND: "LLM", SpanAttributes.LLM_TOKEN_COUNT_PROMPT: 3}
-            parent = b.span("OpenAI.achat", i + 1, 3 * depth - i, parent, attrs=attrs)
-    return b.spans
-
-
 def median_seconds(work: Any, repeat: int) -> float:
     """Median wall time of ``work()`` over ``repeat`` runs."""
     times = []
@@ -144,7 +122,7 @@ def depth_table(repeat: int) -> str:
     for name, kinds in CHAINS.items():
         base: tuple[float, float] | None = None
         for depth in DEPTHS:
-            spans = chain(depth, kinds)
+            spans = chain(depth, kinds, trace_id=0xDEE9)
             derive(spans)  # warm up
             d = median_seconds(lambda spans=spans: derive(spans), repeat)
             e = median_seconds(lambda spans=spans: export_plan(spans, "both"), repeat)

@@ -233,3 +233,26 @@ def handoff_trace() -> TraceBuilder:
     ]
     b.llm(s3, 31, 59, writer_in, [assistant("The brief.")], usage=(300, 30))
     return b
+
+
+def chain(depth: int, kinds: Sequence[str], trace_id: int = 0xABC) -> list[SpanRecord]:
+    """A root and ``depth`` spans each the child of the one before, of the kinds in turn:
+    ``TOOL`` (a FunctionTool span), ``LLM`` (a model call) or ``STEP`` (an agent step)."""
+    b = TraceBuilder(trace_id)
+    parent = b.root(0, 3 * depth)
+    for i in range(depth):
+        attrs: dict[str, object]
+        if kinds[i % len(kinds)] == "TOOL":
+            attrs = {
+                KIND: "TOOL",
+                SpanAttributes.TOOL_NAME: "lookup",
+                SpanAttributes.INPUT_VALUE: json.dumps({"kwargs": {"i": i}}),
+                SpanAttributes.OUTPUT_VALUE: f"result {i}",
+            }
+            parent = b.span("FunctionTool.acall", i + 1, 3 * depth - i, parent, attrs=attrs)
+        elif kinds[i % len(kinds)] == "LLM":
+            attrs = {KIND: "LLM", SpanAttributes.LLM_TOKEN_COUNT_PROMPT: 3}
+            parent = b.span("OpenAI.achat", i + 1, 3 * depth - i, parent, attrs=attrs)
+        else:
+            parent = b.step(parent, f"agent{i}", i + 1, 3 * depth - i)
+    return b.spans

@@ -9,14 +9,9 @@ before their parents, missing parents). Figures: ``python benchmarks/bench_deriv
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from types import FrameType
-from typing import Any
-
 import pytest
-from openinference.semconv.trace import SpanAttributes
-from records import KIND, TraceBuilder
+from records import chain
+from work_count import lines_run
 
 from otel_bridge import derive
 from otel_bridge.spans import SpanIndex, SpanRecord
@@ -24,47 +19,6 @@ from otel_bridge.telemetry._export_view import export_plan
 
 SHALLOW, DEEP = 400, 1600
 LINEAR = 6.0  # allowed growth of work for 4x the depth
-
-
-def lines_run(work: Callable[[], Any]) -> int:
-    """Python lines executed by ``work()``: a count of operations, independent of the clock."""
-    count = 0
-
-    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        work()
-    finally:
-        sys.settrace(previous)
-    return count
-
-
-def chain(depth: int, kinds: tuple[str, ...]) -> list[SpanRecord]:
-    """A root and ``depth`` spans each the child of the one before, of the kinds in turn."""
-    b = TraceBuilder()
-    parent = b.root(0, 3 * depth)
-    for i in range(depth):
-        attrs: dict[str, object]
-        if kinds[i % len(kinds)] == "TOOL":
-            attrs = {
-                KIND: "TOOL",
-                SpanAttributes.TOOL_NAME: "lookup",
-                SpanAttributes.INPUT_VALUE: f'{{"kwargs": {{"i": {i}}}}}',
-                SpanAttributes.OUTPUT_VALUE: f"result {i}",
-            }
-            parent = b.span("FunctionTool.acall", i + 1, 3 * depth - i, parent, attrs=attrs)
-        elif kinds[i % len(kinds)] == "LLM":
-            attrs = {KIND: "LLM", SpanAttributes.LLM_TOKEN_COUNT_PROMPT: 3}
-            parent = b.span("OpenAI.achat", i + 1, 3 * depth - i, parent, attrs=attrs)
-        else:
-            parent = b.step(parent, f"agent{i}", i + 1, 3 * depth - i)
-    return b.spans
 
 
 KINDS = [("TOOL",), ("TOOL", "LLM"), ("STEP", "TOOL", "LLM")]

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openinference.semconv.trace import SpanAttributes
+from work_count import lines_run
 
 from otel_bridge import RunTrace, derive, derive_all
 from otel_bridge.conventions import genai_attributes as genai
@@ -281,25 +279,6 @@ def repeated(unit: Unit, copies: int) -> list[SpanRecord]:
             )
         previous_last = base + size - 1
     return spans
-
-
-def lines_run(work: Callable[[], Any]) -> int:
-    """Python lines executed by ``work()``: a count of operations, independent of the clock."""
-    count = 0
-
-    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        work()
-    finally:
-        sys.settrace(previous)
-    return count
 
 
 def work_ratio(unit: Unit, copies: int = 40) -> float:
