@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from adapter_fixtures import scripted_server  # noqa: F401  (fixture)
+from adapter_fixtures import scripted_server
 from click.testing import CliRunner, Result
+from recorded_runs import OPEN_TRACE, Recorded, recorded
 from records import TraceBuilder, assistant, user
-from test_tables import OPEN_TRACE, Recorded, record_runs
 
 from otel_bridge.cli import main
-from otel_bridge.collector import Collector
 from otel_bridge.otlp import request_to_json, to_request
-from otel_bridge.scripted import ScriptedLLMServer
+
+__all__ = ["recorded", "scripted_server"]  # fixtures, imported for pytest
 
 
 def _file(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -120,15 +118,6 @@ def test_a_url_without_trace_id_says_how_to_list_runs() -> None:
 
 
 # ---- many runs from the collector ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def recorded(
-    tmp_path_factory: pytest.TempPathFactory,
-    scripted_server: ScriptedLLMServer,  # noqa: F811
-) -> Iterator[Recorded]:
-    with Collector(tmp_path_factory.mktemp("collector") / "spans.db") as collector:
-        yield record_runs(collector.http_url, scripted_server, "derive-tests")
 
 
 def test_derive_all_from_the_collector(recorded: Recorded) -> None:

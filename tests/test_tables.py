@@ -9,33 +9,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import httpx
 import pytest
-from adapter_fixtures import demo, demo_workflow, scripted_server  # noqa: F401  (fixture)
+from adapter_fixtures import scripted_server
 from click.testing import CliRunner
+from recorded_runs import OPEN_TRACE, Recorded, recorded
 
 from otel_bridge import (
     ConfigError,
-    LlamaIndexAgentAdapter,
     RunTrace,
-    SpanRecord,
-    Telemetry,
     to_dataframes,
     to_tables,
 )
 from otel_bridge.cli import main
-from otel_bridge.collector import Collector
-from otel_bridge.otlp import to_request
-from otel_bridge.scripted import ScriptedLLMServer
 from otel_bridge.tables import COLUMNS, TableWriter, write_tables
 
-TASKS = (("t1", 0), ("t1", 1), ("t2", 0))
-OPEN_TRACE = 0x0BE1_0000_0000_0000_0000_0000_0000_0001
+__all__ = ["recorded", "scripted_server"]  # fixtures, imported for pytest
 RUNS_COLUMNS = [
     "trace_id", "session_id", "task_id", "repetition", "status", "start", "end", "wall_s",
     "llm_s", "tool_s", "other_s", "input", "output", "agents", "agent_count", "llm_calls",
@@ -43,58 +35,6 @@ RUNS_COLUMNS = [
     "total_tokens", "cached_input_tokens", "reasoning_tokens", "tokens_complete",
     "missing_calls", "cost_usd", "input_cost_usd", "output_cost_usd", "cost_complete", "issues",
 ]  # fmt: skip
-
-
-@dataclass
-class Recorded:
-    """Three labelled runs (and one run still open) in a collector."""
-
-    url: str
-    traces: list[RunTrace]
-    sessions: list[str]
-
-
-def record_runs(
-    endpoint: str, server: ScriptedLLMServer, service: str, project: str | None = None
-) -> Recorded:
-    """Three real adapter runs exported over OTLP/HTTP, plus a run whose root has not ended."""
-    telemetry = Telemetry(otlp_endpoint=endpoint, service_name=service, project_name=project)
-    traces, sessions = [], []
-    try:
-        for task, repetition in TASKS:
-            server.set_script(demo().router())
-            adapter = LlamaIndexAgentAdapter(
-                demo_workflow(server),
-                name="team",
-                telemetry=telemetry,
-                task_id=task,
-                repetition=repetition,
-            )
-            adapter.run(demo().user_msg)
-            assert adapter.last_run is not None
-            traces.append(adapter.last_run)
-            sessions.append(adapter.session_id)
-    finally:
-        telemetry.shutdown()  # flushes: exported runs are committed in the collector
-    # A run still going: a step has ended, its root span has not (so it was not exported).
-    step = SpanRecord(OPEN_TRACE, 2, 1, "AgentWorkflow.run_agent_step", 10**18, 10**18 + 5)
-    body = to_request([step]).SerializeToString()
-    response = httpx.post(
-        f"{endpoint}/v1/traces",
-        content=body,
-        headers={"content-type": "application/x-protobuf"},
-    )
-    assert response.status_code == 200
-    return Recorded(endpoint, traces, sessions)
-
-
-@pytest.fixture(scope="module")
-def recorded(
-    tmp_path_factory: pytest.TempPathFactory,
-    scripted_server: ScriptedLLMServer,  # noqa: F811
-) -> Iterator[Recorded]:
-    with Collector(tmp_path_factory.mktemp("collector") / "spans.db") as collector:
-        yield record_runs(collector.http_url, scripted_server, "tables-tests")
 
 
 def export(*args: str) -> Any:

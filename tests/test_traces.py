@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_fixtures import scripted_server  # noqa: F401  (fixture)
+from adapter_fixtures import scripted_server
 from click.testing import CliRunner
 from collector_fixtures import ServedApp
 from jaeger_answers import jaeger_legacy_body
 from phoenix_server import PhoenixServer
+from recorded_runs import OPEN_TRACE, Recorded, record_runs, recorded
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from test_tables import OPEN_TRACE, Recorded, record_runs
 
 from otel_bridge import SourceError, load_spans
 from otel_bridge.cli import main
@@ -31,16 +30,8 @@ from otel_bridge.otlp import request_to_json, to_request
 from otel_bridge.scripted import ScriptedLLMServer
 from otel_bridge.sources import RunSummary, list_runs, search_jaeger
 
+__all__ = ["recorded", "scripted_server"]  # fixtures, imported for pytest
 OPEN_ID = f"{OPEN_TRACE:032x}"
-
-
-@pytest.fixture(scope="module")
-def recorded(
-    tmp_path_factory: pytest.TempPathFactory,
-    scripted_server: ScriptedLLMServer,  # noqa: F811
-) -> Iterator[Recorded]:
-    with Collector(tmp_path_factory.mktemp("collector") / "spans.db") as collector:
-        yield record_runs(collector.http_url, scripted_server, "traces-tests")
 
 
 def traces(*args: str, columns: int = 80) -> Any:
@@ -253,7 +244,7 @@ def test_jaeger_search_lists_and_filters(recorded: Recorded) -> None:
 @pytest.mark.phoenix
 def test_phoenix_lists_runs_and_names_its_projects(
     phoenix: PhoenixServer,
-    scripted_server: ScriptedLLMServer,  # noqa: F811
+    scripted_server: ScriptedLLMServer,
 ) -> None:
     project = "otel-bridge-traces"
     recorded = record_runs(phoenix.http_endpoint, scripted_server, "phoenix-runs", project)
