@@ -1,4 +1,4 @@
-"""Hand-built OpenInference span records, shaped like real LlamaIndex spans."""
+"""Hand-built OpenInference span records, shaped like real LlamaIndex spans (and as SDK spans)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openinference.semconv.trace import SpanAttributes
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
 from otel_bridge.spans import SpanEvent, SpanRecord, StatusName, freeze
 
@@ -256,3 +258,18 @@ def chain(depth: int, kinds: Sequence[str], trace_id: int = 0xABC) -> list[SpanR
         else:
             parent = b.step(parent, f"agent{i}", i + 1, 3 * depth - i)
     return b.spans
+
+
+def readable(record: SpanRecord) -> ReadableSpan:
+    """The SDK span a record stands for."""
+    flags = TraceFlags(TraceFlags.SAMPLED)
+    parent = record.parent_id
+    return ReadableSpan(
+        name=record.name,
+        context=SpanContext(record.trace_id, record.span_id, False, flags),
+        parent=None if parent is None else SpanContext(record.trace_id, parent, False, flags),
+        attributes=dict(record.attributes),
+        start_time=record.start_ns,
+        end_time=record.end_ns,
+        status=Status(StatusCode.OK),
+    )

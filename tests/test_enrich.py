@@ -16,8 +16,8 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
-from records import TraceBuilder, assistant, sys, tool_result, user
+from opentelemetry.trace import SpanContext
+from records import TraceBuilder, assistant, readable, sys, tool_result, user
 from runs import traced
 from scenarios import Run, Scenario, add, handoff, react
 
@@ -249,21 +249,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def readable(record: SpanRecord) -> ReadableSpan:
-    """The SDK span a record stands for."""
-    flags = TraceFlags(TraceFlags.SAMPLED)
-    parent = record.parent_id
-    return ReadableSpan(
-        name=record.name,
-        context=SpanContext(record.trace_id, record.span_id, False, flags),
-        parent=None if parent is None else SpanContext(record.trace_id, parent, False, flags),
-        attributes=dict(record.attributes),
-        start_time=record.start_ns,
-        end_time=record.end_ns,
-        status=Status(StatusCode.OK),
-    )
 
 
 def buffered(**options: Any) -> tuple[EnrichingExporter, InMemorySpanExporter, Clock]:

@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 from adapter_fixtures import calc_agent
 from openinference.semconv.trace import SpanAttributes as SA
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
-from records import MS, TraceBuilder, assistant, sys, tool_result, user
+from records import MS, TraceBuilder, assistant, readable, sys, tool_result, user
 from runs import traced
 from scenarios import Run, Scenario, add_and_count, chain, handoff, react
 
@@ -467,20 +465,6 @@ def test_semconv_from_arguments_and_environment() -> None:
 
 
 # ---- the export buffer: new spans once, late children under them ---------------------------------
-
-
-def readable(record: SpanRecord) -> ReadableSpan:
-    flags = TraceFlags(TraceFlags.SAMPLED)
-    parent = record.parent_id
-    return ReadableSpan(
-        name=record.name,
-        context=SpanContext(record.trace_id, record.span_id, False, flags),
-        parent=None if parent is None else SpanContext(record.trace_id, parent, False, flags),
-        attributes=dict(record.attributes),
-        start_time=record.start_ns,
-        end_time=record.end_ns,
-        status=Status(StatusCode.OK),
-    )
 
 
 def test_invoke_agent_spans_are_exported_once_and_late_children_join_them() -> None:
