@@ -8,13 +8,14 @@ real OpenAI client and returns the run, not started: ``await scenario(server)()`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
 from llama_index.core.tools import FunctionTool
 from openinference.semconv.trace import SpanAttributes as SA
 
-from otel_bridge import RunTrace
+from otel_bridge import LLMCall, RunTrace, Telemetry, derive
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.scripted import (
     Reply,
@@ -214,6 +215,37 @@ def assert_handoff_spans_name_their_agents(
         handoff.attributes[genai.TRANSFER_TARGET_NAME],
         handoff.attributes[genai.TRANSFER_MODE],
     ) == ("handoff", "researcher", "writer", "pass_control")
+
+
+@dataclass(frozen=True)
+class StreamedRun:
+    """An ``add_and_count`` run whose answer streamed slowly: what was captured of it."""
+
+    trace_id: str
+    captured: list[SpanRecord]
+    answer: LLMCall  # the streamed answer, as derived
+    floor_s: float  # the least the answer lasted at the server
+
+
+async def streamed_run(
+    telemetry: Telemetry, server: ScriptedLLMServer, delay_s: float
+) -> StreamedRun:
+    """``add_and_count`` with ``delay_s`` between the answer's chunks, under ``telemetry``
+    (shut down after); checks that LlamaIndex's own span of the answer ended early."""
+    run = add_and_count(server, chunk_delay_s=delay_s)
+    try:
+        with telemetry.start_run("stream-run") as root:
+            await run()
+        trace_id = f"{root.get_span_context().trace_id:032x}"
+        telemetry.force_flush()
+        captured = telemetry.spans(trace_id)
+    finally:
+        telemetry.shutdown()
+    answer = derive(captured).llm_calls[-1]
+    floor = 3 * delay_s  # a streamed answer is at least a role chunk, a text chunk, a finish chunk
+    captured_answer = next(s for s in captured if s.span_id_hex == answer.span_id)
+    assert captured_answer.duration_ns / 1e9 < floor  # the span LlamaIndex closes early
+    return StreamedRun(trace_id, captured, answer, floor)
 
 
 # The runs every instrumentation records (tests/instrumented/record.py).

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from jaeger_fixtures import JaegerServer, jaeger
-from scenarios import add_and_count
+from scenarios import streamed_run
 
-from otel_bridge import Telemetry, derive, load_spans
+from otel_bridge import Telemetry, load_spans
 from otel_bridge.cli import main
 from otel_bridge.cli._demo import DemoOptions, DemoResult, run_demo
 from otel_bridge.scripted import ScriptedLLMServer
@@ -106,21 +106,10 @@ async def test_streamed_calls_last_in_jaeger_as_long_as_the_server_streamed(
         service_name=f"jaeger-stream-{semconv}",
         semconv=semconv,  # type: ignore[arg-type]
     )
-    run = add_and_count(llm, chunk_delay_s=delay)
-    try:
-        with telemetry.start_run("stream-run") as root:
-            await run()
-        trace_id = f"{root.get_span_context().trace_id:032x}"
-        telemetry.force_flush()
-        captured = telemetry.spans(trace_id)
-    finally:
-        telemetry.shutdown()
-    answer = derive(captured).llm_calls[-1]
-    floor = 3 * delay  # a streamed answer is at least a role chunk, a text chunk, a finish chunk
-    captured_answer = next(s for s in captured if s.span_id_hex == answer.span_id)
-    assert captured_answer.duration_ns / 1e9 < floor  # the span LlamaIndex closes early
+    streamed = await streamed_run(telemetry, llm, delay)
+    trace_id, answer, floor = streamed.trace_id, streamed.answer, streamed.floor_s
 
-    jaeger.wait_for_trace(trace_id, len(captured))
+    jaeger.wait_for_trace(trace_id, len(streamed.captured))
     trace = legacy_trace(jaeger, trace_id)
     shown = next(span for span in trace["spans"] if span["spanID"] == answer.span_id)
     assert shown["duration"] >= floor * 1e6  # microseconds
