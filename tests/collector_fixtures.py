@@ -1,7 +1,8 @@
 """Helpers and fixtures for the collector and span-source tests.
 
 - ``run_demo``: the researcher -> writer AgentWorkflow against the scripted LLM, traced by a
-  Telemetry (real LlamaIndex, real OpenAI client, real OTel SDK exporters).
+  Telemetry (real LlamaIndex, real OpenAI client, real OTel SDK exporters); ``export_demo``:
+  the same, then the Telemetry shut down, every span exported.
 - ``assert_same_run``: two RunTrace dicts equal, optionally within a time tolerance (for sources
   that keep microseconds only).
 - ``ServedApp``: a Starlette app on 127.0.0.1, started and stopped by the test.
@@ -41,6 +42,17 @@ async def run_demo(telemetry: Telemetry, llm: ScriptedLLMServer, name: str = "de
         answer = await run()
     assert str(answer) == demo_script().answer
     return f"{root.get_span_context().trace_id:032x}"
+
+
+async def export_demo(telemetry: Telemetry, llm: ScriptedLLMServer) -> str:
+    """``run_demo``, then the Telemetry shut down (which flushes every exporter) with no export
+    error; the run's trace id."""
+    try:
+        trace_id = await run_demo(telemetry, llm)
+    finally:
+        telemetry.shutdown()
+    assert telemetry.export_errors() == {}
+    return trace_id
 
 
 def expected_run(telemetry: Telemetry, trace_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from collector_fixtures import (
     assert_same_run,
     collector,  # noqa: F401  (fixture)
     expected_run,
-    run_demo,
+    export_demo,
 )
 from jaeger_answers import jaeger_legacy_body, jaeger_v3_body
 from starlette.applications import Starlette
@@ -54,11 +54,7 @@ async def test_exported_run_derives_the_same_everywhere(
         otlp_json_file=otlp_file,
         service_name="e2e-agent",
     )
-    try:
-        trace_id = await run_demo(telemetry, llm_server)
-    finally:
-        telemetry.shutdown()  # flushes: the exporter returns once the collector acked
-    assert not telemetry.export_errors()
+    trace_id = await export_demo(telemetry, llm_server)  # the collector acked every span
     expected = expected_run(telemetry, trace_id)
     # What the exporters sent (the file exporter sits in the same pipeline as the OTLP one).
     exported = load_spans(otlp_file, trace_id)
@@ -126,10 +122,7 @@ async def test_otlp_json_and_gzip_bodies_store_the_same_spans(
     llm_server: ScriptedLLMServer, tmp_path: Path
 ) -> None:
     telemetry = Telemetry(service_name="json-agent")
-    try:
-        trace_id = await run_demo(telemetry, llm_server)
-    finally:
-        telemetry.shutdown()
+    trace_id = await export_demo(telemetry, llm_server)
     spans = telemetry.spans(trace_id)
     expected = expected_run(telemetry, trace_id)
     body = json.dumps(request_to_json(to_request(spans))).encode()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from collector_fixtures import run_demo
+from collector_fixtures import export_demo
 from jaeger_fixtures import JaegerServer, as_jaeger_legacy_serves, jaeger
 
 from otel_bridge import Telemetry, derive, load_spans
@@ -34,12 +34,7 @@ async def test_handoff_run_round_trips_through_jaeger(
         service_name=f"jaeger-roundtrip-{protocol.replace('/', '-')}",
         otlp_json_file=sent_file,
     )
-    try:
-        trace_id = await run_demo(telemetry, llm)
-        telemetry.force_flush()
-    finally:
-        telemetry.shutdown()
-    assert telemetry.export_errors() == {}
+    trace_id = await export_demo(telemetry, llm)
     memory = telemetry.spans(trace_id)
     jaeger.wait_for_trace(trace_id, len(memory))
 
