@@ -139,20 +139,12 @@ def maseval_usage(
         priced = [_calculated(calculator, c, model_id) for c in calls]
         amount = float(sum(p for p in priced if p is not None))
         unpriced = sum(p is None for p in priced)
-    return MasevalTokenUsage(
-        cost=amount,
-        units={
-            "llm_calls": len(calls),
-            "llm_calls_missing_usage": usage.missing_calls,
-            "llm_calls_unpriced": unpriced,
-        },
-        kind="llm",
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_tokens,
-        cached_input_tokens=usage.cached_input_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-    )
+    units = {
+        "llm_calls": len(calls),
+        "llm_calls_missing_usage": usage.missing_calls,
+        "llm_calls_unpriced": unpriced,
+    }
+    return _as_maseval(usage, cost=amount, units=units)
 
 
 def _calculated(calculator: CostCalculator, call: LLMCall, model_id: str | None) -> float | None:
@@ -160,15 +152,17 @@ def _calculated(calculator: CostCalculator, call: LLMCall, model_id: str | None)
     model = model_id or call.model
     if not call.usage.complete or not model:
         return None
-    usage = call.usage
-    return calculator.calculate_cost(
-        MasevalTokenUsage(
-            kind="llm",
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
-            cached_input_tokens=usage.cached_input_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-        ),
-        model,
+    return calculator.calculate_cost(_as_maseval(call.usage), model)
+
+
+def _as_maseval(usage: TokenUsage, **fields: Any) -> MasevalTokenUsage:
+    """Our token counts as MASEval's LLM ``TokenUsage`` (with its other ``fields``)."""
+    return MasevalTokenUsage(
+        kind="llm",
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        **fields,
     )
