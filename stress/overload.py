@@ -25,6 +25,7 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -57,6 +58,14 @@ SPANS = 512
 CLIENTS = 24
 TEMPLATE_TRACE = 0x0F0F_0F0F_0F0F_0F0F_0F0F_0F0F_0F0F_0F0F
 ATTRIBUTES = {"input.value": "x" * 1200, "llm.token_count.total": 42, "agent.name": "writer"}
+
+
+def stop_collector(process: subprocess.Popen[str]) -> None:
+    """SIGTERM the collector (it commits what it acknowledged), wait for it, close its pipe."""
+    process.send_signal(signal.SIGTERM)
+    process.wait(60)
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def template() -> bytes:
@@ -155,10 +164,7 @@ def raw_phase(seconds: float) -> dict[str, object]:
         run_clients(worker, seconds)
         elapsed = time.perf_counter() - started
         peak = sampler.stop()
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-        if process.stderr is not None:
-            process.stderr.close()
+        stop_collector(process)
         with SpanStore(db) as store:
             stored = store.span_count()
             traces = {int(t.trace_id, 16) for t in _all_traces(store)}
@@ -260,10 +266,7 @@ def sdk_phase(seconds: float) -> dict[str, object]:
         run_clients(worker, seconds)
         elapsed = time.perf_counter() - started
         peak = sampler.stop()
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-        if process.stderr is not None:
-            process.stderr.close()
+        stop_collector(process)
         with SpanStore(db) as store:
             counts = {}
             for trace_id in succeeded:
