@@ -1,4 +1,5 @@
-"""Writes a benchmark's results table into its section of benchmarks/README.md."""
+"""Writes a benchmark's results table into its section of benchmarks/README.md (or of another
+document: the stress commands write into docs/RELIABILITY.md)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from pathlib import Path
 README = Path(__file__).with_name("README.md")
 
 
-def write_section(name: str, body: str) -> None:
+def write_section(name: str, body: str, document: Path = README, title: str = "Benchmarks") -> None:
     """Replace the text between ``<!-- name:begin -->`` and ``<!-- name:end -->``."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    text = document.read_text() if document.exists() else f"# {title}\n"
     block = f"{begin}\n{body.strip()}\n{end}"
     if begin in text and end in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text += f"\n{block}\n"
-    README.write_text(text)
+    document.write_text(text)

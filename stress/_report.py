@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 RELIABILITY = ROOT / "docs" / "RELIABILITY.md"
 sys.path.insert(0, str(ROOT / "tests"))  # the collector fixtures and fuzz strategies
+sys.path.insert(0, str(ROOT / "benchmarks"))  # how a results table is written into a document
+
+from results import write_section as write_into  # noqa: E402
 
 
 def run_target(
@@ -54,14 +57,7 @@ def machine() -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace the text between ``<!-- name:begin -->`` and ``<!-- name:end -->``."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = RELIABILITY.read_text() if RELIABILITY.exists() else "# Reliability\n"
-    block = f"{begin}\n{body.strip()}\n{end}"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text += f"\n{block}\n"
-    RELIABILITY.write_text(text)
+    write_into(name, body, RELIABILITY, "Reliability")
 
 
 def vm_kib(pid: int, field: str) -> int:
