@@ -41,8 +41,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_ingest import agent_trace  # noqa: E402
+from phoenix_server import free_port  # noqa: E402
 from results import write_section  # noqa: E402
 
 from otel_bridge.otlp import to_request  # noqa: E402
@@ -55,14 +57,6 @@ LLM_CALLS_PER_RUN = 17  # agent_trace: 6 spans a turn, the 17th turn cut after i
 PROFILED_RUNS = 300  # runs read and derived in this process for the breakdown (all in memory)
 PROTOBUF = {"content-type": "application/x-protobuf"}
 OTEL_BRIDGE = [sys.executable, "-m", "otel_bridge.cli"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class CollectorProcess:
