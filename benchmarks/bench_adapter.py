@@ -85,7 +85,7 @@ def _agent(kind: str, server: ScriptedLLMServer) -> Any:
     llm = scripted_openai_llm(server, include_usage=True)  # the same wire work in every variant
     if kind == "workflow":
         return demo_script().workflow(llm, search=_search, word_count=_word_count)
-    return FunctionAgent(name="calc", tools=[FunctionTool.from_defaults(_add)], llm=llm)
+    return FunctionAgent(name="calc", tools=[FunctionTool.from_defaults(_add, name="add")], llm=llm)
 
 
 def _time(call: Callable[[], Any]) -> float:
