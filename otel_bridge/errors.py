@@ -18,7 +18,8 @@ OtelBridgeError                  every error the package raises on purpose
 
 Third-party errors are translated at the boundary with ``raise ... from exc``. The ValueError
 mixins keep ``except ValueError`` working where a caller passed a wrong value. Outside input
-quoted in a message goes through ``printable``: short, and safe to print and send as UTF-8.
+quoted in a message goes through ``otel_bridge.spans.printable``: short, and safe to print and
+send as UTF-8.
 
 The contract, whatever the input (a hostile producer's spans included):
 
@@ -41,7 +42,6 @@ __all__ = [
     "StoreError",
     "TraceIdError",
     "TraceSelectionError",
-    "printable",
 ]
 
 
@@ -79,9 +79,3 @@ class QueueFull(OtelBridgeError):
 
 class ScriptError(OtelBridgeError, ValueError):
     """A scripted model was misused or ran out of replies."""
-
-
-def printable(text: str, limit: int = 300) -> str:
-    """Outside input for an error message: lone surrogates escaped, cut at ``limit``."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 3] + "..."

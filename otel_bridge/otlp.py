@@ -29,8 +29,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 
-from .errors import SpanFormatError, printable
-from .spans import EMPTY, SpanEvent, SpanRecord, StatusName
+from .errors import SpanFormatError
+from .spans import EMPTY, SpanEvent, SpanRecord, StatusName, printable
 
 __all__ = [
     "JSON",

@@ -17,7 +17,7 @@ from sys import intern
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import TraceIdError, printable
+from .errors import TraceIdError
 
 __all__ = [
     "EMPTY",
@@ -33,6 +33,7 @@ __all__ = [
     "iso_ns",
     "parse_span_id",
     "parse_trace_id",
+    "printable",
 ]
 
 StatusName = Literal["UNSET", "OK", "ERROR"]
@@ -263,6 +264,12 @@ def _parse_hex_id(value: str | int, bits: int, what: str) -> int:
     if not 0 < number < 1 << bits:
         raise _bad_id(value, what, f"not a non-zero {bits}-bit id")
     return number
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """Outside input for an error message: lone surrogates escaped, cut at ``limit``."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _bad_id(value: object, what: str, why: str) -> TraceIdError:

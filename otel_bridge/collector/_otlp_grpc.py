@@ -26,8 +26,9 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from .._threaded_server import tcp_socket
-from ..errors import QueueFull, SpanFormatError, StoreError, printable
+from ..errors import QueueFull, SpanFormatError, StoreError
 from ..otlp import decode_request
+from ..spans import printable
 from ._auth import bearer_matches
 from ._config import CollectorConfig
 from ._ingest import batch_from_request, export_response

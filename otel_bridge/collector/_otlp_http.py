@@ -21,8 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ..errors import QueueFull, SpanFormatError, StoreError, printable
+from ..errors import QueueFull, SpanFormatError, StoreError
 from ..otlp import JSON, PROTOBUF, PROTOBUF_TYPES
+from ..spans import printable
 from ._config import CollectorConfig
 from ._ingest import BodyTooLarge, GzipReader, IngestBatch, batch_from_request, decode_body
 from ._ingest import export_response as build_response

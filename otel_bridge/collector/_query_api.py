@@ -36,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import StoreError, TraceIdError, printable
+from ..errors import StoreError, TraceIdError
 from ..otlp import JSON, PROTOBUF, request_to_json
-from ..spans import format_trace_id, iso_ns
+from ..spans import format_trace_id, iso_ns, printable
 from ._config import CollectorConfig
 from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_run_json
 from ._store import SpanStore, TraceStatus

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from ..errors import SourceError, SpanFormatError, printable
+from ..errors import SourceError, SpanFormatError
 from ..otlp import PROTOBUF, decode_request, from_request
-from ..spans import SpanRecord, format_trace_id, group_by_trace
+from ..spans import SpanRecord, format_trace_id, group_by_trace, printable
 from ._http import client_for, get, json_of
 from ._summary import RunSummary
 

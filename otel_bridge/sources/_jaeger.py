@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
-from ..errors import SourceError, SpanFormatError, printable
+from ..errors import SourceError, SpanFormatError
 from ..otlp import decode_request_json, from_request, iter_json_bodies
 from ..spans import (
     SpanEvent,
@@ -30,6 +30,7 @@ from ..spans import (
     freeze,
     parse_span_id,
     parse_trace_id,
+    printable,
 )
 from ._http import client_for, get, json_of
 

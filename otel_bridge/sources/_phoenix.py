@@ -26,7 +26,7 @@ from urllib.parse import quote
 import httpx
 from openinference.semconv.resource import ResourceAttributes
 
-from ..errors import SourceError, SpanFormatError, printable
+from ..errors import SourceError, SpanFormatError
 from ..spans import (
     SpanEvent,
     SpanRecord,
@@ -37,6 +37,7 @@ from ..spans import (
     iso_ns,
     parse_span_id,
     parse_trace_id,
+    printable,
 )
 from ._http import client_for, get, json_of
 from ._summary import RunStatus, RunSummary
