@@ -289,7 +289,7 @@ def read_ready(collector: Collector, repeat: int) -> tuple[float, float, float]:
             body = to_request(trace).SerializeToString()
             client.post(f"{collector.http_url}/v1/traces", content=body, headers=PROTOBUF)
             ids.append(trace[0].trace_id_hex)
-        preparer = collector._preparer
+        preparer = collector.preparer
         assert preparer is not None
         deadline = time.monotonic() + 120
         while preparer.prepared < repeat and time.monotonic() < deadline:
