@@ -17,7 +17,16 @@ from .errors import (
     TraceIdError,
     TraceSelectionError,
 )
-from .run_trace import AgentStats, Cost, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
+from .run_trace import (
+    AgentStats,
+    Cost,
+    Delegation,
+    Handoff,
+    LLMCall,
+    RunTrace,
+    TokenUsage,
+    ToolCall,
+)
 from .sources import load_spans
 from .spans import SpanRecord
 from .tables import to_dataframes, to_tables
@@ -30,6 +39,7 @@ __all__ = [
     "AgentStats",
     "ConfigError",
     "Cost",
+    "Delegation",
     "Handoff",
     "LLMCall",
     "LlamaIndexAgentAdapter",

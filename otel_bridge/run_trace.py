@@ -12,6 +12,7 @@ from .spans import iso
 __all__ = [
     "AgentStats",
     "Cost",
+    "Delegation",
     "Handoff",
     "LLMCall",
     "RunLabels",
@@ -241,6 +242,27 @@ class Handoff:
 
 
 @dataclass(frozen=True, slots=True)
+class Delegation:
+    """An agent called as a tool by another, control returning to the caller afterwards."""
+
+    from_agent: str | None
+    to_agent: str
+    task: str | None
+    at_ns: int
+    tool_call_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stable JSON form."""
+        return {
+            "from": self.from_agent,
+            "to": self.to_agent,
+            "task": self.task,
+            "at": iso(self.at_ns),
+            "tool_call_id": self.tool_call_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStats:
     """Totals for one agent of a run."""
 
@@ -330,6 +352,7 @@ class RunTrace:
     labels: RunLabels = field(
         default_factory=lambda: RunLabels(session_id=None, task_id=None, repetition=None)
     )
+    delegations: list[Delegation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable RunTrace JSON (the README's "The RunTrace JSON")."""
@@ -347,6 +370,7 @@ class RunTrace:
             "cost": self.cost.to_dict(),
             "cost_by_model": {m: c.to_dict() for m, c in self.cost_by_model.items()},
             "handoffs": [h.to_dict() for h in self.handoffs],
+            "delegations": [d.to_dict() for d in self.delegations],
             "messages": [dict(m) for m in self.messages],
             "llm_calls": [c.to_dict() for c in self.llm_calls],
             "tool_calls": [c.to_dict() for c in self.tool_calls],

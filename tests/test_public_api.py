@@ -22,6 +22,7 @@ ADDED = {
     "TokenUsage",
     "LLMCall",
     "ToolCall",
+    "Delegation",
     "Handoff",
     "AgentStats",
     "OtelBridgeError",
