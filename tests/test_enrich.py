@@ -23,7 +23,7 @@ from scenarios import Run, Scenario, add, handoff, react
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.conventions import genai_attributes as genai
-from otel_bridge.conventions import step_agent
+from otel_bridge.frameworks import step_agent
 from otel_bridge.scripted import (
     Reply,
     ScriptedLLMServer,

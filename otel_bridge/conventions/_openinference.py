@@ -1,4 +1,4 @@
-"""OpenInference attributes, as written by openinference-instrumentation-llama-index."""
+"""OpenInference attributes, as OpenInference's instrumentors write them (any framework)."""
 
 from __future__ import annotations
 
@@ -29,26 +29,17 @@ __all__ = [
     "error_text",
     "explicit_agent",
     "is_llm_call",
-    "is_step",
     "is_tool",
     "read_llm",
     "read_messages",
     "read_tool",
     "read_usage",
-    "step_agent",
-    "step_tool_call_id",
 ]
 
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM = OpenInferenceSpanKindValues.LLM.value
 TOOL = OpenInferenceSpanKindValues.TOOL.value
 FIRST_TOKEN_EVENT = "First Token Stream Event"
-# LlamaIndex opens an LLM-kind span for tool preparation; it calls no model.
-NOT_A_CALL_SUFFIXES = ("._prepare_chat_with_tools",)
-STEP_SUFFIXES = (".run_agent_step",)
-CALL_TOOL_SUFFIX = ".call_tool"
-AGENT_MARK = "current_agent_name="
-TOOL_ID_MARK = "tool_id="
 
 _ROLE = MessageAttributes.MESSAGE_ROLE
 _CONTENT = MessageAttributes.MESSAGE_CONTENT
@@ -70,8 +61,8 @@ _AGENT_ATTRS = (SpanAttributes.AGENT_NAME, SpanAttributes.GRAPH_NODE_NAME)
 
 
 def is_llm_call(span: SpanRecord) -> bool:
-    """An LLM-kind span that is a real model call."""
-    return span.attributes.get(KIND) == LLM and not span.name.endswith(NOT_A_CALL_SUFFIXES)
+    """An LLM-kind span (its framework may still say it calls no model)."""
+    return span.attributes.get(KIND) == LLM
 
 
 def is_tool(span: SpanRecord) -> bool:
@@ -260,54 +251,31 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
 
 
 def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
-    """Facts of an OpenInference TOOL span."""
+    """Facts of an OpenInference TOOL span (its framework unwraps what it recorded)."""
     attrs = span.attributes
     note = notes.for_span(span) if notes is not None else None
-    output, failed = _tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE), note)
     return ToolFacts(
         name=text(attrs, SpanAttributes.TOOL_NAME, note) or span.name,
         arguments=_tool_arguments(attrs.get(SpanAttributes.INPUT_VALUE), note),
-        output=output,
+        output=_tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE), note),
         tool_call_id=text(attrs, SpanAttributes.TOOL_ID, note),
-        error=error_text(span, note) or (output or "tool reported an error" if failed else None),
+        error=error_text(span, note),
     )
 
 
-def _tool_output(raw: Any, note: Note | None) -> tuple[str | None, bool]:
-    """The text of a tool's output and whether the tool flagged it as an error.
-
-    LlamaIndex records a whole ``ToolOutput`` as JSON; the model is sent its text blocks.
-    OpenInference's redaction marker means the output was hidden: not captured.
-    """
+def _tool_output(raw: Any, note: Note | None) -> str | None:
+    """The text of a tool's output; OpenInference's redaction marker: hidden, not captured."""
     if raw is None or raw == REDACTED_VALUE:
-        return None, False
+        return None
     if not isinstance(raw, str):
-        return as_text(raw, SpanAttributes.OUTPUT_VALUE, note), False
-    if not raw.startswith("{"):
-        return raw, False
-    value, parsed = json_value(raw, SpanAttributes.OUTPUT_VALUE, note, text_ok=True)
-    if not parsed or not isinstance(value, dict) or not isinstance(value.get("blocks"), list):
-        return raw, False  # not a ToolOutput: the output is the text itself
-    texts = [str(b["text"]) for b in value["blocks"] if isinstance(b, dict) and "text" in b]
-    return "".join(texts), bool(value.get("is_error"))
+        return as_text(raw, SpanAttributes.OUTPUT_VALUE, note)
+    return raw
 
 
 def _tool_arguments(raw: Any, note: Note | None) -> Any:
     if raw == REDACTED_VALUE:
         return None  # hidden (OpenInference's hide_inputs): not captured
-    value, parsed = json_value(raw, SpanAttributes.INPUT_VALUE, note, text_ok=True)
-    if not parsed:
-        return value
-    if isinstance(value, dict) and set(value) == {"kwargs"} and isinstance(value["kwargs"], dict):
-        value = value["kwargs"]
-    if isinstance(value, dict):
-        # The workflow Context is passed to tools that take one; its repr is not an argument.
-        value = {k: v for k, v in value.items() if not _is_context_repr(v)}
-    return value
-
-
-def _is_context_repr(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("<") and "Context" in value[:64]
+    return json_value(raw, SpanAttributes.INPUT_VALUE, note, text_ok=True)[0]
 
 
 def error_text(span: SpanRecord, note: Note | None = None) -> str | None:
@@ -332,44 +300,3 @@ def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | N
         if value:
             return value
     return None
-
-
-def is_step(span: SpanRecord) -> bool:
-    """A workflow agent's ``run_agent_step`` span: one LLM turn of one agent."""
-    return span.name.endswith(STEP_SUFFIXES)
-
-
-def step_agent(span: SpanRecord) -> str | None:
-    """The agent of a ``run_agent_step`` span, read from its input repr."""
-    if not is_step(span):
-        return None
-    return _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), AGENT_MARK)
-
-
-def step_tool_call_id(span: SpanRecord) -> str | None:
-    """The ``tool_id`` of a ``call_tool`` span: read from its input repr, else ``tool_call.id``.
-
-    ``tool_call.id`` is where otel-bridge keeps the id when the input is hidden.
-    """
-    if not span.name.endswith(CALL_TOOL_SUFFIX):
-        return None
-    found = _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), TOOL_ID_MARK)
-    if found is None:
-        kept = span.attributes.get(_CALL_ID)
-        found = kept if isinstance(kept, str) and kept else None
-    return found
-
-
-def _repr_field(text: Any, mark: str) -> str | None:
-    """The quoted value after the last ``mark`` in a repr (``name='value'``)."""
-    if not isinstance(text, str):
-        return None
-    at = text.rfind(mark)
-    if at < 0:
-        return None
-    start = at + len(mark)
-    if start >= len(text) or text[start] not in "'\"":
-        return None
-    quote = text[start]
-    end = text.find(quote, start + 1)
-    return text[start + 1 : end] if end > start else None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..run_trace import LLMCall, TokenUsage, ToolCall
 from ..spans import SpanIndex, SpanRecord
 from ._cost import ModelPrice, call_cost
@@ -53,16 +54,22 @@ class TraceLookups:
         carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
         notes = self.notes
         for span in self.index.spans:  # in start order
-            step = conv.step_agent(span, notes)
+            step = fw.step_agent(span, notes)
             if step is not None and conv.carries_agent(span):
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
+            activation = None
             if step is not None:
                 self.steps[span.span_id] = step
-            elif (activation := conv.activation_agent(span, notes)) is not None:
-                activations[span.span_id] = activation
-            self.own_agent[span.span_id] = conv.explicit_agent(span, notes) or step
+            else:
+                activation = conv.activation_agent(span, notes) or fw.activation_agent(span, notes)
+                if activation is not None:
+                    activations[span.span_id] = activation
+            self.own_agent[span.span_id] = (
+                conv.explicit_agent(span, notes) or step or activation or fw.span_agent(span, notes)
+            )
+        self.activations = activations
         if not self.steps:
             # Only whole activations (GenAI ``invoke_agent``): the finest steps there are.
             self.steps = activations
@@ -105,7 +112,7 @@ def value_issues(trace: TraceLookups) -> list[str]:
 def llm_calls(trace: TraceLookups) -> list[Call]:
     """Real model calls: outermost LLM spans (a nested one is the same call seen twice)."""
     index = trace.index
-    llm_ids = {s.span_id for s in index.spans if conv.is_llm_call(s)}
+    llm_ids = {s.span_id for s in index.spans if fw.is_model_call(s)}
     llm_above = index.nearest(llm_ids)
     calls = []
     for span in index.spans:
@@ -241,10 +248,10 @@ def tool_calls(
     tools = [span for span in index.spans if conv.is_tool(span)]
     if not tools:
         return out
-    step_ids = {s.span_id: i for s in index.spans if (i := conv.step_tool_call_id(s))}
+    step_ids = {s.span_id: i for s in index.spans if (i := fw.step_tool_call_id(s))}
     step_above = index.nearest(step_ids)
     for span in tools:
-        facts = conv.read_tool(span, trace.notes)
+        facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
         call_id = facts.tool_call_id or (None if above is None else step_ids[above])
         agent = trace.own_agent.get(span.span_id)

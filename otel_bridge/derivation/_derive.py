@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..errors import TraceSelectionError
 from ..run_trace import Cost, RunTrace, TokenUsage, ToolCall
 from ..spans import SpanRecord, group_by_trace, parse_trace_id
@@ -137,7 +138,12 @@ def _derive_trace(
         for t in tool_calls
         if (target := conv.handoff_target(index.by_id[int(t.span_id, 16)], trace.notes))
     }
-    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets)
+    transfers = {
+        t.span_id: asked
+        for t in tool_calls
+        if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
+    }
+    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets, transfers, fw.refused)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
     unsent = [

@@ -30,7 +30,7 @@ from opentelemetry.semconv.attributes.exception_attributes import (
     EXCEPTION_TYPE,
 )
 
-from .. import conventions as conv
+from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..spans import SpanRecord, StatusName, freeze
 from . import _genai_export as view_genai
@@ -140,7 +140,7 @@ def apply_plan(records: Sequence[SpanRecord], plan: ExportPlan) -> list[SpanReco
 def _no_phantom_calls(view: TraceView, plan: ExportPlan) -> None:
     """LLM-kind spans that call no model (tool preparation) are exported as CHAIN spans."""
     for span in view.index.spans:
-        if span.attributes.get(KIND) == LLM_KIND and not conv.is_llm_call(span):
+        if span.attributes.get(KIND) == LLM_KIND and not fw.is_model_call(span):
             plan.edit(span.span_id).attributes[KIND] = CHAIN_KIND
 
 
