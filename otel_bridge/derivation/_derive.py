@@ -24,6 +24,7 @@ from . import _calls as read
 from . import _rollup as rollup
 from ._calls import Call, TraceLookups
 from ._cost import ModelPrice, PriceTable, check_price_table
+from ._delegations import delegations
 from ._messages import CallMessages, merge_history
 
 __all__ = ["derive", "derive_all"]
@@ -144,6 +145,7 @@ def _derive_trace(
         if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
     }
     handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets, transfers, fw.refused)
+    delegated = delegations(trace, tool_calls, calls)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
     unsent = [
@@ -191,6 +193,11 @@ def _derive_trace(
         issues.append("unknown_agent")
     if rejected:
         issues.append("handoff_rejected")
+    framework = fw.framework_of(index.spans)
+    if framework is None and llm_calls and not agents:
+        # Calls, tokens, tools and messages are read by the conventions; agents, handoffs and
+        # delegations need a framework otel-bridge knows.
+        issues.append("unknown_framework")
     if not llm_calls:
         issues.append("no_llm_calls")
     elif not any(c.facts.input_messages or c.facts.output_messages for c in calls):
@@ -223,7 +230,8 @@ def _derive_trace(
         end_ns=end,
         cost=Cost.combine(c.cost for c in llm_calls),
         cost_by_model=rollup.cost_by_model(llm_calls),
-        labels=conv.run_labels(index.spans),
+        labels={**conv.run_labels(index.spans), "framework": framework},
+        delegations=delegated,
     )
 
 
