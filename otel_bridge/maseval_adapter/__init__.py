@@ -1,7 +1,8 @@
-"""MASEval integration: ``LlamaIndexAgentAdapter``, ``LlamaIndexUser`` and ``BenchmarkExport``.
+"""MASEval integration: one span-derived adapter per framework, ``LlamaIndexUser``, ``BenchmarkExport``.
 
-The adapter (``_adapter``) wires a Telemetry, the agent's workflow run and derivation
-together; what it needs besides: the shared Telemetry objects it uses when it is given none,
+``SpanAgentAdapter`` (``_span_adapter``) wires a Telemetry, a framework's run of the agent and
+derivation together; each framework's adapter (``LlamaIndexAgentAdapter`` in ``_adapter``)
+only runs its agent and describes it; what it needs besides: the shared Telemetry objects it uses when it is given none,
 one in memory and one per Phoenix project (``_telemetries``), a JSON description of the
 workflow (``_workflow``), per-run records and their totals (``_runs``), usage reporting for
 streamed OpenAI calls (``_stream_usage``) and one background event loop for synchronous
@@ -12,8 +13,9 @@ package imports ``maseval`` and LlamaIndex.
 
 from __future__ import annotations
 
-from ._adapter import LlamaIndexAgentAdapter, maseval_labels
+from ._adapter import LlamaIndexAgentAdapter
 from ._benchmark_export import BenchmarkExport
+from ._span_adapter import SpanAgentAdapter, maseval_labels
 from ._telemetries import default_telemetry, project_name, project_telemetry
 from ._user import LlamaIndexUser
 
@@ -21,6 +23,7 @@ __all__ = [
     "BenchmarkExport",
     "LlamaIndexAgentAdapter",
     "LlamaIndexUser",
+    "SpanAgentAdapter",
     "default_telemetry",
     "maseval_labels",
     "project_name",
