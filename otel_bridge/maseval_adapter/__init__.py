@@ -1,14 +1,15 @@
-"""MASEval integration: one span-derived adapter per framework, ``LlamaIndexUser``, ``BenchmarkExport``.
+"""MASEval integration: span-derived adapters per framework, the user, and BenchmarkExport.
 
 ``SpanAgentAdapter`` (``_span_adapter``) wires a Telemetry, a framework's run of the agent and
 derivation together; each framework's adapter (``LlamaIndexAgentAdapter`` in ``_adapter``)
-only runs its agent and describes it; what it needs besides: the shared Telemetry objects it uses when it is given none,
-one in memory and one per Phoenix project (``_telemetries``), a JSON description of the
-workflow (``_workflow``), per-run records and their totals (``_runs``), usage reporting for
-streamed OpenAI calls (``_stream_usage``) and one background event loop for synchronous
-callers (``_background_loop``). ``BenchmarkExport`` (``_benchmark_export``) is a Benchmark
-callback that writes a whole benchmark's runs as tables and an HTML report. Importing this
-package imports ``maseval`` and LlamaIndex.
+only runs its agent and describes it. Besides: the shared Telemetry objects an adapter uses
+when it is given none, one in memory and one per Phoenix project (``_telemetries``), a JSON
+description of a LlamaIndex workflow (``_workflow``), per-run records and their totals
+(``_runs``), usage reporting for streamed OpenAI calls (``_stream_usage``) and one background
+event loop for synchronous callers (``_background_loop``). ``BenchmarkExport``
+(``_benchmark_export``) is a Benchmark callback that writes a whole benchmark's runs as tables
+and an HTML report. Importing this package imports ``maseval`` (a framework's adapter imports
+its framework when first used).
 """
 
 from __future__ import annotations
