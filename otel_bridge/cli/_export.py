@@ -1,4 +1,4 @@
-"""``otel-bridge export``: the runs of a source as six tables, by one process or several.
+"""``otel-bridge export``: the runs of a source as seven tables, by one process or several.
 
 A file is exported by this process. A server's runs are listed here, then shared out to
 worker processes (``--workers``) that each read their runs' spans, derive them and write their

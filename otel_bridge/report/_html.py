@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._format import mapping, run_dict
+from ._format import clip, mapping, run_dict
 from ._graph import lay_out_graph
 from ._page import IndexRow, conversation, index_row, token_rows, totals
 from ._timeline import lay_out
@@ -105,6 +105,16 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         }
         for number, h in enumerate(map(mapping, data.get("handoffs") or ()), start=1)
     ]
+    delegations = [
+        {
+            "source": str(d.get("from") or "?"),
+            "target": str(d.get("to") or "?"),
+            "from_colour": colours.get(str(d.get("from")), ""),
+            "to_colour": colours.get(str(d.get("to")), ""),
+            "task": clip(d.get("task"), 200) if isinstance(d.get("task"), str) else None,
+        }
+        for d in map(mapping, data.get("delegations") or ())
+    ]
     script = _asset("run.js")
     by_lane: list[dict[str, list[Any]]] = [{"llm": [], "tool": []} for _ in timeline.lanes]
     for bar in timeline.bars:
@@ -119,6 +129,7 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
             timeline=timeline,
             bars_by_lane=by_lane,
             handoffs=handoffs,
+            delegations=delegations,
             graph=lay_out_graph([lane.name for lane in timeline.lanes], data),
             agent_rows=agent_rows,
             model_rows=model_rows,

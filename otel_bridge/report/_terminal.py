@@ -108,6 +108,10 @@ def trace_panel(trace: Any, messages: bool = False) -> Panel:
     if handoffs:
         chain = [str(handoffs[0].get("from") or "?"), *(str(h.get("to")) for h in handoffs)]
         parts.append(Text("handoffs " + " → ".join(chain)))
+    for delegation in map(mapping, data.get("delegations") or ()):
+        task = clip(delegation.get("task"), 40) if delegation.get("task") else ""
+        who = f"{delegation.get('from') or '?'} → {delegation.get('to')}"
+        parts.append(Text(f"delegated {who}" + (f": {task}" if task else "")))
     for flag, text in explain_issues(data):
         parts.append(Text(f"issue {flag}: {text}", style="yellow"))
     if messages:
