@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from sys import intern
 from typing import Any, NamedTuple
@@ -40,6 +40,7 @@ KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM = OpenInferenceSpanKindValues.LLM.value
 TOOL = OpenInferenceSpanKindValues.TOOL.value
 FIRST_TOKEN_EVENT = "First Token Stream Event"
+_MAX_CALLS = 100_000  # tool calls read per message (bounds a hostile producer's numbering)
 
 _ROLE = MessageAttributes.MESSAGE_ROLE
 _CONTENT = MessageAttributes.MESSAGE_CONTENT
@@ -113,6 +114,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     """
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
+    call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
     i = 0
     while True:
         keys = _message_keys(prefix, i)
@@ -124,14 +126,22 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
         content = attrs.get(keys.content)
         if content is not None and type(content) is not str:
             content = as_text(content, keys.content, note)
+        scanned = None
         if content is None:
             if parts is None:
-                parts = _part_indices(attrs, prefix)
+                parts, call_indices = _part_indices(attrs, prefix)
+            scanned = call_indices.get(i)
             content = _parts(attrs, keys.contents, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
-            calls = _tool_calls(attrs, keys.base, note)
+            calls = _tool_calls(attrs, keys.base, note, range(_MAX_CALLS))
+            if calls:
+                message["tool_calls"] = calls
+        elif scanned:
+            # Some instrumentors number a message's tool calls on from the previous message's
+            # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
+            calls = _tool_calls(attrs, keys.base, note, scanned)
             if calls:
                 message["tool_calls"] = calls
         for field, key in keys.optional:
@@ -145,25 +155,36 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     return messages
 
 
-def _part_indices(attrs: Mapping[str, Any], prefix: str) -> dict[int, int]:
-    """The highest content part index of each message, from one pass over the keys.
+def _part_indices(
+    attrs: Mapping[str, Any], prefix: str
+) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """The highest content part index of each message, and each message's tool call indices,
+    from one pass over the keys.
 
     A part may be written without any attribute (OpenInference writes nothing for audio), so
     its index is missing and the parts after it can only be found by looking at every key.
     """
     start = f"{prefix}."
     marker = f".{_CONTENTS}."
+    call_marker = f".{_TOOL_CALLS}."
     highest: dict[int, int] = {}
+    calls: dict[int, set[int]] = {}
     for key in attrs:
-        if not key.startswith(start) or marker not in key:
+        if not key.startswith(start):
             continue
-        message, _, rest = key[len(start) :].partition(marker)
-        part = rest.partition(".")[0]
-        if message.isdigit() and part.isdigit() and len(part) < 7:
-            i, j = int(message), int(part)
-            if j > highest.get(i, -1):
-                highest[i] = j
-    return highest
+        if marker in key:
+            message, _, rest = key[len(start) :].partition(marker)
+            part = rest.partition(".")[0]
+            if message.isdigit() and part.isdigit() and len(part) < 7:
+                i, j = int(message), int(part)
+                if j > highest.get(i, -1):
+                    highest[i] = j
+        elif call_marker in key:
+            message, _, rest = key[len(start) :].partition(call_marker)
+            index = rest.partition(".")[0]
+            if message.isdigit() and index.isdigit() and len(index) < 7:
+                calls.setdefault(int(message), set()).add(int(index))
+    return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
 
 def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) -> str:
@@ -177,11 +198,11 @@ def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) ->
 
 
 def _tool_calls(
-    attrs: Mapping[str, Any], message_base: str, note: Note | None
+    attrs: Mapping[str, Any], message_base: str, note: Note | None, indices: Iterable[int]
 ) -> list[dict[str, Any]]:
+    """The tool calls at ``indices`` of a message, up to the first index that has none."""
     calls = []
-    k = 0
-    while True:
+    for k in indices:
         keys = _call_keys(message_base, k)
         name, call_id = attrs.get(keys.name), attrs.get(keys.id)
         if name is None and call_id is None:
@@ -198,7 +219,6 @@ def _tool_calls(
         calls.append(
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
         )
-        k += 1
     return calls
 
 

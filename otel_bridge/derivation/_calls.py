@@ -250,10 +250,17 @@ def tool_calls(
         return out
     step_ids = {s.span_id: i for s in index.spans if (i := fw.step_tool_call_id(s))}
     step_above = index.nearest(step_ids)
+    read = []
     for span in tools:
         facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
-        call_id = facts.tool_call_id or (None if above is None else step_ids[above])
+        read.append(
+            (span, facts, facts.tool_call_id or (None if above is None else step_ids[above]))
+        )
+    by_name = _ids_by_name(calls, {call_id for _, _, call_id in read if call_id})
+    for span, facts, call_id in read:
+        if call_id is None:
+            call_id = by_name.take(facts.name, span.start_ns)
         agent = trace.own_agent.get(span.span_id)
         if agent is None and call_id is not None:
             agent = emitted_by.get(call_id)
@@ -278,3 +285,42 @@ def tool_calls(
             )
         )
     return out
+
+
+class _IdsByName:
+    """Tool call ids the models asked for, by tool name, for tool spans that carry no id."""
+
+    def __init__(self, asked: dict[str, list[tuple[int, int, str]]]) -> None:
+        self._asked = asked  # name -> [(call start, position, id)] in start order
+
+    def take(self, name: str, before_ns: int) -> str | None:
+        """The first id of ``name`` not taken yet from the latest call started before the tool.
+
+        A tool runs after the model call that asked for it; parallel calls of one tool in one
+        turn are run in the order they were asked.
+        """
+        asked = self._asked.get(name)
+        if not asked:
+            return None
+        latest = None
+        for start, _, _ in asked:
+            if start <= before_ns:
+                latest = start
+        for i, (start, _, call_id) in enumerate(asked):
+            if start == latest:
+                del asked[i]
+                return call_id
+        return None
+
+
+def _ids_by_name(calls: list[Call], taken: set[str]) -> _IdsByName:
+    asked: dict[str, list[tuple[int, int, str]]] = {}
+    position = 0
+    for call in calls:
+        for message in call.facts.output_messages:
+            for tool_call in message.get("tool_calls", ()):
+                call_id, name = tool_call.get("id"), tool_call["function"].get("name")
+                if call_id and name and call_id not in taken:
+                    asked.setdefault(name, []).append((call.span.start_ns, position, call_id))
+                    position += 1
+    return _IdsByName(asked)

@@ -20,6 +20,7 @@ from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import AgentCall, Framework, Instrumentation, Transfer
 from ._llama_index import LLAMA_INDEX
+from ._openai_agents import OPENAI_AGENTS
 
 __all__ = [
     "FRAMEWORKS",
@@ -43,7 +44,10 @@ __all__ = [
     "transfer",
 ]
 
-FRAMEWORKS: tuple[Framework, ...] = (LLAMA_INDEX,)
+FRAMEWORKS: tuple[Framework, ...] = (
+    LLAMA_INDEX,
+    OPENAI_AGENTS,
+)
 """Every framework otel-bridge knows, in the order they are asked."""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ._adapter import LlamaIndexAgentAdapter
 from ._benchmark_export import BenchmarkExport
+from ._openai_agents_adapter import OpenAIAgentsAdapter
 from ._span_adapter import SpanAgentAdapter, maseval_labels
 from ._telemetries import default_telemetry, project_name, project_telemetry
 from ._user import LlamaIndexUser
@@ -24,6 +25,7 @@ __all__ = [
     "BenchmarkExport",
     "LlamaIndexAgentAdapter",
     "LlamaIndexUser",
+    "OpenAIAgentsAdapter",
     "SpanAgentAdapter",
     "default_telemetry",
     "maseval_labels",
