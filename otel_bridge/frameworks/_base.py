@@ -53,6 +53,8 @@ class Framework:
 
     name: str = ""
     """The framework label (``labels.framework``): llama_index, smolagents, langgraph, ..."""
+    title: str = ""
+    """The framework's name for people: LlamaIndex, smolagents, LangGraph, ..."""
     instrumentation: Instrumentation | None = None
     scopes: tuple[str, ...] = ()
     """Instrumentation scope names (prefixes) of the spans its instrumentors write."""

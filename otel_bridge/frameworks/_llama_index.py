@@ -49,6 +49,7 @@ _TRACELOOP_OUTPUT = genai_attributes.TRACELOOP_OUTPUT
 class LlamaIndex(Framework):
     """LlamaIndex's workflow agents, as their instrumentors record them."""
 
+    title = "LlamaIndex"
     name = "llama_index"
     instrumentation = Instrumentation(
         instrumentor="openinference.instrumentation.llama_index:LlamaIndexInstrumentor",

@@ -33,6 +33,7 @@ _AGENT_NAME = SpanAttributes.AGENT_NAME
 class OpenAIAgents(Framework):
     """The OpenAI Agents SDK, as OpenInference's instrumentor records it."""
 
+    title = "the OpenAI Agents SDK"
     name = "openai_agents"
     instrumentation = Instrumentation(
         instrumentor="openinference.instrumentation.openai_agents:OpenAIAgentsInstrumentor",

@@ -49,6 +49,10 @@ ISSUE_TEXT: Mapping[str, str] = {
         "An agent asked for a handoff that did not take place (the next turn was not the "
         "target's); it is not counted as a handoff."
     ),
+    "unknown_framework": (
+        "The spans come from no agent framework otel-bridge knows: LLM calls, tokens, tools and "
+        "messages are read, but not which agent made them, nor handoffs or delegations."
+    ),
     "no_llm_calls": (
         "No LLM call was found: the trace may not come from an instrumented LLM agent, or its "
         "LLM spans are missing."

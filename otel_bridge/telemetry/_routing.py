@@ -228,7 +228,8 @@ def ensure_instrumented(frameworks: Iterable[Framework]) -> None:
                 continue
             if not installed(framework):
                 raise FrameworkNotInstalled(
-                    f"{framework.name} is not installed: pip install 'otel-bridge[{spec.extra}]'"
+                    f"{framework.title or framework.name} is not installed: "
+                    f"pip install 'otel-bridge[{spec.extra}]'"
                 )
             module, _, attr = spec.instrumentor.partition(":")
             instrumentor = getattr(import_module(module), attr)()
@@ -237,7 +238,7 @@ def ensure_instrumented(frameworks: Iterable[Framework]) -> None:
                     "otel-bridge: %s was already instrumented; re-instrumenting so that each "
                     "Telemetry receives its runs (runs outside any Telemetry still go to the "
                     "global tracer provider).",
-                    framework.name,
+                    framework.title or framework.name,
                 )
                 instrumentor.uninstrument()
             instrumentor.instrument(tracer_provider=_RoutingProvider())
