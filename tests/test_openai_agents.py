@@ -8,79 +8,23 @@ against what the scripted server sent.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool
+from agents import Agent, OpenAIChatCompletionsModel, Runner
 from maseval import AgentAdapter
 from openai import AsyncOpenAI
+from openai_agents_team import ANSWER, explode, search, team, team_router
 
-from otel_bridge import Telemetry
+from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.maseval_adapter import OpenAIAgentsAdapter
 from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer, ToolCallSpec, Usage
-
-FACT = "OpenTelemetry is a CNCF project."
-ANSWER = "OTel is a CNCF project."
-
-
-@function_tool
-def search(query: str) -> str:
-    """Search the web."""
-    return FACT
-
-
-@function_tool
-def explode(reason: str) -> str:
-    """A tool that always fails."""
-    raise RuntimeError(f"tool exploded: {reason}")
-
-
-def team_router() -> ConversationRouter:
-    """researcher: search, hand off -> writer: ask the checker (an agent as a tool), answer.
-
-    After the handoff the writer is sent the researcher's two turns: its replies start at 2.
-    """
-    unused = Reply(content="(unused)")
-    return ConversationRouter(
-        {
-            "[researcher]": [
-                Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=Usage(100, 10)),
-                Reply(tool_calls=[ToolCallSpec("transfer_to_writer", {})], usage=Usage(50, 5)),
-            ],
-            "[writer]": [
-                unused,
-                unused,
-                Reply(
-                    tool_calls=[ToolCallSpec("ask_checker", {"input": "check it"})],
-                    usage=Usage(70, 7),
-                ),
-                Reply(content=ANSWER, usage=Usage(60, 6)),
-                Reply(content="Second answer.", usage=Usage(90, 4)),
-            ],
-            "[checker]": [Reply(content="looks right", usage=Usage(20, 2))],
-        }
-    )
-
-
-def team(server: ScriptedLLMServer) -> Agent[Any]:
-    client = AsyncOpenAI(base_url=server.base_url, api_key="fake")
-    model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
-    checker = Agent(name="checker", instructions="[checker] You check.", model=model)
-    writer = Agent(
-        name="writer",
-        instructions="[writer] You write.",
-        model=model,
-        tools=[checker.as_tool(tool_name="ask_checker", tool_description="Check a text")],
-    )
-    return Agent(
-        name="researcher",
-        instructions="[researcher] You research.",
-        model=model,
-        tools=[search],
-        handoffs=[writer],
-    )
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +171,44 @@ def test_concurrent_runs_on_threads_never_mix(
         assert trace.usage.input_tokens == (10 + i) + (20 + i)
         assert [t.arguments for t in trace.tool_calls] == [{"query": f"q{i}"}]
         assert trace.output == f"answer {i}"
+
+
+def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path) -> None:
+    """OpenTelemetry's GenAI instrumentation of the SDK (and of the OpenAI client) records no
+    span of the handoff itself: it is found from the model's transfer_to_writer call."""
+    recorder = Path(__file__).parent / "instrumented" / "record_openai_agents.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, str(recorder), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    truth = json.loads((tmp_path / "team.truth.json").read_text())
+    trace = derive(load_spans(tmp_path / "team.otlp.json"))
+    asked = truth["tool_call_ids"]
+    assert trace.output == truth["answer"] == ANSWER
+    assert trace.labels["framework"] == "openai_agents"
+    assert [(h.from_agent, h.to_agent, h.tool_call_id) for h in trace.handoffs] == [
+        ("researcher", "writer", asked[1])
+    ]
+    assert [(d.from_agent, d.to_agent, d.task, d.tool_call_id) for d in trace.delegations] == [
+        ("writer", "checker", "check it", asked[2])
+    ]
+    usage = truth["usage"]
+    assert (trace.usage.input_tokens, trace.usage.output_tokens) == (
+        usage["prompt"],
+        usage["completion"],
+    )
+    assert {a: (s.llm_calls, s.usage.input_tokens) for a, s in trace.agents.items()} == {
+        "researcher": (2, 150),
+        "writer": (2, 130),
+        "checker": (1, 20),
+    }
+    assert [(t.agent, t.name, t.tool_call_id) for t in trace.tool_calls] == [
+        ("researcher", "search", asked[0]),
+        ("writer", "ask_checker", asked[2]),
+    ]
+    assert trace.issues == []

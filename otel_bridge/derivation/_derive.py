@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from .. import conventions as conv
 from .. import frameworks as fw
 from ..errors import TraceSelectionError
-from ..run_trace import Cost, RunTrace, TokenUsage, ToolCall
+from ..run_trace import Cost, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from ..spans import SpanRecord, group_by_trace, parse_trace_id
 from . import _calls as read
 from . import _rollup as rollup
@@ -145,6 +145,7 @@ def _derive_trace(
         if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
     }
     handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets, transfers, fw.refused)
+    handoffs = _with_requested_handoffs(handoffs, calls, llm_calls, tool_calls)
     delegated = delegations(trace, tool_calls, calls)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
@@ -233,6 +234,27 @@ def _derive_trace(
         labels={**conv.run_labels(index.spans), "framework": framework},
         delegations=delegated,
     )
+
+
+def _with_requested_handoffs(
+    handoffs: list[Handoff], calls: list[Call], llm_calls: list[LLMCall], tools: list[ToolCall]
+) -> list[Handoff]:
+    """The handoffs, with those a model asked for that no span records (in time order)."""
+    ran = {t.tool_call_id for t in tools if t.tool_call_id}
+    agents = {c.agent for c in calls if c.agent}
+    requests = [
+        (position, tool_call["id"], target)
+        for position, call in enumerate(calls)
+        for message in call.facts.output_messages
+        for tool_call in message.get("tool_calls", ())
+        if tool_call.get("id")
+        and tool_call["id"] not in ran
+        and (target := fw.requested_transfer(str(tool_call["function"].get("name")), agents))
+    ]
+    if not requests:
+        return handoffs
+    found = rollup.requested_handoffs(llm_calls, requests)
+    return sorted([*handoffs, *found], key=lambda h: h.at_ns)
 
 
 def _name_tool_results(messages: list[conv.Message], tools: list[ToolCall]) -> None:

@@ -13,6 +13,7 @@ __all__ = [
     "agent_stats",
     "cost_by_model",
     "handoffs",
+    "requested_handoffs",
     "timings",
     "union_length",
     "usage_by_model",
@@ -68,6 +69,24 @@ def handoffs(
             )
         )
     return handoffs, rejected
+
+
+def requested_handoffs(
+    llm_calls: list[LLMCall],
+    requests: list[tuple[int, str, str]],
+) -> list[Handoff]:
+    """Handoffs known only from the model's request (no span records the handoff itself).
+
+    ``requests``: (index of the asking call in ``llm_calls``, tool call id, target agent). One
+    is accepted when the next call with an agent is the target's.
+    """
+    found = []
+    for position, call_id, target in requests:
+        asking = llm_calls[position]
+        after = next((c.agent for c in llm_calls[position + 1 :] if c.agent), None)
+        if after == target and asking.agent != target:
+            found.append(Handoff(asking.agent, target, None, asking.end_ns, call_id))
+    return found
 
 
 def timings(

@@ -10,7 +10,7 @@ every framework in ``FRAMEWORKS``; adding a framework means adding one module to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from .. import conventions as conv
@@ -37,6 +37,7 @@ __all__ = [
     "refine_messages",
     "refine_tool",
     "refused",
+    "requested_transfer",
     "select",
     "span_agent",
     "step_agent",
@@ -138,6 +139,15 @@ def transfer(tool: ToolCall, span: SpanRecord) -> Transfer | None:
     """The handoff a tool call asks for, as its framework says, else None."""
     for framework in FRAMEWORKS:
         found = framework.transfer(tool, span)
+        if found is not None:
+            return found
+    return None
+
+
+def requested_transfer(tool_name: str, agents: Collection[str]) -> str | None:
+    """The agent a model's tool call of this name hands off to, as a framework names it."""
+    for framework in FRAMEWORKS:
+        found = framework.requested_transfer(tool_name, agents)
         if found is not None:
             return found
     return None

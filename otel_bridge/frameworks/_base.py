@@ -9,7 +9,7 @@ has nothing to say", so a framework implements only what its spans need.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -95,6 +95,11 @@ class Framework:
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """The handoff a tool call asks for, else None (not a handoff tool)."""
+        return None
+
+    def requested_transfer(self, tool_name: str, agents: Collection[str]) -> str | None:
+        """The agent a tool call the model asked for hands off to, judged by the tool's name
+        alone (for instrumentations that record no span of the handoff), else None."""
         return None
 
     def refused(self, tool: ToolCall, to_agent: str) -> bool:

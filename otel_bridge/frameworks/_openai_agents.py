@@ -12,6 +12,7 @@ delegation (``derivation`` finds it by that shape).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
@@ -24,6 +25,7 @@ from ._base import Framework, Instrumentation, Transfer
 __all__ = ["OPENAI_AGENTS", "OpenAIAgents"]
 
 HANDOFF_SPAN = "handoff to "
+TRANSFER_PREFIX = "transfer_to_"
 RUN_SPAN = "Agent workflow"
 _KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 _AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
@@ -67,12 +69,20 @@ class OpenAIAgents(Framework):
         target = _handoff_target(span, facts)
         if target is None:
             return facts
-        return replace(facts, name=f"transfer_to_{_tool_name(target)}", arguments={})
+        return replace(facts, name=f"{TRANSFER_PREFIX}{_tool_name(target)}", arguments={})
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """``handoff to <agent>``: control passes to that agent."""
         target = _handoff_target(span, None)
         return None if target is None else Transfer(to_agent=target, reason=None)
+
+    def requested_transfer(self, tool_name: str, agents: Collection[str]) -> str | None:
+        """``transfer_to_<agent>``: the SDK's name for a handoff tool (OpenTelemetry's own
+        instrumentation records no span of the handoff itself)."""
+        if not tool_name.startswith(TRANSFER_PREFIX):
+            return None
+        wanted = tool_name[len(TRANSFER_PREFIX) :]
+        return next((a for a in agents if _tool_name(a) == wanted), None)
 
 
 OPENAI_AGENTS = OpenAIAgents()
