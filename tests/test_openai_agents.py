@@ -212,3 +212,27 @@ def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path)
         ("writer", "ask_checker", asked[2]),
     ]
     assert trace.issues == []
+
+
+@pytest.mark.parametrize("semconv", ["openinference", "genai", "both"])
+def test_exported_spans_derive_as_captured(
+    llm: ScriptedLLMServer, tmp_path: Path, semconv: str
+) -> None:
+    """Every export mode keeps the run: agents (``invoke_agent`` in GenAI), the handoff, the
+    agent used as a tool, tools with their ids."""
+    llm.set_script(team_router())
+    path = tmp_path / "team.otlp.json"
+    telemetry = Telemetry(otlp_json_file=path, semconv=semconv, frameworks=["openai_agents"])  # type: ignore[arg-type]
+    try:
+        adapter = OpenAIAgentsAdapter(team(llm), "team", telemetry)
+        assert adapter.run("Tell me about otel") == ANSWER
+        captured = adapter.last_run
+    finally:
+        telemetry.shutdown()
+    assert captured is not None
+    exported = derive(load_spans(path))
+    assert exported.to_dict() == captured.to_dict()
+    names = {s.name for s in load_spans(path)}
+    if semconv != "openinference":
+        assert {"invoke_agent researcher", "invoke_agent writer", "invoke_agent checker"} <= names
+        assert "execute_tool transfer_to_writer writer" in names

@@ -11,6 +11,8 @@ raise; the readers that take ``notes`` record there each value they coerced or r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..spans import SpanRecord
 from . import _genai as genai
 from . import _openinference as openinference
@@ -75,9 +77,19 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
 
 def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
     """Facts of a tool span (values coerced or rejected are recorded in ``notes``)."""
-    if openinference.is_tool(span):
-        return openinference.read_tool(span, notes)
-    return genai.read_tool(span, notes)
+    if not openinference.is_tool(span):
+        return genai.read_tool(span, notes)
+    facts = openinference.read_tool(span, notes)
+    if genai.is_tool(span) and (facts.tool_call_id is None or facts.name == span.name):
+        # Written in both conventions (otel-bridge's ``both`` export): what OpenInference's
+        # names leave out, the GenAI ones may say.
+        other = genai.read_tool(span, notes)
+        facts = replace(
+            facts,
+            name=other.name if facts.name == span.name else facts.name,
+            tool_call_id=facts.tool_call_id or other.tool_call_id,
+        )
+    return facts
 
 
 def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
-from ..conventions import ToolFacts, ValueNotes, as_text
+from ..conventions import ToolFacts, ValueNotes, as_text, genai_attributes
 from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import Framework, Instrumentation, Transfer
@@ -26,6 +26,7 @@ __all__ = ["OPENAI_AGENTS", "OpenAIAgents"]
 
 HANDOFF_SPAN = "handoff to "
 TRANSFER_PREFIX = "transfer_to_"
+EXPORTED_HANDOFF = f"execute_tool {TRANSFER_PREFIX}"
 RUN_SPAN = "Agent workflow"
 _KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 _AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
@@ -89,6 +90,11 @@ OPENAI_AGENTS = OpenAIAgents()
 
 
 def _handoff_target(span: SpanRecord, facts: ToolFacts | None) -> str | None:
+    """The agent a handoff span hands to: the SDK's ``handoff to <agent>``, or the same span
+    as otel-bridge exports it (``execute_tool transfer_to_<agent> <agent>``)."""
+    if span.name.startswith(EXPORTED_HANDOFF):
+        target = span.attributes.get(genai_attributes.TRANSFER_TARGET_NAME)
+        return target if isinstance(target, str) and target else None
     if not span.name.startswith(HANDOFF_SPAN):
         return None
     output = facts.output if facts is not None else span.attributes.get(SpanAttributes.OUTPUT_VALUE)
