@@ -102,8 +102,8 @@ def test_missing_token_counts_are_lower_bounds_explained_in_words() -> None:
     page = run_html(derive(b.spans))
 
     assert '<dd data-total="input_tokens">≥70</dd>' in page
-    assert "1 call(s) without counts" in page
-    assert "<code>tokens_missing</code>: 1 LLM call(s) reported no token counts" in page
+    assert "1 call without counts" in page
+    assert "<code>tokens_missing</code>: 1 LLM call reported no token counts" in page
 
 
 def _with_cost(data: dict[str, Any], total: float | None, complete: bool) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> N
     assert "$0.0123" not in partial and "$0<" not in partial
     unpriced = _with_cost(data, 0.0123, False)
     unpriced["cost"]["unpriced_calls"] = 2
-    assert "2 LLM call(s) could not be priced" in run_html(unpriced)
+    assert "2 LLM calls could not be priced" in run_html(unpriced)
 
 
 def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._format import mapping, run_dict
+from ._format import mapping, plural, run_dict
 from ._graph import lay_out_graph
 from ._page import IndexRow, conversation, index_row, token_rows, totals
 from ._timeline import lay_out
@@ -45,13 +45,15 @@ def script_json(value: Any) -> Markup:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("otel_bridge.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["plural"] = plural
+    return environment
 
 
 @cache
