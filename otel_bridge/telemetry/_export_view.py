@@ -14,9 +14,9 @@ Phoenix and derive to the same RunTrace. In every mode:
 Span names tell the story in a trace tree (Jaeger, Phoenix): which agent, which tool, which
 handoff. ``openinference`` renames each agent step after its agent (``researcher.run_agent_step``;
 the suffix derive reads stays) and each tool call after its agent and tool (``researcher.search``,
-a handoff ``researcher.handoff → writer``). ``genai`` and ``both`` write the GenAI view (``_genai_export``) and
-add an ``invoke_agent`` span per agent activation (``_agent_spans``); ``genai`` then drops the
-OpenInference attributes, ``both`` keeps them beside the GenAI ones.
+a handoff ``researcher.handoff → writer``). ``genai`` and ``both`` write the GenAI view
+(``_genai_export``) and add an ``invoke_agent`` span per agent activation (``_agent_spans``);
+``genai`` then drops the OpenInference attributes, ``both`` keeps them beside the GenAI ones.
 """
 
 from __future__ import annotations
