@@ -194,6 +194,18 @@ def test_summary_of_run_trace_json_equals_that_of_the_run_trace() -> None:
     assert "tokens 550 in / 52 out" in text and "researcher → writer" in text
 
 
+def test_summary_shows_the_runs_task_repetition_and_session() -> None:
+    data = derive(handoff_trace().spans).to_dict()
+    assert "session" not in _summary([data])  # no labels: no line for them
+    data["labels"] = {"session_id": "s-1", "task_id": "brief-tokens", "repetition": 0}
+    lines = _summary([data]).splitlines()
+    assert any(
+        line.split("│")[1].strip() == "task brief-tokens   repetition 0   session s-1"
+        for line in lines
+        if "│" in line
+    )
+
+
 def test_summary_shows_names_as_text_and_cost_when_there_is_one() -> None:
     data = derive(handoff_trace().spans).to_dict()
     data["agents"] = {"[red]boss[/red]": data["agents"]["researcher"]}
