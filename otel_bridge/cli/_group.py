@@ -85,7 +85,7 @@ class Group(click.Group):
         except OtelBridgeError as exc:
             fail(str(exc))
 
-    def main(  # type: ignore[override]  # click's overloads
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
