@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from records import handoff_trace
 from rich.console import Console
 
 from otel_bridge.cli import main
 from otel_bridge.cli._demo_next import Backend, Hint, hints_for, print_hints
+from otel_bridge.otlp import request_to_json, to_request
 
 TRACE_ID = "ad2cf4c6b6dcffe601d0f4e84de4b3b0"
 
@@ -105,3 +109,15 @@ def test_every_backends_hints_fit_80_columns() -> None:
         assert not any(line.endswith(" ") for line in lines)
         pasted = " ".join(lines).replace(" \\      ", " ")
         assert pasted.count(f"--trace-id {TRACE_ID}") == 2
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    source = tmp_path / "run.otlp.json"
+    source.write_text(json.dumps(request_to_json(to_request(handoff_trace().spans))))
+    exported = run("export", str(source), "--format", "jsonl", "-o", str(tmp_path / "tables"))
+    assert exported.exit_code == 0, exported.output
+    assert exported.stderr.startswith(f"otel-bridge: exported 1 run to {tmp_path / 'tables'} ")
+    page = run("report", str(source), "-o", str(tmp_path / "run.html"))
+    assert page.stdout.endswith(" ok, 2 agents, 1 handoff.\n")
+    listed = run("traces", str(source), "--limit", "1")
+    assert listed.stderr == "otel-bridge: the newest run; --limit 0 lists them all\n"
