@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from openinference.semconv.trace import SpanAttributes
 from records import handoff_trace
 from rich.console import Console
 
@@ -121,3 +123,21 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     assert page.stdout.endswith(" ok, 2 agents, 1 handoff.\n")
     listed = run("traces", str(source), "--limit", "1")
     assert listed.stderr == "otel-bridge: the newest run; --limit 0 lists them all\n"
+
+
+def test_traces_shows_each_runs_session_to_the_second_within_80_columns(tmp_path: Path) -> None:
+    spans = handoff_trace().spans
+    session = {SpanAttributes.SESSION_ID: "brief-session-2026-12-06-a"}
+    labelled = [
+        dataclasses.replace(s, attributes={**s.attributes, **session}) if s.parent_id is None else s
+        for s in spans
+    ]
+    source = tmp_path / "run.otlp.json"
+    source.write_text(json.dumps(request_to_json(to_request(labelled))))
+    result = run("traces", str(source))
+    assert result.exit_code == 0, result.output
+    header, first, second = result.stdout.splitlines()
+    assert header.startswith("trace id / session ")
+    assert re.match(r"[0-9a-f]{32} \d\d-\d\d \d\d:\d\d:\d\d ok +researcher +602 ", first)
+    assert second.split() == ["brief-session-2026-12-06-a", "writer"]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
