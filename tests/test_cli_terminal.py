@@ -75,6 +75,19 @@ def test_defaults_and_env_vars_stay_on_one_line() -> None:
     assert max(len(line) for line in serve.splitlines()) <= 80
     export = run("export", "--help").stdout
     assert re.search(r"--format \[parquet\|csv\|jsonl\]\s+File format of the tables", export)
+    for command in (
+        ["derive"],
+        ["traces"],
+        ["export"],
+        ["report"],
+        ["demo"],
+        ["collector", "serve"],
+    ):
+        text = run(*command, "--help").stdout
+        assert max(len(line) for line in text.splitlines()) <= 80, command
+        assert not [line for line in text.splitlines() if line.endswith("-")], (
+            command
+        )  # no "non-⏎empty"
 
 
 def _printed(hints: list[Hint], width: int = 80) -> list[str]:

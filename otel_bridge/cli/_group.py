@@ -3,7 +3,7 @@
 Every error, ours or a usage error click finds (a bad ``--format``, a missing argument), is one
 line on stderr, ``otel-bridge: error: ...``, with exit code 2. Help is laid out for 80 columns:
 a command's description is its first sentence, whole; an option's ``[default: ...]`` and
-``[env var: ...]`` notes are never broken across lines.
+``[env var: ...]`` notes are never broken across lines, nor is a word at its hyphen.
 """
 
 from __future__ import annotations
@@ -31,15 +31,26 @@ def fail(message: str, code: int = USAGE_EXIT) -> None:
     sys.exit(code)
 
 
+def _glue(text: str) -> str:
+    """Text where a note stays whole and no word breaks at its hyphen (``--trace-id``)."""
+    notes = _NOTE.sub(lambda match: match.group(0).replace(" ", _SPACE), text)
+    return notes.replace("-", _HYPHEN)
+
+
 class _Formatter(click.HelpFormatter):
     def write_dl(
         self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
     ) -> None:
-        def glue(match: re.Match[str]) -> str:
-            return match.group(0).replace(" ", _SPACE).replace("-", _HYPHEN)
-
         start = len(self.buffer)
-        super().write_dl([(a, _NOTE.sub(glue, b)) for a, b in rows], col_max, col_spacing)
+        super().write_dl([(a, _glue(b)) for a, b in rows], col_max, col_spacing)
+        self._unglue(start)
+
+    def write_text(self, text: str) -> None:
+        start = len(self.buffer)
+        super().write_text(_glue(text))
+        self._unglue(start)
+
+    def _unglue(self, start: int) -> None:
         self.buffer[start:] = [
             part.replace(_SPACE, " ").replace(_HYPHEN, "-") for part in self.buffer[start:]
         ]
