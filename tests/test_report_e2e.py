@@ -254,6 +254,7 @@ async def test_three_agent_chain_in_chromium(
 
     _clean(seen)
     assert seen["lanes"] == ["planner", "solver", "reviewer"]
+    assert seen["layout"]["badgesOnBars"] == seen["layout"]["marksOnBars"] == 0
     assert seen["edges"] == ["1. planner → solver: plan ready", "2. solver → reviewer: solved"]
     assert [a.split(" at ")[0] for a in seen["arrows"]] == [
         "handoff 1: planner → solver",
