@@ -318,7 +318,7 @@ def test_a_root_that_never_ends_is_flushed_after_max_wait() -> None:
     clock.now += 2
     exporter.flush_due()
     assert len(inner.get_finished_spans()) == len(b.spans) - 1
-    assert agents_by_name(inner)["FunctionTool.acall"] == {"a"}
+    assert agents_by_name(inner)["a.add"] == {"a"}  # the tool call, named after its agent
 
 
 def test_force_flush_exports_everything_now() -> None:

@@ -11,6 +11,7 @@ import click
 
 from ..collector import TOKEN_ENV
 from ..errors import SourceError
+from ..report import plural
 from ..sources import (
     SOURCE_KINDS,
     Runs,
@@ -129,7 +130,7 @@ class RunSelection:
             return runs
         if runs.skipped_open:
             raise SourceError(
-                f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
+                f"{source}: {_open_runs(len(runs.skipped_open))} no root span yet (still "
                 "running?); --include-open derives them as they are"
             )
         if self.filtered:
@@ -176,7 +177,11 @@ def with_selection(command: Callable[..., None]) -> Callable[..., None]:
 def note_open(runs: Runs) -> None:
     if runs.skipped_open:
         click.echo(
-            f"otel-bridge: skipped {len(runs.skipped_open)} open run(s) without a root span "
-            "(still running?); --include-open derives them",
+            f"otel-bridge: skipped {plural(len(runs.skipped_open), 'open run')} without a root "
+            "span (still running?); --include-open derives them",
             err=True,
         )
+
+
+def _open_runs(number: int) -> str:
+    return "its run has" if number == 1 else f"its {number:,} runs have"

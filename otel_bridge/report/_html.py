@@ -21,9 +21,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._format import clip, mapping, run_dict
+from ._format import clip, mapping, plural, run_dict
 from ._graph import lay_out_graph
-from ._page import IndexRow, conversation, index_row, token_rows, totals
+from ._page import LABELS, IndexRow, conversation, index_row, labels, token_rows, totals
 from ._timeline import lay_out
 
 __all__ = ["index_html", "index_page", "run_href", "run_html", "script_json"]
@@ -45,13 +45,15 @@ def script_json(value: Any) -> Markup:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("otel_bridge.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["plural"] = plural
+    return environment
 
 
 @cache
@@ -124,6 +126,7 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         .get_template("run.html.j2")
         .render(
             data=data,
+            labels=labels(data),
             index_href=index_href,
             totals=totals(data),
             timeline=timeline,
@@ -155,13 +158,21 @@ def index_html(
 
 
 def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> str:
-    """The index page of rows already made (``_page.index_row``)."""
+    """The index page of rows already made (``_page.index_row``), newest run first."""
     script = _asset("index.js")
+    rows = sorted(rows, key=lambda row: row.start_ns, reverse=True)
+    # A filter per label that tells some runs apart (values in their natural order).
+    choices = {
+        name: sorted({row.labels[name] for row in rows if name in row.labels}, key=_natural)
+        for name in LABELS.values()
+    }
     return (
         _environment()
         .get_template("index.html.j2")
         .render(
             rows=rows,
+            choices={name: values for name, values in choices.items() if len(values) > 1},
+            with_labels=any(row.labels for row in rows),
             title=title,
             errors=sum(row.status == "error" for row in rows),
             with_cost=any(row.cost is not None for row in rows),
@@ -170,3 +181,8 @@ def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> 
             csp=_csp(script),
         )
     )
+
+
+def _natural(text: str) -> tuple[int, int, str]:
+    """Numbers by value (repetition 10 after 9), then text."""
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)

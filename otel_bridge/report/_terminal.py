@@ -26,6 +26,7 @@ from ._format import (
     seconds,
     tokens_text,
 )
+from ._page import labels
 
 __all__ = ["render_summary", "summary_console", "trace_panel"]
 
@@ -97,6 +98,9 @@ def trace_panel(trace: Any, messages: bool = False) -> Panel:
     cost = cost_text(data.get("cost"))
     if cost is not None:
         head.append(f"   cost {cost}")
+    shown = labels(data)
+    if shown:
+        head.append("\n" + "   ".join(f"{name} {value}" for name, value in shown.items()))
     head.append(f"\ninput  {clip(data.get('input'))}\noutput {clip(data.get('output'))}")
     parts.append(head)
     if mapping(data.get("agents")):
