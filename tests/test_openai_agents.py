@@ -235,4 +235,4 @@ def test_exported_spans_derive_as_captured(
     names = {s.name for s in load_spans(path)}
     if semconv != "openinference":
         assert {"invoke_agent researcher", "invoke_agent writer", "invoke_agent checker"} <= names
-        assert "execute_tool transfer_to_writer writer" in names
+        assert "execute_tool transfer_to_writer → writer" in names

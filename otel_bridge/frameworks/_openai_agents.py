@@ -26,7 +26,6 @@ __all__ = ["OPENAI_AGENTS", "OpenAIAgents"]
 
 HANDOFF_SPAN = "handoff to "
 TRANSFER_PREFIX = "transfer_to_"
-EXPORTED_HANDOFF = f"execute_tool {TRANSFER_PREFIX}"
 RUN_SPAN = "Agent workflow"
 _KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 _AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
@@ -90,17 +89,24 @@ OPENAI_AGENTS = OpenAIAgents()
 
 
 def _handoff_target(span: SpanRecord, facts: ToolFacts | None) -> str | None:
-    """The agent a handoff span hands to: the SDK's ``handoff to <agent>``, or the same span
-    as otel-bridge exports it (``execute_tool transfer_to_<agent> <agent>``)."""
-    if span.name.startswith(EXPORTED_HANDOFF):
-        target = span.attributes.get(genai_attributes.TRANSFER_TARGET_NAME)
-        return target if isinstance(target, str) and target else None
-    if not span.name.startswith(HANDOFF_SPAN):
+    """The agent a handoff span hands to: the SDK's ``handoff to <agent>`` (its output names
+    the agent), or the same span as otel-bridge exported it (renamed, with the target in
+    ``gen_ai.transfer.target.name`` or, in OpenInference, its output and ``tool.name``)."""
+    attrs = span.attributes
+    if span.name.startswith(HANDOFF_SPAN):
+        output = facts.output if facts is not None else attrs.get(SpanAttributes.OUTPUT_VALUE)
+        if isinstance(output, str) and output:
+            return output
+        return span.name[len(HANDOFF_SPAN) :] or None
+    if not span.scope.startswith(OpenAIAgents.scopes):
         return None
-    output = facts.output if facts is not None else span.attributes.get(SpanAttributes.OUTPUT_VALUE)
-    if isinstance(output, str) and output:
-        return output
-    return span.name[len(HANDOFF_SPAN) :] or None
+    target = attrs.get(genai_attributes.TRANSFER_TARGET_NAME)
+    if isinstance(target, str) and target:
+        return target
+    name, output = attrs.get(SpanAttributes.TOOL_NAME), attrs.get(SpanAttributes.OUTPUT_VALUE)
+    if isinstance(name, str) and name.startswith(TRANSFER_PREFIX) and isinstance(output, str):
+        return output or None
+    return None
 
 
 def _tool_name(agent: str) -> str:
