@@ -66,16 +66,24 @@ def invoke(graph: Any, query: str = QUERY) -> dict[str, Any]:
     return result
 
 
-def one_tool(server: ScriptedLLMServer, *, streaming: bool = False, usage: bool = True) -> Any:
-    """One agent calls ``search`` once, then answers."""
-    server.set_script(
-        [
-            Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=Usage(100, 10)),
-            Reply(content=ANSWER, usage=Usage(130, 8, cached=64)),
-        ]
-    )
+ONE_TOOL_REPLIES = (
+    Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=Usage(100, 10)),
+    Reply(content=ANSWER, usage=Usage(130, 8, cached=64)),
+)
+
+
+def one_tool_agent(
+    server: ScriptedLLMServer, *, streaming: bool = False, usage: bool = True
+) -> Any:
+    """A create_agent agent with ``search`` (the script is the caller's)."""
     model = chat_model(server, streaming=streaming, usage=usage)
     return create_agent(model, [search], system_prompt="You research.", name="researcher")
+
+
+def one_tool(server: ScriptedLLMServer, *, streaming: bool = False, usage: bool = True) -> Any:
+    """One agent calls ``search`` once, then answers."""
+    server.set_script(list(ONE_TOOL_REPLIES))
+    return one_tool_agent(server, streaming=streaming, usage=usage)
 
 
 def parallel_tools(server: ScriptedLLMServer) -> Any:
@@ -135,15 +143,15 @@ def react_agent(server: ScriptedLLMServer) -> Any:
 SWARM_USAGE = (Usage(100, 10), Usage(50, 5), Usage(60, 6, cached=32))
 
 
-def swarm(server: ScriptedLLMServer) -> Any:
-    """A langgraph-swarm: the researcher searches, hands off to the writer, who answers."""
-    server.set_script(
-        [
-            Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=SWARM_USAGE[0]),
-            Reply(tool_calls=[ToolCallSpec("transfer_to_writer", {})], usage=SWARM_USAGE[1]),
-            Reply(content=ANSWER, usage=SWARM_USAGE[2]),
-        ]
-    )
+SWARM_REPLIES = (
+    Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=SWARM_USAGE[0]),
+    Reply(tool_calls=[ToolCallSpec("transfer_to_writer", {})], usage=SWARM_USAGE[1]),
+    Reply(content=ANSWER, usage=SWARM_USAGE[2]),
+)
+
+
+def swarm_graph(server: ScriptedLLMServer, *, checkpointer: Any = None) -> Any:
+    """A langgraph-swarm of a researcher (search, handoff to the writer) and a writer."""
     model = chat_model(server)
     researcher = create_agent(
         model,
@@ -152,7 +160,14 @@ def swarm(server: ScriptedLLMServer) -> Any:
         name="researcher",
     )
     writer = create_agent(model, [], system_prompt="You write.", name="writer")
-    return create_swarm([researcher, writer], default_active_agent="researcher").compile()
+    swarm_ = create_swarm([researcher, writer], default_active_agent="researcher")
+    return swarm_.compile(checkpointer=checkpointer)
+
+
+def swarm(server: ScriptedLLMServer) -> Any:
+    """A langgraph-swarm: the researcher searches, hands off to the writer, who answers."""
+    server.set_script(list(SWARM_REPLIES))
+    return swarm_graph(server)
 
 
 SUPERVISOR_USAGE = (Usage(80, 8), Usage(100, 10), Usage(120, 6), Usage(150, 5, cached=64))

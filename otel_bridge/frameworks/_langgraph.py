@@ -5,7 +5,8 @@ Every span carries LangChain's run metadata as a JSON ``metadata`` attribute. An
 by ``create_agent`` writes its name there (``"lc_agent_name"``) on each span inside it, the
 model call included; an agent of ``create_react_agent`` does not, and is named by the graph
 node it runs in: the first segment of ``langgraph_checkpoint_ns`` (``researcher:<id>|agent:
-<id>``) when it is a subgraph, else the root span's name (the compiled graph's name). One turn
+<id>``) when it is a subgraph, else the graph's outermost span's name (the compiled graph's
+name, unless it is LangGraph's default). One turn
 of an agent is its ``model`` (``create_agent``) or ``agent`` (``create_react_agent``) node.
 
 A tool span records the argument itself when the tool takes one, and LangChain's
@@ -87,10 +88,10 @@ class LangGraph(Framework):
         if not isinstance(raw, str):
             return None
         found = _agent(raw)
-        if found is not None or span.parent_id is not None or span.name == ROOT_NAME:
+        if found is not None or span.name == ROOT_NAME:
             return found
         if NODE_MARK not in raw and INTEGRATION_MARK in raw:
-            return span.name  # a single compiled agent graph, named after its agent
+            return span.name  # the outermost span of a graph named after its agent
         return None
 
     def step_tool_call_id(self, span: SpanRecord) -> str | None:
