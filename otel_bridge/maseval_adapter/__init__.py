@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from ._adapter import LlamaIndexAgentAdapter
 from ._benchmark_export import BenchmarkExport
+from ._langgraph_adapter import LangGraphAgentAdapter
 from ._span_adapter import SpanAgentAdapter, maseval_labels
 from ._telemetries import default_telemetry, project_name, project_telemetry
 from ._user import LlamaIndexUser
 
 __all__ = [
     "BenchmarkExport",
+    "LangGraphAgentAdapter",
     "LlamaIndexAgentAdapter",
     "LlamaIndexUser",
     "SpanAgentAdapter",
