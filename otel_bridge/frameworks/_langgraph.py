@@ -48,6 +48,9 @@ CALL_AGENT = "call_agent"  # langgraph-supervisor's node around one agent's acti
 TRANSFER_PREFIX = "transfer_to_"
 TRANSFER_BACK = "transfer_back_to_"
 GOTO_MARK = '"goto": "'
+TOOL_MESSAGE = '{"type": "tool", "data": '  # LangChain's ToolMessage, as JSON
+COMMAND = '{"graph": '  # LangGraph's Command, as JSON
+_DECODER = json.JSONDecoder()
 
 
 class LangGraph(Framework):
@@ -123,14 +126,15 @@ class LangGraph(Framework):
         output = facts.output
         if output is None or not output.startswith('{"'):
             return facts
-        if not (output.startswith('{"type": "tool"') or output.startswith('{"graph"')):
+        if output.startswith(TOOL_MESSAGE):
+            note = notes.for_span(span) if notes is not None else None
+            value, parsed = json_value(output, _OUTPUT, note, text_ok=True)
+            message = value.get("data") if parsed and isinstance(value, dict) else None
+        elif output.startswith(COMMAND):
+            message = _command_tool_message(output)
+        else:
             return facts
-        note = notes.for_span(span) if notes is not None else None
-        value, parsed = json_value(output, _OUTPUT, note, text_ok=True)
-        if not parsed or not isinstance(value, dict):
-            return facts
-        message = _tool_message(value)
-        if message is None:
+        if not isinstance(message, dict):
             return facts
         content = message.get("content")
         text = content if isinstance(content, str) else json.dumps(content)
@@ -216,18 +220,15 @@ def _agent(raw: str) -> str | None:
     return node or None
 
 
-def _tool_message(value: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``ToolMessage`` data of a tool's output: the message itself, or the last tool
-    message of a ``Command``'s update."""
-    if value.get("type") == "tool":
-        data = value.get("data")
-        return data if isinstance(data, dict) else None
-    update = value.get("update")
-    messages = update.get("messages") if isinstance(update, dict) else None
-    if not isinstance(messages, list):
+def _command_tool_message(output: str) -> dict[str, Any] | None:
+    """The data of the last ``ToolMessage`` in a ``Command``'s update (the handoff tool's own
+    result), read alone: the update also carries the whole history, which is not parsed."""
+    at = output.rfind(TOOL_MESSAGE)
+    if at < 0:
         return None
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("type") == "tool":
-            data = message.get("data")
-            return data if isinstance(data, dict) else None
-    return None
+    try:
+        value, _ = _DECODER.raw_decode(output, at)
+    except ValueError:
+        return None
+    data = value.get("data") if isinstance(value, dict) else None
+    return data if isinstance(data, dict) else None
