@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from maseval.core.callback import AgentCallback
@@ -35,6 +36,12 @@ class _Carrier:
 
     messages: list[Any] = field(default_factory=list)
     config: dict[str, Any] | None = None
+
+
+@lru_cache(maxsize=1)
+def _installed() -> bool:
+    """True when LangGraph and its instrumentor can be imported (looked up once)."""
+    return installed(by_name("langgraph"))
 
 
 class LangGraphAgentAdapter(SpanAgentAdapter):
@@ -74,11 +81,9 @@ class LangGraphAgentAdapter(SpanAgentAdapter):
         cost_calculator: CostCalculator | None = None,
         model_id: str | None = None,
     ) -> None:
-        framework = by_name("langgraph")
-        if not installed(framework):
-            extra = framework.instrumentation.extra if framework.instrumentation else "langgraph"
+        if not _installed():
             raise FrameworkNotInstalled(
-                f"langgraph is not installed: pip install 'otel-bridge[{extra}]'"
+                "langgraph is not installed: pip install 'otel-bridge[langgraph]'"
             )
         if not callable(getattr(agent_instance, "invoke", None)):
             raise TypeError(
