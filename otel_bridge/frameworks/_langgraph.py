@@ -79,10 +79,15 @@ class LangGraph(Framework):
     def step_agent(self, span: SpanRecord, notes: ValueNotes | None) -> str | None:
         """An agent's ``model`` / ``agent`` node span: one turn of it."""
         raw = span.attributes.get(_METADATA)
-        if not isinstance(raw, str) or _field(raw, NODE_MARK) not in TURN_NODES:
+        if not isinstance(raw, str):
             return None
-        if span.name not in TURN_NODES:
-            return None  # a span inside the node (its model call, a prompt) is not the turn
+        node = _field(raw, NODE_MARK)
+        if node not in TURN_NODES:
+            return None
+        # A span inside the node (its model call, a prompt) is not the turn; an exported turn
+        # is named after its agent (``researcher.model``).
+        if span.name != node and not span.name.endswith(f".{node}"):
+            return None
         return _agent(raw)
 
     def span_agent(self, span: SpanRecord, notes: ValueNotes | None) -> str | None:
