@@ -49,7 +49,7 @@ TRANSFER_PREFIX = "transfer_to_"
 TRANSFER_BACK = "transfer_back_to_"
 GOTO_MARK = '"goto": "'
 TOOL_MESSAGE = '{"type": "tool", "data": '  # LangChain's ToolMessage, as JSON
-COMMAND = '{"graph": '  # LangGraph's Command, as JSON
+COMMAND = '{"graph":'  # LangGraph's Command, as JSON (spaced or compact)
 _DECODER = json.JSONDecoder()
 
 
@@ -230,10 +230,25 @@ def _command_tool_message(output: str) -> dict[str, Any] | None:
     result), read alone: the update also carries the whole history, which is not parsed."""
     at = output.rfind(TOOL_MESSAGE)
     if at < 0:
-        return None
+        return _compact_command_tool_message(output)
     try:
         value, _ = _DECODER.raw_decode(output, at)
     except ValueError:
         return None
     data = value.get("data") if isinstance(value, dict) else None
     return data if isinstance(data, dict) else None
+
+
+def _compact_command_tool_message(output: str) -> dict[str, Any] | None:
+    """The last tool message of a ``Command`` as OpenTelemetry's GenAI instrumentation writes it
+    (compact JSON, each message's fields at its top level)."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return None
+    update = value.get("update") if isinstance(value, dict) else None
+    messages = update.get("messages") if isinstance(update, dict) else None
+    for message in reversed(messages if isinstance(messages, list) else ()):
+        if isinstance(message, dict) and message.get("type") == "tool":
+            return message
+    return None
