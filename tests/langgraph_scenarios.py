@@ -207,7 +207,7 @@ def command_goto(server: ScriptedLLMServer) -> Any:
     planner = create_agent(model, [], system_prompt="You plan.", name="planner")
     writer = create_agent(model, [], system_prompt="You write.", name="writer")
 
-    def route(state: MessagesState) -> Command:  # type: ignore[type-arg]
+    def route(state: MessagesState) -> Command:
         return Command(goto="writer")
 
     graph = StateGraph(MessagesState)

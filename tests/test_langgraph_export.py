@@ -4,7 +4,7 @@ RunTrace derived back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import langgraph_scenarios as lg
@@ -47,9 +47,9 @@ def assert_agents_named(spans: Sequence[SpanRecord]) -> None:
 
 
 @pytest.fixture
-def server() -> ScriptedLLMServer:
+def server() -> Iterator[ScriptedLLMServer]:
     with ScriptedLLMServer() as scripted:
-        yield scripted  # type: ignore[misc]
+        yield scripted
 
 
 def test_exported_spans_name_agents_and_derive_the_same_run(

@@ -46,7 +46,8 @@ def per_agent(truth: list[dict[str, Any]]) -> dict[str, tuple[int, int, int]]:
     for exchange in truth:
         agent = PROMPTS[exchange["system"]]
         before = totals.get(agent, (0, 0, 0))
-        totals[agent] = tuple(a + b for a, b in zip(before, exchange["usage"], strict=True))  # type: ignore[assignment]
+        prompt, completion, cached = exchange["usage"]
+        totals[agent] = (before[0] + prompt, before[1] + completion, before[2] + cached)
     return totals
 
 

@@ -248,7 +248,8 @@ def _compact_command_tool_message(output: str) -> dict[str, Any] | None:
         return None
     update = value.get("update") if isinstance(value, dict) else None
     messages = update.get("messages") if isinstance(update, dict) else None
-    for message in reversed(messages if isinstance(messages, list) else ()):
+    found: list[Any] = messages if isinstance(messages, list) else []
+    for message in reversed(found):
         if isinstance(message, dict) and message.get("type") == "tool":
             return message
     return None

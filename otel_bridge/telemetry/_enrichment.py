@@ -84,7 +84,7 @@ def analyse(records: Sequence[SpanRecord]) -> TraceView:
     agents = _agents_by_span(run, index, steps)
     workflow = (index.parent(steps[0]) if steps else None) or (index.roots or index.orphans)[0]
     # A LangGraph agent is a graph of its own inside the graph: its spans bear its name.
-    above = workflow
+    above: SpanRecord | None = workflow
     while above is not None and above.name in run.agents:
         above = index.parent(above)
     workflow = above or workflow
