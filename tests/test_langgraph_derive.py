@@ -6,6 +6,7 @@ need neither LangGraph nor the scripted server.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,20 @@ def test_a_node_returning_command_goto_hands_off() -> None:
         "planner": 40,
         "writer": 70,
     }
+
+
+def test_a_tool_of_ones_own_returning_command_goto_hands_off() -> None:
+    """A recorded tool span rewritten as a custom tool (no handoff metadata, another name)
+    whose Command says ``goto``: still a handoff, to the agent that takes over."""
+    spans = load_spans(str(DATA / "swarm.otlp.json"))
+    rewritten = []
+    for span in spans:
+        if span.attributes.get("tool.name") == "transfer_to_writer":
+            attrs = {k: v for k, v in span.attributes.items() if "transfer" not in k}
+            attrs["tool.name"] = "pass_work"
+            attrs["metadata"] = attrs["metadata"].replace("__handoff_destination", "x")
+            span = dataclasses.replace(span, name="pass_work", attributes=attrs)
+        rewritten.append(span)
+    trace = derive(rewritten)
+    assert [(h.from_agent, h.to_agent) for h in trace.handoffs] == [("researcher", "writer")]
+    assert trace.tool_calls[1].name == "pass_work"

@@ -170,6 +170,11 @@ class LangGraph(Framework):
                 return Transfer(to_agent=found, reason=None)
         if tool.name.startswith(TRANSFER_PREFIX) and span.scope.startswith(self.scopes):
             return Transfer(to_agent=tool.name[len(TRANSFER_PREFIX) :] or None, reason=None)
+        output = span.attributes.get(_OUTPUT)
+        if isinstance(output, str) and output.startswith(COMMAND) and GOTO_MARK in output:
+            # A tool of one's own returning Command(goto=<agent>, graph=Command.PARENT).
+            goto = _field(output[output.rfind(GOTO_MARK) :], GOTO_MARK)
+            return Transfer(to_agent=goto, reason=None) if goto else None
         return None
 
     def node_transfer(self, span: SpanRecord, notes: ValueNotes | None) -> Transfer | None:
