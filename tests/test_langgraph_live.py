@@ -275,3 +275,22 @@ def test_two_turns_with_a_checkpointer_thread(llm: ScriptedLLMServer, telemetry:
         "agent": "writer",
     }
     assert json.dumps(adapter.gather_config())  # the config stays JSON
+
+
+def test_reasoning_tokens_and_a_failed_model_call(
+    llm: ScriptedLLMServer, telemetry: Telemetry
+) -> None:
+    llm.set_script([Reply(content="hi", usage=Usage(50, 20, cached=10, reasoning=12))])
+    adapter = LangGraphAgentAdapter(lg.one_tool_agent(llm), "team", telemetry)
+    adapter.run("q")
+    assert adapter.last_run is not None
+    usage = adapter.last_run.usage
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.reasoning_tokens) == (50, 10, 12)
+    llm.set_script([Reply(status=500, error_body={"error": {"message": "boom"}})])
+    with pytest.raises(Exception, match="boom"):
+        adapter.run("again")
+    failed = adapter.last_run
+    assert failed is not None and failed.status == "error" and failed.output is None
+    assert [c.status for c in failed.llm_calls] == ["error"]
+    assert "tokens_missing" in failed.issues  # the failed call reported no usage: not zero
+    assert adapter.logs[-1]["status"] == "error"
