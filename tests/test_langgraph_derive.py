@@ -168,6 +168,11 @@ def test_supervisor_transfers_and_the_transfer_back_are_handoffs() -> None:
         ("researcher", "supervisor"),
     ]
     assert trace.handoffs[0].tool_call_id == trace.tool_calls[0].tool_call_id
+    # The transfer back is a turn langgraph-supervisor wrote for the researcher.
+    back = [m for m in trace.messages if m.get("content") == "Transferring back to supervisor"]
+    assert [(m["agent"], m["tool_calls"][0]["function"]["name"]) for m in back] == [
+        ("researcher", "transfer_back_to_supervisor")
+    ]
     assert [(t.agent, t.name) for t in trace.tool_calls] == [
         ("supervisor", "transfer_to_researcher"),
         ("researcher", "search"),

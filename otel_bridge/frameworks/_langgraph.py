@@ -153,13 +153,12 @@ class LangGraph(Framework):
         )
 
     def refine_messages(self, messages: list[Message]) -> list[Message]:
-        """Assistant messages without LangChain's ``name`` (the agent's, on re-sent turns only)."""
+        """Assistant messages with LangChain's ``name`` (the agent's, on re-sent turns only) as
+        their ``agent``: a re-sent turn is the same message as the answer it repeats, and a
+        turn written by the graph (the supervisor's transfer back) keeps its author."""
         if not any(m.get("role") == "assistant" and "name" in m for m in messages):
             return messages
-        return [
-            {k: v for k, v in m.items() if k != "name"} if m.get("role") == "assistant" else m
-            for m in messages
-        ]
+        return [_authored(m) if m.get("role") == "assistant" else m for m in messages]
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """A handoff tool (``__handoff_destination``, else ``transfer_to_<agent>``)."""
@@ -197,6 +196,15 @@ class LangGraph(Framework):
 
 
 LANGGRAPH = LangGraph()
+
+
+def _authored(message: Message) -> Message:
+    """The message with its ``name`` as its ``agent``."""
+    if "name" not in message:
+        return message
+    out = {k: v for k, v in message.items() if k != "name"}
+    out["agent"] = message["name"]
+    return out
 
 
 def _field(raw: str, mark: str) -> str | None:
