@@ -294,3 +294,49 @@ def test_reasoning_tokens_and_a_failed_model_call(
     assert [c.status for c in failed.llm_calls] == ["error"]
     assert "tokens_missing" in failed.issues  # the failed call reported no usage: not zero
     assert adapter.logs[-1]["status"] == "error"
+
+
+def test_an_agent_run_inside_a_tool_is_a_delegation(
+    llm: ScriptedLLMServer, telemetry: Telemetry
+) -> None:
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+
+    llm.set_script(
+        ConversationRouter(
+            {
+                lg.QUERY: [
+                    Reply(
+                        tool_calls=[ToolCallSpec("ask_writer", {"task": "Write about otel"})],
+                        usage=Usage(70, 7),
+                    ),
+                    Reply(content="Done.", usage=Usage(90, 3)),
+                ],
+                "Write about otel": [Reply(content="Otel text.", usage=Usage(30, 5))],
+            }
+        )
+    )
+    writer = create_agent(lg.chat_model(llm), [], system_prompt="You write.", name="writer")
+
+    @tool
+    def ask_writer(task: str) -> str:
+        """Ask the writer."""
+        result = writer.invoke({"messages": [{"role": "user", "content": task}]})
+        return str(result["messages"][-1].content)
+
+    lead = create_agent(lg.chat_model(llm), [ask_writer], system_prompt="You lead.", name="lead")
+    trace = run_once(lead, telemetry).last_run
+    assert trace is not None
+    (delegation,) = trace.delegations
+    assert (delegation.from_agent, delegation.to_agent, delegation.task) == (
+        "lead",
+        "writer",
+        "Write about otel",
+    )
+    assert delegation.tool_call_id == llm.log[0].tool_call_ids[0]
+    assert trace.handoffs == []
+    assert {n: a.usage.input_tokens for n, a in trace.agents.items()} == {"lead": 160, "writer": 30}
+    assert [(m["agent"], m["role"]) for m in trace.messages if m["role"] != "system"][2:4] == [
+        ("writer", "user"),
+        ("writer", "assistant"),
+    ]
