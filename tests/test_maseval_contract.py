@@ -1,5 +1,6 @@
-"""MASEval's AgentAdapter contract (its tests/test_contract), on a real FunctionAgent and a real
-two-agent AgentWorkflow through our adapter; the scripted server is the only fake."""
+"""MASEval's AgentAdapter contract (its tests/test_contract), on a real FunctionAgent, a real
+two-agent AgentWorkflow, a real LangGraph agent and a real langgraph-swarm through our adapters;
+the scripted server is the only fake."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import langgraph_scenarios as lg
 import pytest
 from adapter_fixtures import (
     calc_agent,
@@ -21,19 +23,24 @@ from maseval import AgentAdapter, MessageHistory
 from maseval.core.callback import AgentCallback
 
 from otel_bridge import Telemetry
-from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
+from otel_bridge.maseval_adapter import LangGraphAgentAdapter, LlamaIndexAgentAdapter
 from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer
 
 __all__ = ["module_telemetry", "scripted_server"]  # module fixtures, imported for pytest
 
 WRITER = "You are the writer."
-Make = Callable[..., LlamaIndexAgentAdapter]
+Make = Callable[..., LlamaIndexAgentAdapter | LangGraphAgentAdapter]
+LANGGRAPH_KINDS = ("langgraph_agent", "langgraph_swarm")
 
 
 def _router(kind: str) -> ConversationRouter:
+    later: list[Reply] = [Reply(content="Second response")]
     if kind == "function_agent":
         first = calc_replies(1, 2)
-        later: list[Reply] = [Reply(content="Second response")]
+    elif kind == "langgraph_agent":
+        first = list(lg.ONE_TOOL_REPLIES)
+    elif kind == "langgraph_swarm":
+        first = list(lg.SWARM_REPLIES)
     else:
         first = list(demo().replies)
         later = [Reply(agent=WRITER, content="Second response")]
@@ -42,7 +49,7 @@ def _router(kind: str) -> ConversationRouter:
     )
 
 
-@pytest.fixture(params=["function_agent", "agent_workflow"])
+@pytest.fixture(params=["function_agent", "agent_workflow", *LANGGRAPH_KINDS])
 def make(
     request: pytest.FixtureRequest, scripted_server: ScriptedLLMServer, module_telemetry: Telemetry
 ) -> Make:
@@ -50,7 +57,16 @@ def make(
     kind = request.param
     scripted_server.set_script(_router(kind))
 
-    def build(callbacks: list[AgentCallback] | None = None) -> LlamaIndexAgentAdapter:
+    def build(
+        callbacks: list[AgentCallback] | None = None,
+    ) -> LlamaIndexAgentAdapter | LangGraphAgentAdapter:
+        if kind in LANGGRAPH_KINDS:
+            graph = (
+                lg.one_tool_agent(scripted_server)
+                if kind == "langgraph_agent"
+                else lg.swarm_graph(scripted_server)
+            )
+            return LangGraphAgentAdapter(graph, "test_agent", module_telemetry, callbacks=callbacks)
         agent: Any = (
             calc_agent(scripted_server)
             if kind == "function_agent"
@@ -146,11 +162,17 @@ def test_logs_grow_per_run_and_history_accumulates(make: Make) -> None:
 
 
 def test_an_empty_query_raises_a_plain_value_error(
-    make: Make, scripted_server: ScriptedLLMServer
+    make: Make, scripted_server: ScriptedLLMServer, request: pytest.FixtureRequest
 ) -> None:
-    """MASEval accepts a result or a plain ValueError; LlamaIndex agents raise one themselves."""
+    """MASEval accepts a result or a plain ValueError; LlamaIndex agents raise one themselves,
+    LangGraph graphs send the empty message to the model and return its answer."""
     adapter = make()
     scripted_server.clear_log()
+    if request.node.callspec.params["make"] in LANGGRAPH_KINDS:
+        assert adapter.run("") == "Response"
+        assert adapter.logs[0]["status"] == "success"
+        assert len(scripted_server.log) == 1
+        return
     with pytest.raises(ValueError, match="Must provide either user_msg or chat_history") as raised:
         adapter.run("")
     assert type(raised.value) is ValueError

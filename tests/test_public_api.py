@@ -46,19 +46,23 @@ def test_all_is_the_public_api() -> None:
         assert getattr(otel_bridge, name) is not None
 
 
-def test_derive_and_load_spans_import_neither_maseval_nor_llama_index() -> None:
+def test_derive_and_load_spans_import_neither_maseval_nor_a_framework() -> None:
+    frameworks = "{'llama_index', 'langgraph', 'langchain', 'langchain_core'}"
     code = (
         "import sys\n"
         "from otel_bridge import RunTrace, Telemetry, derive, load_spans\n"
-        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'maseval', 'llama_index'})\n"
-        "print(','.join(loaded))\n"
+        f"def loaded(): return sorted({{m.split('.')[0] for m in sys.modules}} & {frameworks})\n"
+        "print(','.join(loaded()), 'maseval' in sys.modules)\n"
+        "import otel_bridge.maseval_adapter\n"
+        "print(','.join(loaded()))\n"
         "from otel_bridge import LlamaIndexAgentAdapter\n"
         "print('maseval' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert out == ["", "True"]  # nothing before the adapter is used; maseval once it is
+    # Nothing before the adapter is used; maseval once it is; no framework for the adapters.
+    assert out == [" False", "", "True"]
 
 
 def test_every_error_is_an_otel_bridge_error() -> None:

@@ -68,6 +68,8 @@ def _metadata(value: Any) -> dict[str, Any]:
     """The ``metadata`` JSON object; empty when absent or not an object."""
     if not isinstance(value, str) or not value.startswith("{"):
         return {}
+    if '"task_id"' not in value and '"repetition"' not in value:
+        return {}  # no label in it: not parsed (LangChain writes metadata on every span)
     try:
         parsed = json.loads(value)
     except ValueError:

@@ -12,9 +12,11 @@ import logging
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .. import conventions as conv
 from .. import frameworks as fw
+from ..frameworks import Transfer
 from ..run_trace import LLMCall, TokenUsage, ToolCall
 from ..spans import SpanIndex, SpanRecord
 from ._cost import ModelPrice, call_cost
@@ -23,7 +25,9 @@ __all__ = [
     "Call",
     "TraceLookups",
     "agents_from_tools",
+    "arguments_from_model",
     "llm_calls",
+    "node_transfers",
     "to_llm_call",
     "tool_calls",
     "value_issues",
@@ -121,6 +125,7 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
         facts = conv.read_llm(span, trace.notes)
         if facts.usage is None:
             facts = _usage_from_nested(trace, span, llm_ids, facts)
+        facts = _refined_messages(span, facts)
         end = span.end_ns
         if facts.ends_early:
             # A streaming span ends before the first token; the step ends with the stream.
@@ -128,6 +133,15 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
         calls.append(Call(span, trace.agent(span), facts, end))
     return _one_record_per_call(trace, calls)
+
+
+def _refined_messages(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
+    """The call's messages as its framework refines them (its own form of re-sent history)."""
+    inputs = fw.refine_messages(facts.input_messages, span)
+    outputs = fw.refine_messages(facts.output_messages, span)
+    if inputs is facts.input_messages and outputs is facts.output_messages:
+        return facts
+    return replace(facts, input_messages=inputs, output_messages=outputs)
 
 
 def _one_record_per_call(trace: TraceLookups, calls: list[Call]) -> list[Call]:
@@ -324,3 +338,58 @@ def _ids_by_name(calls: list[Call], taken: set[str]) -> _IdsByName:
                     asked.setdefault(name, []).append((call.span.start_ns, position, call_id))
                     position += 1
     return _IdsByName(asked)
+
+
+def arguments_from_model(tools: list[ToolCall], calls: list[Call]) -> list[ToolCall]:
+    """Tools whose span records a bare argument (LangChain's single-argument tools) get the
+    arguments the model asked for by the call's id; every other tool is left as it is."""
+    if not any(t.tool_call_id and _bare(t.arguments) for t in tools):
+        return tools
+    asked: dict[str, Any] = {}
+    for call in calls:
+        for message in call.facts.output_messages:
+            for tool_call in message.get("tool_calls", ()):
+                raw = (tool_call.get("function") or {}).get("arguments")
+                if tool_call.get("id") and isinstance(raw, str):
+                    asked[tool_call["id"]] = raw
+    out = []
+    for tool in tools:
+        raw = asked.get(tool.tool_call_id or "") if _bare(tool.arguments) else None
+        value, parsed = conv.json_value(raw, "tool_call.function.arguments", None, text_ok=True)
+        out.append(replace(tool, arguments=value) if parsed and isinstance(value, dict) else tool)
+    return out
+
+
+def _bare(arguments: Any) -> bool:
+    return arguments is not None and not isinstance(arguments, (dict, list))
+
+
+def node_transfers(
+    trace: TraceLookups, calls: list[LLMCall]
+) -> tuple[list[ToolCall], dict[str, Transfer]]:
+    """Handoffs made by spans that are not tool calls (a graph node passing control), as
+    records ``rollup.handoffs`` reads like tool calls: from the agent of the latest model call
+    started before the span ended."""
+    found: list[ToolCall] = []
+    transfers: dict[str, Transfer] = {}
+    starts = [c.start_ns for c in calls]
+    for span in trace.index.spans:
+        asked = fw.node_transfer(span, trace.notes)
+        if asked is None:
+            continue
+        before = bisect_right(starts, span.end_ns)
+        record = ToolCall(
+            span_id=span.span_id_hex,
+            agent=calls[before - 1].agent if before else None,
+            name=span.name,
+            tool_call_id=None,
+            arguments=None,
+            output=None,
+            start_ns=span.end_ns,  # control passes when the node is done
+            end_ns=span.end_ns,
+            status="error" if span.status == "ERROR" else "ok",
+            error=None,
+        )
+        found.append(record)
+        transfers[record.span_id] = asked
+    return found, transfers

@@ -131,7 +131,7 @@ def _derive_trace(
             for tool_call in message.get("tool_calls", ()):
                 if tool_call.get("id"):
                     emitted_by[tool_call["id"]] = call.agent
-    tool_calls = read.tool_calls(trace, calls, emitted_by)
+    tool_calls = read.arguments_from_model(read.tool_calls(trace, calls, emitted_by), calls)
     read.agents_from_tools(index, calls, tool_calls)
     llm_calls = [read.to_llm_call(c, prices) for c in calls]
     targets = {
@@ -144,7 +144,13 @@ def _derive_trace(
         for t in tool_calls
         if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
     }
-    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets, transfers, fw.refused)
+    passes, node_transfers = read.node_transfers(trace, llm_calls)
+    if passes:  # control passed by graph nodes too (LangGraph's Command(goto=...))
+        transfers.update(node_transfers)
+        passing = sorted([*tool_calls, *passes], key=lambda t: t.start_ns)
+    else:
+        passing = tool_calls
+    handoffs, rejected = rollup.handoffs(passing, llm_calls, targets, transfers, fw.refused)
     handoffs = _with_requested_handoffs(handoffs, calls, llm_calls, tool_calls)
     delegated = delegations(trace, tool_calls, calls)
 

@@ -63,7 +63,8 @@ def merge_history(
             if message.get("role") == "tool" and call_id is not None:
                 answered.add(call_id)
                 agent = tool_agents.get(call_id, agent)
-            history.append({**message, "agent": agent})
+            # A framework may name the author itself (a turn one graph wrote for another agent).
+            history.append({**message, "agent": message.get("agent") or agent})
     missing = [
         {**r, "agent": tool_agents.get(r["tool_call_id"])}
         for r in tool_results

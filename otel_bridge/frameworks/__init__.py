@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import AgentCall, Framework, Instrumentation, Transfer
+from ._langgraph import LANGGRAPH
 from ._llama_index import LLAMA_INDEX
 from ._openai_agents import OPENAI_AGENTS
 
@@ -34,6 +35,7 @@ __all__ = [
     "framework_of",
     "fresh_span_tree",
     "is_model_call",
+    "node_transfer",
     "refine_messages",
     "refine_tool",
     "refused",
@@ -47,6 +49,7 @@ __all__ = [
 
 FRAMEWORKS: tuple[Framework, ...] = (
     LLAMA_INDEX,
+    LANGGRAPH,
     OPENAI_AGENTS,
 )
 """Every framework otel-bridge knows, in the order they are asked."""
@@ -128,10 +131,14 @@ def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = N
     return facts
 
 
-def refine_messages(messages: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Messages in OpenAI format where a framework re-sends history in a form of its own."""
+def refine_messages(
+    messages: list[dict[str, object]], span: SpanRecord | None = None
+) -> list[dict[str, object]]:
+    """Messages in OpenAI format where a framework re-sends history in a form of its own
+    (given the span that holds them: only the frameworks that recognize it refine them)."""
     for framework in FRAMEWORKS:
-        messages = framework.refine_messages(messages)
+        if span is None or framework.recognizes(span):
+            messages = framework.refine_messages(messages)
     return messages
 
 
@@ -148,6 +155,15 @@ def requested_transfer(tool_name: str, agents: Collection[str]) -> str | None:
     """The agent a model's tool call of this name hands off to, as a framework names it."""
     for framework in FRAMEWORKS:
         found = framework.requested_transfer(tool_name, agents)
+        if found is not None:
+            return found
+    return None
+
+
+def node_transfer(span: SpanRecord, notes: ValueNotes | None = None) -> Transfer | None:
+    """The handoff a span that is not a tool call makes, as its framework says, else None."""
+    for framework in FRAMEWORKS:
+        found = framework.node_transfer(span, notes)
         if found is not None:
             return found
     return None

@@ -102,6 +102,10 @@ class Framework:
         alone (for instrumentations that record no span of the handoff), else None."""
         return None
 
+    def node_transfer(self, span: SpanRecord, notes: ValueNotes | None) -> Transfer | None:
+        """The handoff a span that is not a tool call makes (a graph node passing control)."""
+        return None
+
     def refused(self, tool: ToolCall, to_agent: str) -> bool:
         """True when the handoff tool's own output says the handoff did not happen."""
         return False

@@ -162,8 +162,8 @@ def _tool_output(output: str | None, note: Note | None) -> tuple[str | None, boo
 
     LlamaIndex records a whole ``ToolOutput`` as JSON; the model is sent its text blocks.
     """
-    if output is None or not output.startswith("{"):
-        return output, False
+    if output is None or not output.startswith("{") or '"blocks"' not in output:
+        return output, False  # not a ToolOutput (and not parsed: other frameworks' JSON)
     value, parsed = json_value(output, _OUTPUT, note, text_ok=True)
     if not parsed or not isinstance(value, dict) or not isinstance(value.get("blocks"), list):
         return output, False  # not a ToolOutput: the output is the text itself

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ._adapter import LlamaIndexAgentAdapter
 from ._benchmark_export import BenchmarkExport
+from ._langgraph_adapter import LangGraphAgentAdapter
 from ._openai_agents_adapter import OpenAIAgentsAdapter
 from ._span_adapter import SpanAgentAdapter, maseval_labels
 from ._telemetries import default_telemetry, project_name, project_telemetry
@@ -23,6 +24,7 @@ from ._user import LlamaIndexUser
 
 __all__ = [
     "BenchmarkExport",
+    "LangGraphAgentAdapter",
     "LlamaIndexAgentAdapter",
     "LlamaIndexUser",
     "OpenAIAgentsAdapter",

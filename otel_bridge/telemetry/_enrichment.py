@@ -83,6 +83,11 @@ def analyse(records: Sequence[SpanRecord]) -> TraceView:
     steps = [s for s in index.spans if fw.step_agent(s)]
     agents = _agents_by_span(run, index, steps)
     workflow = (index.parent(steps[0]) if steps else None) or (index.roots or index.orphans)[0]
+    # A LangGraph agent is a graph of its own inside the graph: its spans bear its name.
+    above: SpanRecord | None = workflow
+    while above is not None and above.name in run.agents:
+        above = index.parent(above)
+    workflow = above or workflow
     tools = {(t.start_ns, t.tool_call_id): t for t in run.tool_calls}
     targets = {}
     for handoff in run.handoffs:
