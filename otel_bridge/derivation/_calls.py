@@ -8,10 +8,12 @@ the number of spans whatever their depth; it also collects the value problems th
 
 from __future__ import annotations
 
+import json
 import logging
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .. import conventions as conv
 from .. import frameworks as fw
@@ -59,6 +61,8 @@ class TraceLookups:
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
+            if step is None and span.parent_id in activations and fw.is_unnamed_step(span):
+                step = activations[span.parent_id]  # a step naming no agent: its run's
             activation = None
             if step is not None:
                 self.steps[span.span_id] = step
@@ -118,16 +122,28 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     for span in index.spans:
         if span.span_id not in llm_ids or llm_above.get(span.span_id) is not None:
             continue
-        facts = conv.read_llm(span, trace.notes)
+        facts = _refined(span, conv.read_llm(span, trace.notes))
         if facts.usage is None:
             facts = _usage_from_nested(trace, span, llm_ids, facts)
         end = span.end_ns
-        if facts.ends_early:
+        if facts.ends_early and not fw.covers_stream(span):
             # A streaming span ends before the first token; the step ends with the stream.
             step = trace.step_of(span)
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
         calls.append(Call(span, trace.agent(span), facts, end))
     return _one_record_per_call(trace, calls)
+
+
+def _refined(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
+    """The call's messages in OpenAI format where its framework re-sends history its own way,
+    and no usage where its framework wrote zeros for none."""
+    inputs = fw.refine_messages(span, facts.input_messages)
+    outputs = fw.refine_messages(span, facts.output_messages)
+    unreported = facts.usage is not None and fw.usage_unreported(span)
+    if inputs is facts.input_messages and outputs is facts.output_messages and not unreported:
+        return facts
+    usage = None if unreported else facts.usage
+    return replace(facts, input_messages=inputs, output_messages=outputs, usage=usage)
 
 
 def _one_record_per_call(trace: TraceLookups, calls: list[Call]) -> list[Call]:
@@ -250,6 +266,7 @@ def tool_calls(
         return out
     step_ids = {s.span_id: i for s in index.spans if (i := fw.step_tool_call_id(s))}
     step_above = index.nearest(step_ids)
+    claimed: set[str] = set()
     for span in tools:
         facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
@@ -259,10 +276,12 @@ def tool_calls(
             agent = emitted_by.get(call_id)
         if agent is None:
             agent = trace.agent(span)
+        before = bisect_right(call_starts, span.start_ns)
         if agent is None:
             # The latest model call before the tool decided to run it.
-            before = bisect_right(call_starts, span.start_ns)
             agent = calls[before - 1].agent if before else None
+        if call_id is None and fw.matches_tool_calls(span):
+            call_id = _matching_call_id(calls[:before], agent, facts, claimed)
         out.append(
             ToolCall(
                 span_id=span.span_id_hex,
@@ -278,3 +297,34 @@ def tool_calls(
             )
         )
     return out
+
+
+def _matching_call_id(
+    before: list[Call], agent: str | None, facts: conv.ToolFacts, claimed: set[str]
+) -> str | None:
+    """The id of the tool call the agent's latest model call asked for by this tool's name
+    (the one with the same arguments first), not yet given to another tool span."""
+    for call in reversed(before):
+        if call.agent != agent:
+            continue
+        asked = [
+            tool_call
+            for message in call.facts.output_messages
+            for tool_call in message.get("tool_calls", ())
+            if tool_call.get("id") not in claimed
+            and (tool_call.get("function") or {}).get("name") == facts.name
+        ]
+        if not asked:
+            return None
+        chosen = next((c for c in asked if _same_arguments(c, facts.arguments)), asked[0])
+        claimed.add(chosen["id"])
+        return str(chosen["id"])
+    return None
+
+
+def _same_arguments(tool_call: Mapping[str, Any], arguments: Any) -> bool:
+    raw = (tool_call.get("function") or {}).get("arguments")
+    try:
+        return bool(json.loads(raw) == arguments) if isinstance(raw, str) else raw == arguments
+    except ValueError:
+        return False

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from .. import conventions as conv
-from ..conventions import ToolFacts, ValueNotes
+from ..conventions import Message, ToolFacts, ValueNotes
 from ..errors import ConfigError
 from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import AgentCall, Framework, Instrumentation, Transfer
 from ._llama_index import LLAMA_INDEX
+from ._smolagents import SMOLAGENTS
 
 __all__ = [
     "FRAMEWORKS",
@@ -30,20 +31,28 @@ __all__ = [
     "activation_agent",
     "agent_call",
     "by_name",
+    "covers_stream",
     "framework_of",
     "fresh_span_tree",
     "is_model_call",
+    "is_unnamed_step",
+    "matches_tool_calls",
     "refine_messages",
     "refine_tool",
     "refused",
+    "run_answer",
     "select",
     "span_agent",
     "step_agent",
     "step_tool_call_id",
     "transfer",
+    "usage_unreported",
 ]
 
-FRAMEWORKS: tuple[Framework, ...] = (LLAMA_INDEX,)
+FRAMEWORKS: tuple[Framework, ...] = (
+    LLAMA_INDEX,
+    SMOLAGENTS,
+)
 """Every framework otel-bridge knows, in the order they are asked."""
 
 
@@ -98,6 +107,11 @@ def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str |
     return None
 
 
+def is_unnamed_step(span: SpanRecord) -> bool:
+    """A span that is one turn of the agent whose activation is its parent (``Step N``)."""
+    return any(f.is_unnamed_step(span) for f in FRAMEWORKS)
+
+
 def span_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent a framework writes on a span for itself and what runs below it."""
     for framework in FRAMEWORKS:
@@ -116,6 +130,21 @@ def step_tool_call_id(span: SpanRecord) -> str | None:
     return None
 
 
+def matches_tool_calls(span: SpanRecord) -> bool:
+    """A tool span without a call id that its framework matches to the model's tool call."""
+    return any(f.matches_tool_calls(span) for f in FRAMEWORKS)
+
+
+def covers_stream(span: SpanRecord) -> bool:
+    """A streamed call's span that ends with its stream, as its framework records it."""
+    return any(f.covers_stream(span) for f in FRAMEWORKS)
+
+
+def usage_unreported(span: SpanRecord) -> bool:
+    """A model span whose token counts its framework wrote for a reply that reported none."""
+    return any(f.usage_unreported(span) for f in FRAMEWORKS)
+
+
 def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = None) -> ToolFacts:
     """A tool span's facts, unwrapped from how its framework records tool input and output."""
     for framework in FRAMEWORKS:
@@ -123,10 +152,11 @@ def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = N
     return facts
 
 
-def refine_messages(messages: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Messages in OpenAI format where a framework re-sends history in a form of its own."""
+def refine_messages(span: SpanRecord, messages: list[Message]) -> list[Message]:
+    """A call's messages in OpenAI format, as the framework that wrote its span re-sends them."""
     for framework in FRAMEWORKS:
-        messages = framework.refine_messages(messages)
+        if messages and framework.recognizes(span):
+            messages = framework.refine_messages(messages)
     return messages
 
 
@@ -150,6 +180,15 @@ def agent_call(tool: ToolCall, span: SpanRecord) -> AgentCall | None:
         found = framework.agent_call(tool, span)
         if found is not None:
             return found
+    return None
+
+
+def run_answer(root: SpanRecord, notes: ValueNotes | None = None) -> str | None:
+    """The run's answer where a framework records it on the root span, else None."""
+    for framework in FRAMEWORKS:
+        answer = framework.run_answer(root, notes)
+        if answer is not None:
+            return answer
     return None
 
 

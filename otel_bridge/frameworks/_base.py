@@ -73,6 +73,10 @@ class Framework:
         """The agent of a span covering one whole activation of it (a run of the agent)."""
         return None
 
+    def is_unnamed_step(self, span: SpanRecord) -> bool:
+        """True for a span that is one turn of the agent whose activation is its parent."""
+        return False
+
     def span_agent(self, span: SpanRecord, notes: ValueNotes | None) -> str | None:
         """The agent a span names for itself and its children, where the framework says so."""
         return None
@@ -80,6 +84,18 @@ class Framework:
     def step_tool_call_id(self, span: SpanRecord) -> str | None:
         """The tool call id a span that runs one tool call carries, else None."""
         return None
+
+    def matches_tool_calls(self, span: SpanRecord) -> bool:
+        """True when the tool span carries no call id: match it to its model's tool call."""
+        return False
+
+    def covers_stream(self, span: SpanRecord) -> bool:
+        """True for a streamed call's span that ends with its stream (not at the first token)."""
+        return False
+
+    def usage_unreported(self, span: SpanRecord) -> bool:
+        """True when the model span's token counts are a stand-in for none reported."""
+        return False
 
     def refine_tool(
         self, span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None
