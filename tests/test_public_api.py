@@ -46,11 +46,12 @@ def test_all_is_the_public_api() -> None:
         assert getattr(otel_bridge, name) is not None
 
 
-def test_derive_and_load_spans_import_neither_maseval_nor_llama_index() -> None:
+def test_derive_and_load_spans_import_neither_maseval_nor_a_framework() -> None:
     code = (
         "import sys\n"
         "from otel_bridge import RunTrace, Telemetry, derive, load_spans\n"
-        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'maseval', 'llama_index'})\n"
+        "frameworks = {'maseval', 'llama_index', 'smolagents'}\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & frameworks)\n"
         "print(','.join(loaded))\n"
         "from otel_bridge import LlamaIndexAgentAdapter\n"
         "print('maseval' in sys.modules)\n"
