@@ -52,6 +52,10 @@ def test_one_tool_call() -> None:
     assert trace.output == truth["answer"] == "OTel is a CNCF project."
     assert [(c.usage.input_tokens, c.usage.output_tokens) for c in trace.llm_calls] == sent(truth)
     assert (trace.usage.input_tokens, trace.usage.output_tokens) == (280, 21)
+    # cached tokens: read from the raw response smolagents keeps (its spans have no attribute)
+    cached = [c["usage_sent"]["cached"] for c in truth["calls"]]
+    assert [c.usage.cached_input_tokens for c in trace.llm_calls] == [0, 64]
+    assert cached == [None, 64] and trace.usage.cached_input_tokens == 64
     assert [c.agent for c in trace.llm_calls] == ["assistant", "assistant"]
     assert [(t.agent, t.name, t.tool_call_id, t.arguments, t.output) for t in trace.tool_calls] == [
         ("assistant", "search", search_id, {"query": "otel"}, "OpenTelemetry is a CNCF project."),
@@ -147,6 +151,8 @@ def test_managed_agent_is_a_delegation_with_the_managers_call() -> None:
     manager, researcher = trace.agents["manager"], trace.agents["researcher"]
     assert (manager.usage.input_tokens, manager.usage.output_tokens) == (680, 24)
     assert (researcher.usage.input_tokens, researcher.usage.output_tokens) == (440, 17)
+    assert (manager.usage.cached_input_tokens, researcher.usage.cached_input_tokens) == (128, 0)
+    assert truth["calls"][3]["usage_sent"]["cached"] == 128
     assert [d.to_dict() | {"at": None} for d in trace.delegations] == [
         {
             "from": "manager",

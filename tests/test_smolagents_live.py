@@ -57,6 +57,8 @@ def test_one_tool_call(telemetry: Telemetry) -> None:
 
     assert answer == trace.output == "OTel is a CNCF project."
     assert per_call(trace) == sent(log) == [(120, 12), (160, 9)]
+    cached = [e.usage_sent.cached if e.usage_sent else None for e in log]
+    assert cached == [None, 64] and trace.usage.cached_input_tokens == 64
     (search_id,) = log[0].tool_call_ids
     search = trace.tool_calls[0]
     assert (search.name, search.tool_call_id, search.arguments) == (

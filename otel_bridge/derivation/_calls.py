@@ -136,13 +136,13 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
 
 def _refined(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
     """The call's messages in OpenAI format where its framework re-sends history its own way,
-    and no usage where its framework wrote zeros for none."""
+    and its usage as its framework recorded it."""
     inputs = fw.refine_messages(span, facts.input_messages)
     outputs = fw.refine_messages(span, facts.output_messages)
-    unreported = facts.usage is not None and fw.usage_unreported(span)
-    if inputs is facts.input_messages and outputs is facts.output_messages and not unreported:
+    usage = fw.refine_usage(span, facts.usage)
+    same = inputs is facts.input_messages and outputs is facts.output_messages
+    if same and usage is facts.usage:
         return facts
-    usage = None if unreported else facts.usage
     return replace(facts, input_messages=inputs, output_messages=outputs, usage=usage)
 
 

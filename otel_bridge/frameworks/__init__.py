@@ -16,7 +16,7 @@ from contextlib import ExitStack, contextmanager
 from .. import conventions as conv
 from ..conventions import Message, ToolFacts, ValueNotes
 from ..errors import ConfigError
-from ..run_trace import ToolCall
+from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
 from ._base import AgentCall, Framework, Instrumentation, Transfer
 from ._llama_index import LLAMA_INDEX
@@ -39,6 +39,7 @@ __all__ = [
     "matches_tool_calls",
     "refine_messages",
     "refine_tool",
+    "refine_usage",
     "refused",
     "run_answer",
     "select",
@@ -46,7 +47,6 @@ __all__ = [
     "step_agent",
     "step_tool_call_id",
     "transfer",
-    "usage_unreported",
 ]
 
 FRAMEWORKS: tuple[Framework, ...] = (
@@ -140,9 +140,12 @@ def covers_stream(span: SpanRecord) -> bool:
     return any(f.covers_stream(span) for f in FRAMEWORKS)
 
 
-def usage_unreported(span: SpanRecord) -> bool:
-    """A model span whose token counts its framework wrote for a reply that reported none."""
-    return any(f.usage_unreported(span) for f in FRAMEWORKS)
+def refine_usage(span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
+    """A model call's usage as the framework that wrote its span recorded it."""
+    for framework in FRAMEWORKS:
+        if framework.recognizes(span):
+            usage = framework.refine_usage(span, usage)
+    return usage
 
 
 def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = None) -> ToolFacts:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..conventions import Message, ToolFacts, ValueNotes
-from ..run_trace import ToolCall
+from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
 
 __all__ = ["AgentCall", "Framework", "Instrumentation", "Transfer"]
@@ -93,9 +93,9 @@ class Framework:
         """True for a streamed call's span that ends with its stream (not at the first token)."""
         return False
 
-    def usage_unreported(self, span: SpanRecord) -> bool:
-        """True when the model span's token counts are a stand-in for none reported."""
-        return False
+    def refine_usage(self, span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
+        """A model call's usage as the framework recorded it (None: it reported none)."""
+        return usage
 
     def refine_tool(
         self, span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None

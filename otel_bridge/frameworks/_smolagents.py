@@ -22,6 +22,7 @@ from typing import Any
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
 from ..conventions import Message, ToolFacts, ValueNotes, as_text
+from ..run_trace import TokenUsage
 from ..spans import SpanRecord
 from ._base import Framework, Instrumentation
 
@@ -41,8 +42,10 @@ _AGENT = OpenInferenceSpanKindValues.AGENT.value
 _CHAIN = OpenInferenceSpanKindValues.CHAIN.value
 _LLM = OpenInferenceSpanKindValues.LLM.value
 _OUTPUT = SpanAttributes.OUTPUT_VALUE
-_PROMPT = SpanAttributes.LLM_TOKEN_COUNT_PROMPT
-_COMPLETION = SpanAttributes.LLM_TOKEN_COUNT_COMPLETION
+# the OpenAI response's repr, as smolagents keeps it in ChatMessage.raw
+_USAGE_MARK = "usage=CompletionUsage("
+_CACHED_MARK = "cached_tokens="
+_REASONING_MARK = "reasoning_tokens="
 # smolagents' own roles, and what its OpenAI client sends them as
 _WIRE_ROLES = {TOOL_CALL_ROLE: "assistant", TOOL_RESPONSE_ROLE: "user"}
 
@@ -111,14 +114,23 @@ class Smolagents(Framework):
             out.append(_canonical(_as_sent(message)))
         return out
 
-    def usage_unreported(self, span: SpanRecord) -> bool:
-        """Its model spans write 0 prompt and 0 completion tokens when the reply had no usage."""
-        attrs = span.attributes
-        return (
-            attrs.get(_PROMPT) == 0
-            and attrs.get(_COMPLETION) == 0
-            and span.attributes.get(_KIND) == _LLM
-            and super().recognizes(span)
+    def refine_usage(self, span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
+        """None where it wrote 0 and 0 for a reply without usage; cached and reasoning tokens
+        read from the raw response it keeps in ``output.value`` (its spans have no attribute
+        for them)."""
+        if usage is None or span.attributes.get(_KIND) != _LLM:
+            return usage
+        if usage.input_tokens == 0 and usage.output_tokens == 0:
+            return None
+        raw = span.attributes.get(_OUTPUT)
+        if not isinstance(raw, str) or _USAGE_MARK not in raw:
+            return usage
+        details = raw[raw.rfind(_USAGE_MARK) :]
+        cached, reasoning = _count(details, _CACHED_MARK), _count(details, _REASONING_MARK)
+        return replace(
+            usage,
+            cached_input_tokens=usage.cached_input_tokens if cached is None else cached,
+            reasoning_tokens=usage.reasoning_tokens if reasoning is None else reasoning,
         )
 
     def run_answer(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
@@ -130,6 +142,16 @@ class Smolagents(Framework):
 
 
 SMOLAGENTS = Smolagents()
+
+
+def _count(text: str, mark: str) -> int | None:
+    """The integer after ``mark`` in a repr (``cached_tokens=64``), else None."""
+    at = text.find(mark)
+    if at < 0:
+        return None
+    digits = text[at + len(mark) : at + len(mark) + 20]
+    end = next((i for i, c in enumerate(digits) if not c.isdigit()), len(digits))
+    return int(digits[:end]) if end else None
 
 
 def _is_run(span: SpanRecord) -> bool:
