@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
@@ -192,9 +193,22 @@ def _tool_calls(message: Message) -> list[dict[str, Any]] | None:
         return None
     if not content.startswith(TOOL_CALLS_MARK) or message.get("tool_calls"):
         return None
+    parsed = _parsed_calls(content)
+    if parsed is None:
+        return None
+    return [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        for call_id, name, arguments in parsed
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _parsed_calls(content: str) -> tuple[tuple[str, str, str], ...] | None:
+    """(id, name, JSON arguments) of each call in the text; every later call re-sends the same
+    text, so each is parsed once."""
     try:
         listed = ast.literal_eval(content[len(TOOL_CALLS_MARK) :].strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
     if not isinstance(listed, list):
         return None
@@ -203,17 +217,9 @@ def _tool_calls(message: Message) -> list[dict[str, Any]] | None:
         function = item.get("function") if isinstance(item, dict) else None
         if not isinstance(function, dict) or not item.get("id"):
             return None
-        calls.append(
-            {
-                "id": str(item["id"]),
-                "type": "function",
-                "function": {
-                    "name": str(function.get("name") or ""),
-                    "arguments": _json_arguments(function.get("arguments")),
-                },
-            }
-        )
-    return calls
+        name = str(function.get("name") or "")
+        calls.append((str(item["id"]), name, _json_arguments(function.get("arguments"))))
+    return tuple(calls)
 
 
 def _as_sent(message: Message) -> Message:
