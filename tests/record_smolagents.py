@@ -22,7 +22,7 @@ def truth(server: Any) -> list[dict[str, Any]]:
     calls = []
     for exchange in server.log:
         sent = exchange.usage_sent
-        system = next((m for m in exchange.messages if m.get("role") == "system"), {})
+        system: Any = next((m for m in exchange.messages if m.get("role") == "system"), {})
         content = system.get("content")
         text = content if isinstance(content, str) else json.dumps(content)
         calls.append(
