@@ -46,6 +46,7 @@ KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM_KIND = OpenInferenceSpanKindValues.LLM.value
 TOOL_KIND = OpenInferenceSpanKindValues.TOOL.value
 CHAIN_KIND = OpenInferenceSpanKindValues.CHAIN.value
+AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
 WORKFLOW_RUN_SUFFIX = ".run"
 
 
@@ -221,6 +222,14 @@ def _genai_view(view: TraceView, plan: ExportPlan, content: bool) -> None:
         target = view.handoff_targets.get(span.span_id)
         edit.name = f"{genai.OP_EXECUTE_TOOL} {tool.name}" + (f" {target}" if target else "")
         edit.attributes.update(view_genai.tool_attributes(tool, span, content))
+    for span in view.index.spans:  # an agent's own run span (smolagents' ``<agent>.run``)
+        agent = fw.activation_agent(span)
+        if agent is not None and span.attributes.get(KIND) == AGENT_KIND:
+            edit = plan.edit(span.span_id)
+            edit.name = f"{genai.OP_INVOKE_AGENT} {agent}"
+            edit.attributes.update(
+                {genai.OPERATION: genai.OP_INVOKE_AGENT, genai.AGENT_NAME: agent}
+            )
     workflow = view.workflow
     if view.steps and view.index.parent(view.steps[0]) is workflow:
         name = workflow.name.removesuffix(WORKFLOW_RUN_SUFFIX)
