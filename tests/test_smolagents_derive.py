@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from otel_bridge import RunTrace, derive, load_spans
+from otel_bridge import RunTrace, SpanRecord, derive, load_spans
 from otel_bridge.frameworks import SMOLAGENTS
 
 DATA = Path(__file__).parent / "data" / "smolagents"
+SPAN = SpanRecord(1, 2, None, "OpenAIModel.generate", 0, 1, scope=SMOLAGENTS.scopes[0])
 
 
 def recorded(name: str) -> tuple[RunTrace, dict[str, Any]]:
@@ -244,7 +245,7 @@ def test_max_steps_answer_call_is_counted() -> None:
     ],
 )
 def test_resent_history_forms(message: dict[str, Any], expected: list[dict[str, Any]]) -> None:
-    assert SMOLAGENTS.refine_messages([message]) == expected
+    assert SMOLAGENTS.refine_messages(SPAN, [message]) == expected
 
 
 def test_parallel_observations_that_do_not_split_are_left_to_the_tool_spans() -> None:
@@ -254,11 +255,12 @@ def test_parallel_observations_that_do_not_split_are_left_to_the_tool_spans() ->
         "'arguments': {}}}]"
     )
     refined = SMOLAGENTS.refine_messages(
+        SPAN,
         [
             {"role": "assistant", "content": "Let me look."},
             {"role": "tool-call", "content": calls},
             {"role": "tool-response", "content": "Observation:\none\ntwo\nthree"},
-        ]
+        ],
     )
     assert refined == [
         {

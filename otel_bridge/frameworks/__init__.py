@@ -156,10 +156,10 @@ def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = N
 
 
 def refine_messages(span: SpanRecord, messages: list[Message]) -> list[Message]:
-    """A call's messages in OpenAI format, as the framework that wrote its span re-sends them."""
+    """A call's messages in OpenAI format, where a framework re-sends history its own way."""
     for framework in FRAMEWORKS:
-        if messages and framework.recognizes(span):
-            messages = framework.refine_messages(messages)
+        if messages:
+            messages = framework.refine_messages(span, messages)
     return messages
 
 

@@ -103,8 +103,9 @@ class Framework:
         """A tool span's facts as the framework recorded them (its output wrapper unwrapped)."""
         return facts
 
-    def refine_messages(self, messages: list[Message]) -> list[Message]:
-        """Messages in OpenAI format, where the framework re-sends history in its own form."""
+    def refine_messages(self, span: SpanRecord, messages: list[Message]) -> list[Message]:
+        """A call's messages in OpenAI format, where the framework re-sends history in its own
+        form (the span: the call's, which another instrumentation may have written)."""
         return messages
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:

@@ -36,6 +36,7 @@ RUN_MARK = "smolagents."  # prefix of the attributes its AGENT spans carry
 TOOL_CALLS_MARK = "Calling tools:\n"
 OBSERVATION_MARK = "Observation:\n"
 CALL_ID_MARK = "Call id: "  # a failed tool call's result: "Call id: <id>\nError:\n..."
+ENUM_ROLE = "MessageRole."  # its role enum, as the OpenAI client's GenAI spans record it
 TOOL_CALL_ROLE = "tool-call"
 TOOL_RESPONSE_ROLE = "tool-response"
 _KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
@@ -60,7 +61,10 @@ class Smolagents(Framework):
         requires=("smolagents",),
         extra="smolagents",
     )
-    scopes = ("openinference.instrumentation.smolagents",)
+    scopes = (
+        "openinference.instrumentation.smolagents",
+        "opentelemetry.instrumentation.genai.smolagents",
+    )
 
     def recognizes(self, span: SpanRecord) -> bool:
         """By scope, else by its agent run spans (``<name>.run`` with ``smolagents.*``)."""
@@ -90,9 +94,15 @@ class Smolagents(Framework):
             return facts
         return replace(facts, arguments=_tool_arguments(facts.arguments))
 
-    def refine_messages(self, messages: list[Message]) -> list[Message]:
-        """Re-sent tool calls and results as OpenAI tool calls and ``tool`` messages."""
+    def refine_messages(self, span: SpanRecord, messages: list[Message]) -> list[Message]:
+        """Re-sent tool calls and results as OpenAI tool calls and ``tool`` messages, also on
+        another instrumentation's model spans (the OpenAI client's: the history's wire form);
+        on its own spans, tool call arguments as canonical JSON, as re-sent ones are."""
+        if any(str(m.get("role")).startswith(ENUM_ROLE) for m in messages):
+            messages = [_plain_role(m) for m in messages]
         if not any(_is_history(m) for m in messages):
+            if not super().recognizes(span):
+                return messages
             return [_canonical(m) for m in messages]
         out: list[Message] = []
         pending: list[str] = []  # ids of the last re-sent tool calls still without a result
@@ -220,6 +230,14 @@ def _parsed_calls(content: str) -> tuple[tuple[str, str, str], ...] | None:
         name = str(function.get("name") or "")
         calls.append((str(item["id"]), name, _json_arguments(function.get("arguments"))))
     return tuple(calls)
+
+
+def _plain_role(message: Message) -> Message:
+    """``MessageRole.TOOL_CALL`` -> ``tool-call``, ``MessageRole.USER`` -> ``user``."""
+    role = str(message.get("role"))
+    if not role.startswith(ENUM_ROLE):
+        return message
+    return {**message, "role": role[len(ENUM_ROLE) :].lower().replace("_", "-")}
 
 
 def _as_sent(message: Message) -> Message:

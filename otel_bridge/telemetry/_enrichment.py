@@ -32,7 +32,7 @@ from .. import conventions as conv
 from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..derivation import derive
-from ..run_trace import LLMCall, RunTrace, ToolCall
+from ..run_trace import Delegation, Handoff, LLMCall, RunTrace, ToolCall
 from ..spans import SpanIndex, SpanRecord
 
 __all__ = ["AGENT_KEYS", "TRANSFER_KEYS", "Extra", "TraceView", "analyse", "enrichment"]
@@ -172,7 +172,8 @@ def _node_parents(run: RunTrace, agents: Mapping[int, str], root_node: str) -> d
     first = next(iter(agents.values()), None)
     parents = dict.fromkeys(agents.values(), root_node)
     handed: set[str] = set()
-    for handoff in [*run.handoffs, *run.delegations]:  # the first to pass control, or call it
+    moves: list[Handoff | Delegation] = [*run.handoffs, *run.delegations]
+    for handoff in moves:  # the first to pass control to it, or to call it
         target = handoff.to_agent
         if target != first and target not in handed and handoff.from_agent:
             handed.add(target)
