@@ -1,5 +1,5 @@
 """smolagents runs recorded by OpenTelemetry's own GenAI instrumentations derive as far as their
-spans say: each recorded in a process of its own (tests/instrumented/record_smolagents.py) and
+spans say: each recorded in a process of its own (tests/instrumented/record_smolagents_genai.py) and
 checked against the scripted server's ground truth.
 
 ``opentelemetry-instrumentation-genai-smolagents`` writes an ``invoke_agent`` span per agent run
@@ -22,7 +22,7 @@ import pytest
 
 from otel_bridge import RunTrace, derive, load_spans
 
-RECORDER = Path(__file__).parent / "instrumented" / "record_smolagents.py"
+RECORDER = Path(__file__).parent / "instrumented" / "record_smolagents_genai.py"
 Recorded = dict[str, dict[str, tuple[RunTrace, dict[str, Any]]]]
 
 

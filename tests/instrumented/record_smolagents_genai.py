@@ -1,7 +1,7 @@
 """Record live smolagents runs under OpenTelemetry's own GenAI instrumentations, for
 tests/test_smolagents_instrumentations.py.
 
-Usage: ``python tests/instrumented/record_smolagents.py MODE OUTDIR`` with MODE ``genai``
+Usage: ``python tests/instrumented/record_smolagents_genai.py MODE OUTDIR`` with MODE ``genai``
 (``opentelemetry-instrumentation-genai-smolagents`` and ``-genai-openai``, content captured in
 spans) or ``genai-no-content`` (the same, without content capture, its default). The smolagents
 one records only in-process models (Transformers, vLLM, MLX): an ``OpenAIServerModel``'s calls
