@@ -47,7 +47,9 @@ def test_all_is_the_public_api() -> None:
 
 
 def test_derive_and_load_spans_import_neither_maseval_nor_a_framework() -> None:
-    frameworks = "{'llama_index', 'langgraph', 'langchain', 'langchain_core'}"
+    frameworks = (
+        "{'llama_index', 'langgraph', 'langchain', 'langchain_core', 'smolagents', 'agents'}"
+    )
     code = (
         "import sys\n"
         "from otel_bridge import RunTrace, Telemetry, derive, load_spans\n"

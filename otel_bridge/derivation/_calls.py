@@ -8,6 +8,7 @@ the number of spans whatever their depth; it also collects the value problems th
 
 from __future__ import annotations
 
+import json
 import logging
 from bisect import bisect_right
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ class TraceLookups:
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
+            if step is None and span.parent_id in activations and fw.is_unnamed_step(span):
+                step = activations[span.parent_id]  # a step naming no agent: its run's
             activation = None
             if step is not None:
                 self.steps[span.span_id] = step
@@ -122,12 +125,11 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     for span in index.spans:
         if span.span_id not in llm_ids or llm_above.get(span.span_id) is not None:
             continue
-        facts = conv.read_llm(span, trace.notes)
+        facts = _refined(span, conv.read_llm(span, trace.notes))
         if facts.usage is None:
             facts = _usage_from_nested(trace, span, llm_ids, facts)
-        facts = _refined_messages(span, facts)
         end = span.end_ns
-        if facts.ends_early:
+        if facts.ends_early and not fw.covers_stream(span):
             # A streaming span ends before the first token; the step ends with the stream.
             step = trace.step_of(span)
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
@@ -135,13 +137,16 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     return _one_record_per_call(trace, calls)
 
 
-def _refined_messages(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
-    """The call's messages as its framework refines them (its own form of re-sent history)."""
-    inputs = fw.refine_messages(facts.input_messages, span)
-    outputs = fw.refine_messages(facts.output_messages, span)
-    if inputs is facts.input_messages and outputs is facts.output_messages:
+def _refined(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
+    """The call's messages in OpenAI format where its framework re-sends history its own way,
+    and its usage as its framework recorded it."""
+    inputs = fw.refine_messages(span, facts.input_messages)
+    outputs = fw.refine_messages(span, facts.output_messages)
+    usage = fw.refine_usage(span, facts.usage)
+    same = inputs is facts.input_messages and outputs is facts.output_messages
+    if same and usage is facts.usage:
         return facts
-    return replace(facts, input_messages=inputs, output_messages=outputs)
+    return replace(facts, input_messages=inputs, output_messages=outputs, usage=usage)
 
 
 def _one_record_per_call(trace: TraceLookups, calls: list[Call]) -> list[Call]:
@@ -268,22 +273,21 @@ def tool_calls(
     for span in tools:
         facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
-        read.append(
-            (span, facts, facts.tool_call_id or (None if above is None else step_ids[above]))
-        )
-    by_name = _ids_by_name(calls, {call_id for _, _, call_id in read if call_id})
+        own = facts.tool_call_id or (None if above is None else step_ids[above])
+        read.append((span, facts, own))
+    claimed = {call_id for _, _, call_id in read if call_id}  # ids the spans carry themselves
     for span, facts, call_id in read:
-        if call_id is None:
-            call_id = by_name.take(facts.name, span.start_ns)
         agent = trace.own_agent.get(span.span_id)
         if agent is None and call_id is not None:
             agent = emitted_by.get(call_id)
         if agent is None:
             agent = trace.agent(span)
+        before = bisect_right(call_starts, span.start_ns)
         if agent is None:
             # The latest model call before the tool decided to run it.
-            before = bisect_right(call_starts, span.start_ns)
             agent = calls[before - 1].agent if before else None
+        if call_id is None and fw.matches_tool_calls(span):
+            call_id = _matching_call_id(calls[:before], agent, facts, claimed)
         out.append(
             ToolCall(
                 span_id=span.span_id_hex,
@@ -299,45 +303,6 @@ def tool_calls(
             )
         )
     return out
-
-
-class _IdsByName:
-    """Tool call ids the models asked for, by tool name, for tool spans that carry no id."""
-
-    def __init__(self, asked: dict[str, list[tuple[int, int, str]]]) -> None:
-        self._asked = asked  # name -> [(call start, position, id)] in start order
-
-    def take(self, name: str, before_ns: int) -> str | None:
-        """The first id of ``name`` not taken yet from the latest call started before the tool.
-
-        A tool runs after the model call that asked for it; parallel calls of one tool in one
-        turn are run in the order they were asked.
-        """
-        asked = self._asked.get(name)
-        if not asked:
-            return None
-        latest = None
-        for start, _, _ in asked:
-            if start <= before_ns:
-                latest = start
-        for i, (start, _, call_id) in enumerate(asked):
-            if start == latest:
-                del asked[i]
-                return call_id
-        return None
-
-
-def _ids_by_name(calls: list[Call], taken: set[str]) -> _IdsByName:
-    asked: dict[str, list[tuple[int, int, str]]] = {}
-    position = 0
-    for call in calls:
-        for message in call.facts.output_messages:
-            for tool_call in message.get("tool_calls", ()):
-                call_id, name = tool_call.get("id"), tool_call["function"].get("name")
-                if call_id and name and call_id not in taken:
-                    asked.setdefault(name, []).append((call.span.start_ns, position, call_id))
-                    position += 1
-    return _IdsByName(asked)
 
 
 def arguments_from_model(tools: list[ToolCall], calls: list[Call]) -> list[ToolCall]:
@@ -393,3 +358,34 @@ def node_transfers(
         found.append(record)
         transfers[record.span_id] = asked
     return found, transfers
+
+
+def _matching_call_id(
+    before: list[Call], agent: str | None, facts: conv.ToolFacts, claimed: set[str]
+) -> str | None:
+    """The id of the tool call the agent's latest model call asked for by this tool's name
+    (the one with the same arguments first), not yet given to another tool span."""
+    for call in reversed(before):
+        if call.agent != agent:
+            continue
+        asked = [
+            tool_call
+            for message in call.facts.output_messages
+            for tool_call in message.get("tool_calls", ())
+            if tool_call.get("id") not in claimed
+            and (tool_call.get("function") or {}).get("name") == facts.name
+        ]
+        if not asked:
+            return None
+        chosen = next((c for c in asked if _same_arguments(c, facts.arguments)), asked[0])
+        claimed.add(chosen["id"])
+        return str(chosen["id"])
+    return None
+
+
+def _same_arguments(tool_call: Mapping[str, Any], arguments: Any) -> bool:
+    raw = (tool_call.get("function") or {}).get("arguments")
+    try:
+        return bool(json.loads(raw) == arguments) if isinstance(raw, str) else raw == arguments
+    except ValueError:
+        return False

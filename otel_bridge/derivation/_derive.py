@@ -223,7 +223,7 @@ def _derive_trace(
         trace_id=index.spans[0].trace_id_hex,
         status="error" if failed else "ok",
         input=_run_input(calls, messages),
-        output=None if failed else _final_answer(messages),
+        output=None if failed else _answer(roots, trace, messages),
         agents=agents,
         usage=usage,
         handoffs=handoffs,
@@ -286,6 +286,19 @@ def _run_input(calls: list[Call], messages: list[conv.Message]) -> str | None:
             if message.get("role") == "user":
                 return str(message.get("content"))
     return next((m["content"] for m in messages if m.get("role") == "user"), None)
+
+
+def _answer(
+    roots: list[SpanRecord], trace: TraceLookups, messages: list[conv.Message]
+) -> str | None:
+    """The answer its framework records on the run's root (or on the last agent run right
+    under a root of ours), else the last assistant text or tool result."""
+    for root in roots[:1]:
+        for span in (root, *trace.index.children.get(root.span_id, ())[-1:]):
+            answer = fw.run_answer(span, trace.notes)
+            if answer is not None:
+                return answer
+    return _final_answer(messages)
 
 
 def _final_answer(messages: list[conv.Message]) -> str | None:

@@ -147,11 +147,14 @@ def _with_results(history: list[Message], results: list[Message]) -> list[Messag
     pending: dict[str, Message] = {r["tool_call_id"]: r for r in results}
     out: list[Message] = []
     waiting: list[Message] = []  # results of the last assistant turn, placed after its own
+    turn: set[object] = set()  # the call ids of that turn
     for message in history:
-        if waiting and message.get("role") != "tool":
-            out.extend(waiting)
+        if waiting and (message.get("role") != "tool" or message.get("tool_call_id") not in turn):
+            out.extend(waiting)  # (a result of another agent's call is not this turn's)
             waiting = []
         out.append(message)
+        if message.get("tool_calls"):
+            turn = {call.get("id") for call in message["tool_calls"]}
         for call in message.get("tool_calls", ()):
             result = pending.pop(call.get("id"), None)
             if result is not None:

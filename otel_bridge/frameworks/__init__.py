@@ -14,14 +14,15 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
 from .. import conventions as conv
-from ..conventions import ToolFacts, ValueNotes
+from ..conventions import Message, ToolFacts, ValueNotes
 from ..errors import ConfigError
-from ..run_trace import ToolCall
+from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
 from ._base import AgentCall, Framework, Instrumentation, Transfer
 from ._langgraph import LANGGRAPH
 from ._llama_index import LLAMA_INDEX
 from ._openai_agents import OPENAI_AGENTS
+from ._smolagents import SMOLAGENTS
 
 __all__ = [
     "FRAMEWORKS",
@@ -32,14 +33,19 @@ __all__ = [
     "activation_agent",
     "agent_call",
     "by_name",
+    "covers_stream",
     "framework_of",
     "fresh_span_tree",
     "is_model_call",
+    "is_unnamed_step",
+    "matches_tool_calls",
     "node_transfer",
     "refine_messages",
     "refine_tool",
+    "refine_usage",
     "refused",
     "requested_transfer",
+    "run_answer",
     "select",
     "span_agent",
     "step_agent",
@@ -50,6 +56,7 @@ __all__ = [
 FRAMEWORKS: tuple[Framework, ...] = (
     LLAMA_INDEX,
     LANGGRAPH,
+    SMOLAGENTS,
     OPENAI_AGENTS,
 )
 """Every framework otel-bridge knows, in the order they are asked."""
@@ -106,6 +113,11 @@ def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str |
     return None
 
 
+def is_unnamed_step(span: SpanRecord) -> bool:
+    """A span that is one turn of the agent whose activation is its parent (``Step N``)."""
+    return any(f.is_unnamed_step(span) for f in FRAMEWORKS)
+
+
 def span_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent a framework writes on a span for itself and what runs below it."""
     for framework in FRAMEWORKS:
@@ -124,6 +136,24 @@ def step_tool_call_id(span: SpanRecord) -> str | None:
     return None
 
 
+def matches_tool_calls(span: SpanRecord) -> bool:
+    """A tool span without a call id that its framework matches to the model's tool call."""
+    return any(f.matches_tool_calls(span) for f in FRAMEWORKS)
+
+
+def covers_stream(span: SpanRecord) -> bool:
+    """A streamed call's span that ends with its stream, as its framework records it."""
+    return any(f.covers_stream(span) for f in FRAMEWORKS)
+
+
+def refine_usage(span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
+    """A model call's usage as the framework that wrote its span recorded it."""
+    for framework in FRAMEWORKS:
+        if framework.recognizes(span):
+            usage = framework.refine_usage(span, usage)
+    return usage
+
+
 def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = None) -> ToolFacts:
     """A tool span's facts, unwrapped from how its framework records tool input and output."""
     for framework in FRAMEWORKS:
@@ -131,14 +161,11 @@ def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = N
     return facts
 
 
-def refine_messages(
-    messages: list[dict[str, object]], span: SpanRecord | None = None
-) -> list[dict[str, object]]:
-    """Messages in OpenAI format where a framework re-sends history in a form of its own
-    (given the span that holds them: only the frameworks that recognize it refine them)."""
+def refine_messages(span: SpanRecord, messages: list[Message]) -> list[Message]:
+    """A call's messages in OpenAI format, where a framework re-sends history its own way."""
     for framework in FRAMEWORKS:
-        if span is None or framework.recognizes(span):
-            messages = framework.refine_messages(messages)
+        if messages:
+            messages = framework.refine_messages(span, messages)
     return messages
 
 
@@ -180,6 +207,15 @@ def agent_call(tool: ToolCall, span: SpanRecord) -> AgentCall | None:
         found = framework.agent_call(tool, span)
         if found is not None:
             return found
+    return None
+
+
+def run_answer(root: SpanRecord, notes: ValueNotes | None = None) -> str | None:
+    """The run's answer where a framework records it on the root span, else None."""
+    for framework in FRAMEWORKS:
+        answer = framework.run_answer(root, notes)
+        if answer is not None:
+            return answer
     return None
 
 

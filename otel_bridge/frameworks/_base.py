@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..conventions import Message, ToolFacts, ValueNotes
-from ..run_trace import ToolCall
+from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
 
 __all__ = ["AgentCall", "Framework", "Instrumentation", "Transfer"]
@@ -75,6 +75,10 @@ class Framework:
         """The agent of a span covering one whole activation of it (a run of the agent)."""
         return None
 
+    def is_unnamed_step(self, span: SpanRecord) -> bool:
+        """True for a span that is one turn of the agent whose activation is its parent."""
+        return False
+
     def span_agent(self, span: SpanRecord, notes: ValueNotes | None) -> str | None:
         """The agent a span names for itself and its children, where the framework says so."""
         return None
@@ -83,14 +87,27 @@ class Framework:
         """The tool call id a span that runs one tool call carries, else None."""
         return None
 
+    def matches_tool_calls(self, span: SpanRecord) -> bool:
+        """True when the tool span carries no call id: match it to its model's tool call."""
+        return False
+
+    def covers_stream(self, span: SpanRecord) -> bool:
+        """True for a streamed call's span that ends with its stream (not at the first token)."""
+        return False
+
+    def refine_usage(self, span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
+        """A model call's usage as the framework recorded it (None: it reported none)."""
+        return usage
+
     def refine_tool(
         self, span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None
     ) -> ToolFacts:
         """A tool span's facts as the framework recorded them (its output wrapper unwrapped)."""
         return facts
 
-    def refine_messages(self, messages: list[Message]) -> list[Message]:
-        """Messages in OpenAI format, where the framework re-sends history in its own form."""
+    def refine_messages(self, span: SpanRecord, messages: list[Message]) -> list[Message]:
+        """A call's messages in OpenAI format, where the framework re-sends history in its own
+        form (the span: the call's, which another instrumentation may have written)."""
         return messages
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:

@@ -152,11 +152,13 @@ class LangGraph(Framework):
             error=facts.error or (text if failed else None),
         )
 
-    def refine_messages(self, messages: list[Message]) -> list[Message]:
+    def refine_messages(self, span: SpanRecord, messages: list[Message]) -> list[Message]:
         """Assistant messages with LangChain's ``name`` (the agent's, on re-sent turns only) as
         their ``agent``: a re-sent turn is the same message as the answer it repeats, and a
         turn written by the graph (the supervisor's transfer back) keeps its author."""
-        if not any(m.get("role") == "assistant" and "name" in m for m in messages):
+        if not self.recognizes(span) or not any(
+            m.get("role") == "assistant" and "name" in m for m in messages
+        ):
             return messages
         return [_authored(m) if m.get("role") == "assistant" else m for m in messages]
 

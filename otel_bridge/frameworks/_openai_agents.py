@@ -62,6 +62,11 @@ class OpenAIAgents(Framework):
         note = notes.for_span(span) if notes is not None else None
         return as_text(attrs.get(_AGENT_NAME), _AGENT_NAME, note) or None
 
+    def matches_tool_calls(self, span: SpanRecord) -> bool:
+        """Its handoff spans, and OpenTelemetry's own ``execute_tool`` spans of it, carry no call
+        id: they are matched to the model's tool calls."""
+        return span.name.startswith(HANDOFF_SPAN) or span.scope.startswith(self.scopes)
+
     def refine_tool(
         self, span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None
     ) -> ToolFacts:

@@ -95,8 +95,8 @@ def conversation(records: Iterable[RunRecord]) -> list[Message]:
 
 
 def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
-    """Totals over runs: ``usage``, ``cost``, ``agents``, ``handoffs``, ``timings``, ``issues``
-    (JSON)."""
+    """Totals over runs: ``usage``, ``cost``, ``agents``, ``handoffs``, ``delegations``,
+    ``timings``, ``issues`` (JSON)."""
     usage = sum((t.usage for t in traces), TokenUsage())
     agents: dict[str, AgentStats] = {}
     for trace in traces:
@@ -111,6 +111,11 @@ def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
             {**handoff.to_dict(), "trace_id": trace.trace_id}
             for trace in traces
             for handoff in trace.handoffs
+        ],
+        "delegations": [
+            {**delegation.to_dict(), "trace_id": trace.trace_id}
+            for trace in traces
+            for delegation in trace.delegations
         ],
         "timings": timings.to_dict(),
         "issues": list(dict.fromkeys(issue for t in traces for issue in t.issues)),

@@ -290,7 +290,7 @@ class SpanAgentAdapter(AgentAdapter):
 
     def gather_traces(self) -> dict[str, Any]:
         """MASEval's keys plus ``runs``, ``trace_ids``, ``usage``, ``agents``, ``handoffs``,
-        ``timings`` and ``issues``, all derived from spans."""
+        ``delegations``, ``timings`` and ``issues``, all derived from spans."""
         with self._state_lock:
             records = list(self._records)
         summary = summarize([r.trace for r in records if r.trace is not None])

@@ -197,6 +197,9 @@ class ScriptedLLMServer:
     ``server.log`` holds every exchange. ``set_script`` swaps the script of a running server.
     """
 
+    stream_usage: bool = True
+    """False: a stream never ends with a usage chunk, even when the client asks for one."""
+
     def __init__(self, script: Router | Sequence[Reply] | None = None) -> None:
         self._lock = threading.Lock()
         self._router: Router = ReplyQueue(())
@@ -336,7 +339,8 @@ class ScriptedLLMServer:
             return JSONResponse(payload, status_code=reply.status)
 
         usage = reply.usage or estimate_usage(body, reply)
-        usage_sent = usage if not streamed or request_wants_usage(body) else None
+        wants_usage = request_wants_usage(body) and self.stream_usage
+        usage_sent = usage if not streamed or wants_usage else None
         exchange = self._record(body, streamed, reply, 200, usage, usage_sent)
         meta = ResponseMeta(
             response_id=exchange.response_id or "",

@@ -32,7 +32,7 @@ from .. import conventions as conv
 from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..derivation import derive
-from ..run_trace import LLMCall, RunTrace, ToolCall
+from ..run_trace import Delegation, Handoff, LLMCall, RunTrace, ToolCall
 from ..spans import SpanIndex, SpanRecord
 
 __all__ = ["AGENT_KEYS", "TRANSFER_KEYS", "Extra", "TraceView", "analyse", "enrichment"]
@@ -82,6 +82,7 @@ def analyse(records: Sequence[SpanRecord]) -> TraceView:
     index = SpanIndex(list(records))
     steps = [s for s in index.spans if fw.step_agent(s)]
     agents = _agents_by_span(run, index, steps)
+    _name_runs_and_their_steps(index, agents)
     workflow = (index.parent(steps[0]) if steps else None) or (index.roots or index.orphans)[0]
     # A LangGraph agent is a graph of its own inside the graph: its spans bear its name.
     above: SpanRecord | None = workflow
@@ -155,12 +156,29 @@ def _agents_by_span(run: RunTrace, index: SpanIndex, steps: list[SpanRecord]) ->
     return agents
 
 
+def _name_runs_and_their_steps(index: SpanIndex, agents: dict[int, str]) -> None:
+    """An agent's own run span (smolagents' ``<agent>.run``) and its steps that name no agent
+    (``Step N``) carry that agent."""
+    for span in index.spans:  # in start order: a run is named before its steps
+        agent = fw.activation_agent(span)
+        if agent is None and fw.is_unnamed_step(span) and span.parent_id is not None:
+            agent = (
+                agents.get(span.parent_id)
+                if fw.activation_agent(index.by_id[span.parent_id])
+                else None
+            )
+        if agent is not None:
+            agents.setdefault(span.span_id, agent)
+
+
 def _node_parents(run: RunTrace, agents: Mapping[int, str], root_node: str) -> dict[str, str]:
-    """Graph parent of each agent: who first handed off to it; the first agent's is the root."""
+    """Graph parent of each agent: who first handed off to it (or delegated to it); the first
+    agent's is the root."""
     first = next(iter(agents.values()), None)
     parents = dict.fromkeys(agents.values(), root_node)
     handed: set[str] = set()
-    for handoff in run.handoffs:
+    moves: list[Handoff | Delegation] = [*run.handoffs, *run.delegations]
+    for handoff in moves:  # the first to pass control to it, or to call it
         target = handoff.to_agent
         if target != first and target not in handed and handoff.from_agent:
             handed.add(target)

@@ -246,8 +246,8 @@ def _genai_view(view: TraceView, plan: ExportPlan, content: bool) -> None:
         edit.name = f"{genai.OP_EXECUTE_TOOL} {tool_label(tool.name, target)}"
         edit.attributes.update(view_genai.tool_attributes(tool, span, content))
     for span in view.index.spans:
-        # A framework's own activation spans (an OpenAI Agents SDK or smolagents agent run)
-        # are the agent's ``invoke_agent`` span.
+        # A framework's own agent run spans (smolagents' ``<agent>.run``, the OpenAI Agents
+        # SDK's agents) are the agent's ``invoke_agent`` span.
         agent = fw.activation_agent(span) if span.attributes.get(KIND) == AGENT_KIND else None
         if agent is not None:
             edit = plan.edit(span.span_id)
