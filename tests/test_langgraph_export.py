@@ -39,9 +39,19 @@ def assert_agents_named(spans: Sequence[SpanRecord]) -> None:
         ("ChatOpenAI", "researcher"),
         ("ChatOpenAI", "writer"),
     ]
-    tools = {n: a for n, a in named(spans, SA.AGENT_NAME) if n in ("search", "transfer_to_writer")}
-    assert tools == {"search": "researcher", "transfer_to_writer": "researcher"}
-    assert named(spans, genai.TRANSFER_TARGET_NAME) == [("transfer_to_writer", "writer")]
+    # Tool spans are exported as ``agent.tool`` (``→ target`` for a handoff).
+    tools = {
+        n: a
+        for n, a in named(spans, SA.AGENT_NAME)
+        if n.startswith("researcher.") and n != "researcher.model"
+    }
+    assert tools == {
+        "researcher.search": "researcher",
+        "researcher.transfer_to_writer → writer": "researcher",
+    }
+    assert named(spans, genai.TRANSFER_TARGET_NAME) == [
+        ("researcher.transfer_to_writer → writer", "writer")
+    ]
     parents = dict(named(spans, SA.GRAPH_NODE_PARENT_ID))
     assert parents["researcher.model"] == "LangGraph" and parents["writer.model"] == "researcher"
 
@@ -85,10 +95,10 @@ def test_genai_view_has_agent_and_tool_spans(
     ]
     assert [n for n, op in operations if op == "execute_tool"] == [
         "execute_tool search",
-        "execute_tool transfer_to_writer writer",
+        "execute_tool transfer_to_writer → writer",
     ]
     assert named(spans, genai.TRANSFER_MODE) == [
-        ("execute_tool transfer_to_writer writer", "pass_control")
+        ("execute_tool transfer_to_writer → writer", "pass_control")
     ]
     again = derive(spans)
     assert [(h.from_agent, h.to_agent) for h in again.handoffs] == [("researcher", "writer")]
