@@ -25,7 +25,7 @@ from openinference.instrumentation import using_attributes
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 from opentelemetry import trace as trace_api
 
-from ..errors import SourceError
+from ..errors import ConfigError, ServerError, SourceError
 from ..run_trace import RunTrace
 from ..telemetry import Telemetry
 from ._background_loop import run_sync
@@ -133,13 +133,13 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         model_id: str | None = None,
     ) -> None:
         if not callable(getattr(agent_instance, "run", None)):
-            raise TypeError(
+            raise ConfigError(
                 "LlamaIndexAgentAdapter needs a LlamaIndex workflow agent or AgentWorkflow "
                 f"(an object with run(user_msg=...)), got {type(agent_instance).__name__}"
             )
         reserved = sorted(set(run_kwargs or ()) & RESERVED_RUN_KWARGS)
         if reserved:
-            raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
+            raise ConfigError(f"run_kwargs may not set {reserved}: the adapter owns them")
         super().__init__(agent_instance, name, callbacks, cost_calculator, model_id)
         self._own_telemetry = telemetry is not None
         self.project = project
@@ -224,7 +224,7 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         try:
             if self.telemetry.closed:
                 if self._own_telemetry:
-                    raise RuntimeError("the adapter's Telemetry has been shut down")
+                    raise ServerError("the adapter's Telemetry has been shut down")
                 self.telemetry = self._shared_telemetry()  # the shared one was closed: anew
             metadata = {"adapter": self.name, **self.labels}
             stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))
