@@ -182,7 +182,7 @@ class OtlpHttpReceiver:
                 chunk = await asyncio.wait_for(stream.__anext__(), min(pause, max(left, 0)))
             except StopAsyncIteration:
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if left <= pause:
                     raise BodyTimeout(f"the body took longer than {whole:g} s") from None
                 raise BodyTimeout(f"the body stalled for more than {pause:g} s") from None
