@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otel_bridge import SpanRecord, derive, load_spans
 from otel_bridge.collector import Collector, SpanStore
 from otel_bridge.collector._ingest import batch_from_request
-from otel_bridge.errors import StoreError
+from otel_bridge.errors import QueueFull, StoreError
 from otel_bridge.otlp import to_request
 from otel_bridge.spans import iso
 
@@ -254,3 +254,32 @@ def test_an_ended_run_is_derived_before_it_is_asked_for(tmp_path: Path) -> None:
         served = client.get(f"{collector.http_url}/api/traces/{8:032x}/run").content
         assert served == ready
         assert json.loads(served) == derive(spans).to_dict()
+
+
+def test_the_queue_bound_counts_the_incoming_batch(tmp_path: Path) -> None:
+    # The write lock is held from outside, so the writer waits and queued bytes stay pending.
+    first = batch_from_request(to_request(trace(1, T0, service="alpha")))
+    second = batch_from_request(to_request(trace(2, T0, service="alpha")))
+    a, b = first.nbytes, second.nbytes
+    for limit, accepted in ((a + b - 1, False), (a + b, True)):
+        path = tmp_path / f"bound-{limit}.db"
+        with SpanStore(path, max_pending_bytes=limit) as store:
+            blocker = sqlite3.connect(path, isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")
+            try:
+                held = store.submit(first)  # an empty queue always takes one batch
+                assert store.writer.pending_bytes == a
+                if accepted:
+                    also = store.submit(second)
+                    assert store.writer.pending_bytes == a + b
+                else:
+                    with pytest.raises(QueueFull, match=f"{a} bytes of spans are waiting"):
+                        store.submit(second)
+                    assert store.writer.pending_bytes == a
+            finally:
+                blocker.execute("COMMIT")
+                blocker.close()
+            assert held.result(timeout=30) == 3
+            if accepted:
+                assert also.result(timeout=30) == 3
+            assert store.writer.pending_bytes == 0
