@@ -250,3 +250,145 @@ def test_worker_processes_write_one_part_each(recorded: Recorded, tmp_path: Path
     runs = f"read_parquet('{out}/runs/*.parquet')"
     assert sql(f"SELECT count(*), sum(total_tokens), sum(llm_calls) FROM {runs}") == [(3, 7089, 12)]
     assert [p.name for p in tmp_path.iterdir()] == ["parallel"]  # no staging left behind
+
+
+# ---- every column of every table, from a hand-written RunTrace JSON ---------------------------
+
+T = "0af7651916cd43dd8448eb211c80319c"
+RUN_LABELS = {"session_id": "s-1", "task_id": "t-7", "repetition": 2}
+USAGE = {
+    "input_tokens": 300, "output_tokens": 40, "total_tokens": 340, "cached_input_tokens": 64,
+    "reasoning_tokens": 7, "complete": True, "missing_calls": 0,
+}  # fmt: skip
+TOKENS = {
+    "input_tokens": 300, "output_tokens": 40, "total_tokens": 340, "cached_input_tokens": 64,
+    "reasoning_tokens": 7, "tokens_complete": True,
+}  # fmt: skip
+NO_TOKENS = {
+    "input_tokens": None, "output_tokens": None, "total_tokens": None,
+    "cached_input_tokens": None, "reasoning_tokens": None, "tokens_complete": False,
+}  # fmt: skip
+COST = {"total_usd": 0.5, "input_usd": 0.375, "output_usd": 0.125, "complete": True}
+COST_COLUMNS = {
+    "cost_usd": 0.5, "input_cost_usd": 0.375, "output_cost_usd": 0.125, "cost_complete": True,
+}  # fmt: skip
+RUN_JSON: dict[str, Any] = {
+    "trace_id": T, "status": "error", "input": "Find it.", "output": "Found.",
+    "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:10Z", "labels": RUN_LABELS,
+    "agents": {
+        "finder": {
+            "usage": USAGE, "cost": COST, "llm_calls": 2, "tool_calls": 1,
+            "duration_s": 9.5, "errors": 1,
+        },
+    },
+    "usage": {**USAGE, "missing_calls": 1},
+    "cost": COST,
+    "handoffs": [
+        {"from": "finder", "to": "checker", "reason": "check it", "at": "2026-01-01T00:00:04Z",
+         "tool_call_id": "call_h"},
+    ],
+    "messages": [
+        {"role": "user", "content": "Find it.", "agent": "finder"},
+        {"role": "assistant", "content": None, "agent": "finder",
+         "tool_calls": [{"id": "call_1", "type": "function",
+                         "function": {"name": "search", "arguments": "{}"}}]},
+        {"role": "tool", "content": [{"type": "text", "text": "hit"}], "agent": "finder",
+         "tool_call_id": "call_1", "name": "search"},
+    ],
+    "llm_calls": [
+        {"span_id": "00000000000000a1", "agent": "finder", "model": "gpt-4o", "provider": "openai",
+         "start": "2026-01-01T00:00:01Z", "end": "2026-01-01T00:00:03Z", "duration_s": 2.0,
+         "time_to_first_token_s": 0.25, "usage": USAGE, "cost": COST,
+         "finish_reason": "tool_calls", "status": "ok"},
+        {"span_id": "00000000000000a2", "agent": "finder", "model": "gpt-4o", "provider": "openai",
+         "start": "2026-01-01T00:00:05Z", "end": "2026-01-01T00:00:06Z", "duration_s": 1.0,
+         "time_to_first_token_s": None, "usage": {**USAGE, "complete": False}, "cost": None,
+         "finish_reason": None, "status": "error"},
+    ],
+    "tool_calls": [
+        {"span_id": "00000000000000b1", "agent": "finder", "name": "search",
+         "tool_call_id": "call_1", "arguments": {"q": "it"}, "output": {"hits": 1},
+         "start": "2026-01-01T00:00:03Z", "end": "2026-01-01T00:00:04.5Z", "duration_s": 1.5,
+         "status": "error", "error": "ValueError: no"},
+    ],
+    "timings": {"wall_s": 10.0, "llm_s": 3.0, "tool_s": 1.5, "other_s": 5.5,
+                "per_agent_s": {"finder": 9.5}},
+    "issues": ["tokens_missing"],
+}  # fmt: skip
+
+
+def test_every_column_of_every_table_reads_its_own_value() -> None:
+    tables = to_tables([RUN_JSON])
+    assert tables["runs"] == [
+        {
+            "trace_id": T, **RUN_LABELS, "status": "error",
+            "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:10Z",
+            "wall_s": 10.0, "llm_s": 3.0, "tool_s": 1.5, "other_s": 5.5,
+            "input": "Find it.", "output": "Found.", "agents": '["finder"]', "agent_count": 1,
+            "llm_calls": 2, "tool_calls": 1, "handoffs": 1, "messages": 3, "errors": 2,
+            **TOKENS, "missing_calls": 1, **COST_COLUMNS, "issues": '["tokens_missing"]',
+        }
+    ]  # fmt: skip
+    assert tables["agents"] == [
+        {
+            "trace_id": T, "agent": "finder", **RUN_LABELS, "llm_calls": 2, "tool_calls": 1,
+            "errors": 1, "duration_s": 9.5, **TOKENS, "missing_calls": 0, **COST_COLUMNS,
+        }
+    ]  # fmt: skip
+    assert tables["llm_calls"] == [
+        {
+            "trace_id": T, "span_id": "00000000000000a1", "agent": "finder", **RUN_LABELS,
+            "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:01Z",
+            "end": "2026-01-01T00:00:03Z", "duration_s": 2.0, "time_to_first_token_s": 0.25,
+            **TOKENS, "finish_reason": "tool_calls", "status": "ok", **COST_COLUMNS,
+        },
+        {
+            "trace_id": T, "span_id": "00000000000000a2", "agent": "finder", **RUN_LABELS,
+            "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:05Z",
+            "end": "2026-01-01T00:00:06Z", "duration_s": 1.0, "time_to_first_token_s": None,
+            **NO_TOKENS, "finish_reason": None, "status": "error", "cost_usd": None,
+            "input_cost_usd": None, "output_cost_usd": None, "cost_complete": None,
+        },
+    ]  # fmt: skip
+    assert tables["tool_calls"] == [
+        {
+            "trace_id": T, "span_id": "00000000000000b1", "agent": "finder", **RUN_LABELS,
+            "name": "search", "tool_call_id": "call_1", "arguments": '{"q": "it"}',
+            "output": '{"hits": 1}', "start": "2026-01-01T00:00:03Z",
+            "end": "2026-01-01T00:00:04.5Z", "duration_s": 1.5, "status": "error",
+            "error": "ValueError: no",
+        }
+    ]  # fmt: skip
+    assert tables["messages"] == [
+        {
+            "trace_id": T, "position": 0, "agent": "finder", **RUN_LABELS, "role": "user",
+            "content": "Find it.", "tool_call_id": None, "name": None, "tool_calls": None,
+        },
+        {
+            "trace_id": T, "position": 1, "agent": "finder", **RUN_LABELS,
+            "role": "assistant", "content": None, "tool_call_id": None, "name": None,
+            "tool_calls": '[{"id": "call_1", "type": "function", '
+            '"function": {"name": "search", "arguments": "{}"}}]',
+        },
+        {
+            "trace_id": T, "position": 2, "agent": "finder", **RUN_LABELS, "role": "tool",
+            "content": '[{"type": "text", "text": "hit"}]', "tool_call_id": "call_1",
+            "name": "search", "tool_calls": None,
+        },
+    ]  # fmt: skip
+    assert tables["handoffs"] == [
+        {
+            "trace_id": T, "position": 0, **RUN_LABELS, "from_agent": "finder",
+            "to_agent": "checker", "reason": "check it", "at": "2026-01-01T00:00:04Z",
+            "tool_call_id": "call_h",
+        }
+    ]  # fmt: skip
+
+
+def test_a_run_without_labels_leaves_them_null_in_every_table() -> None:
+    tables = to_tables([{**RUN_JSON, "labels": None}])
+    for name, rows in tables.items():
+        assert rows, name
+        assert {(r["session_id"], r["task_id"], r["repetition"]) for r in rows} == {
+            (None, None, None)
+        }, name
