@@ -7,8 +7,11 @@ handoff, 10 messages and 2,363 tokens (2,240 in, 123 out, 896 cached), whatever 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -317,72 +320,109 @@ RUN_JSON: dict[str, Any] = {
 }  # fmt: skip
 
 
+EXPECTED: dict[str, list[dict[str, Any]]] = {}
+EXPECTED["runs"] = [
+    {
+        "trace_id": T, **RUN_LABELS, "status": "error",
+        "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:10Z",
+        "wall_s": 10.0, "llm_s": 3.0, "tool_s": 1.5, "other_s": 5.5,
+        "input": "Find it.", "output": "Found.", "agents": '["finder"]', "agent_count": 1,
+        "llm_calls": 2, "tool_calls": 1, "handoffs": 1, "messages": 3, "errors": 2,
+        **TOKENS, "missing_calls": 1, **COST_COLUMNS, "issues": '["tokens_missing"]',
+    }
+]  # fmt: skip
+EXPECTED["agents"] = [
+    {
+        "trace_id": T, "agent": "finder", **RUN_LABELS, "llm_calls": 2, "tool_calls": 1,
+        "errors": 1, "duration_s": 9.5, **TOKENS, "missing_calls": 0, **COST_COLUMNS,
+    }
+]  # fmt: skip
+EXPECTED["llm_calls"] = [
+    {
+        "trace_id": T, "span_id": "00000000000000a1", "agent": "finder", **RUN_LABELS,
+        "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:01Z",
+        "end": "2026-01-01T00:00:03Z", "duration_s": 2.0, "time_to_first_token_s": 0.25,
+        **TOKENS, "finish_reason": "tool_calls", "status": "ok", **COST_COLUMNS,
+    },
+    {
+        "trace_id": T, "span_id": "00000000000000a2", "agent": "finder", **RUN_LABELS,
+        "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:05Z",
+        "end": "2026-01-01T00:00:06Z", "duration_s": 1.0, "time_to_first_token_s": None,
+        **NO_TOKENS, "finish_reason": None, "status": "error", "cost_usd": None,
+        "input_cost_usd": None, "output_cost_usd": None, "cost_complete": None,
+    },
+]  # fmt: skip
+EXPECTED["tool_calls"] = [
+    {
+        "trace_id": T, "span_id": "00000000000000b1", "agent": "finder", **RUN_LABELS,
+        "name": "search", "tool_call_id": "call_1", "arguments": '{"q": "it"}',
+        "output": '{"hits": 1}', "start": "2026-01-01T00:00:03Z",
+        "end": "2026-01-01T00:00:04.5Z", "duration_s": 1.5, "status": "error",
+        "error": "ValueError: no",
+    }
+]  # fmt: skip
+EXPECTED["messages"] = [
+    {
+        "trace_id": T, "position": 0, "agent": "finder", **RUN_LABELS, "role": "user",
+        "content": "Find it.", "tool_call_id": None, "name": None, "tool_calls": None,
+    },
+    {
+        "trace_id": T, "position": 1, "agent": "finder", **RUN_LABELS,
+        "role": "assistant", "content": None, "tool_call_id": None, "name": None,
+        "tool_calls": '[{"id": "call_1", "type": "function", '
+        '"function": {"name": "search", "arguments": "{}"}}]',
+    },
+    {
+        "trace_id": T, "position": 2, "agent": "finder", **RUN_LABELS, "role": "tool",
+        "content": '[{"type": "text", "text": "hit"}]', "tool_call_id": "call_1",
+        "name": "search", "tool_calls": None,
+    },
+]  # fmt: skip
+EXPECTED["handoffs"] = [
+    {
+        "trace_id": T, "position": 0, **RUN_LABELS, "from_agent": "finder",
+        "to_agent": "checker", "reason": "check it", "at": "2026-01-01T00:00:04Z",
+        "tool_call_id": "call_h",
+    }
+]  # fmt: skip
+
+
 def test_every_column_of_every_table_reads_its_own_value() -> None:
-    tables = to_tables([RUN_JSON])
-    assert tables["runs"] == [
-        {
-            "trace_id": T, **RUN_LABELS, "status": "error",
-            "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:10Z",
-            "wall_s": 10.0, "llm_s": 3.0, "tool_s": 1.5, "other_s": 5.5,
-            "input": "Find it.", "output": "Found.", "agents": '["finder"]', "agent_count": 1,
-            "llm_calls": 2, "tool_calls": 1, "handoffs": 1, "messages": 3, "errors": 2,
-            **TOKENS, "missing_calls": 1, **COST_COLUMNS, "issues": '["tokens_missing"]',
-        }
-    ]  # fmt: skip
-    assert tables["agents"] == [
-        {
-            "trace_id": T, "agent": "finder", **RUN_LABELS, "llm_calls": 2, "tool_calls": 1,
-            "errors": 1, "duration_s": 9.5, **TOKENS, "missing_calls": 0, **COST_COLUMNS,
-        }
-    ]  # fmt: skip
-    assert tables["llm_calls"] == [
-        {
-            "trace_id": T, "span_id": "00000000000000a1", "agent": "finder", **RUN_LABELS,
-            "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:01Z",
-            "end": "2026-01-01T00:00:03Z", "duration_s": 2.0, "time_to_first_token_s": 0.25,
-            **TOKENS, "finish_reason": "tool_calls", "status": "ok", **COST_COLUMNS,
-        },
-        {
-            "trace_id": T, "span_id": "00000000000000a2", "agent": "finder", **RUN_LABELS,
-            "model": "gpt-4o", "provider": "openai", "start": "2026-01-01T00:00:05Z",
-            "end": "2026-01-01T00:00:06Z", "duration_s": 1.0, "time_to_first_token_s": None,
-            **NO_TOKENS, "finish_reason": None, "status": "error", "cost_usd": None,
-            "input_cost_usd": None, "output_cost_usd": None, "cost_complete": None,
-        },
-    ]  # fmt: skip
-    assert tables["tool_calls"] == [
-        {
-            "trace_id": T, "span_id": "00000000000000b1", "agent": "finder", **RUN_LABELS,
-            "name": "search", "tool_call_id": "call_1", "arguments": '{"q": "it"}',
-            "output": '{"hits": 1}', "start": "2026-01-01T00:00:03Z",
-            "end": "2026-01-01T00:00:04.5Z", "duration_s": 1.5, "status": "error",
-            "error": "ValueError: no",
-        }
-    ]  # fmt: skip
-    assert tables["messages"] == [
-        {
-            "trace_id": T, "position": 0, "agent": "finder", **RUN_LABELS, "role": "user",
-            "content": "Find it.", "tool_call_id": None, "name": None, "tool_calls": None,
-        },
-        {
-            "trace_id": T, "position": 1, "agent": "finder", **RUN_LABELS,
-            "role": "assistant", "content": None, "tool_call_id": None, "name": None,
-            "tool_calls": '[{"id": "call_1", "type": "function", '
-            '"function": {"name": "search", "arguments": "{}"}}]',
-        },
-        {
-            "trace_id": T, "position": 2, "agent": "finder", **RUN_LABELS, "role": "tool",
-            "content": '[{"type": "text", "text": "hit"}]', "tool_call_id": "call_1",
-            "name": "search", "tool_calls": None,
-        },
-    ]  # fmt: skip
-    assert tables["handoffs"] == [
-        {
-            "trace_id": T, "position": 0, **RUN_LABELS, "from_agent": "finder",
-            "to_agent": "checker", "reason": "check it", "at": "2026-01-01T00:00:04Z",
-            "tool_call_id": "call_h",
-        }
-    ]  # fmt: skip
+    assert to_tables([RUN_JSON]) == EXPECTED
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_csv_and_json_lines_hold_every_value(fmt: str, tmp_path: Path) -> None:
+    run = {**RUN_JSON, "output": "Trouvé, « fini »."}
+    write_tables([run], tmp_path / fmt, format=fmt)  # type: ignore[arg-type]
+    for table, expected in EXPECTED.items():
+        expected = [
+            {**row, "output": "Trouvé, « fini »."} if table == "runs" else row for row in expected
+        ]
+        (part,) = (tmp_path / fmt / table).glob(f"*.{fmt}")
+        raw = part.read_bytes().decode("utf-8")  # UTF-8 whatever the locale
+        if fmt == "jsonl":
+            assert [json.loads(line) for line in raw.splitlines()] == expected
+        else:  # null is an empty field, booleans are true/false
+            text = {None: "", True: "true", False: "false"}
+            assert list(csv.DictReader(io.StringIO(raw, newline=""))) == [
+                {k: text.get(v, str(v)) if v is None or isinstance(v, bool) else str(v)
+                 for k, v in row.items()}
+                for row in expected
+            ]  # fmt: skip
+    runs = next((tmp_path / fmt / "runs").glob(f"*.{fmt}")).read_bytes()
+    assert "Trouvé, « fini »".encode() in runs  # as written, not \u-escaped
+
+
+def test_an_export_cannot_be_added_to_once_closed(tmp_path: Path) -> None:
+    writer = TableWriter(tmp_path / "closed", format="jsonl")
+    writer.add(RUN_JSON)
+    assert writer.close() == {
+        "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="closed: this export is already closed"):
+        writer.add(RUN_JSON)
+    assert writer.close() == writer.rows  # closing again changes nothing
 
 
 def test_a_run_without_labels_leaves_them_null_in_every_table() -> None:
@@ -392,3 +432,39 @@ def test_a_run_without_labels_leaves_them_null_in_every_table() -> None:
         assert {(r["session_id"], r["task_id"], r["repetition"]) for r in rows} == {
             (None, None, None)
         }, name
+
+
+def as_read_back(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as Parquet gives them back: ISO-8601 times as UTC datetimes."""
+    return [
+        {
+            k: datetime.fromisoformat(v.replace("Z", "+00:00"))
+            if k in ("start", "end", "at") and v is not None
+            else v
+            for k, v in row.items()
+        }
+        for row in rows
+    ]
+
+
+def test_parquet_holds_every_value_and_appends_and_overwrites(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "parquet"
+    assert write_tables([RUN_JSON], out) == {
+        "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+    }  # fmt: skip
+    for table, expected in EXPECTED.items():
+        read = pq.read_table(out / table)
+        assert read.column_names == [name for name, _ in COLUMNS[table]]  # type: ignore[index]
+        assert read.to_pylist() == as_read_back(expected), table
+    again = {**RUN_JSON, "trace_id": "1" * 32}
+    write_tables([again], out, mode="append")
+    assert sorted(r["trace_id"] for r in pq.read_table(out / "runs").to_pylist()) == [
+        T,
+        "1" * 32,
+    ]
+    write_tables([again], out, mode="overwrite")
+    assert [r["trace_id"] for r in pq.read_table(out / "runs").to_pylist()] == ["1" * 32]
+    frames = to_dataframes([RUN_JSON])
+    assert frames["runs"][["tool_s", "other_s", "repetition"]].values.tolist() == [[1.5, 5.5, 2]]
