@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import sqlite3
@@ -18,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_bridge import SpanRecord, derive, load_spans
 from otel_bridge.collector import Collector, SpanStore
-from otel_bridge.collector._ingest import batch_from_request
+from otel_bridge.collector._ingest import IngestBatch, batch_from_request
 from otel_bridge.errors import QueueFull, StoreError
 from otel_bridge.otlp import to_request
 from otel_bridge.spans import iso
@@ -283,3 +284,32 @@ def test_the_queue_bound_counts_the_incoming_batch(tmp_path: Path) -> None:
             if accepted:
                 assert also.result(timeout=30) == 3
             assert store.writer.pending_bytes == 0
+
+
+def test_failures_in_a_row_are_counted_and_logged_once_with_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def bad(trace_id: int) -> IngestBatch:
+        batch = batch_from_request(to_request(trace(trace_id, T0, service="a")))
+        row = batch.rows[0]
+        batch.rows[0] = (*row[:4], 2**64, *row[5:])  # past validation: SQLite cannot bind it
+        return batch
+
+    caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
+    with SpanStore(tmp_path / "failing.db") as store:
+        for trace_id in (1, 2, 3):
+            with pytest.raises(StoreError, match=r"^the spans could not be stored; retry later$"):
+                store.submit(bad(trace_id)).result(timeout=30)
+        good = batch_from_request(to_request(trace(4, T0, service="a")))
+        assert store.submit(good).result(timeout=30) == 3
+        with pytest.raises(StoreError):
+            store.submit(bad(5)).result(timeout=30)
+        assert (store.writer.failed_batches, store.writer.committed_spans) == (4, 3)
+        assert store.writer.pending_bytes == 0
+    logged = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert logged == [
+        ("otel-bridge collector: could not store 3 span(s)", True),
+        ("otel-bridge collector: could not store 3 span(s) (2 failures in a row)", False),
+        ("otel-bridge collector: could not store 3 span(s) (3 failures in a row)", False),
+        ("otel-bridge collector: could not store 3 span(s)", True),  # a commit in between
+    ]
