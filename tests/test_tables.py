@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -468,3 +470,74 @@ def test_parquet_holds_every_value_and_appends_and_overwrites(tmp_path: Path) ->
     assert [r["trace_id"] for r in pq.read_table(out / "runs").to_pylist()] == ["1" * 32]
     frames = to_dataframes([RUN_JSON])
     assert frames["runs"][["tool_s", "other_s", "repetition"]].values.tolist() == [[1.5, 5.5, 2]]
+
+
+def test_every_refusal_of_an_export_directory_says_why(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "cat.jpg").write_text("x")
+    done = tmp_path / "done"
+    write_tables([RUN_JSON], done, format="jsonl")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad-manifest").mkdir()
+    (tmp_path / "bad-manifest" / "_otel_bridge.json").write_text("{")
+    refusals = [
+        (a_file, "parquet", "new", f"{a_file}: exists and is not a directory"),
+        (tmp_path / "no" / "x", "parquet", "new", f"cannot create it, {tmp_path / 'no'} does not"),
+        (done, "jsonl", "new", f"{done}: already exists; pass --append to add to it or"),
+        (stranger, "csv", "overwrite", f"{stranger}: not an otel-bridge export (no _otel_bridge"),
+        (stranger, "csv", "append", "refusing to append it"),
+        (done, "csv", "append", f"{done}: holds jsonl tables of schema 1; cannot append csv tab"),
+        (tmp_path / "bad-manifest", "csv", "append", "unreadable _otel_bridge.json"),
+        (done, "xml", "new", "unknown format 'xml'; use one of parquet, csv, jsonl"),
+        (done, "csv", "merge", "unknown mode 'merge'; use one of new, append, overwrite"),
+    ]
+    for directory, fmt, mode, says in refusals:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            write_tables([RUN_JSON], directory, format=fmt, mode=mode)  # type: ignore[arg-type]
+    assert write_tables([RUN_JSON], tmp_path / "empty", format="csv")["runs"] == 1
+    assert write_tables([RUN_JSON], done, format="jsonl", mode="append")["runs"] == 1
+    assert len(list((done / "runs").glob("*.jsonl"))) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_batches_become_row_groups_and_empty_tables_have_their_columns(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    with pytest.raises(ConfigError, match="batch_rows must be at least 1, got 0"):
+        TableWriter(tmp_path / "zero", batch_rows=0)
+    with TableWriter(tmp_path / "threes", batch_rows=3) as writer:
+        writer.add(RUN_JSON)  # a batch is written once it holds batch_rows rows: 3 messages
+        assert writer.rows == {
+            "runs": 0, "agents": 0, "llm_calls": 0, "tool_calls": 0, "messages": 3, "handoffs": 0,
+        }  # fmt: skip
+        writer.add(RUN_JSON)
+    (part,) = (tmp_path / "threes" / "messages").glob("*.parquet")
+    meta = pq.ParquetFile(part).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3, 3]
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    with TableWriter(tmp_path / "ones", batch_rows=1) as writer:
+        writer.add(RUN_JSON)
+        assert writer.rows == {
+            "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+        }  # fmt: skip
+    frames = to_dataframes([])
+    assert list(frames["runs"].columns) == RUNS_COLUMNS and len(frames["runs"]) == 0
+    frames = to_dataframes([RUN_JSON])
+    assert str(frames["runs"]["repetition"].dtype) == "Int64"
+    assert str(frames["runs"]["tokens_complete"].dtype) == "boolean"
+
+
+def test_missing_optional_packages_are_named_with_how_to_install_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ConfigError, match=r"^to_dataframes needs pandas: pip install pandas$"):
+        to_dataframes([RUN_JSON])
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    says = r"^Parquet and DataFrames need pyarrow: pip install 'otel-bridge\[parquet\]'$"
+    with pytest.raises(ConfigError, match=says):
+        write_tables([RUN_JSON], tmp_path / "p")
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
