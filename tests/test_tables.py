@@ -30,7 +30,7 @@ from otel_bridge import (
     to_tables,
 )
 from otel_bridge.cli import main
-from otel_bridge.tables import COLUMNS, TableWriter, write_tables
+from otel_bridge.tables import COLUMNS, PartWriter, TableWriter, write_tables
 
 __all__ = ["recorded", "scripted_server"]  # fixtures, imported for pytest
 RUNS_COLUMNS = [
@@ -541,3 +541,42 @@ def test_missing_optional_packages_are_named_with_how_to_install_them(
     with pytest.raises(ConfigError, match=says):
         write_tables([RUN_JSON], tmp_path / "p")
     assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_counts_flags_and_text_of_a_smaller_run() -> None:
+    run = {
+        **RUN_JSON,
+        "usage": None,
+        "llm_calls": RUN_JSON["llm_calls"][:1],  # one call, which succeeded
+        "tool_calls": [{**RUN_JSON["tool_calls"][0], "arguments": {"q": "café"}}],
+    }
+    tables = to_tables([run])
+    (row,) = tables["runs"]
+    assert (row["errors"], row["llm_calls"], row["total_tokens"], row["tokens_complete"]) == (
+        1,  # the tool's error only
+        1,
+        None,
+        False,  # no usage: unknown, not complete
+    )
+    assert tables["tool_calls"][0]["arguments"] == '{"q": "café"}'  # as written, not escaped
+
+
+def test_writers_share_a_staging_directory_and_an_aborted_export_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    first, second = PartWriter(staging, "jsonl"), PartWriter(staging, "jsonl")
+    assert (first.runs, second.runs) == (0, 0)
+    first.add(RUN_JSON)
+    first.add(RUN_JSON)
+    second.add(RUN_JSON)
+    assert (first.runs, second.runs) == (2, 1)
+    assert first.close()["messages"] == 6 and second.close()["messages"] == 3
+    assert len(list((staging / "messages").glob("*.jsonl"))) == 2
+    with pytest.raises(RuntimeError, match="stop"), TableWriter(tmp_path / "gone") as writer:
+        writer.add(RUN_JSON)
+        raise RuntimeError("stop")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["staging"]  # no export, no staging
+    with pytest.raises(ConfigError, match="already closed"):
+        writer.add(RUN_JSON)
