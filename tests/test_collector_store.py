@@ -313,3 +313,27 @@ def test_failures_in_a_row_are_counted_and_logged_once_with_a_traceback(
         ("otel-bridge collector: could not store 3 span(s) (3 failures in a row)", False),
         ("otel-bridge collector: could not store 3 span(s)", True),  # a commit in between
     ]
+
+
+def test_one_batch_sums_up_a_trace_whose_root_comes_last(tmp_path: Path) -> None:
+    # Children of two services first (two of them failing), then the root, in one request.
+    spans = [
+        SpanRecord(9, 2, 1, "step", T0 + S, T0 + 2 * S, status="ERROR",
+                   resource={"service.name": "worker"}),
+        SpanRecord(9, 3, 1, "tool", T0 - S, T0 + 3 * S, status="ERROR",
+                   resource={"service.name": "worker"}),
+        SpanRecord(9, 4, 1, "fine", T0 + S, T0 + 9 * S, resource={"service.name": "worker"}),
+        SpanRecord(9, 1, None, "run-9", T0, T0 + 5 * S, resource={"service.name": "front"}),
+    ]  # fmt: skip
+    orphans, root = trace(10, T0 + 60 * S, service="late")[1:], trace(10, T0, service="late")[0]
+    with SpanStore(tmp_path / "one.db") as store:
+        assert store_traces(store, to_request(spans)) == 4
+        (summary,) = store.list_traces().traces
+        # Children alone name no root; the root, sent later, does.
+        assert store_traces(store, to_request(orphans)) == 2
+        assert store.list_traces().traces[0].root_name is None
+        assert store_traces(store, to_request([root])) == 1
+        assert store.list_traces().traces[0].root_name == "run-10"
+    assert (summary.span_count, summary.error_count, summary.status) == (4, 2, "error")
+    assert (summary.service, summary.root_name) == ("front", "run-9")  # the root's, found last
+    assert (summary.start_ns, summary.end_ns) == (T0 - S, T0 + 9 * S)
