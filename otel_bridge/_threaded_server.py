@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from .errors import ServerError
+
 __all__ = ["ThreadedServer", "tcp_socket"]
 
 
@@ -68,12 +70,12 @@ class ThreadedServer:
         )
 
     def start(self, timeout_s: float = 10.0) -> ThreadedServer:
-        """Serve; ``RuntimeError`` (and everything released) when startup fails."""
+        """Serve; ``ServerError`` (and everything released) when startup fails."""
         self._thread.start()
         self._ready.wait(timeout_s)
         if not self._server.started:
             self.stop(timeout_s)
-            raise RuntimeError(f"{self._thread.name}: the HTTP server did not start")
+            raise ServerError(f"{self._thread.name}: the HTTP server did not start")
         return self
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from sys import intern
 from types import MappingProxyType
@@ -297,7 +297,7 @@ def format_trace_id(trace_id: str | int) -> str:
 def iso(ns: int) -> str:
     """ISO-8601 UTC time of a nanosecond epoch timestamp (microsecond precision)."""
     if not 0 <= ns < _LAST_NS:
-        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat().replace("+00:00", "Z")
     # What datetime.fromtimestamp(ns / 1e9) gives, without its time zone work (RunTrace.to_dict
     # writes two times a call): the float's microseconds rounded half to even, the date and
     # time of the whole second built once per second.
@@ -319,7 +319,7 @@ def _iso_second(seconds: int) -> str:
     return (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat()
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso_ns(text: str) -> int:
@@ -329,6 +329,6 @@ def iso_ns(text: str) -> int:
     """
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000

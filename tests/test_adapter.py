@@ -31,6 +31,7 @@ from maseval.core.callback import AgentCallback
 from opentelemetry import trace as trace_api
 
 from otel_bridge import RunTrace, Telemetry
+from otel_bridge.errors import ConfigError
 from otel_bridge.maseval_adapter import (
     LlamaIndexAgentAdapter,
     default_telemetry,
@@ -212,7 +213,7 @@ def test_config_never_raises_on_an_agent_that_refuses_to_be_read(
 
 
 def test_rejects_objects_that_are_not_agents(module_telemetry: Telemetry) -> None:
-    with pytest.raises(TypeError, match="workflow agent"):
+    with pytest.raises(ConfigError, match="workflow agent"):
         LlamaIndexAgentAdapter(object(), "nothing", module_telemetry)
     with pytest.raises(ValueError, match="ctx"):
         LlamaIndexAgentAdapter(calc_agent_stub(), "stub", module_telemetry, run_kwargs={"ctx": 1})

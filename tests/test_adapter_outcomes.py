@@ -213,15 +213,25 @@ class Returns(Workflow):
         return StopEvent(result=self.value)
 
 
-@pytest.mark.parametrize(("value", "answer"), [(None, ""), (42, "42")])
+@pytest.mark.parametrize(
+    ("value", "answer", "issues"),
+    [
+        (None, "(no answer: the workflow returned None)", ["no_answer", "no_llm_calls"]),
+        ("", "(no answer: the workflow returned an empty answer)", ["no_answer", "no_llm_calls"]),
+        (42, "42", ["no_llm_calls"]),
+    ],
+)
 def test_a_workflow_result_that_is_not_an_agent_output(
-    module_telemetry: Telemetry, value: Any, answer: str
+    module_telemetry: Telemetry, value: Any, answer: str, issues: list[str]
 ) -> None:
     adapter = LlamaIndexAgentAdapter(Returns(value), "plain", module_telemetry)
-    assert adapter.run("Anything?") == answer
+    assert adapter.run("Anything?") == answer  # MASEval's contract: a non-empty str
 
     run = adapter.last_run
     assert run is not None
     assert (run.status, run.issues, run.llm_calls) == ("ok", ["no_llm_calls"], [])
     assert adapter.logs[-1]["status"] == "success"
+    assert run.output != answer  # the stand-in is for MASEval only, never the run's output
+    assert adapter.logs[-1]["issues"] == issues
+    assert adapter.gather_traces()["issues"] == issues
     assert adapter.get_messages().to_list() == [{"role": "user", "content": "Anything?"}]

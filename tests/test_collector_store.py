@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import sqlite3
@@ -18,8 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_bridge import SpanRecord, derive, load_spans
 from otel_bridge.collector import Collector, SpanStore
-from otel_bridge.collector._ingest import batch_from_request
-from otel_bridge.errors import StoreError
+from otel_bridge.collector._ingest import IngestBatch, batch_from_request
+from otel_bridge.errors import QueueFull, StoreError
 from otel_bridge.otlp import to_request
 from otel_bridge.spans import iso
 
@@ -254,3 +255,85 @@ def test_an_ended_run_is_derived_before_it_is_asked_for(tmp_path: Path) -> None:
         served = client.get(f"{collector.http_url}/api/traces/{8:032x}/run").content
         assert served == ready
         assert json.loads(served) == derive(spans).to_dict()
+
+
+def test_the_queue_bound_counts_the_incoming_batch(tmp_path: Path) -> None:
+    # The write lock is held from outside, so the writer waits and queued bytes stay pending.
+    first = batch_from_request(to_request(trace(1, T0, service="alpha")))
+    second = batch_from_request(to_request(trace(2, T0, service="alpha")))
+    a, b = first.nbytes, second.nbytes
+    for limit, accepted in ((a + b - 1, False), (a + b, True)):
+        path = tmp_path / f"bound-{limit}.db"
+        with SpanStore(path, max_pending_bytes=limit) as store:
+            blocker = sqlite3.connect(path, isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")
+            try:
+                held = store.submit(first)  # an empty queue always takes one batch
+                assert store.writer.pending_bytes == a
+                if accepted:
+                    also = store.submit(second)
+                    assert store.writer.pending_bytes == a + b
+                else:
+                    with pytest.raises(QueueFull, match=f"{a} bytes of spans are waiting"):
+                        store.submit(second)
+                    assert store.writer.pending_bytes == a
+            finally:
+                blocker.execute("COMMIT")
+                blocker.close()
+            assert held.result(timeout=30) == 3
+            if accepted:
+                assert also.result(timeout=30) == 3
+            assert store.writer.pending_bytes == 0
+
+
+def test_failures_in_a_row_are_counted_and_logged_once_with_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def bad(trace_id: int) -> IngestBatch:
+        batch = batch_from_request(to_request(trace(trace_id, T0, service="a")))
+        row = batch.rows[0]
+        batch.rows[0] = (*row[:4], 2**64, *row[5:])  # past validation: SQLite cannot bind it
+        return batch
+
+    caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
+    with SpanStore(tmp_path / "failing.db") as store:
+        for trace_id in (1, 2, 3):
+            with pytest.raises(StoreError, match=r"^the spans could not be stored; retry later$"):
+                store.submit(bad(trace_id)).result(timeout=30)
+        good = batch_from_request(to_request(trace(4, T0, service="a")))
+        assert store.submit(good).result(timeout=30) == 3
+        with pytest.raises(StoreError):
+            store.submit(bad(5)).result(timeout=30)
+        assert (store.writer.failed_batches, store.writer.committed_spans) == (4, 3)
+        assert store.writer.pending_bytes == 0
+    logged = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert logged == [
+        ("otel-bridge collector: could not store 3 span(s)", True),
+        ("otel-bridge collector: could not store 3 span(s) (2 failures in a row)", False),
+        ("otel-bridge collector: could not store 3 span(s) (3 failures in a row)", False),
+        ("otel-bridge collector: could not store 3 span(s)", True),  # a commit in between
+    ]
+
+
+def test_one_batch_sums_up_a_trace_whose_root_comes_last(tmp_path: Path) -> None:
+    # Children of two services first (two of them failing), then the root, in one request.
+    spans = [
+        SpanRecord(9, 2, 1, "step", T0 + S, T0 + 2 * S, status="ERROR",
+                   resource={"service.name": "worker"}),
+        SpanRecord(9, 3, 1, "tool", T0 - S, T0 + 3 * S, status="ERROR",
+                   resource={"service.name": "worker"}),
+        SpanRecord(9, 4, 1, "fine", T0 + S, T0 + 9 * S, resource={"service.name": "worker"}),
+        SpanRecord(9, 1, None, "run-9", T0, T0 + 5 * S, resource={"service.name": "front"}),
+    ]  # fmt: skip
+    orphans, root = trace(10, T0 + 60 * S, service="late")[1:], trace(10, T0, service="late")[0]
+    with SpanStore(tmp_path / "one.db") as store:
+        assert store_traces(store, to_request(spans)) == 4
+        (summary,) = store.list_traces().traces
+        # Children alone name no root; the root, sent later, does.
+        assert store_traces(store, to_request(orphans)) == 2
+        assert store.list_traces().traces[0].root_name is None
+        assert store_traces(store, to_request([root])) == 1
+        assert store.list_traces().traces[0].root_name == "run-10"
+    assert (summary.span_count, summary.error_count, summary.status) == (4, 2, "error")
+    assert (summary.service, summary.root_name) == ("front", "run-9")  # the root's, found last
+    assert (summary.start_ns, summary.end_ns) == (T0 - S, T0 + 9 * S)

@@ -184,3 +184,14 @@ def test_a_transfer_target_names_the_handoff_even_for_another_tool_name() -> Non
     ]
     run = derive(spans)
     assert [(h.from_agent, h.to_agent) for h in run.handoffs] == [("researcher", "writer")]
+
+
+def test_openllmetrys_non_streaming_reasoning_tokens_are_counted() -> None:
+    # OpenLLMetry writes a non-streamed call's reasoning tokens under its own name only.
+    openllmetry = {g.REASONING_TOKENS_OPENLLMETRY: 7}
+    both = {g.REASONING_TOKENS: 5, g.REASONING_TOKENS_OPENLLMETRY: 7}
+    for extra, expected in ((openllmetry, 7), (both, 5), ({}, 0)):
+        run = derive([agent(1, None, "solo", 0, 100), chat(2, 1, 10, 90, **extra)])
+        usage = run.usage
+        assert (usage.output_tokens, usage.reasoning_tokens) == (10, expected), extra
+        assert run.agents["solo"].usage.reasoning_tokens == expected

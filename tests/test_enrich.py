@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llama_index.core.agent.workflow import FunctionAgent
+from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
 from openinference.semconv.trace import SpanAttributes as SA
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
@@ -163,6 +163,50 @@ async def test_handoff_spans_and_the_agent_graph(
     assert parents == {"researcher": workflow.name, "writer": "researcher"}
     assert len(workflow.attributes[SA.INPUT_VALUE]) < 200  # the question, not the config repr
     assert workflow.attributes[SA.OUTPUT_VALUE] == demo_script().answer
+
+
+async def test_an_agent_handed_back_to_keeps_its_first_graph_parent(
+    llm: ScriptedLLMServer, telemetry: Telemetry, otlp_file: Path
+) -> None:
+    def to(agent: str) -> ToolCallSpec:
+        return ToolCallSpec("handoff", {"to_agent": agent, "reason": f"over to {agent}"})
+
+    llm.set_script(
+        [
+            Reply(agent="You are a.", tool_calls=[to("b")], usage=Usage(10, 1)),
+            Reply(agent="You are b.", tool_calls=[to("c")], usage=Usage(20, 2)),
+            Reply(agent="You are c.", tool_calls=[to("b")], usage=Usage(30, 3)),
+            Reply(agent="You are b.", content="Done.", usage=Usage(40, 4)),
+        ]
+    )
+    model = scripted_openai_llm(llm, include_usage=True)
+    workflow = AgentWorkflow(
+        agents=[
+            FunctionAgent(
+                name=name, description=f"Agent {name}.", system_prompt=f"You are {name}.",
+                tools=[], llm=model, can_handoff_to=to_agents,
+            )
+            for name, to_agents in (("a", ["b"]), ("b", ["c"]), ("c", ["b"]))
+        ],
+        root_agent="a",
+    )  # fmt: skip
+    _, trace_id = await traced(telemetry, lambda: workflow.run(user_msg="Go."))
+    telemetry.force_flush()
+    exported = [s for s in load_spans(otlp_file) if s.trace_id_hex == trace_id]
+
+    run = derive(exported)
+    assert [(h.from_agent, h.to_agent) for h in run.handoffs] == [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "b"),
+    ]
+    parents = {
+        (s.attributes[SA.GRAPH_NODE_ID], s.attributes[SA.GRAPH_NODE_PARENT_ID])
+        for s in exported
+        if SA.AGENT_NAME in s.attributes
+    }
+    # b's parent is who first handed off to it (a), not c, who handed back later.
+    assert parents == {("a", "AgentWorkflow.run"), ("b", "a"), ("c", "b")}
 
 
 # ---- enrichment() on hand-built records ---------------------------------------------------

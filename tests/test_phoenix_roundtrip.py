@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -38,7 +38,7 @@ def as_phoenix_stores(spans: Sequence[SpanRecord]) -> list[SpanRecord]:
     """
 
     def stored(ns: int) -> int:
-        return int(datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).timestamp() * 1e9)
+        return int(datetime.fromtimestamp(ns / 1e9, tz=UTC).timestamp() * 1e9)
 
     return [
         dataclasses.replace(

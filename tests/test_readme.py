@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 RUNNABLE = re.compile(r"<!-- runnable -->\n```python\n(.*?)\n```", re.S)
 BLOCKS = RUNNABLE.findall(README)
+# The tools that judge the code (with pytest and its plugins): pinned in constraints-dev.txt.
+DEV_TOOLS = {"ruff", "mypy", "hypothesis", "check-jsonschema"}
 
 
 def test_the_readme_has_runnable_examples() -> None:
@@ -55,8 +58,25 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
 def test_the_readmes_install_command_installs_this_project() -> None:
     command = re.search(r"```sh\n(python3 -m venv .+?)\n```", README)
     assert command is not None
-    assert "pip install -e '.[dev]'" in command.group(1)
+    assert "pip install -c constraints-dev.txt -e '.[dev]'" in command.group(1)
     assert command.group(1).endswith("otel-bridge demo")
+
+
+def test_ci_and_the_readme_install_the_pinned_dev_tools() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install --quiet -c constraints-dev.txt -e '.[dev]'" in ci
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "constraints-dev.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["dev"]
+    names = {re.split(r"[<>=\[ ]", spec)[0] for spec in dev}
+    tools = {n for n in names if n.startswith("pytest") or n in DEV_TOOLS}
+    assert tools == set(pins), "every dev tool pinned, and only those"
+    assert all(re.fullmatch(r"\d+(\.\d+)+", version) for version in pins.values())
 
 
 def test_every_data_quality_flag_is_listed_and_explained() -> None:

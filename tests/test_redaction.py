@@ -185,6 +185,32 @@ def test_the_genai_view_hides_its_message_attributes(
     assert script.user_msg.encode() not in path.read_bytes()
 
 
+def test_the_genai_view_hides_its_output_attributes(
+    scripted_server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    script = demo()
+    scripted_server.set_script(script.router())
+    path = tmp_path / "genai-outputs.otlp.json"
+    telemetry = Telemetry(
+        otlp_json_file=path, semconv="genai", genai_content=True, hide_outputs=True
+    )
+    try:
+        adapter = LlamaIndexAgentAdapter(demo_workflow(scripted_server), "team", telemetry)
+        assert adapter.run(script.user_msg) == script.answer
+    finally:
+        telemetry.shutdown()
+    keys = {k for s in load_spans(path) for k in s.attributes}
+    assert "gen_ai.input.messages" in keys  # inputs are not hidden here
+    assert {"gen_ai.output.messages", "gen_ai.tool.call.result"}.isdisjoint(keys)
+    # The answer is still there where it is an input (word_count's arguments, the input
+    # messages of the call after that tool), never as an output.
+    holding_the_answer = {
+        key for span in load_spans(path) for key, value in span.attributes.items()
+        if script.answer in str(value)
+    }  # fmt: skip
+    assert holding_the_answer == {"gen_ai.tool.call.arguments", "gen_ai.input.messages"}
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -166,7 +166,7 @@ def _runs_table(rows: list[RunSummary], width: int) -> Table:
     table.add_column("time", justify="right", no_wrap=True, width=6)
     styles = {"ok": "green", "error": "bold red", "open": "yellow"}
     for run in rows:
-        start = datetime.fromtimestamp(run.start_ns / 1e9, tz=timezone.utc)
+        start = datetime.fromtimestamp(run.start_ns / 1e9, tz=UTC)
         name = Text(run.trace_id)
         if run.session_id:
             name.append("\n" + run.session_id, style="dim")

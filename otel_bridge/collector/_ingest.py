@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 
-from ..errors import SpanFormatError
+from ..errors import BodyTooLarge, SpanFormatError
 from ..otlp import decode_request, decode_request_json, load_json
 
 __all__ = [
@@ -38,10 +38,6 @@ _ZERO_SPAN = bytes(8)
 
 # trace_id, span_id, parent_id | None, origin index, start_ns, end_ns, status code, name, Span bytes
 SpanRow = tuple[bytes, bytes, bytes | None, int, int, int, int, str, bytes]
-
-
-class BodyTooLarge(Exception):
-    """The request body (or what it decompresses to) exceeds the configured limit."""
 
 
 @dataclass(frozen=True, slots=True)

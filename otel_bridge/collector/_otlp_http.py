@@ -21,11 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ..errors import QueueFull, SpanFormatError, StoreError
+from ..errors import BodyTimeout, BodyTooLarge, QueueFull, SpanFormatError, StoreError
 from ..otlp import JSON, PROTOBUF, PROTOBUF_TYPES
 from ..spans import printable
 from ._config import CollectorConfig
-from ._ingest import BodyTooLarge, GzipReader, IngestBatch, batch_from_request, decode_body
+from ._ingest import GzipReader, IngestBatch, batch_from_request, decode_body
 from ._ingest import export_response as build_response
 from ._store import SpanStore
 from ._uploads import ClientSlots
@@ -73,10 +73,6 @@ def status_response(
     if json_body:
         return Response(json_format.MessageToJson(status), http_status, headers, JSON)
     return Response(status.SerializeToString(), http_status, headers, PROTOBUF)
-
-
-class BodyTimeout(Exception):
-    """The body stalled for longer than the read timeout, or took longer than the body timeout."""
 
 
 # Answers after which the connection is closed: the client may still be sending its body.
@@ -186,7 +182,7 @@ class OtlpHttpReceiver:
                 chunk = await asyncio.wait_for(stream.__anext__(), min(pause, max(left, 0)))
             except StopAsyncIteration:
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if left <= pause:
                     raise BodyTimeout(f"the body took longer than {whole:g} s") from None
                 raise BodyTimeout(f"the body stalled for more than {pause:g} s") from None

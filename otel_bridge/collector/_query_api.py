@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import StoreError, TraceIdError
+from ..errors import BadParameter, StoreError, TraceIdError
 from ..otlp import JSON, PROTOBUF, request_to_json
 from ..spans import format_trace_id, iso_ns, printable
 from ._config import CollectorConfig
@@ -51,10 +51,6 @@ MAX_LIMIT = 1000
 MAX_BATCH_TRACES = 200  # trace ids in one /api/spans request (~8 KB of query string)
 STREAM_CHUNK_BYTES = 1 << 20  # traces are sent in chunks of about this size
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
-
-
-class BadParameter(ValueError):
-    """A query parameter that cannot be used."""
 
 
 def error(status: int, message: str) -> JSONResponse:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ..derivation import derive
+from ..errors import RunTooLarge
 from ..otlp import from_request
 from ._store import SpanStore
 
@@ -76,10 +77,6 @@ class RunLimits:
 
     max_spans: int
     max_depth: int
-
-
-class RunTooLarge(Exception):
-    """The trace is beyond ``RunLimits``: it is not derived here."""
 
 
 def _too_many(trace_id: str, spans: int, limits: RunLimits) -> RunTooLarge:

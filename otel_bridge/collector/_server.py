@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from .._threaded_server import ThreadedServer, tcp_socket
-from ..errors import ConfigError
+from ..errors import ConfigError, ServerError
 from ._config import CollectorConfig
 from ._http_app import build_app
 from ._otlp_grpc import start_grpc_server
@@ -73,7 +73,7 @@ class Collector:
     def start(self, timeout_s: float = 10.0) -> Collector:
         """Open the database and start both receivers; returns self."""
         if self.store is not None:
-            raise RuntimeError("the collector is already running")
+            raise ServerError("the collector is already running")
         cfg = self.config
         self.store = SpanStore(
             cfg.db_path,
@@ -149,14 +149,14 @@ class Collector:
     def http_url(self) -> str:
         """Base URL of OTLP/HTTP and the query API, e.g. ``http://127.0.0.1:4318``."""
         if self.http_port is None:
-            raise RuntimeError("the collector's HTTP receiver is not running")
+            raise ServerError("the collector's HTTP receiver is not running")
         return f"http://{self._url_host}:{self.http_port}"
 
     @property
     def grpc_endpoint(self) -> str:
         """OTLP/gRPC endpoint for an exporter (``insecure=True``), e.g. ``http://127.0.0.1:4317``."""
         if self.grpc_port is None:
-            raise RuntimeError("the collector's gRPC receiver is not running")
+            raise ServerError("the collector's gRPC receiver is not running")
         return f"http://{self._url_host}:{self.grpc_port}"
 
     def describe(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ..errors import StoreError
+from ..errors import BadParameter, StoreError
 from ..spans import iso
 from ._checkpoint import Checkpointer
 from ._config import Synchronous
@@ -306,16 +306,16 @@ def encode_cursor(start_ns: int, trace_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int, bytes]:
-    """The sort key in a cursor; ValueError when it is not one of ours."""
+    """The sort key in a cursor; BadParameter when it is not one of ours."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         start, trace_id = text.split(":")
         tid = bytes.fromhex(trace_id)
         if len(tid) != 16:
-            raise ValueError("bad trace id")
+            raise BadParameter("bad trace id")
         start_ns = int(start)
         if not -(2**63) <= start_ns < 2**63:
-            raise ValueError("start out of range")
+            raise BadParameter("start out of range")
         return start_ns, tid
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"invalid cursor {cursor!r}") from exc
+        raise BadParameter(f"invalid cursor {cursor!r}") from exc

@@ -48,6 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..errors import JsonTooDeep, SpanFormatError
 from ..spans import SpanRecord
 
 __all__ = [
@@ -218,12 +219,8 @@ def as_text(value: Any, where: str, note: Note | None) -> str | None:
 # ---- JSON --------------------------------------------------------------------------------
 
 
-class _TooDeep(ValueError):
-    pass
-
-
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json takes them
+    raise SpanFormatError(f"{name} is not JSON")  # NaN, Infinity: Python's json takes them
 
 
 # One decoder for every parse: json.loads with an option builds a new decoder (and its C
@@ -232,7 +229,7 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
 def parse_json(raw: str) -> Any:
-    """JSON text parsed with a depth bound; ``ValueError`` for text that is not JSON or too deep.
+    """Parse JSON text, depth bounded: ``SpanFormatError`` if not JSON, ``JsonTooDeep`` too deep.
 
     Python's parser recurses once per level and would raise ``RecursionError`` on deep input;
     the structure it returns is walked iteratively, so nothing downstream recurses deeper than
@@ -241,10 +238,14 @@ def parse_json(raw: str) -> Any:
     try:
         value = _DECODER.decode(raw)
     except RecursionError:
-        raise _TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise JsonTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except SpanFormatError:
+        raise
+    except ValueError as exc:  # json.JSONDecodeError, a lone surrogate
+        raise SpanFormatError(f"not JSON: {exc}") from None
     # Cheap bound first: fewer brackets than the limit cannot nest deeper than it.
     if raw.count("[") + raw.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
-        raise _TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        raise JsonTooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
 
@@ -277,7 +278,7 @@ def json_value(raw: Any, where: str, note: Note | None, *, text_ok: bool) -> tup
         return as_text(raw, where, note), False
     try:
         return parse_json(raw), True
-    except _TooDeep:
+    except JsonTooDeep:
         if note is not None:
             note(where, "rejected", raw, JSON_RULE)
     except ValueError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -126,7 +126,7 @@ def call_cost(
     info = _genai_model(model.lower(), (provider or "").lower())
     if info is None:
         return Cost.unknown()
-    price = info.get_prices(datetime.fromtimestamp(at_ns / 1e9, tz=timezone.utc))
+    price = info.get_prices(datetime.fromtimestamp(at_ns / 1e9, tz=UTC))
     rates = _genai_rates(price)
     return rates.cost(usage) if rates is not None else _tiered_cost(price, usage)
 

@@ -15,6 +15,7 @@ from typing import Any
 from maseval.core.callback import AgentCallback
 from maseval.core.usage import CostCalculator
 
+from ..errors import ConfigError
 from ..telemetry import Telemetry
 from ._background_loop import run_sync
 from ._span_adapter import Conversation, SpanAgentAdapter, maseval_labels
@@ -94,13 +95,13 @@ class LlamaIndexAgentAdapter(SpanAgentAdapter):
         model_id: str | None = None,
     ) -> None:
         if not callable(getattr(agent_instance, "run", None)):
-            raise TypeError(
+            raise ConfigError(
                 "LlamaIndexAgentAdapter needs a LlamaIndex workflow agent or AgentWorkflow "
                 f"(an object with run(user_msg=...)), got {type(agent_instance).__name__}"
             )
         reserved = sorted(set(run_kwargs or ()) & RESERVED_RUN_KWARGS)
         if reserved:
-            raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
+            raise ConfigError(f"run_kwargs may not set {reserved}: the adapter owns them")
         self.include_usage = include_usage
         self.max_iterations = max_iterations
         self.run_kwargs = dict(run_kwargs or {})
@@ -151,6 +152,11 @@ class LlamaIndexAgentAdapter(SpanAgentAdapter):
     def _answer_text(self, result: Any) -> str:
         """The final answer of a workflow agent run (``AgentOutput.response``)."""
         return _answer_text(result)
+
+    def _no_answer(self, result: Any) -> str:
+        """What MASEval gets from a workflow run that gave no answer text."""
+        kind = "None" if result is None else "an empty answer"
+        return f"(no answer: the workflow returned {kind})"
 
     def gather_config(self) -> dict[str, Any]:
         """Agents, prompts, tools, LLMs, handoff graph and telemetry settings; never raises."""

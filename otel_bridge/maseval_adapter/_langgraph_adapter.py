@@ -19,7 +19,7 @@ from typing import Any
 from maseval.core.callback import AgentCallback
 from maseval.core.usage import CostCalculator
 
-from ..errors import FrameworkNotInstalled
+from ..errors import ConfigError, FrameworkNotInstalled
 from ..frameworks import by_name
 from ..telemetry import Telemetry
 from ..telemetry._routing import installed
@@ -86,7 +86,7 @@ class LangGraphAgentAdapter(SpanAgentAdapter):
                 "langgraph is not installed: pip install 'otel-bridge[langgraph]'"
             )
         if not callable(getattr(agent_instance, "invoke", None)):
-            raise TypeError(
+            raise ConfigError(
                 "LangGraphAgentAdapter needs a compiled LangGraph graph (an object with "
                 f"invoke()), got {type(agent_instance).__name__}"
             )

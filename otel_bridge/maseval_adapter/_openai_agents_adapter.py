@@ -14,7 +14,7 @@ from typing import Any
 from maseval.core.callback import AgentCallback
 from maseval.core.usage import CostCalculator
 
-from ..errors import FrameworkNotInstalled
+from ..errors import ConfigError, FrameworkNotInstalled
 from ..telemetry import Telemetry
 from ._background_loop import run_sync
 from ._span_adapter import Conversation, SpanAgentAdapter
@@ -52,7 +52,7 @@ class OpenAIAgentsAdapter(SpanAgentAdapter):
     ) -> None:
         agent_class = _agent_class()
         if not isinstance(agent_instance, agent_class):
-            raise TypeError(
+            raise ConfigError(
                 f"OpenAIAgentsAdapter needs an agents.Agent, got {type(agent_instance).__name__}"
             )
         self.max_turns = max_turns
@@ -74,7 +74,7 @@ class OpenAIAgentsAdapter(SpanAgentAdapter):
         from agents import Runner
 
         if not isinstance(query, str) or not query.strip():
-            raise ValueError("the query is empty")
+            raise ConfigError("the query is empty: the agent needs a question")
         history: list[Any] = list(talk.state or [])
         given: Any = [*history, {"role": "user", "content": query}] if history else query
         agent = talk.memory if talk.memory is not None else self.agent

@@ -77,13 +77,13 @@ class SmolAgentAdapter(SpanAgentAdapter):
         if not callable(getattr(agent_instance, "run", None)) or not hasattr(
             agent_instance, "memory"
         ):
-            raise TypeError(
+            raise ConfigError(
                 "SmolAgentAdapter needs a smolagents agent (ToolCallingAgent, CodeAgent: an object "
                 f"with run(task, reset=...) and a memory), got {type(agent_instance).__name__}"
             )
         reserved = sorted(set(run_kwargs or ()) & {"task", "reset", "stream", "max_steps"})
         if reserved:
-            raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
+            raise ConfigError(f"run_kwargs may not set {reserved}: the adapter owns them")
         self.max_steps = max_steps
         self.run_kwargs = dict(run_kwargs or {})
         super().__init__(

@@ -26,7 +26,7 @@ from openinference.instrumentation import using_attributes
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 from opentelemetry import trace as trace_api
 
-from ..errors import SourceError
+from ..errors import ServerError, SourceError
 from ..run_trace import RunTrace
 from ..telemetry import Telemetry
 from ._runs import RunRecord, conversation, maseval_usage, summarize
@@ -135,6 +135,10 @@ class SpanAgentAdapter(AgentAdapter):
         """The answer text of a run's result."""
         return "" if result is None else str(result)
 
+    def _no_answer(self, result: Any) -> str:
+        """What MASEval gets from a run that gave no answer text (it asks for a non-empty str)."""
+        return f"(no answer: the agent returned {'None' if result is None else 'an empty answer'})"
+
     def _agent_config(self) -> dict[str, Any]:
         """A JSON description of the agent for ``gather_config()``."""
         return {"type": type(self.agent).__name__}
@@ -166,8 +170,11 @@ class SpanAgentAdapter(AgentAdapter):
                             span.set_status(trace_api.Status(trace_api.StatusCode.ERROR, repr(exc)))
                         raise
                     answer = self._answer_text(result)
-                    if span is not None:
+                    if span is not None and answer:
                         span.set_attribute(SpanAttributes.OUTPUT_VALUE, answer)
+                    if not answer:  # MASEval asks for a non-empty str; the issues say why
+                        answer = self._no_answer(result)
+                        record.issues.append("no_answer")
             except BaseException as exc:
                 self._finish(record, clock, span, exc)
                 raise
@@ -186,7 +193,7 @@ class SpanAgentAdapter(AgentAdapter):
         try:
             if self.telemetry.closed:
                 if self._own_telemetry:
-                    raise RuntimeError("the adapter's Telemetry has been shut down")
+                    raise ServerError("the adapter's Telemetry has been shut down")
                 self.telemetry = self._shared_telemetry()  # the shared one was closed: anew
             metadata = {"adapter": self.name, **self.labels}
             stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))

@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .._threaded_server import ThreadedServer, tcp_socket
-from ..errors import ScriptError
+from ..errors import ScriptError, ServerError
 from ._wire import (
     SSE_DONE,
     Reply,
@@ -214,7 +214,7 @@ class ScriptedLLMServer:
     def start(self, timeout_s: float = 10.0) -> ScriptedLLMServer:
         """Bind an ephemeral port and serve in a daemon thread; returns self."""
         if self._server is not None:
-            raise RuntimeError("the scripted LLM server is already running")
+            raise ServerError("the scripted LLM server is already running")
         app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
         server = ThreadedServer(
             app, tcp_socket("127.0.0.1", 0), "scripted-llm", timeout_graceful_shutdown=1
@@ -250,7 +250,7 @@ class ScriptedLLMServer:
     def base_url(self) -> str:
         """The OpenAI ``base_url``/``api_base``: ``http://127.0.0.1:PORT/v1``."""
         if not self.port:
-            raise RuntimeError("the scripted LLM server is not started")
+            raise ServerError("the scripted LLM server is not started")
         return f"http://127.0.0.1:{self.port}/v1"
 
     # -- script and ground truth

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..errors import SourceError
@@ -98,7 +98,7 @@ def time_bound(value: str | datetime | int | None, name: str = "time") -> int | 
     if value is None:
         return None
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return iso_ns(moment.isoformat())
     if isinstance(value, int):
         return value

@@ -10,6 +10,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
+from ..errors import ConfigError, SpanFormatError
 from ..spans import EMPTY, SpanEvent, SpanRecord, StatusName, freeze, parse_trace_id
 from ._redaction import Redaction
 
@@ -29,7 +30,7 @@ def from_readable_span(span: ReadableSpan) -> SpanRecord:
     """Convert a finished SDK span."""
     ctx = span.get_span_context()
     if ctx is None:
-        raise ValueError(f"span {span.name!r} has no context")
+        raise SpanFormatError(f"span {span.name!r} has no context")
     parent = span.parent
     return SpanRecord(
         trace_id=ctx.trace_id,
@@ -64,7 +65,7 @@ class SpanCapture(SpanProcessor):
         redaction: Redaction | None = None,
     ) -> None:
         if max_traces < 1 or max_spans_per_trace < 1:
-            raise ValueError("capture limits must be at least 1")
+            raise ConfigError("capture limits must be at least 1")
         self.max_traces = max_traces
         self.max_spans_per_trace = max_spans_per_trace
         self.redaction = redaction if redaction is not None and redaction.active else None

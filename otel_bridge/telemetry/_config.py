@@ -15,7 +15,7 @@ from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME
 from ..derivation import ModelPrice, check_price_table
 from ..errors import ConfigError
 from ..otlp import TRACES_PATH
-from ._export_view import SEMCONVS, Semconv
+from ._export_view import SEMCONVS, Semconv, check_semconv
 from ._redaction import Redaction, compile_patterns
 
 __all__ = [
@@ -95,10 +95,7 @@ class TelemetryConfig:
             raise ConfigError("export_wait_s must be 0 or more (None: the export timeout + 1 s)")
         if self.max_span_attributes < 1:
             raise ConfigError("max_span_attributes must be at least 1")
-        if self.semconv not in SEMCONVS:
-            raise ConfigError(
-                f"unsupported semconv {self.semconv!r}; use one of {', '.join(SEMCONVS)}"
-            )
+        check_semconv(self.semconv)
         if not isinstance(self.mask, tuple) or not all(
             isinstance(p, re.Pattern) for p in self.mask
         ):

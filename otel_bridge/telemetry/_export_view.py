@@ -34,15 +34,33 @@ from opentelemetry.semconv.attributes.exception_attributes import (
 
 from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
+from ..errors import ConfigError
 from ..spans import SpanRecord, StatusName, freeze
 from . import _genai_export as view_genai
 from ._agent_spans import agent_spans
 from ._enrichment import TraceView, analyse, enrichment
 
-__all__ = ["SEMCONVS", "ExportPlan", "Semconv", "SpanEdit", "apply_plan", "export_plan"]
+__all__ = [
+    "SEMCONVS",
+    "ExportPlan",
+    "Semconv",
+    "SpanEdit",
+    "apply_plan",
+    "check_semconv",
+    "export_plan",
+]
 
 Semconv = Literal["openinference", "genai", "both"]
 SEMCONVS: tuple[Semconv, ...] = ("openinference", "genai", "both")
+
+
+def check_semconv(value: object) -> Semconv:
+    """``value`` as a Semconv; ``ConfigError`` naming the choices when it is none of them."""
+    for semconv in SEMCONVS:
+        if value == semconv:
+            return semconv
+    raise ConfigError(f"unsupported semconv {value!r}; use one of {', '.join(SEMCONVS)}")
+
 
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM_KIND = OpenInferenceSpanKindValues.LLM.value
@@ -93,8 +111,7 @@ def export_plan(
     records: Sequence[SpanRecord], semconv: Semconv = "openinference", content: bool = True
 ) -> ExportPlan:
     """The plan for one trace's export in the given mode (``content``: GenAI message content)."""
-    if semconv not in SEMCONVS:
-        raise ValueError(f"unknown semconv {semconv!r}")
+    semconv = check_semconv(semconv)
     view = analyse(records)
     plan = ExportPlan(drop_openinference=semconv == "genai")
     for span_id, attrs in enrichment(view).items():

@@ -29,11 +29,12 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from ..errors import ConfigError
 from ..spans import SpanRecord
 from . import _export_view as export_view
 from ._capture import from_readable_span
 from ._export_now import ExportNow
-from ._export_view import SEMCONVS, ExportPlan, Semconv
+from ._export_view import ExportPlan, Semconv, check_semconv
 from ._redaction import Redaction
 from ._span_copy import copy_span, new_span
 
@@ -80,11 +81,9 @@ class EnrichingExporter(SpanExporter):
         redaction: Redaction | None = None,
     ) -> None:
         if max_traces < 1 or max_spans < 1:
-            raise ValueError("enrichment buffer limits must be at least 1")
-        if semconv not in SEMCONVS:
-            raise ValueError(f"semconv must be one of {', '.join(SEMCONVS)}, not {semconv!r}")
+            raise ConfigError("enrichment buffer limits must be at least 1")
         self.inner = inner
-        self.semconv, self.content = semconv, content
+        self.semconv, self.content = check_semconv(semconv), content
         # Hidden and masked before planning (nothing hidden is derived into the enrichment)
         # and again on each span sent (the originals' own attributes, the new spans).
         self.redaction = redaction if redaction is not None and redaction.active else None
