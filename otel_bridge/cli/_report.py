@@ -87,10 +87,8 @@ def report(
         click.echo(f"Wrote {path / 'index.html'} and {len(runs)} run page(s) in {path}.")
         return
     if trace_id is None and parse_source(source, selection.kind)[0] != "file":
-        raise SourceError(
-            f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
-            f"traces {source}) or --all -o DIR"
-        )
+        # Asks the source: it is down, it holds one run (this one), or it says how many.
+        trace_id = selection.only_run(source, "--all -o DIR")
     spans = selection.spans(source, trace_id)
     groups = group_by_trace(spans)
     if not groups:
