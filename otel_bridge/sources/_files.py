@@ -72,9 +72,9 @@ def _reading_order(path: Path) -> tuple[str, str, int, str]:
     return str(path.parent), backup.group("stem") + path.suffix, 0, backup.group("time")
 
 
-def _requests(files: Iterable[Path]) -> Iterator[ExportTraceServiceRequest]:
+def _requests(files: Iterable[Path], warn: bool = True) -> Iterator[ExportTraceServiceRequest]:
     for path in files:
-        yield from read_messages(path)
+        yield from read_messages(path, warn)
 
 
 @dataclass(slots=True)
@@ -166,7 +166,7 @@ class FileSource(SpanSource):
         done: dict[int, list[SpanRecord]] = {}
         turn = 0
         order = list(wanted)
-        for number, request in enumerate(_requests(self.files)):
+        for number, request in enumerate(_requests(self.files, warn=False)):
             if turn >= len(order):
                 return
             for span in from_request(_only(request, wanted)):

@@ -37,6 +37,7 @@ __all__ = ["Damage", "read_messages"]
 logger = logging.getLogger("otel_bridge.sources")
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZSTD_STEP = 1 << 16  # compressed bytes fed at a time (a frame's leftover is copied once)
 PREFIX_BYTES = 4
 MAX_MESSAGE_BYTES = 1 << 31  # a length beyond this is not a length: the bytes are not framed
 _JSON_START = re.compile(rb"\s*[{\[]")
@@ -67,9 +68,10 @@ class Damage:
         return " and ".join(parts)
 
 
-def read_messages(path: Path) -> Iterator[ExportTraceServiceRequest]:
+def read_messages(path: Path, warn: bool = True) -> Iterator[ExportTraceServiceRequest]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
+    ``warn=False`` for a second pass over the same file: it was said once.
     SourceError when the file cannot be read; SpanFormatError when it holds no OTLP at all.
     """
     data = _read_bytes(path)
@@ -83,7 +85,7 @@ def read_messages(path: Path) -> Iterator[ExportTraceServiceRequest]:
         if found or damage:
             raise SpanFormatError(f"{path}: {exc}") from exc
         raise SpanFormatError(f"{path}: {_not_otlp(data, exc)}") from exc
-    if damage:
+    if damage and warn:
         if not found:
             raise SpanFormatError(f"{path}: no whole OTLP message ({damage.describe()})")
         logger.warning(
@@ -134,14 +136,32 @@ def _messages(data: bytes, damage: Damage, path: Path) -> Iterator[ExportTraceSe
 
 
 def _decompress_stream(data: bytes, damage: Damage) -> bytes:
-    """Every frame of a zstd stream; what a cut last frame held up to the cut is kept."""
+    """Every frame of a zstd stream, one after the other; a cut last frame is counted.
+
+    Frame by frame (a frame per write when the exporter rotates): the stream reader of
+    ``zstandard`` would stop at a cut frame without a word.
+    """
+    dctx = zstandard.ZstdDecompressor()
     out = io.BytesIO()
-    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
-    try:
-        while chunk := reader.read(1 << 20):
-            out.write(chunk)
-    except zstandard.ZstdError:
-        damage.messages += 1  # a cut frame: what it held up to the cut is looked at below
+    frame, fed = dctx.decompressobj(), False
+    view = memoryview(data)
+    for at in range(0, len(data), ZSTD_STEP):
+        chunk = bytes(view[at : at + ZSTD_STEP])
+        while chunk:
+            try:
+                out.write(frame.decompress(chunk))
+            except zstandard.ZstdError:
+                damage.messages += 1
+                damage.tail_bytes += len(data) - at
+                return out.getvalue()
+            fed = True
+            if frame.eof:  # the next frame starts in what this one left
+                chunk = frame.unused_data
+                frame, fed = dctx.decompressobj(), False
+            else:
+                chunk = b""
+    if fed:
+        damage.messages += 1  # a frame cut short: what it held up to the cut is looked at
     return out.getvalue()
 
 
