@@ -22,8 +22,8 @@ from ..spans import SpanRecord, format_trace_id
 from . import _routing as routing
 from ._capture import SpanCapture
 from ._config import Protocol, Semconv, TelemetryConfig, mask_patterns
-from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from ._enrichment import DerivedRuns
+from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from ._trace_buffer import EnrichingSpanProcessor
 
 __all__ = ["Telemetry"]

@@ -5,8 +5,8 @@ never the agent's. It buffers spans per trace and exports a trace ``grace_s`` af
 arrives (LlamaIndex children may end after the root), after ``max_wait_s`` if the root never
 ends, and on ``force_flush``/``shutdown``; each trace is exported as its plan says (``semconv``
 mode, GenAI ``content``), new ``invoke_agent`` spans once; with the RunTrace of the same
-spans when ``Telemetry.run_trace`` derived it already (``DerivedRuns``). A flushed trace's records stay
-``linger_s`` so late children are enriched from the whole trace. Over
+spans when ``Telemetry.run_trace`` derived it already (``DerivedRuns``). A flushed trace's
+records stay ``linger_s`` so late children are enriched from the whole trace. Over
 ``max_traces``/``max_spans`` lingering traces are forgotten first, then the oldest pending trace
 is exported as it is, counted in ``overflow_spans``: nothing is dropped.
 
