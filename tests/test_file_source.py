@@ -201,3 +201,57 @@ def test_cli_lists_derives_and_exports_a_folder(tmp_path: Path) -> None:
     assert exported.exit_code == 0, exported.output
     runs = [json.loads(line) for p in sorted((out / "runs").iterdir()) for line in p.open()]
     assert sorted(r["session_id"] for r in runs) == ["s1", "s1", "s2"]
+
+
+# ---- recorded: what our collector's file exporter wrote for the demo run ----------------------
+
+RECORDED = Path(__file__).parent / "data" / "fileexporter"
+RECORDED_TRACE = "0b9e7a60452cd56f677913f54cfbc6a2"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["json/spans.json", "json_zstd/spans.json.zst", "proto/spans.pb", "proto_zstd/spans.pb.zst"],
+)
+def test_recorded_file_exporter_output_derives_to_the_demo_run(name: str) -> None:
+    (run,) = [derive(spans) for spans in select_runs(RECORDED / name)]
+    assert run.trace_id == RECORDED_TRACE
+    assert list(run.agents) == ["researcher", "writer"]
+    assert (run.usage.total_tokens, len(run.llm_calls), len(run.tool_calls)) == (2363, 4, 3)
+    assert [(h.from_agent, h.to_agent) for h in run.handoffs] == [("researcher", "writer")]
+
+
+def test_a_recorded_file_cut_mid_message_keeps_the_whole_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = (RECORDED / "proto_zstd/spans.pb.zst").read_bytes()
+    cut = tmp_path / "spans.pb.zst"
+    cut.write_bytes(data + data[:100])  # then the start of the same run again, cut short
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        spans = load_spans(cut)
+    assert len(spans) == len(load_spans(RECORDED / "proto_zstd/spans.pb.zst"))
+    assert f"{cut}: skipped 1 truncated message" in caplog.text
+
+
+def test_a_folder_of_recorded_outputs_joins_the_run(tmp_path: Path) -> None:
+    (listed,) = list_runs(RECORDED, details=False)
+    one = len(load_spans(RECORDED / "proto/spans.pb"))
+    assert (listed.trace_id, listed.spans, listed.name) == (RECORDED_TRACE, 4 * one, "demo-run")
+
+
+def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> None:
+    folder = tmp_path / "otel"
+    folder.mkdir()
+    many = [_run(0x100 + n, f"s{n % 3}", f"answer {n}") for n in range(12)]
+    for n in range(0, 12, 4):  # three rotated files of two messages of two runs
+        data = _framed([_proto(many[n] + many[n + 1]), _proto(many[n + 2] + many[n + 3])])
+        (folder / f"spans-2026-11-23T17-0{n // 4}-00.000.pb").write_bytes(data)
+    out = tmp_path / "tables"
+    result = CliRunner().invoke(
+        main, ["export", str(folder), "-o", str(out), "--format", "jsonl", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    parts = sorted((out / "runs").iterdir())
+    assert len(parts) == 2  # one part per worker
+    runs = [json.loads(line) for p in parts for line in p.open()]
+    assert sorted(r["output"] for r in runs) == sorted(f"answer {n}" for n in range(12))

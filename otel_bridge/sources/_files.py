@@ -84,6 +84,7 @@ class _Trace:
     order: int  # first seen
     start_ns: int
     end_ns: int
+    first_message: int = 0
     spans: int = 0
     last_message: int = 0
     root: SpanRecord | None = None
@@ -153,74 +154,49 @@ class FileSource(SpanSource):
     def read_traces(self, trace_ids: list[str], prefetch: int = 0) -> Iterator[list[SpanRecord]]:
         """The spans of these traces, each handed over at its last message, in this order.
 
-        In the order ``list_runs`` gives them, memory holds only the traces that have begun
-        and not yet ended in the files; any other order holds the ones waiting their turn.
+        Only the messages from the first that holds one of them to the last are read. In the
+        order ``list_runs`` gives them, memory holds only the traces that have begun and not
+        yet ended in the files; any other order holds the ones waiting their turn.
         """
         scan = self.scan()
-        wanted = {bytes.fromhex(format_trace_id(tid)): n for n, tid in enumerate(trace_ids)}
-        missing = [tid for tid in wanted if tid not in scan.traces]
+        wanted = [bytes.fromhex(format_trace_id(tid)) for tid in trace_ids]
+        missing = [raw for raw in wanted if raw not in scan.traces]
         if missing:
             raise SourceError(f"{self.location}: no spans of trace {missing[0].hex()}")
-        last = {raw: scan.traces[raw].last_message for raw in wanted}
+        if not wanted:
+            return
+        keys = {int.from_bytes(raw, "big") for raw in wanted}
+        ends_at: dict[int, list[int]] = {}
+        for raw in wanted:
+            ends_at.setdefault(scan.traces[raw].last_message, []).append(int.from_bytes(raw, "big"))
+        first = min(scan.traces[raw].first_message for raw in wanted)
+        last = max(ends_at)
+        order = [int.from_bytes(raw, "big") for raw in wanted]
         pending: dict[int, list[SpanRecord]] = {}
         done: dict[int, list[SpanRecord]] = {}
         turn = 0
-        order = list(wanted)
         for number, request in enumerate(_requests(self.files, warn=False)):
-            if turn >= len(order):
-                return
-            for span in from_request(_only(request, wanted)):
-                pending.setdefault(span.trace_id, []).append(span)
-            for raw in _ending(request, last, number):
-                done[int.from_bytes(raw, "big")] = pending.pop(int.from_bytes(raw, "big"), [])
-            while turn < len(order) and int.from_bytes(order[turn], "big") in done:
-                yield done.pop(int.from_bytes(order[turn], "big"))
+            if number < first:
+                continue
+            for span in from_request(request):
+                if span.trace_id in keys:
+                    group = pending.get(span.trace_id)
+                    if group is None:
+                        group = pending[span.trace_id] = []
+                    group.append(span)
+            for key in ends_at.get(number, ()):
+                done[key] = pending.pop(key, [])
+            while turn < len(order) and order[turn] in done:
+                yield done.pop(order[turn])
                 turn += 1
+            if number >= last:
+                return
 
     def scan(self) -> _Scan:
         """The listing pass (once): each trace's time range, spans, root and last message."""
         if self._scan is None:
             self._scan = _scan(_requests(self.files))
         return self._scan
-
-
-def _only(
-    request: ExportTraceServiceRequest, wanted: dict[bytes, int]
-) -> ExportTraceServiceRequest:
-    """The request itself when every span in it is wanted, else a copy with only those."""
-    spans = (span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans)
-    if all(span.trace_id in wanted for span in spans):
-        return request
-    kept = ExportTraceServiceRequest()
-    for rs in request.resource_spans:
-        rs_kept = None
-        for ss in rs.scope_spans:
-            spans = [span for span in ss.spans if span.trace_id in wanted]
-            if not spans:
-                continue
-            if rs_kept is None:
-                rs_kept = kept.resource_spans.add()
-                rs_kept.resource.CopyFrom(rs.resource)
-                rs_kept.schema_url = rs.schema_url
-            ss_kept = rs_kept.scope_spans.add()
-            ss_kept.scope.CopyFrom(ss.scope)
-            ss_kept.schema_url = ss.schema_url
-            ss_kept.spans.extend(spans)
-    return kept
-
-
-def _ending(
-    request: ExportTraceServiceRequest, last: dict[bytes, int], number: int
-) -> Iterator[bytes]:
-    """The wanted traces whose last message this is."""
-    seen: set[bytes] = set()
-    for rs in request.resource_spans:
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                raw = span.trace_id
-                if raw not in seen and last.get(raw) == number:
-                    seen.add(raw)
-                    yield raw
 
 
 def _scan(requests: Iterable[ExportTraceServiceRequest]) -> _Scan:
@@ -237,7 +213,7 @@ def _scan(requests: Iterable[ExportTraceServiceRequest]) -> _Scan:
                     end = span.end_time_unix_nano or start
                     trace = traces.get(raw)
                     if trace is None:
-                        trace = traces[raw] = _Trace(len(traces), start, end)
+                        trace = traces[raw] = _Trace(len(traces), start, end, number)
                     else:
                         trace.start_ns = min(trace.start_ns, start)
                         trace.end_ns = max(trace.end_ns, end)

@@ -121,7 +121,7 @@ def _not_otlp(data: bytes, exc: SpanFormatError) -> str:
             "not a text file, nor OTLP protobuf as the OpenTelemetry Collector's file "
             "exporter writes it"
         )
-    return f"not OTLP/JSON traces ({exc})"
+    return "a text file, but not OTLP/JSON (it does not start with '{')"
 
 
 def _messages(data: bytes, damage: Damage, path: Path) -> Iterator[ExportTraceServiceRequest]:
