@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -247,10 +249,16 @@ def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> Non
         data = _framed([_proto(many[n] + many[n + 1]), _proto(many[n + 2] + many[n + 3])])
         (folder / f"spans-2026-11-23T17-0{n // 4}-00.000.pb").write_bytes(data)
     out = tmp_path / "tables"
-    result = CliRunner().invoke(
-        main, ["export", str(folder), "-o", str(out), "--format", "jsonl", "--workers", "2"]
+    # A process of its own: workers are forked only from a process running one thread.
+    command = ["export", str(folder), "-o", str(out), "--format", "jsonl", "--workers", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "otel_bridge.cli", *command], capture_output=True, text=True
     )
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.endswith(
+        f"otel-bridge: exported 12 runs to {out} (jsonl): runs 12, agents 12, llm_calls 12, "
+        "tool_calls 0, messages 24, handoffs 0\n"
+    )
     parts = sorted((out / "runs").iterdir())
     assert len(parts) == 2  # one part per worker
     runs = [json.loads(line) for p in parts for line in p.open()]

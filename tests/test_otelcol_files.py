@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from collector_fixtures import assert_same_run, expected_run, run_demo
@@ -25,7 +26,7 @@ from otel_bridge.sources import FileSource, list_runs
 
 pytestmark = pytest.mark.otelcol
 
-EXPORTERS = {
+EXPORTERS: dict[str, dict[str, Any]] = {
     "file/json": {"path": "out/json/spans.json"},
     "file/proto": {"path": "out/proto/spans.pb", "format": "proto"},
     "file/json_zstd": {"path": "out/json_zstd/spans.json.zst", "compression": "zstd"},

@@ -99,8 +99,8 @@ def export(
             # reads only its stretch of the messages.
             size = -(-len(ids) // count)
             chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
-            jobs = [(runs.source, chunk, str(target.staging), fmt) for chunk in chunks]
-            parts = run_parallel(_export_local_worker, jobs, len(ids), "exporting", method)
+            local_jobs = [(runs.source, chunk, str(target.staging), fmt) for chunk in chunks]
+            parts = run_parallel(_export_local_worker, local_jobs, len(ids), "exporting", method)
         else:
             jobs = [
                 (source, ids[i::count], selection, str(target.staging), fmt) for i in range(count)

@@ -431,7 +431,8 @@ def _summary(row: tuple[Any, ...]) -> TraceSummary:
         agents = None if row[11] is None else tuple(json.loads(row[11]))
         complete = None if row[13] is None else bool(row[13])
         facts = RunFacts(row[8], row[9], row[10], agents, row[12], complete, row[14])
-    return TraceSummary(row[0].hex(), *row[1:8], run=facts)
+    trace_id, start, end, spans, errors, status, service, root = row[:8]
+    return TraceSummary(trace_id.hex(), start, end, spans, errors, status, service, root, facts)
 
 
 def encode_cursor(start_ns: int, trace_id: str) -> str:

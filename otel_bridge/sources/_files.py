@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from ..conventions import run_labels
 from ..errors import SourceError
@@ -228,11 +229,11 @@ def _scan(requests: Iterable[ExportTraceServiceRequest]) -> _Scan:
     return scan
 
 
-def _roots_of(rs: object) -> dict[bytes, SpanRecord]:
+def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:
     """The root spans of one resource's spans, as records (their attributes carry the labels)."""
     request = ExportTraceServiceRequest()
     kept = request.resource_spans.add()
-    kept.CopyFrom(rs)  # type: ignore[arg-type]
+    kept.CopyFrom(rs)
     for ss in kept.scope_spans:
         roots = [span for span in ss.spans if not span.parent_span_id]
         del ss.spans[:]

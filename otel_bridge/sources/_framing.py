@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import zstandard
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -71,20 +72,26 @@ class Damage:
 def read_messages(path: Path, warn: bool = True) -> Iterator[ExportTraceServiceRequest]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
-    ``warn=False`` for a second pass over the same file: it was said once.
-    SourceError when the file cannot be read; SpanFormatError when it holds no OTLP at all.
+    Read as a stream, a message at a time: memory holds one message, whatever the file's size.
+    ``warn=False`` for a second pass over the same file: it was said once. SourceError when
+    the file cannot be read; SpanFormatError when it holds no OTLP at all.
     """
-    data = _read_bytes(path)
     damage = Damage()
     found = 0
-    try:
-        for request in _messages(data, damage, path):
-            found += 1
-            yield request
-    except SpanFormatError as exc:
-        if found or damage:
-            raise SpanFormatError(f"{path}: {exc}") from exc
-        raise SpanFormatError(f"{path}: {_not_otlp(data, exc)}") from exc
+    with _open(path) as raw:
+        head = _peek(raw, 4)
+        stream: BinaryIO = raw
+        if head == ZSTD_MAGIC:  # one zstd stream (the exporter's native compression)
+            stream = io.BufferedReader(_ZstdFrames(raw, damage), ZSTD_STEP)
+        start = _peek(stream, 4096)  # to say what the file is, if it is not OTLP
+        try:
+            for request in _messages(stream, damage):
+                found += 1
+                yield request
+        except SpanFormatError as exc:
+            if found or damage:
+                raise SpanFormatError(f"{path}: {exc}") from exc
+            raise SpanFormatError(f"{path}: {_not_otlp(start, exc)}") from exc
     if damage and warn:
         if not found:
             raise SpanFormatError(f"{path}: no whole OTLP message ({damage.describe()})")
@@ -98,9 +105,9 @@ def read_messages(path: Path, warn: bool = True) -> Iterator[ExportTraceServiceR
         )
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open(path: Path) -> BinaryIO:
     try:
-        return path.read_bytes()
+        return open(path, "rb", buffering=1 << 16)  # the caller closes it
     except FileNotFoundError as exc:
         raise SourceError(f"{path}: no such file or directory") from exc
     except IsADirectoryError as exc:
@@ -111,86 +118,106 @@ def _read_bytes(path: Path) -> bytes:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
-def _not_otlp(data: bytes, exc: SpanFormatError) -> str:
-    if _JSON_START.match(data):
+def _not_otlp(head: bytes, exc: SpanFormatError) -> str:
+    if _JSON_START.match(head):
         return f"not OTLP/JSON traces ({exc})"
     try:
-        data[:4096].decode("utf-8")
-    except UnicodeDecodeError:
-        return (
-            "not a text file, nor OTLP protobuf as the OpenTelemetry Collector's file "
-            "exporter writes it"
-        )
+        head.decode("utf-8")
+    except UnicodeDecodeError as undecodable:
+        if undecodable.start < len(head) - 4:  # not merely a character cut at the edge
+            return (
+                "not a text file, nor OTLP protobuf as the OpenTelemetry Collector's file "
+                "exporter writes it"
+            )
     return "a text file, but not OTLP/JSON (it does not start with '{')"
 
 
-def _messages(data: bytes, damage: Damage, path: Path) -> Iterator[ExportTraceServiceRequest]:
-    if not data.strip():
-        return
-    if data.startswith(ZSTD_MAGIC):
-        yield from _messages(_decompress_stream(data, damage), damage, path)
-    elif _JSON_START.match(data):
-        yield from _json_messages(data, damage)
+def _peek(stream: BinaryIO, size: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    return bytes(peek(size)[:size]) if peek is not None else b""
+
+
+def _messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+    head = _peek(stream, 64)
+    if not head.strip():
+        if not stream.read(1 << 16).strip():  # empty, or whitespace only
+            return
+        raise SpanFormatError("not OTLP: it starts with blank space, then something else")
+    if _JSON_START.match(head):
+        yield from _json_messages(stream, damage)
     else:
-        yield from _framed_messages(data, damage)
+        yield from _framed_messages(stream, damage)
 
 
-def _decompress_stream(data: bytes, damage: Damage) -> bytes:
-    """Every frame of a zstd stream, one after the other; a cut last frame is counted.
+class _ZstdFrames(io.RawIOBase):
+    """A zstd stream decompressed frame by frame; a cut last frame is counted as damage.
 
     Frame by frame (a frame per write when the exporter rotates): the stream reader of
     ``zstandard`` would stop at a cut frame without a word.
     """
-    dctx = zstandard.ZstdDecompressor()
-    out = io.BytesIO()
-    frame, fed = dctx.decompressobj(), False
-    view = memoryview(data)
-    for at in range(0, len(data), ZSTD_STEP):
-        chunk = bytes(view[at : at + ZSTD_STEP])
+
+    def __init__(self, raw: BinaryIO, damage: Damage) -> None:
+        self._raw, self._damage = raw, damage
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame, self._fed = self._dctx.decompressobj(), False
+        self._out = bytearray()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._done:
+            self._fill()
+        size = min(len(buffer), len(self._out))
+        buffer[:size] = self._out[:size]
+        del self._out[:size]
+        return size
+
+    def _fill(self) -> None:
+        chunk = self._raw.read(ZSTD_STEP)
+        if not chunk:
+            self._done = True
+            if self._fed:
+                self._damage.messages += 1  # a frame cut short: what it held is kept
+            return
         while chunk:
             try:
-                out.write(frame.decompress(chunk))
+                self._out += self._frame.decompress(chunk)
             except zstandard.ZstdError:
-                damage.messages += 1
-                damage.tail_bytes += len(data) - at
-                return out.getvalue()
-            fed = True
-            if frame.eof:  # the next frame starts in what this one left
-                chunk = frame.unused_data
-                frame, fed = dctx.decompressobj(), False
+                self._damage.messages += 1
+                self._done = True
+                return
+            self._fed = True
+            if self._frame.eof:  # the next frame starts in what this one left
+                chunk = self._frame.unused_data
+                self._frame, self._fed = self._dctx.decompressobj(), False
             else:
                 chunk = b""
-    if fed:
-        damage.messages += 1  # a frame cut short: what it held up to the cut is looked at
-    return out.getvalue()
 
 
-def _json_messages(data: bytes, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
     """One OTLP/JSON document, or one per line (the file exporter's and Telemetry's)."""
-    whole_error = SpanFormatError("not JSON")
-    try:
-        whole, _ = load_json(data)
-    except SpanFormatError as exc:
-        whole_error = exc
-        if b"\n" not in data.strip():
-            raise
-    else:
-        yield _request_json(whole)
-        return
-    lines = data.split(b"\n")
-    last = max(i for i, line in enumerate(lines) if line.strip())
     parsed = 0
-    for number, line in enumerate(lines, 1):
+    pending: bytes | None = None  # the line before, checked once the next is known
+    number = 0
+    lines = iter(stream)
+    for line in lines:
+        number += 1
         if not line.strip():
             continue
         try:
             body, _ = load_json(line)
         except SpanFormatError as exc:
             if not parsed and not damage:  # one document over many lines, e.g. indented
-                raise whole_error from None
+                yield _request_json(load_json(line + b"".join(lines))[0])
+                return
             restart = line.find(_RESOURCE_SPANS, 1)
-            if restart < 0 and number - 1 != last:
-                raise SpanFormatError(f"line {number} is {exc}") from exc
+            if restart < 0 and line.endswith(b"\n"):
+                if pending is not None:
+                    raise SpanFormatError(f"line {number} is {exc}") from exc
+                pending = line
+                continue
             damage.lines += 1
             if restart < 0:
                 continue
@@ -200,37 +227,41 @@ def _json_messages(data: bytes, damage: Damage) -> Iterator[ExportTraceServiceRe
                 body, _ = load_json(line[restart:])
             except SpanFormatError:
                 continue
+        if pending is not None:  # a bad line with lines after it: not a cut last line
+            raise SpanFormatError(f"line {number - 1} is not JSON")
         parsed += 1
         try:
             yield _request_json(body)
         except SpanFormatError as exc:
+            if number == 1:
+                raise
             raise SpanFormatError(f"line {number}: {exc}") from exc
+    if pending is not None:  # the last line, complete with its newline, but not JSON: cut
+        damage.lines += 1
 
 
 def _request_json(body: object) -> ExportTraceServiceRequest:
     return decode_request_json(body, copy=False)
 
 
-def _framed_messages(data: bytes, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
     """Length-prefixed messages: protobuf or JSON, each possibly a zstd frame."""
-    view = memoryview(data)
-    position, size = 0, len(data)
     decompressor = zstandard.ZstdDecompressor()
     number = 0
-    while position < size:
+    while prefix := stream.read(PREFIX_BYTES):
         number += 1
-        if size - position < PREFIX_BYTES:
+        if len(prefix) < PREFIX_BYTES:
             damage.messages += 1
             return
-        length = int.from_bytes(view[position : position + PREFIX_BYTES], "big")
-        start = position + PREFIX_BYTES
-        if length > MAX_MESSAGE_BYTES or (number == 1 and start + length > size and length > size):
+        length = int.from_bytes(prefix, "big")
+        if length > MAX_MESSAGE_BYTES:
             raise SpanFormatError("not length-prefixed OTLP messages")
-        if start + length > size:
+        payload = stream.read(length)
+        if len(payload) < length:
+            if number == 1:
+                raise SpanFormatError("not length-prefixed OTLP messages")
             damage.messages += 1  # cut short: the collector stopped while writing it
             return
-        payload = bytes(view[start : start + length])
-        position = start + length
         try:
             yield _payload_request(payload, decompressor)
         except (SpanFormatError, zstandard.ZstdError) as exc:
@@ -239,7 +270,7 @@ def _framed_messages(data: bytes, damage: Damage) -> Iterator[ExportTraceService
             # A message that does not decode after whole ones: the frames are out of step
             # (a cut message the restarted collector wrote after). The rest cannot be read.
             damage.messages += 1
-            damage.tail_bytes += size - position
+            damage.tail_bytes += len(stream.read())
             return
 
 

@@ -202,7 +202,7 @@ def derive_runs(source: Source, **options: Any) -> Iterator[RunTrace]:
 
 
 def only_run(
-    source: Source,
+    source: Source | SpanSource,
     *,
     kind: str | None = None,
     project: str | None = None,
