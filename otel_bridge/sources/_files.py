@@ -26,7 +26,7 @@ from ..conventions import run_labels
 from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord, format_trace_id, parse_trace_id
-from ._framing import read_messages
+from ._framing import Message, read_messages
 from ._source import Listed, RunQuery, SpanSource, register
 from ._summary import RunStatus, RunSummary
 
@@ -41,7 +41,7 @@ def read_otlp_json(path: str | Path) -> list[SpanRecord]:
 
     SourceError when it cannot be read, SpanFormatError when it holds no OTLP.
     """
-    return [span for request in _requests(span_files(Path(path))) for span in from_request(request)]
+    return [span for message in _requests(span_files(Path(path))) for span in _records(message)]
 
 
 def span_files(path: Path) -> list[Path]:
@@ -73,9 +73,13 @@ def _reading_order(path: Path) -> tuple[str, str, int, str]:
     return str(path.parent), backup.group("stem") + path.suffix, 0, backup.group("time")
 
 
-def _requests(files: Iterable[Path], warn: bool = True) -> Iterator[ExportTraceServiceRequest]:
+def _requests(files: Iterable[Path], warn: bool = True) -> Iterator[Message]:
     for path in files:
         yield from read_messages(path, warn)
+
+
+def _records(message: Message) -> list[SpanRecord]:
+    return message if isinstance(message, list) else from_request(message)
 
 
 @dataclass(slots=True)
@@ -122,7 +126,7 @@ class FileSource(SpanSource):
 
     def spans(self) -> list[SpanRecord]:
         """Every span in the file or folder."""
-        return [span for request in _requests(self.files) for span in from_request(request)]
+        return [span for message in _requests(self.files) for span in _records(message)]
 
     def read_trace(self, trace_id: str) -> list[SpanRecord]:
         wanted = parse_trace_id(trace_id)
@@ -179,7 +183,7 @@ class FileSource(SpanSource):
         for number, request in enumerate(_requests(self.files, warn=False)):
             if number < first:
                 continue
-            for span in from_request(request):
+            for span in _records(request):
                 if span.trace_id in keys:
                     group = pending.get(span.trace_id)
                     if group is None:
@@ -200,11 +204,14 @@ class FileSource(SpanSource):
         return self._scan
 
 
-def _scan(requests: Iterable[ExportTraceServiceRequest]) -> _Scan:
+def _scan(messages: Iterable[Message]) -> _Scan:
     scan = _Scan()
     traces = scan.traces
-    for number, request in enumerate(requests):
+    for number, request in enumerate(messages):
         scan.messages = number + 1
+        if isinstance(request, list):
+            _scan_records(traces, request, number)
+            continue
         for rs in request.resource_spans:
             roots = None
             for ss in rs.scope_spans:
@@ -227,6 +234,24 @@ def _scan(requests: Iterable[ExportTraceServiceRequest]) -> _Scan:
                             roots = _roots_of(rs)
                         trace.root = roots.get(span.span_id)
     return scan
+
+
+def _scan_records(traces: dict[bytes, _Trace], records: list[SpanRecord], number: int) -> None:
+    """The listing pass over a message read as records (JSON)."""
+    for span in records:
+        raw = span.trace_id.to_bytes(16, "big")
+        trace = traces.get(raw)
+        if trace is None:
+            trace = traces[raw] = _Trace(len(traces), span.start_ns, span.end_ns, number)
+        else:
+            trace.start_ns = min(trace.start_ns, span.start_ns)
+            trace.end_ns = max(trace.end_ns, span.end_ns)
+        trace.spans += 1
+        trace.last_message = number
+        if span.status == "ERROR":
+            trace.errors += 1
+        if span.parent_id is None and trace.root is None:
+            trace.root = span
 
 
 def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:

@@ -31,9 +31,14 @@ import zstandard
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ..errors import SourceError, SpanFormatError
-from ..otlp import decode_request, decode_request_json, load_json
+from ..otlp import decode_request, load_json
+from ..spans import SpanRecord
+from ._otlp_json import records_from_json_body
 
-__all__ = ["Damage", "read_messages"]
+__all__ = ["Damage", "Message", "read_messages"]
+
+# An export request: protobuf as read, or JSON already converted (``_otlp_json``).
+Message = ExportTraceServiceRequest | list[SpanRecord]
 
 logger = logging.getLogger("otel_bridge.sources")
 
@@ -69,9 +74,11 @@ class Damage:
         return " and ".join(parts)
 
 
-def read_messages(path: Path, warn: bool = True) -> Iterator[ExportTraceServiceRequest]:
+def read_messages(path: Path, warn: bool = True) -> Iterator[Message]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
+    Protobuf requests as they are (a listing reads a few of their fields); JSON ones as
+    SpanRecords.
     Read as a stream, a message at a time: memory holds one message, whatever the file's size.
     ``warn=False`` for a second pass over the same file: it was said once. SourceError when
     the file cannot be read; SpanFormatError when it holds no OTLP at all.
@@ -137,7 +144,7 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     return bytes(peek(size)[:size]) if peek is not None else b""
 
 
-def _messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+def _messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
     head = _peek(stream, 64)
     if not head.strip():
         if not stream.read(1 << 16).strip():  # empty, or whitespace only
@@ -196,7 +203,7 @@ class _ZstdFrames(io.RawIOBase):
                 chunk = b""
 
 
-def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
     """One OTLP/JSON document, or one per line (the file exporter's and Telemetry's)."""
     parsed = 0
     pending: bytes | None = None  # the line before, checked once the next is known
@@ -240,11 +247,11 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServ
         damage.lines += 1
 
 
-def _request_json(body: object) -> ExportTraceServiceRequest:
-    return decode_request_json(body, copy=False)
+def _request_json(body: object) -> list[SpanRecord]:
+    return records_from_json_body(body)
 
 
-def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceServiceRequest]:
+def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
     """Length-prefixed messages: protobuf or JSON, each possibly a zstd frame."""
     decompressor = zstandard.ZstdDecompressor()
     number = 0
@@ -274,9 +281,7 @@ def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[ExportTraceSe
             return
 
 
-def _payload_request(
-    payload: bytes, decompressor: zstandard.ZstdDecompressor
-) -> ExportTraceServiceRequest:
+def _payload_request(payload: bytes, decompressor: zstandard.ZstdDecompressor) -> Message:
     if payload.startswith(ZSTD_MAGIC):
         payload = decompressor.decompressobj().decompress(payload)
     if _JSON_START.match(payload):
