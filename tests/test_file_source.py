@@ -263,3 +263,43 @@ def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> Non
     assert len(parts) == 2  # one part per worker
     runs = [json.loads(line) for p in parts for line in p.open()]
     assert sorted(r["output"] for r in runs) == sorted(f"answer {n}" for n in range(12))
+
+
+def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -> None:
+    from otel_bridge.otlp import decode_request_json, from_request, load_json
+    from otel_bridge.sources._otlp_json import records_from_json_body
+
+    lines = (RECORDED / "json/spans.json").read_bytes().splitlines()
+    assert lines  # the collector's JSON lines: one export request each
+    for line in lines:
+        through_protobuf = from_request(decode_request_json(load_json(line)[0]))
+        assert records_from_json_body(load_json(line)[0]) == through_protobuf
+    odd = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "k", "value": {"kvlistValue": {"values": [
+                    {"key": "a", "value": {"intValue": "7"}}]}}}]},
+                "scopeSpans": [{"scope": {"name": "s"}, "spans": [{
+                    "traceId": "0" * 31 + "1", "spanId": "0" * 15 + "2", "name": "n",
+                    "kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": "5",
+                    "status": {"code": "STATUS_CODE_ERROR", "message": "m"},
+                    "attributes": [
+                        {"key": "d", "value": {"doubleValue": "NaN"}},
+                        {"key": "b", "value": {"boolValue": True}},
+                        {"key": "arr", "value": {"arrayValue": {"values": [{"intValue": 1}]}}},
+                        {"key": "bytes", "value": {"bytesValue": "AAE="}},
+                        {"key": "none", "value": {}},
+                    ],
+                }]}],
+            }
+        ]
+    }  # fmt: skip
+    straight = records_from_json_body(json.loads(json.dumps(odd)))
+    expected = from_request(decode_request_json(odd))
+    assert [(r.kind, r.status, r.end_ns, dict(r.resource)) for r in straight] == [
+        ("CLIENT", "ERROR", 5, {"k": '{"a": 7}'})
+    ]
+    assert str(straight[0].attributes["d"]) == "nan"
+    assert {k: v for k, v in straight[0].attributes.items() if k != "d"} == {
+        k: v for k, v in expected[0].attributes.items() if k != "d"
+    }
