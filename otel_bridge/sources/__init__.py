@@ -39,7 +39,15 @@ from ._phoenix import (
     records_from_phoenix_spans,
 )
 from ._runs import Runs, derive_runs, list_runs, only_run, open_source, read_runs, select_runs
-from ._source import Listed, RunQuery, SpanSource, register, registered, sources_help
+from ._source import (
+    Listed,
+    RunQuery,
+    SpanSource,
+    listed_spans,
+    register,
+    registered,
+    sources_help,
+)
 from ._summary import RunStatus, RunSummary, time_bound
 from ._syntax import SourceKind, parse_source, source_kinds
 
@@ -69,6 +77,7 @@ __all__ = [
     "list_collector",
     "list_phoenix",
     "list_runs",
+    "listed_spans",
     "load_spans",
     "only_run",
     "open_source",

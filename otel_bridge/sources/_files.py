@@ -110,7 +110,7 @@ class FileSource(SpanSource):
 
     scheme = "file"
     example = "run.otlp.json, DIR/"
-    description = "OTLP file, or otelcol file exporter output"
+    description = "OTLP file, or a file exporter's folder"
     remote = False
     filters = frozenset({"session", "task", "limit"})
 
