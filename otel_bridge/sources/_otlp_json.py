@@ -88,12 +88,16 @@ def _records(body: Mapping[str, Any]) -> list[SpanRecord]:
 
 
 def _id(value: Any, size: int, what: str) -> int:
-    if not isinstance(value, str) or len(value) != 2 * size:
-        raise SpanFormatError(f"{what} must be {2 * size} hex characters, got {value!r:.80}")
+    """An id as ``otlp.from_request`` checks it: hex, ``size`` bytes, not all zeros."""
+    if not isinstance(value, str):
+        raise SpanFormatError(f"{what} must be a hex string, got {type(value).__name__}")
     try:
-        number = int(value, 16)
+        raw = bytes.fromhex(value)
     except ValueError:
         raise SpanFormatError(f"{what} is not hex: {printable(repr(value), 80)}") from None
+    if len(raw) != size:
+        raise SpanFormatError(f"{what} must be {size} bytes, got {len(raw)}")
+    number = int.from_bytes(raw, "big")
     if number == 0:
         raise SpanFormatError(f"{what} is all zeros")
     return number
