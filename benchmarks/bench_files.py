@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", type=Path, help="another checkout: today's code")
+    parser.add_argument("--no-json", action="store_true", help="skip the JSON lines files")
     parser.add_argument("--write", action="store_true", help="write into benchmarks/README.md")
     args = parser.parse_args()
     runs, spans = args.runs, args.runs * SPANS_PER_RUN
@@ -157,7 +158,8 @@ def main() -> None:
     sizes: dict[str, int] = {}
     with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks") as tmp:
         base = Path(tmp)
-        for fmt in ("proto+zstd", "json"):
+        formats = ("proto+zstd",) if args.no_json else ("proto+zstd", "json")
+        for fmt in formats:
             sizes[fmt] = write_files(base / fmt, runs, seed=runs, fmt=fmt)
         collector = CollectorProcess(base / "spans.db")
         try:
@@ -169,9 +171,11 @@ def main() -> None:
                     ROOT,
                     None,
                 ),
-                ("file exporter output, JSON lines (this code)", str(base / "json"), ROOT, None),
                 ("collector (this code)", collector.url, ROOT, collector.proc.pid),
             ]
+            if not args.no_json:
+                json_case = ("file exporter output, JSON lines (this code)", str(base / "json"))
+                cases.insert(1, (*json_case, ROOT, None))
             if args.baseline:
                 cases.append(
                     ("collector (today's code)", collector.url, args.baseline, collector.proc.pid)
@@ -212,8 +216,9 @@ def render(
         "",
         f"CPython {sys.version.split()[0]}, {os.cpu_count()} cores, shared (load averages "
         f"below). {runs:,} runs of {SPANS_PER_RUN} spans ({LLM_CALLS_PER_RUN} LLM calls each); "
-        f"file exporter output {sizes['proto+zstd'] / 2**20:,.0f} MB as proto + zstd, "
-        f"{sizes['json'] / 2**20:,.0f} MB as JSON lines. Each export a fresh process with its "
+        f"file exporter output {sizes['proto+zstd'] / 2**20:,.0f} MB as proto + zstd"
+        + (f", {sizes['json'] / 2**20:,.0f} MB as JSON lines" if "json" in sizes else "")
+        + ". Each export a fresh process with its "
         "default workers, interleaved, "
         f"{args.repeat} times; medians (best in brackets). CPU includes the collector's.",
         "",
