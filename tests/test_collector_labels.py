@@ -68,3 +68,25 @@ def test_labels_filters_and_run_facts_on_the_trace_list(tmp_path: Path) -> None:
         )
         bad = httpx.get(f"{url}/api/traces", params={"session": "s1", "limit": "0"})
         assert bad.status_code == 400
+
+
+def test_derive_and_report_of_a_url_holding_one_run_take_it(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from otel_bridge.cli import main
+
+    with Collector(tmp_path / "spans.db", grpc_port=None) as collector:
+        url = collector.http_url
+        body = to_request(_run(0xC3, "s3", "t3")).SerializeToString()
+        httpx.post(f"{url}/v1/traces", content=body, headers=PROTOBUF).raise_for_status()
+        time.sleep(0.3)
+        derived = CliRunner().invoke(main, ["derive", url, "--json"])
+        page = tmp_path / "run.html"
+        reported = CliRunner().invoke(main, ["report", url, "-o", str(page)])
+    assert derived.exit_code == 0, derived.output
+    (run,) = [json.loads(line) for line in derived.stdout.splitlines()]
+    assert (run["trace_id"], run["labels"]["task_id"]) == (f"{0xC3:032x}", "t3")
+    assert reported.exit_code == 0, reported.output
+    assert page.stat().st_size > 1000
