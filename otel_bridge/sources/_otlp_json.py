@@ -20,7 +20,7 @@ from ..spans import EMPTY, SpanEvent, SpanRecord, StatusName, printable
 
 __all__ = ["records_from_json_body"]
 
-_KINDS = {
+_KINDS: dict[Any, str] = {
     0: "UNSPECIFIED",
     1: "INTERNAL",
     2: "SERVER",
@@ -28,7 +28,7 @@ _KINDS = {
     4: "PRODUCER",
     5: "CONSUMER",
 }
-_KINDS.update({f"SPAN_KIND_{name}": name for name in list(_KINDS.values())})  # type: ignore[dict-item]
+_KINDS.update({f"SPAN_KIND_{name}": name for name in list(_KINDS.values())})
 _STATUSES: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _STATUSES.update({f"STATUS_CODE_{name}": name for name in ("UNSET", "OK", "ERROR")})
 _FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
