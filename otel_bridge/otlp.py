@@ -309,7 +309,9 @@ def load_json(text: str | bytes) -> tuple[Any, int]:
         raise SpanFormatError(f"not JSON: not UTF-8 text: {printable(str(exc))}") from exc
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
-        raise SpanFormatError(f"not JSON: {exc.msg} at {where}") from exc
+        # Some messages end in "at" already ("Unterminated string starting at").
+        joiner = " " if exc.msg.endswith(" at") else " at "
+        raise SpanFormatError(f"not JSON: {exc.msg}{joiner}{where}") from exc
     except RecursionError as exc:
         raise SpanFormatError("not JSON: nested too deeply") from exc
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")

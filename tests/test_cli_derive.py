@@ -89,7 +89,9 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
         f"otel-bridge: error: {wrong}: not OTLP/JSON traces (no 'resourceSpans' key)"
     )
     missing = tmp_path / "missing.json"
-    assert _one_line_error("derive", str(missing)) == f"otel-bridge: error: {missing}: no such file"
+    assert _one_line_error("derive", str(missing)) == (
+        f"otel-bridge: error: {missing}: no such file or directory"
+    )
     empty = tmp_path / "empty.json"
     empty.write_text("")
     assert _one_line_error("derive", str(empty)) == f"otel-bridge: error: {empty}: holds no spans"
@@ -97,8 +99,9 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     no_spans.write_text('{"resourceSpans": []}')
     assert _one_line_error("derive", str(no_spans)).endswith("no-spans.json: holds no spans")
     assert _one_line_error("derive", "ftp://host/run.json") == (
-        "otel-bridge: error: ftp://host/run.json: unsupported scheme 'ftp'; use a file path, "
-        "http(s)://HOST:PORT, phoenix+http(s)://... or jaeger+http(s)://..."
+        "otel-bridge: error: ftp://host/run.json: unsupported scheme 'ftp'; use a file or folder "
+        "path, http(s)://HOST:PORT, jaeger+http(s)://..., jaeger-legacy+http(s)://..., "
+        "phoenix+http(s)://..."
     )
     path, _ = _file(tmp_path)
     assert "--messages is for the summary" in _one_line_error(
@@ -110,10 +113,20 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     )
 
 
-def test_a_url_without_trace_id_says_how_to_list_runs() -> None:
-    assert _one_line_error("derive", "http://127.0.0.1:9") == (
-        "otel-bridge: error: http://127.0.0.1:9 holds many runs: pass --trace-id ID (list "
-        "them with: otel-bridge traces http://127.0.0.1:9) or --all"
+def test_a_url_without_trace_id_is_asked_first() -> None:
+    for command in ("derive", "report"):
+        assert _one_line_error(command, "http://127.0.0.1:9") == (
+            "otel-bridge: error: http://127.0.0.1:9/api/traces: cannot connect ([Errno 111] "
+            "Connection refused); is it running?"
+        )
+
+
+def test_a_url_of_many_runs_says_how_many_and_how_to_list_them(recorded: Recorded) -> None:
+    result = derive(recorded.url)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"otel-bridge: error: {recorded.url} holds 4 runs: pass --trace-id ID (list them "
+        f"with: otel-bridge traces {recorded.url}) or --all\n"
     )
 
 

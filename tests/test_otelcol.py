@@ -63,7 +63,7 @@ def test_validation_catches_a_component_the_distribution_lacks() -> None:
     assert "zipkin" in result.stderr
 
 
-def test_the_distribution_has_exactly_the_components_the_config_uses() -> None:
+def test_the_distribution_has_the_components_the_config_uses_and_the_file_exporter() -> None:
     binary = require_binary(OTELCOL_BIN)
     listed = subprocess.run(
         [str(binary), "components"], capture_output=True, text=True, timeout=60, check=True
@@ -71,11 +71,14 @@ def test_the_distribution_has_exactly_the_components_the_config_uses() -> None:
     components = yaml.safe_load(listed.stdout)
     built = {kind: {c["name"] for c in components.get(kind) or []} for kind in COMPONENT_KINDS}
     config = yaml.safe_load(COLLECTOR_CONFIG.read_text())
-    assert built == config_component_types(config)
+    # Beside the compose config's components: the file exporter, for a collector tier that
+    # hands spans to batch jobs as files (tests/test_otelcol_files.py).
+    used = config_component_types(config)
+    assert built == {**used, "exporters": used["exporters"] | {"file"}}
     assert built == {
         "receivers": {"otlp"},
         "processors": {"memory_limiter", "batch"},
-        "exporters": {"otlp_grpc", "otlp_http"},
+        "exporters": {"otlp_grpc", "otlp_http", "file"},
         "extensions": {"health_check"},
     }
     assert components["buildinfo"]["version"] == "0.165.0"

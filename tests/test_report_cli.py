@@ -257,7 +257,7 @@ def test_a_collectors_runs_are_chosen_as_derive_chooses_them(tmp_path: Path) -> 
 
     assert no_choice.exit_code == 2
     assert no_choice.stderr.strip() == (
-        f"otel-bridge: error: {url} holds many runs: pass --trace-id ID (list them with: "
+        f"otel-bridge: error: {url} holds 2 runs: pass --trace-id ID (list them with: "
         f"otel-bridge traces {url}) or --all -o DIR"
     )
     assert newest.exit_code == 0, newest.output

@@ -123,11 +123,11 @@ def test_load_spans_bad_files(tmp_path: Path) -> None:
         load_spans(tmp_path / "missing.json")
     wrong = tmp_path / "notes.txt"
     wrong.write_text("hello\nworld\n")
-    with pytest.raises(SpanFormatError, match="line 1 is not JSON"):
+    with pytest.raises(SpanFormatError, match=r"notes\.txt: a text file, but not OTLP/JSON"):
         load_spans(wrong)
     binary = tmp_path / "blob.bin"
     binary.write_bytes(b"\x89PNG\x00\xff")
-    with pytest.raises(SourceError, match="cannot read"):
+    with pytest.raises(SpanFormatError, match=r"blob\.bin: not a text file, nor OTLP protobuf"):
         load_spans(binary)
 
 

@@ -91,9 +91,14 @@ def test_json_lines_and_filters(recorded: Recorded) -> None:
         "total_tokens": 2363,
     }
     assert runs[-1]["status"] == "open" and runs[-1]["name"] is None
+    sessions = dict(zip([t.trace_id for t in recorded.traces], recorded.sessions, strict=True))
+    assert [run["session_id"] for run in runs[:-1]] == [sessions[t] for t in newest_first(recorded)]
+    # Each run was derived once (ahead, or for the listing above) and its summary kept what
+    # the derivation found: the brief listing reads it without deriving again.
     brief_lines = traces(recorded.url, "--json", "--brief").stdout.splitlines()
     brief = [json.loads(line) for line in brief_lines]
-    assert brief[0]["agents"] is None and brief[0]["total_tokens"] is None
+    assert (brief[0]["agents"], brief[0]["total_tokens"]) == (["researcher", "writer"], 2363)
+    assert brief[0]["session_id"] == runs[0]["session_id"] is not None
     assert brief[0]["spans"] == runs[0]["spans"] > 20
     limited = traces(recorded.url, "--json", "--limit", "1")
     assert [json.loads(line)["trace_id"] for line in limited.stdout.splitlines()] == [

@@ -1,9 +1,10 @@
 """``otel-bridge export``: the runs of a source as seven tables, by one process or several.
 
-A file is exported by this process. A server's runs are listed here, then shared out to
-worker processes (``--workers``) that each read their runs' spans, derive them and write their
-own part of every table into the export's staging directory; the export is committed once all
-are done, or discarded if one fails.
+A source's runs are listed here, then shared out to worker processes (``--workers``) that
+each read their runs' spans, derive them and write their own part of every table into the
+export's staging directory; the export is committed once all are done, or discarded if one
+fails. A server's runs are dealt out one by one; files are cut into stretches of runs in the
+order they end in the files, so each forked worker reads only its stretch of the messages.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import click
 from ..derivation import derive as derive_run
 from ..errors import ConfigError
 from ..report import plural
-from ..sources import parse_source, read_runs, run_labels
+from ..sources import SpanSource, parse_source, read_runs, run_labels
 from ..spans import SpanRecord
 from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
 from ._options import (
@@ -58,8 +59,8 @@ REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
 @click.option(
     "--workers",
     type=click.IntRange(1),
-    help=f"Processes reading, deriving and writing a URL's runs side by side, each its own part "
-    f"(default: one per CPU, up to {MAX_WORKERS}; a file: 1).",
+    help=f"Processes reading, deriving and writing the runs side by side, each its own part "
+    f"(default: one per CPU, up to {MAX_WORKERS}, for {MIN_RUNS_PER_WORKER} runs or more each).",
 )
 @source_options
 @with_selection
@@ -86,22 +87,32 @@ def export(
     if append and overwrite:
         raise ConfigError("--append and --overwrite exclude each other")
     mode: WriteMode = "append" if append else "overwrite" if overwrite else "new"
-    source_kind = parse_source(source, selection.kind)[0]
+    parse_source(source, selection.kind)  # a malformed source is refused before anything
     target = ExportTarget(output, fmt, mode)  # refused now, before any run is read
     try:
         runs = selection.runs(source)
         ids = [summary.trace_id for summary in runs.summaries]
         if workers is None:  # one per CPU, if each has enough runs to be worth its start
             workers = min(MAX_WORKERS, os.cpu_count() or 1, len(ids) // MIN_RUNS_PER_WORKER or 1)
-        count = 1 if source_kind == "file" else min(workers, len(ids))
-        if count == 1:
+        method = _start_method()
+        local = runs.source is not None and not runs.source.remote
+        # A local source (files) is read by forked workers, each from the same listing: a
+        # spawned one would have to list the files again.
+        count = 1 if local and method != "fork" else min(workers, len(ids))
+        if count <= 1:
             with counting(len(ids), "exporting") as tick:
                 parts = [_write_part(iter(runs), target.staging, fmt, tick)]
+        elif local:
+            # Runs in the order they end in the files: each worker a stretch of them, so it
+            # reads only its stretch of the messages.
+            size = -(-len(ids) // count)
+            chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+            local_jobs = [(runs.source, chunk, str(target.staging), fmt) for chunk in chunks]
+            parts = run_parallel(_export_local_worker, local_jobs, len(ids), "exporting", method)
         else:
             jobs = [
                 (source, ids[i::count], selection, str(target.staging), fmt) for i in range(count)
             ]
-            method = _start_method()
             parts = run_parallel(_export_worker, jobs, len(ids), "exporting", method)
         target.commit()
     except BaseException:
@@ -159,6 +170,17 @@ def _write_part(
     finally:
         if frozen:
             gc.unfreeze()
+
+
+def _export_local_worker(
+    source: SpanSource,
+    ids: list[str],
+    staging: str,
+    fmt: ExportFormat,
+    report: Callable[[int], None],
+) -> dict[TableName, int]:
+    """One forked worker of a parallel export of files: its stretch of the runs."""
+    return _write_part(source.read_traces(ids), staging, fmt, report)
 
 
 def _export_worker(

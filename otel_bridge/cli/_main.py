@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ..derivation import ModelPrice
 from ..derivation import derive as derive_run
-from ..errors import ConfigError, SourceError
+from ..errors import ConfigError
 from ..report import render_summary, summary_console
 from ..sources import RunSummary, parse_source
 from ._collector import collector
@@ -86,10 +86,9 @@ def derive(
         emit(derive_run(selection.spans(source, trace_id), trace_id, prices=prices).to_dict())
         return
     if parse_source(source, selection.kind)[0] != "file" and not all_runs:
-        raise SourceError(
-            f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
-            f"traces {source}) or --all"
-        )
+        only = selection.only_run(source)  # asks the source: down, one run, or how many
+        emit(derive_run(selection.spans(source, only), only, prices=prices).to_dict())
+        return
     runs = selection.runs(source)
     for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
         emit(derive_run(spans, prices=prices).to_dict())

@@ -18,8 +18,10 @@ from ..sources import (
     RunSummary,
     list_runs,
     load_spans,
+    only_run,
     parse_source,
     select_runs,
+    sources_help,
 )
 from ..spans import SpanRecord
 
@@ -35,14 +37,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-SOURCES_HELP = """\b
-SOURCE is one of:
-run.otlp.json                        OTLP/JSON file
-http://127.0.0.1:4318                otel-bridge collector
-phoenix+http://127.0.0.1:6006/PROJ   Arize Phoenix REST API, project PROJ
-jaeger+http://127.0.0.1:16686        Jaeger query (API v3, else legacy)
-jaeger-legacy+http://HOST:16686      Jaeger's legacy /api/traces only
-"""
+SOURCES_HELP = sources_help()  # the registered sources, one line each
 
 
 def source_options(command: F) -> F:
@@ -152,6 +147,17 @@ class RunSelection:
             project=self.project,
             service=self.service,
             token=self.token,
+        )
+
+    def only_run(self, source: str, every_run: str = "--all") -> str:
+        """The trace id of the one run a server holds; SourceError saying how many else."""
+        return only_run(
+            source,
+            kind=self.kind,
+            project=self.project,
+            service=self.service,
+            token=self.token,
+            every_run=every_run,
         )
 
     def spans(self, source: str, trace_id: str | None) -> list[SpanRecord]:

@@ -95,10 +95,8 @@ def report(
         click.echo(f"Wrote {path / 'index.html'} and {plural(len(runs), 'run page')} in {path}.")
         return
     if trace_id is None and parse_source(source, selection.kind)[0] != "file":
-        raise SourceError(
-            f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
-            f"traces {source}) or --all -o DIR"
-        )
+        # Asks the source: it is down, it holds one run (this one), or it says how many.
+        trace_id = selection.only_run(source, "--all -o DIR")
     page = output or Path(DEFAULT_OUTPUT)
     if page.exists() and not page.is_dir() and not overwrite:
         raise ConfigError(f"{page} exists; pass --overwrite to replace it, or -o another file")

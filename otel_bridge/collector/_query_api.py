@@ -2,11 +2,15 @@
 
 Routes:
 
-- ``GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=``: traces, newest
-  first: ``{"traces": [summary, ...], "next_cursor": str | null}``. ``start``/``end`` filter
-  the trace start (ISO-8601, or integer Unix nanoseconds; ``start`` inclusive, ``end``
-  exclusive); ``limit`` 1..1000 (default 50); pass ``next_cursor`` back as ``cursor`` with the
-  same filters for the next page. ``status`` is ``error`` when any span has an ERROR status.
+- ``GET /api/traces?service=&status=ok|error&session=&task=&start=&end=&limit=&cursor=``:
+  traces, newest first: ``{"traces": [summary, ...], "next_cursor": str | null}``.
+  ``start``/``end`` filter the trace start (ISO-8601, or integer Unix nanoseconds; ``start``
+  inclusive, ``end`` exclusive); ``session`` and ``task`` the run's labels (``session.id``, the
+  MASEval task id); ``limit`` 1..1000 (default 50); pass ``next_cursor`` back as ``cursor``
+  with the same filters for the next page. ``status`` is ``error`` when any span has an ERROR
+  status. A summary has the run's ``session_id`` and ``task_id``, and once the run was derived
+  (ahead, or by a ``/run`` request) its ``run``: ``{"agents", "total_tokens",
+  "tokens_complete", "cost_usd"}`` (else null).
 - ``GET /api/traces/{trace_id}``: one trace summary.
 - ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
   (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
@@ -36,12 +40,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..conventions import run_labels
 from ..errors import BadParameter, StoreError, TraceIdError
-from ..otlp import JSON, PROTOBUF, request_to_json
+from ..otlp import JSON, PROTOBUF, from_request, request_to_json
 from ..spans import format_trace_id, iso_ns, printable
 from ._config import CollectorConfig
 from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_run_json
-from ._store import SpanStore, TraceStatus
+from ._store import RunFacts, SpanStore, TraceStatus
 
 __all__ = ["error", "query_routes"]
 
@@ -50,6 +55,7 @@ logger = logging.getLogger(__name__)
 MAX_LIMIT = 1000
 MAX_BATCH_TRACES = 200  # trace ids in one /api/spans request (~8 KB of query string)
 STREAM_CHUNK_BYTES = 1 << 20  # traces are sent in chunks of about this size
+LABEL_BATCH = 500  # traces labelled per pass before a filtered listing
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what SQLite stores
 
 
@@ -64,7 +70,10 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
 
     def list_traces(request: Request) -> Response:
         try:
-            page = store.list_traces(**_list_params(request.query_params))
+            params = _list_params(request.query_params)
+            if params["session"] is not None or params["task"] is not None:
+                _label_runs(store, params["start_ns"], params["end_ns"])
+            page = store.list_traces(**params)
         except ValueError as exc:  # BadParameter, or a cursor that is not one of ours
             return error(400, str(exc))
         return JSONResponse(
@@ -192,9 +201,23 @@ def _list_params(query: Any) -> dict[str, Any]:
         "status": trace_status,
         "start_ns": _time_ns(query.get("start"), "start"),
         "end_ns": _time_ns(query.get("end"), "end"),
+        "session": query.get("session") or None,
+        "task": query.get("task") or None,
         "limit": limit,
         "cursor": cursor,
     }
+
+
+def _label_runs(store: SpanStore, start_ns: int | None, end_ns: int | None) -> None:
+    """Read the labels of the traces in the range that have none kept yet (once per trace)."""
+    while unlabelled := store.unlabelled(start_ns, end_ns, LABEL_BATCH):
+        found = []
+        for trace_id in unlabelled:
+            otlp = store.trace_request(trace_id)
+            spans = from_request(otlp) if otlp is not None else []
+            labels = run_labels(spans)
+            found.append((trace_id, RunFacts(len(spans), labels["session_id"], labels["task_id"])))
+        store.label_runs(found)
 
 
 def _time_ns(text: str | None, name: str) -> int | None:

@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from ..derivation import derive
 from ..errors import RunTooLarge
 from ..otlp import from_request
-from ._store import SpanStore
+from ._store import RunFacts, SpanStore
 
 __all__ = [
     "RunCache",
@@ -127,7 +127,9 @@ def depth_of(request: ExportTraceServiceRequest, stop_after: int | None = None) 
 def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple[int, bytes] | None:
     """(span count, RunTrace JSON) of a stored trace, or None when it has no spans.
 
-    ``RunTooLarge`` when the trace is beyond the limits.
+    ``RunTooLarge`` when the trace is beyond the limits. What the run adds to the trace's
+    summary (agents, tokens, cost, labels) is kept in the store, so listings need no
+    derivation: each run is derived once.
     """
     otlp = store.trace_request(trace_id)
     if otlp is None:
@@ -143,6 +145,7 @@ def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple
             f"/api/traces/{trace_id}/spans and derive them locally"
         )
     run = derive(from_request(otlp)).to_dict()
+    store.remember_run(trace_id, RunFacts.of_run(spans, run))
     try:
         body = json.dumps(run, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:

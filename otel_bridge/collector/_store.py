@@ -3,16 +3,21 @@
 Each span is stored once (primary key trace id + span id; a re-sent span is ignored) as its
 own OTLP protobuf bytes, beside the columns that queries need. A resource and scope pair is
 stored once per distinct value (``origins``). The writer keeps one summary row per trace
-(``traces``: time range, span and error counts, service, root name) for listing.
+(``traces``: time range, span and error counts, service, root name) for listing. What a run's
+derivation adds to its summary (agents, tokens, cost, and the session and task labels) is kept
+in ``runs`` once the run is derived (``remember_run``, off the caller's thread): derived data,
+written without waiting for the disk, and valid while the trace's span count is unchanged.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +33,11 @@ from ._ingest import IngestBatch
 from ._wire import OriginBytes, request_bytes
 from ._writer import SpanWriter
 
-__all__ = ["SCHEMA_VERSION", "SpanStore", "TracePage", "TraceSummary"]
+__all__ = ["SCHEMA_VERSION", "RunFacts", "SpanStore", "TracePage", "TraceSummary"]
 
-SCHEMA_VERSION = 1
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
 ORIGIN_CACHE_SIZE = 4096  # resource + scope pairs kept in memory for reads
 
 _SCHEMA = """
@@ -68,14 +75,55 @@ CREATE TABLE IF NOT EXISTS traces (
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_ns, trace_id);
 CREATE INDEX IF NOT EXISTS traces_by_service ON traces (service, start_ns, trace_id);
 CREATE INDEX IF NOT EXISTS traces_by_status ON traces (status, start_ns, trace_id);
+CREATE TABLE IF NOT EXISTS runs (
+    trace_id BLOB PRIMARY KEY,
+    span_count INTEGER NOT NULL,
+    session_id TEXT,
+    task_id TEXT,
+    agents TEXT,
+    total_tokens INTEGER,
+    tokens_complete INTEGER,
+    cost_usd REAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id);
+CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task_id);
 """
 
 TraceStatus = Literal["ok", "error"]
 
 
 @dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What deriving a run adds to its trace summary (``agents`` None: labels only)."""
+
+    span_count: int  # the spans they were read from
+    session_id: str | None = None
+    task_id: str | None = None
+    agents: tuple[str, ...] | None = None
+    total_tokens: int | None = None
+    tokens_complete: bool | None = None
+    cost_usd: float | None = None
+
+    @classmethod
+    def of_run(cls, span_count: int, run: Mapping[str, Any]) -> RunFacts:
+        """The facts of a RunTrace JSON object."""
+        labels = run.get("labels") or {}
+        usage = run.get("usage") or {}
+        cost = run.get("cost") or {}
+        return cls(
+            span_count,
+            labels.get("session_id"),
+            labels.get("task_id"),
+            tuple(run.get("agents") or ()),
+            usage.get("total_tokens"),
+            usage.get("complete"),
+            cost.get("total_usd") if cost.get("complete") else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TraceSummary:
-    """One row of the trace list."""
+    """One row of the trace list, with what its run's derivation added (``run``) if known."""
 
     trace_id: str
     start_ns: int
@@ -85,9 +133,12 @@ class TraceSummary:
     status: TraceStatus
     service: str | None
     root_name: str | None
+    run: RunFacts | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for the query API."""
+        """JSON form for the query API (``run`` null until the run was derived)."""
+        run = self.run
+        derived = run is not None and run.agents is not None and run.span_count == self.span_count
         return {
             "trace_id": self.trace_id,
             "service": self.service,
@@ -100,6 +151,16 @@ class TraceSummary:
             "start_ns": self.start_ns,
             "end_ns": self.end_ns,
             "duration_s": round(max(0, self.end_ns - self.start_ns) / 1e9, 6),
+            "session_id": run.session_id if run else None,
+            "task_id": run.task_id if run else None,
+            "run": {
+                "agents": list(run.agents or ()),
+                "total_tokens": run.total_tokens,
+                "tokens_complete": run.tokens_complete,
+                "cost_usd": run.cost_usd,
+            }
+            if run is not None and derived
+            else None,
         }
 
 
@@ -142,6 +203,8 @@ class SpanStore:
             max_batch_spans=max_batch_spans,
             on_commit=self.checkpointer.nudge,
         )
+        self._facts_conn: sqlite3.Connection | None = None
+        self._facts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otel-bridge-facts")
         self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
@@ -162,6 +225,9 @@ class SpanStore:
         if self._closed:
             return
         self._closed = True
+        self._facts.shutdown(wait=True)
+        if self._facts_conn is not None:
+            self._facts_conn.close()
         self.writer.close()
         self.checkpointer.close()
         with self._lock:
@@ -175,6 +241,59 @@ class SpanStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def remember_run(self, trace_id: str, facts: RunFacts) -> Future[None]:
+        """Keep what a run's derivation found on its summary (written on a thread of its own)."""
+        return self._facts.submit(self._write_facts, [(trace_id, facts)])
+
+    def label_runs(self, found: list[tuple[str, RunFacts]]) -> None:
+        """Keep the labels (or facts) of these runs now (a filtered listing waits for them)."""
+        self._facts.submit(self._write_facts, found).result()
+
+    def _write_facts(self, found: list[tuple[str, RunFacts]]) -> None:
+        if self._facts_conn is None:
+            self._facts_conn = self._connect()
+            # Derived data, derived again if lost: no need to wait for the disk.
+            self._facts_conn.execute("PRAGMA synchronous=OFF")
+        rows = [
+            (
+                bytes.fromhex(trace_id),
+                f.span_count,
+                f.session_id,
+                f.task_id,
+                None if f.agents is None else json.dumps(list(f.agents)),
+                f.total_tokens,
+                None if f.tokens_complete is None else int(f.tokens_complete),
+                f.cost_usd,
+            )
+            for trace_id, f in found
+        ]
+        try:
+            with self._facts_conn:
+                self._facts_conn.execute("BEGIN")
+                self._facts_conn.executemany(
+                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+        except sqlite3.Error:
+            logger.exception("otel-bridge collector: could not keep the facts of derived runs")
+
+    def unlabelled(self, start_ns: int | None, end_ns: int | None, limit: int) -> list[str]:
+        """Traces (newest first) whose labels are not known yet, in a start range."""
+        sql = (
+            "SELECT t.trace_id FROM traces t LEFT JOIN runs r ON r.trace_id = t.trace_id "
+            "WHERE r.trace_id IS NULL"
+        )
+        params: list[Any] = []
+        if start_ns is not None:
+            sql += " AND t.start_ns >= ?"
+            params.append(start_ns)
+        if end_ns is not None:
+            sql += " AND t.start_ns < ?"
+            params.append(end_ns)
+        sql += " ORDER BY t.start_ns DESC LIMIT ?"
+        params.append(limit)
+        with self._reader() as conn:
+            return [row[0].hex() for row in conn.execute(sql, params)]
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -208,7 +327,7 @@ class SpanStore:
         """The summary of one trace, or None."""
         with self._reader() as conn:
             row = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE trace_id = ?",
+                f"SELECT {_SUMMARY_COLUMNS} {_FROM} WHERE t.trace_id = ?",
                 (bytes.fromhex(trace_id),),
             ).fetchone()
         return _summary(row) if row else None
@@ -220,31 +339,36 @@ class SpanStore:
         status: TraceStatus | None = None,
         start_ns: int | None = None,
         end_ns: int | None = None,
+        session: str | None = None,
+        task: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> TracePage:
         """Traces newest first (by start), filtered; ``start_ns`` inclusive, ``end_ns`` not.
 
+        ``session`` and ``task`` match the labels kept in ``runs`` (see ``label_runs``).
         ``ValueError`` when ``cursor`` is not one this store gave out.
         """
         where: list[str] = []
         params: list[Any] = []
         for clause, value in (
-            ("service = ?", service),
-            ("status = ?", status),
-            ("start_ns >= ?", start_ns),
-            ("start_ns < ?", end_ns),
+            ("t.service = ?", service),
+            ("t.status = ?", status),
+            ("t.start_ns >= ?", start_ns),
+            ("t.start_ns < ?", end_ns),
+            ("r.session_id = ?", session),
+            ("r.task_id = ?", task),
         ):
             if value is not None:
                 where.append(clause)
                 params.append(value)
         if cursor is not None:
-            where.append("(start_ns, trace_id) < (?, ?)")
+            where.append("(t.start_ns, t.trace_id) < (?, ?)")
             params.extend(decode_cursor(cursor))
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM traces"
+        sql = f"SELECT {_SUMMARY_COLUMNS} {_FROM}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY start_ns DESC, trace_id DESC LIMIT ?"
+        sql += " ORDER BY t.start_ns DESC, t.trace_id DESC LIMIT ?"
         params.append(limit + 1)
         with self._reader() as conn:
             rows = conn.execute(sql, params).fetchall()
@@ -293,11 +417,22 @@ class SpanStore:
         return found
 
 
-_SUMMARY_COLUMNS = "trace_id, start_ns, end_ns, span_count, error_count, status, service, root_name"
+_SUMMARY_COLUMNS = (
+    "t.trace_id, t.start_ns, t.end_ns, t.span_count, t.error_count, t.status, t.service, "
+    "t.root_name, r.span_count, r.session_id, r.task_id, r.agents, r.total_tokens, "
+    "r.tokens_complete, r.cost_usd"
+)
+_FROM = "FROM traces t LEFT JOIN runs r ON r.trace_id = t.trace_id"
 
 
 def _summary(row: tuple[Any, ...]) -> TraceSummary:
-    return TraceSummary(row[0].hex(), *row[1:])
+    facts = None
+    if row[8] is not None:
+        agents = None if row[11] is None else tuple(json.loads(row[11]))
+        complete = None if row[13] is None else bool(row[13])
+        facts = RunFacts(row[8], row[9], row[10], agents, row[12], complete, row[14])
+    trace_id, start, end, spans, errors, status, service, root = row[:8]
+    return TraceSummary(trace_id.hex(), start, end, spans, errors, status, service, root, facts)
 
 
 def encode_cursor(start_ns: int, trace_id: str) -> str:

@@ -16,10 +16,13 @@ from ..errors import SourceError, SpanFormatError
 from ..otlp import PROTOBUF, decode_request, from_request
 from ..spans import SpanRecord, format_trace_id, group_by_trace, printable
 from ._http import client_for, get, json_of
+from ._reading import read_batches
+from ._source import Listed, RemoteSource, RunQuery, register
 from ._summary import RunSummary
 
 __all__ = [
     "MAX_BATCH_TRACES",
+    "CollectorSource",
     "collector_run",
     "download_collector_many",
     "list_collector",
@@ -118,20 +121,22 @@ def list_collector(
     *,
     start_ns: int | None = None,
     end_ns: int | None = None,
+    session: str | None = None,
+    task: str | None = None,
     limit: int | None = None,
     token: str | None = None,
     client: httpx.Client | None = None,
 ) -> Iterator[RunSummary]:
     """The collector's runs, newest first, page by page (``GET /api/traces``).
 
-    A trace without a root span yet (its run is still going) is listed as ``open``.
+    A trace without a root span yet (its run is still going) is listed as ``open``. The
+    session and task filters are the collector's own (``?session=``, ``?task=``).
     """
     url = f"{base_url.rstrip('/')}/api/traces"
     params: dict[str, Any] = {}
-    if start_ns is not None:
-        params["start"] = start_ns
-    if end_ns is not None:
-        params["end"] = end_ns
+    for name, value in (("start", start_ns), ("end", end_ns), ("session", session), ("task", task)):
+        if value is not None:
+            params[name] = value
     left = limit
     with client_for(token, client) as http:
         while left is None or left > 0:
@@ -176,7 +181,10 @@ def _found(response: httpx.Response, url: str) -> httpx.Response:
 
 
 def _summary(item: Any, url: str) -> RunSummary:
+    """A summary of the trace list; agents, tokens and cost once the collector derived the run."""
     try:
+        run = item.get("run")  # absent until the run is derived
+        agents = None if run is None else tuple(str(name) for name in run["agents"])
         return RunSummary(
             trace_id=str(item["trace_id"]),
             start_ns=int(item["start_ns"]),
@@ -185,6 +193,51 @@ def _summary(item: Any, url: str) -> RunSummary:
             spans=int(item["span_count"]),
             name=item.get("root_name"),
             service=item.get("service"),
+            session_id=item.get("session_id"),
+            task_id=item.get("task_id"),
+            agents=agents,
+            total_tokens=None if run is None else run.get("total_tokens"),
+            tokens_complete=None if run is None else run.get("tokens_complete"),
+            cost_usd=None if run is None else run.get("cost_usd"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SourceError(f"{url}: unexpected trace summary: {printable(repr(exc))}") from exc
+
+
+@register
+class CollectorSource(RemoteSource):
+    """An otel-bridge collector's query API: ``http://127.0.0.1:4318``."""
+
+    scheme = "collector"
+    example = "http://127.0.0.1:4318"
+    description = "otel-bridge collector"
+    plain_url = True
+    filters = frozenset({"session", "task", "limit"})
+    batch_traces = MAX_BATCH_TRACES
+
+    def read_trace(self, trace_id: str) -> list[SpanRecord]:
+        return read_collector(self.location, trace_id, client=self.http)
+
+    def list_runs(self, query: RunQuery) -> Iterator[Listed]:
+        for summary in list_collector(
+            self.location,
+            start_ns=query.start_ns,
+            end_ns=query.end_ns,
+            session=query.session,
+            task=query.task,
+            limit=query.limit,
+            client=self.http,
+        ):
+            yield Listed(summary)
+
+    def read_traces(self, trace_ids: list[str], prefetch: int = 0) -> Iterator[list[SpanRecord]]:
+        http = self.http
+        return read_batches(
+            lambda batch: download_collector_many(self.location, batch, client=http),
+            trace_ids,
+            prefetch > 0,
+            MAX_BATCH_TRACES,
+        )
+
+    def run_json(self, trace_id: str) -> dict[str, Any] | None:
+        return collector_run(self.location, trace_id, client=self.http)

@@ -20,9 +20,16 @@ from openinference.semconv.trace import SpanAttributes
 from ..errors import SourceError, SpanFormatError
 from ..spans import SpanRecord
 from ._http import client_for, get, json_of
-from ._jaeger import records_from_jaeger_json
+from ._jaeger import read_jaeger, records_from_jaeger_json
+from ._source import Listed, RemoteSource, RunQuery, listed_spans, register
 
-__all__ = ["DEFAULT_LOOKBACK_S", "jaeger_services", "search_jaeger"]
+__all__ = [
+    "DEFAULT_LOOKBACK_S",
+    "JaegerLegacySource",
+    "JaegerSource",
+    "jaeger_services",
+    "search_jaeger",
+]
 
 DEFAULT_LOOKBACK_S = 7 * 86_400
 PAGE_LIMIT = 100
@@ -116,3 +123,39 @@ def _page(
             found.append((spans[0].trace_id, spans))
     found.sort(key=lambda item: -min(s.start_ns for s in item[1]))
     return found
+
+
+@register
+class JaegerSource(RemoteSource):
+    """Jaeger query: ``jaeger+http://127.0.0.1:16686`` (API v3, else the legacy API)."""
+
+    scheme = "jaeger"
+    example = "jaeger+http://127.0.0.1:16686"
+    description = "Jaeger query (API v3, else legacy)"
+    filters = frozenset({"session", "limit"})
+    api = "auto"
+
+    def read_trace(self, trace_id: str) -> list[SpanRecord]:
+        return read_jaeger(self.location, trace_id, api=self.api, client=self.http)
+
+    def list_runs(self, query: RunQuery) -> Iterator[Listed]:
+        for spans in search_jaeger(
+            self.location,
+            service=self.service,
+            session=query.session,
+            limit=query.limit,
+            client=self.http,
+            start_ns=query.start_ns,
+            end_ns=query.end_ns,
+        ):
+            yield listed_spans(spans)
+
+
+@register
+class JaegerLegacySource(JaegerSource):
+    """Jaeger's legacy ``/api/traces`` only: ``jaeger-legacy+http://...``."""
+
+    scheme = "jaeger-legacy"
+    example = "jaeger-legacy+http://HOST:16686"
+    description = "Jaeger's legacy /api/traces only"
+    api = "legacy"

@@ -40,10 +40,12 @@ from ..spans import (
     printable,
 )
 from ._http import client_for, get, json_of
+from ._source import Listed, RemoteSource, RunQuery, register
 from ._summary import RunStatus, RunSummary
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "PhoenixSource",
     "list_phoenix",
     "phoenix_projects",
     "read_phoenix",
@@ -372,3 +374,42 @@ def _fold(attributes: dict[str, Any]) -> Mapping[str, Any]:
             node[leaf] = list(value) if isinstance(value, tuple) else value
         attributes[prefix] = json.dumps(nested)
     return freeze(attributes)
+
+
+@register
+class PhoenixSource(RemoteSource):
+    """Arize Phoenix's REST API: ``phoenix+http://127.0.0.1:6006/PROJECT``."""
+
+    scheme = "phoenix"
+    example = "phoenix+http://127.0.0.1:6006/PROJ"
+    description = "Arize Phoenix REST API, project PROJ"
+    filters = frozenset({"session", "limit"})
+
+    @classmethod
+    def split_url(cls, url: str) -> tuple[str, str | None]:
+        """The last path segment names the project: ``http://h/phoenix/proj`` -> ``proj``."""
+        scheme, _, rest = url.partition("://")
+        base, _, path = rest.partition("/")
+        path = path.strip("/")
+        if not path:
+            return url, None
+        head, _, project = path.rpartition("/")
+        return f"{scheme}://{base}" + (f"/{head}" if head else ""), project
+
+    def read_trace(self, trace_id: str) -> list[SpanRecord]:
+        return read_phoenix(self.location, trace_id, project=self.project, client=self.http)
+
+    def list_runs(self, query: RunQuery) -> Iterator[Listed]:
+        for summary in list_phoenix(
+            self.location,
+            project=self.project,
+            session=query.session,
+            limit=query.limit,
+            client=self.http,
+            start_ns=query.start_ns,
+            end_ns=query.end_ns,
+        ):
+            yield Listed(summary)
+
+    def describe(self) -> str:
+        return f"Phoenix project {self.project or DEFAULT_PROJECT!r} at {self.location}"

@@ -24,8 +24,9 @@ class RunSummary:
     """What a source's run list says about one run (one trace).
 
     ``status`` is ``open`` while the source holds no root span of the trace (the run is still
-    going, or its root was never exported). ``agents`` and ``total_tokens`` are None when they
-    are not known without deriving the run (``details=False`` on a collector or Phoenix).
+    going, or its root was never exported). ``agents``, ``total_tokens`` and ``cost_usd`` are
+    None when they are not known without deriving the run (``details=False`` on Phoenix, or a
+    collector that has not derived the run yet); ``cost_usd`` also when a price is unknown.
     """
 
     trace_id: str
@@ -36,9 +37,11 @@ class RunSummary:
     name: str | None = None
     service: str | None = None
     session_id: str | None = None
+    task_id: str | None = None
     agents: tuple[str, ...] | None = None
     total_tokens: int | None = None
     tokens_complete: bool | None = None
+    cost_usd: float | None = None
 
     @property
     def duration_ns(self) -> int:
@@ -46,15 +49,20 @@ class RunSummary:
         return max(0, self.end_ns - self.start_ns)
 
     def with_trace(self, trace: RunTrace | dict[str, Any]) -> RunSummary:
-        """This summary with the agents, tokens and status of the derived run."""
+        """This summary with the agents, tokens, cost, labels and status of the derived run."""
         data = trace.to_dict() if isinstance(trace, RunTrace) else trace
         usage = data.get("usage") or {}
+        labels = data.get("labels") or {}
+        cost = data.get("cost") or {}
         return replace(
             self,
             status=self.status if self.status == "open" else data["status"],
             agents=tuple(data.get("agents") or ()),
             total_tokens=usage.get("total_tokens"),
             tokens_complete=usage.get("complete"),
+            cost_usd=cost.get("total_usd") if cost.get("complete") else None,
+            session_id=self.session_id or labels.get("session_id"),
+            task_id=self.task_id or labels.get("task_id"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,26 +76,13 @@ class RunSummary:
             "name": self.name,
             "service": self.service,
             "session_id": self.session_id,
+            "task_id": self.task_id,
             "spans": self.spans,
             "agents": None if self.agents is None else list(self.agents),
             "total_tokens": self.total_tokens,
             "tokens_complete": self.tokens_complete,
+            "cost_usd": self.cost_usd,
         }
-
-
-def summary_of(trace: RunTrace, *, open_run: bool, spans: int, **known: Any) -> RunSummary:
-    """The summary of a run derived from all of its spans."""
-    return RunSummary(
-        trace_id=trace.trace_id,
-        start_ns=trace.start_ns,
-        end_ns=trace.end_ns,
-        status="open" if open_run else trace.status,
-        spans=spans,
-        agents=tuple(trace.agents),
-        total_tokens=trace.usage.total_tokens,
-        tokens_complete=trace.usage.complete,
-        **known,
-    )
 
 
 def time_bound(value: str | datetime | int | None, name: str = "time") -> int | None:

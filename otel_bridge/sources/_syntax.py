@@ -1,49 +1,67 @@
-"""The source syntax: ``run.otlp.json``, ``http://host:4318``, ``phoenix+http://host/PROJECT``."""
+"""The source syntax: ``run.otlp.json``, ``runs/``, ``http://host:4318``, ``phoenix+http://...``.
+
+Every kind comes from the registry (``_source``): a remote kind is written
+``SCHEME+http(s)://...``; a plain URL is the kind that claims plain URLs (the collector); a
+path, or ``file://path``, is the kind that reads paths.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, get_args
 
 from ..errors import SourceError
+from ._source import registered, source_class
 
-__all__ = ["SOURCE_KINDS", "SourceKind", "parse_source"]
+__all__ = ["SourceKind", "parse_source", "source_kinds"]
 
-SourceKind = Literal["file", "collector", "phoenix", "jaeger", "jaeger-legacy"]
-SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
-_REMOTE = ("collector", "phoenix", "jaeger", "jaeger-legacy")
+SourceKind = str  # a registered scheme: file, collector, phoenix, jaeger, jaeger-legacy, ...
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-SYNTAX = "a file path, http(s)://HOST:PORT, phoenix+http(s)://... or jaeger+http(s)://..."
+_URL = ("http://", "https://")
+
+
+def source_kinds() -> tuple[str, ...]:
+    """The registered source kinds, in the order of the help."""
+    return tuple(registered())
 
 
 def parse_source(source: str | Path, kind: str | None = None) -> tuple[str, str, str | None]:
     """``(kind, location, project)`` of a source string (see ``load_spans`` for the syntax)."""
     text = str(source)
+    kinds = registered()
     prefix, plus, rest = text.partition("+")
-    if plus and prefix in _REMOTE and rest.startswith(("http://", "https://")):
+    if plus and prefix in kinds and kinds[prefix].remote and rest.startswith(_URL):
         if kind is not None and kind != prefix:
             raise SourceError(f"{text}: the URL says {prefix!r} but kind={kind!r}")
         kind, text = prefix, rest
     elif text.startswith("file://"):
-        kind, text = kind or "file", text.removeprefix("file://")
+        kind, text = kind or _path_kind(), text.removeprefix("file://")
     other = _SCHEME.match(text)
     if other and other.group(1).lower() not in ("http", "https"):
-        raise SourceError(f"{text}: unsupported scheme {other.group(1)!r}; use {SYNTAX}")
+        raise SourceError(f"{text}: unsupported scheme {other.group(1)!r}; use {_syntax()}")
     if kind is None:
-        kind = "collector" if text.startswith(("http://", "https://")) else "file"
-    if kind not in SOURCE_KINDS:
-        raise SourceError(f"unknown source kind {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
-    if kind == "file":
+        kind = _url_kind() if text.startswith(_URL) else _path_kind()
+    cls = source_class(kind)
+    if not cls.remote:
         return kind, text, None
-    if not text.startswith(("http://", "https://")):
+    if not text.startswith(_URL):
         raise SourceError(f"a {kind} source must be an http(s):// URL, got {text!r}")
-    project = None
-    if kind == "phoenix":
-        base, _, path = text.partition("://")[2].partition("/")
-        scheme = text.partition("://")[0]
-        path = path.strip("/")
-        if path:  # the last path segment names the project
-            head, _, project = path.rpartition("/")
-            text = f"{scheme}://{base}" + (f"/{head}" if head else "")
-    return kind, text, project
+    location, project = cls.split_url(text)
+    return kind, location, project
+
+
+def _path_kind() -> str:
+    return next(scheme for scheme, cls in registered().items() if not cls.remote)
+
+
+def _url_kind() -> str:
+    return next(scheme for scheme, cls in registered().items() if cls.plain_url)
+
+
+def _syntax() -> str:
+    prefixed = [
+        f"{scheme}+http(s)://..."
+        for scheme, cls in registered().items()
+        if cls.remote and not cls.plain_url
+    ]
+    return "a file or folder path, http(s)://HOST:PORT, " + ", ".join(prefixed)

@@ -18,6 +18,8 @@ What else the export changes (names, kinds, times, statuses, the GenAI view) is
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +37,15 @@ from ..derivation import derive
 from ..run_trace import Delegation, Handoff, LLMCall, RunTrace, ToolCall
 from ..spans import SpanIndex, SpanRecord
 
-__all__ = ["AGENT_KEYS", "TRANSFER_KEYS", "Extra", "TraceView", "analyse", "enrichment"]
+__all__ = [
+    "AGENT_KEYS",
+    "TRANSFER_KEYS",
+    "DerivedRuns",
+    "Extra",
+    "TraceView",
+    "analyse",
+    "enrichment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +83,52 @@ class TraceView:
         return self.index.by_id.get(int(call.span_id, 16))
 
 
+class DerivedRuns:
+    """RunTraces derived from captured spans, kept for the export of the same spans to reuse.
+
+    ``Telemetry.run_trace`` derives a run when it ends and puts it here; the export of that
+    trace, moments later, plans with it instead of deriving the same spans again. A RunTrace
+    is reused only for exactly the spans it was derived from (same span ids).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.reused = 0
+        self._runs: OrderedDict[int, tuple[frozenset[int], RunTrace]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, records: Sequence[SpanRecord], run: RunTrace) -> None:
+        """Keep the RunTrace of these spans (one trace), dropping the oldest beyond ``size``."""
+        if not records:
+            return
+        with self._lock:
+            self._runs[records[0].trace_id] = (frozenset(r.span_id for r in records), run)
+            self._runs.move_to_end(records[0].trace_id)
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+
+    def get(self, records: Sequence[SpanRecord]) -> RunTrace | None:
+        """The RunTrace derived from exactly these spans, if one was kept."""
+        if not records:
+            return None
+        with self._lock:
+            entry = self._runs.get(records[0].trace_id)
+        if entry is None or len(entry[0]) != len(records):
+            return None
+        if entry[0] != frozenset(r.span_id for r in records):
+            return None
+        self.reused += 1
+        return entry[1]
+
+
 # ---- what to add: pure, over one trace's records ------------------------------------------
 
 
-def analyse(records: Sequence[SpanRecord]) -> TraceView:
-    """Derive one trace and find its steps, its workflow span and each span's agent."""
-    run = derive(records)
+def analyse(records: Sequence[SpanRecord], run: RunTrace | None = None) -> TraceView:
+    """Derive one trace (unless ``run`` is its RunTrace already) and find its steps, its
+    workflow span and each span's agent."""
+    if run is None:
+        run = derive(records)
     index = SpanIndex(list(records))
     steps = [s for s in index.spans if fw.step_agent(s)]
     agents = _agents_by_span(run, index, steps)

@@ -35,6 +35,7 @@ from opentelemetry.semconv.attributes.exception_attributes import (
 from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..errors import ConfigError
+from ..run_trace import RunTrace
 from ..spans import SpanRecord, StatusName, freeze
 from . import _genai_export as view_genai
 from ._agent_spans import agent_spans
@@ -108,11 +109,17 @@ class ExportPlan:
 
 
 def export_plan(
-    records: Sequence[SpanRecord], semconv: Semconv = "openinference", content: bool = True
+    records: Sequence[SpanRecord],
+    semconv: Semconv = "openinference",
+    content: bool = True,
+    run: RunTrace | None = None,
 ) -> ExportPlan:
-    """The plan for one trace's export in the given mode (``content``: GenAI message content)."""
+    """The plan for one trace's export in the given mode (``content``: GenAI message content).
+
+    ``run``: the RunTrace of exactly these records, when it was derived already.
+    """
     semconv = check_semconv(semconv)
-    view = analyse(records)
+    view = analyse(records, run)
     plan = ExportPlan(drop_openinference=semconv == "genai")
     for span_id, attrs in enrichment(view).items():
         plan.edit(span_id).attributes.update(attrs)

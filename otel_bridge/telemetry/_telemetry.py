@@ -23,6 +23,7 @@ from ..spans import SpanRecord, format_trace_id
 from . import _routing as routing
 from ._capture import SpanCapture
 from ._config import Protocol, Semconv, TelemetryConfig, mask_patterns
+from ._enrichment import DerivedRuns
 from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
 from ._trace_buffer import EnrichingSpanProcessor
 
@@ -111,6 +112,7 @@ class Telemetry:
         self.provider.add_span_processor(self.capture)
         self.exporters = [ReportingExporter(e, target) for target, e in self._build_exporters()]
         self._exporting: EnrichingSpanProcessor | None = None
+        self.derived = DerivedRuns()  # runs run_trace derived, reused by their export
         if self.exporters:
             # One enriching processor for all exporters: each trace is enriched once.
             self._exporting = self._export_processor(FanOut(self.exporters))
@@ -191,6 +193,7 @@ class Telemetry:
             semconv=self.config.semconv,
             content=_openinference_content() if content is None else content,
             redaction=self.redaction,
+            derived=self.derived,
         )
 
     # ---- reading what was captured ------------------------------------------------------
@@ -214,6 +217,8 @@ class Telemetry:
             raise SourceError(f"no captured spans for trace {tid}")
         evicted = self.capture.evicted(tid)
         trace = derive(spans, evicted_spans=evicted, prices=self.config.prices)
+        if self._exporting is not None:  # its export plans with it rather than derive again
+            self.derived.put(spans, trace)
         return self._with_export_issues([trace], {int(tid, 16): len(spans) + evicted})[0]
 
     def run_traces(self) -> list[RunTrace]:

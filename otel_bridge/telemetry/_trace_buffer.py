@@ -4,8 +4,9 @@
 never the agent's. It buffers spans per trace and exports a trace ``grace_s`` after its root
 arrives (LlamaIndex children may end after the root), after ``max_wait_s`` if the root never
 ends, and on ``force_flush``/``shutdown``; each trace is exported as its plan says (``semconv``
-mode, GenAI ``content``), new ``invoke_agent`` spans once. A flushed trace's records stay
-``linger_s`` so late children are enriched from the whole trace. Over
+mode, GenAI ``content``), new ``invoke_agent`` spans once; with the RunTrace of the same
+spans when ``Telemetry.run_trace`` derived it already (``DerivedRuns``). A flushed trace's
+records stay ``linger_s`` so late children are enriched from the whole trace. Over
 ``max_traces``/``max_spans`` lingering traces are forgotten first, then the oldest pending trace
 is exported as it is, counted in ``overflow_spans``: nothing is dropped.
 
@@ -33,6 +34,7 @@ from ..errors import ConfigError
 from ..spans import SpanRecord
 from . import _export_view as export_view
 from ._capture import from_readable_span
+from ._enrichment import DerivedRuns
 from ._export_now import ExportNow
 from ._export_view import ExportPlan, Semconv, check_semconv
 from ._redaction import Redaction
@@ -79,10 +81,12 @@ class EnrichingExporter(SpanExporter):
         semconv: Semconv = "openinference",
         content: bool = True,
         redaction: Redaction | None = None,
+        derived: DerivedRuns | None = None,
     ) -> None:
         if max_traces < 1 or max_spans < 1:
             raise ConfigError("enrichment buffer limits must be at least 1")
         self.inner = inner
+        self.derived = derived  # runs derived already, reused instead of deriving again
         self.semconv, self.content = check_semconv(semconv), content
         # Hidden and masked before planning (nothing hidden is derived into the enrichment)
         # and again on each span sent (the originals' own attributes, the new spans).
@@ -267,7 +271,8 @@ class EnrichingExporter(SpanExporter):
         enriched = 0
         for trace, records, pending in work:
             try:
-                plan = export_view.export_plan(records, self.semconv, self.content)
+                run = self.derived.get(records) if self.derived is not None else None
+                plan = export_view.export_plan(records, self.semconv, self.content, run)
             except Exception:
                 self._failed("could not derive a trace for enrichment; exporting it as it is")
                 plan = ExportPlan()
