@@ -140,7 +140,7 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
 
 def test_traces_shows_each_runs_session_to_the_second_within_80_columns(tmp_path: Path) -> None:
     spans = handoff_trace().spans
-    session = {SpanAttributes.SESSION_ID: "brief-session-2026-12-06-a"}
+    session = {SpanAttributes.SESSION_ID: "brief-session-2026-12-06-a", "maseval.task.id": "t7"}
     labelled = [
         dataclasses.replace(s, attributes={**s.attributes, **session}) if s.parent_id is None else s
         for s in spans
@@ -149,8 +149,9 @@ def test_traces_shows_each_runs_session_to_the_second_within_80_columns(tmp_path
     source.write_text(json.dumps(request_to_json(to_request(labelled))))
     result = run("traces", str(source))
     assert result.exit_code == 0, result.output
-    header, first, second = result.stdout.splitlines()
-    assert header.startswith("trace id / session ")
+    header, first, second, third = result.stdout.splitlines()
+    assert header.startswith("trace id / session, task ")
     assert re.match(r"[0-9a-f]{32} \d\d-\d\d \d\d:\d\d:\d\d ok +researcher +602 ", first)
     assert second.split() == ["brief-session-2026-12-06-a", "writer"]
+    assert third.split() == ["task", "t7"]
     assert max(len(line) for line in result.stdout.splitlines()) <= 80

@@ -51,7 +51,7 @@ def table_rows(stdout: str) -> tuple[str, list[list[str]]]:
     header, *lines = stdout.splitlines()
     rows: list[list[str]] = []
     for line in lines:
-        if re.match(r"[0-9a-f]{32} ", line):
+        if re.match(r"[0-9a-f]{32} \d\d-\d\d ", line):  # a session id under it has no date
             rows.append([line])
         else:
             rows[-1].append(line)
@@ -63,7 +63,7 @@ def test_the_table_fits_80_columns(recorded: Recorded) -> None:
     assert result.exit_code == 0, result.output
     header, rows = table_rows(result.stdout)
     # (the session, under the trace id, when the source lists one)
-    assert header.replace(" / session", "").split() == [
+    assert header.replace(" / session, task", "").replace(" / session", "").split() == [
         *("trace", "id", "start", "(UTC)", "status", "agents", "tokens", "time")
     ]
     assert max(len(line) for line in result.stdout.splitlines()) <= 80

@@ -152,11 +152,19 @@ def traces(source: str, selection: RunSelection, brief: bool, as_json: bool) -> 
 
 
 def _runs_table(rows: list[RunSummary], width: int) -> Table:
-    """Fits 80 columns: the full trace id (to copy) and its session below it, then what tells
-    runs apart; agent names wrap, one per line, rather than being cut."""
-    sessions = any(run.session_id for run in rows)
+    """Fits 80 columns: the full trace id (to copy), its session and task below it, then
+    what tells runs apart; agent names wrap, one per line, rather than being cut."""
+    labels = [
+        label
+        for label, present in (
+            ("session", any(run.session_id for run in rows)),
+            ("task", any(run.task_id for run in rows)),
+        )
+        if present
+    ]
     table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
-    table.add_column("trace id" + (" / session" if sessions else ""), no_wrap=True, width=32)
+    heading = "trace id" + (f" / {', '.join(labels)}" if labels else "")
+    table.add_column(heading, no_wrap=True, width=32)
     table.add_column("start (UTC)", no_wrap=True, width=14)
     table.add_column("status", no_wrap=True, width=6)
     # The fixed columns take 70 characters with their separators; agents get the rest.
@@ -167,8 +175,9 @@ def _runs_table(rows: list[RunSummary], width: int) -> Table:
     for run in rows:
         start = datetime.fromtimestamp(run.start_ns / 1e9, tz=UTC)
         name = Text(run.trace_id)
-        if run.session_id:
-            name.append("\n" + run.session_id, style="dim")
+        for below in (run.session_id, f"task {run.task_id}" if run.task_id else None):
+            if below:  # each on a line of its own: a cut label would mislead
+                name.append("\n" + below, style="dim")
         table.add_row(
             name,
             start.strftime("%m-%d %H:%M:%S"),
