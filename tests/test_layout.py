@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"conventions"},
     {"derivation"},
     {"sources", "collector", "tables"},
+    {"compare"},  # reads runs from the tables' export directories
     {"telemetry"},
     {"maseval_adapter", "scripted"},
     {"cli"},

@@ -1,0 +1,17 @@
+(function () {
+  "use strict";
+  // "only the steps that differ" hides the equal rows of the step table.
+  var box = document.getElementById("only-diff");
+  var shown = document.getElementById("steps-shown");
+  if (!box) return;
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#step-table tbody tr"));
+  box.addEventListener("change", function () {
+    var count = 0;
+    rows.forEach(function (row) {
+      var hide = box.checked && row.getAttribute("data-status") === "equal";
+      row.hidden = hide;
+      if (!hide) count += 1;
+    });
+    shown.textContent = box.checked ? count + " of " + rows.length + " steps" : "";
+  });
+})();
