@@ -109,12 +109,12 @@ def _needleman_wunsch(ka: np.ndarray, pa: np.ndarray, kb: np.ndarray, pb: np.nda
         if pair_cost != NEVER and here == cost[i - 1, j - 1] + pair_cost:
             i, j = i - 1, j - 1
             pairs.append((i, j))
-        elif here == cost[i - 1, j] + GAP:
-            i -= 1
-            pairs.append((i, None))
-        else:
+        elif here == cost[i, j - 1] + GAP:  # read backwards: A's own steps come first
             j -= 1
             pairs.append((None, j))
+        else:
+            i -= 1
+            pairs.append((i, None))
     pairs.extend((k, None) for k in reversed(range(i)))
     pairs.extend((None, k) for k in reversed(range(j)))
     pairs.reverse()

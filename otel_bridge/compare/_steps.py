@@ -173,6 +173,9 @@ def _agent(call: Mapping[str, Any]) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    """Text, or None for none at all (empty text too: CSV cannot tell the two apart)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
