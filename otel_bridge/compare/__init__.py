@@ -4,8 +4,9 @@ Everything here reads the RunTrace JSON (``RunTrace.to_dict()``) or the runs tab
 derived from spans and runs read back from an export directory compare alike. ``_steps`` makes
 a run's trajectory, ``_align`` aligns two (an edit distance), ``_deltas`` compares figures,
 ``_diff`` compares two runs, ``_run_diff`` is ``RunDiff`` (with its page); ``_sets`` matches
-two sets of runs by task and repetition; ``_terminal`` and ``_html`` show a diff, ``_sets_view`` a set comparison; ``_export_runs``
-reads runs back from an export directory. numpy, rich and Jinja2 are imported on first use.
+two sets of runs by task and repetition; ``_terminal`` and ``_html`` show a diff,
+``_sets_view`` a set comparison; ``_export_runs`` reads runs back from an export directory.
+numpy, rich and Jinja2 are imported on first use.
 """
 
 from __future__ import annotations
