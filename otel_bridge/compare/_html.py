@@ -137,7 +137,7 @@ def _timelines(diff: Diff) -> tuple[Timeline, list[_Group]]:
     return Timeline(lanes, bars, arrows, a.ticks, details), groups
 
 
-_WORDS = re.compile(r"\s+|[^\s]+")
+_WORDS = re.compile(r"\s+|\S+\s*")  # a word with the spaces after it
 
 
 def _word_diff(a: str, b: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -113,7 +113,9 @@ def render_sets(comparison: SetComparison, console: Console, names: tuple[str, s
     )
     for column in tasks.columns[1:]:
         column.justify = "right"
-    tasks.columns[0].max_width = 22
+    tasks.columns[0].max_width = 20
+    tasks.columns[5].min_width = 11  # +$0.0000765: a cost change keeps its digits
+    tasks.columns[5].no_wrap = True
     tasks.columns[0].overflow = "ellipsis"
     tasks.columns[0].no_wrap = True
     rows = _ordered(data["tasks"])
