@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from ..compare import compare_sets, diff_runs, export_runs, render_sets, sets_html
+from ..compare import (
+    COLUMNS_READ,
+    compare_sets,
+    diff_runs,
+    export_runs,
+    render_sets,
+    sets_html,
+)
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError
 from ..report import summary_console
@@ -109,7 +116,7 @@ class _RunSet:
                     f"{source}: an export directory's runs are chosen with --session and "
                     "--limit only (--since, --until and --include-open read span sources)"
                 )
-            rows = read_export(source, ("runs",))["runs"]
+            rows = read_export(source, ("runs",), COLUMNS_READ)["runs"]
             if selection.session:
                 rows = [r for r in rows if r.get("session_id") == selection.session]
             rows.sort(key=lambda r: str(r.get("start") or ""), reverse=True)

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 from ._diff import AlignedStep
 from ._export_runs import export_runs, runs_from_tables
 from ._run_diff import RunDiff, diff_runs
-from ._sets import SetComparison, compare_sets
+from ._sets import COLUMNS_READ, SetComparison, compare_sets
 
 if TYPE_CHECKING:
     from ._sets_view import render_sets, sets_html
     from ._terminal import render_diff
 
 __all__ = [
+    "COLUMNS_READ",
     "AlignedStep",
     "RunDiff",
     "SetComparison",

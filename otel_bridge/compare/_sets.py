@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 from ..errors import ConfigError
 
-__all__ = ["METRICS", "SetComparison", "compare_sets"]
+__all__ = ["COLUMNS_READ", "METRICS", "SetComparison", "compare_sets"]
 
 # What is compared per task, and which way is better (None: neither way).
 METRICS: dict[str, bool | None] = {
@@ -33,9 +34,23 @@ METRICS: dict[str, bool | None] = {
     "wall_s": False,
     "errors": False,
 }
+# The runs-table columns a comparison reads.
+COLUMNS_READ = (
+    "trace_id",
+    "session_id",
+    "task_id",
+    "repetition",
+    "start",
+    "status",
+    *METRICS,
+    "tokens_complete",
+    "cost_complete",
+    "passed",
+    "task_status",
+)
 RESAMPLES = 1000
 SEED = 0
-_CHUNK = 100  # resamples drawn at once: bounded memory for large sets
+_CHUNK = 50  # resamples drawn at once: bounded memory for large sets
 
 Key = tuple[str, int | None, int]
 
@@ -94,18 +109,46 @@ def _verdict(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
     return "unscored"
 
 
-def _interval(values: np.ndarray, statistic: str, rng: np.random.Generator) -> list[float]:
-    """The 95% percentile bootstrap interval of the mean or median of ``values``."""
+def _bootstrap(columns: list[np.ndarray], rng: np.random.Generator) -> list[dict[str, list[float]]]:
+    """95% percentile bootstrap intervals of the mean and the median of each column (all of
+    one length n), from the same ``RESAMPLES`` resamples of the n pairs.
+
+    Each resample is counted per distinct value (``bincount``), so a mean is a dot product and
+    a median a cumulative count: no sorting of the resamples.
+    """
     import numpy as np
 
-    n = len(values)
-    found = []
+    n = len(columns[0])
+    tables = [
+        (values, ranks.astype(np.intp))
+        for values, ranks in (np.unique(c, return_inverse=True) for c in columns)
+    ]
+    means: list[list[np.ndarray]] = [[] for _ in columns]
+    medians: list[list[np.ndarray]] = [[] for _ in columns]
+    low_rank, high_rank = (n - 1) // 2, n // 2
     for start in range(0, RESAMPLES, _CHUNK):
         size = min(_CHUNK, RESAMPLES - start)
-        sample = values[rng.integers(0, n, size=(size, n))]
-        found.append(sample.mean(axis=1) if statistic == "mean" else np.median(sample, axis=1))
-    low, high = np.percentile(np.concatenate(found), [2.5, 97.5])
-    return [round(float(low), 9), round(float(high), 9)]
+        picks = rng.integers(0, n, size=(size, n), dtype=np.intp)
+        for k, (values, ranks) in enumerate(tables):
+            width = len(values)
+            offsets = (np.arange(size, dtype=np.intp) * width)[:, None]
+            slots = ranks[picks]
+            slots += offsets
+            counts = np.bincount(slots.ravel(), minlength=size * width)
+            counts = counts.reshape(size, width)
+            means[k].append(counts @ values / n)
+            cumulative = counts.cumsum(axis=1)
+            low = (cumulative > low_rank).argmax(axis=1)
+            high = (cumulative > high_rank).argmax(axis=1)
+            medians[k].append((values[low] + values[high]) / 2)
+
+    def interval(found: list[np.ndarray]) -> list[float]:
+        low, high = np.percentile(np.concatenate(found), [2.5, 97.5])
+        return [round(float(low), 9), round(float(high), 9)]
+
+    return [
+        {"mean": interval(means[k]), "median": interval(medians[k])} for k in range(len(columns))
+    ]
 
 
 @dataclass(frozen=True)
@@ -118,8 +161,15 @@ class SetComparison:
     unlabelled_a: int
     unlabelled_b: int
 
+    @cached_property
+    def _tasks(self) -> list[dict[str, Any]]:
+        return self._make_tasks()
+
     def tasks(self) -> list[dict[str, Any]]:
         """Per matched task repetition: both sides' figures, the change, the verdict."""
+        return self._tasks
+
+    def _make_tasks(self) -> list[dict[str, Any]]:
         rows = []
         for (task, repetition, n), a, b in self.pairs:
             change: dict[str, Any] = {}
@@ -142,37 +192,51 @@ class SetComparison:
             )
         return rows
 
+    @cached_property
+    def _overall(self) -> dict[str, Any]:
+        return self._make_overall()
+
     def overall(self) -> dict[str, Any]:
         """Per metric: means, the paired differences' mean and median with 95% bootstrap
         intervals, and how many pairs went down, up or stayed; the verdicts counted."""
+        return self._overall
+
+    def _make_overall(self) -> dict[str, Any]:
         import numpy as np  # here: importing otel_bridge does not load numpy
 
         rng = np.random.default_rng(SEED)
-        metrics: dict[str, Any] = {}
+        found: dict[str, Any] = {}
+        # Metrics known for the same pairs share their resamples (one bootstrap per subset).
+        subsets: dict[tuple[bool, ...], list[str]] = {}
+        values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for metric in METRICS:
-            known = [
-                (a[metric], b[metric])
-                for _, a, b in self.pairs
-                if a[metric] is not None and b[metric] is not None
-            ]
-            if not known:
-                metrics[metric] = {"n": 0}
+            known = tuple(a[metric] is not None and b[metric] is not None for _, a, b in self.pairs)
+            if not any(known):
+                found[metric] = {"n": 0}
                 continue
-            va = np.array([x for x, _ in known])
-            vb = np.array([y for _, y in known])
-            d = vb - va
-            metrics[metric] = {
-                "n": len(known),
-                "a_mean": round(float(va.mean()), 9),
-                "b_mean": round(float(vb.mean()), 9),
-                "mean_change": round(float(d.mean()), 9),
-                "mean_change_ci": _interval(d, "mean", rng),
-                "median_change": round(float(np.median(d)), 9),
-                "median_change_ci": _interval(d, "median", rng),
-                "down": int((d < 0).sum()),
-                "up": int((d > 0).sum()),
-                "same": int((d == 0).sum()),
-            }
+            subsets.setdefault(known, []).append(metric)
+            pairs = [(a, b) for (_, a, b), k in zip(self.pairs, known, strict=True) if k]
+            values[metric] = (
+                np.array([a[metric] for a, _ in pairs], dtype=float),
+                np.array([b[metric] for _, b in pairs], dtype=float),
+            )
+        for names in subsets.values():
+            changes = [values[m][1] - values[m][0] for m in names]
+            for metric, d, ci in zip(names, changes, _bootstrap(changes, rng), strict=True):
+                va, vb = values[metric]
+                found[metric] = {
+                    "n": len(d),
+                    "a_mean": round(float(va.mean()), 9),
+                    "b_mean": round(float(vb.mean()), 9),
+                    "mean_change": round(float(d.mean()), 9),
+                    "mean_change_ci": ci["mean"],
+                    "median_change": round(float(np.median(d)), 9),
+                    "median_change_ci": ci["median"],
+                    "down": int((d < 0).sum()),
+                    "up": int((d > 0).sum()),
+                    "same": int((d == 0).sum()),
+                }
+        metrics = {m: found[m] for m in METRICS}  # in the documented order
         verdicts = {"better": 0, "worse": 0, "same": 0, "unscored": 0}
         for task in self.tasks():
             verdicts[task["verdict"]] += 1

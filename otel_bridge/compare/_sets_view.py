@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from markupsafe import Markup, escape
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -187,42 +188,8 @@ def sets_html(
                 "same": m["same"],
             }
         )
-    rows = []
-    for task in data["tasks"]:
-        cells = []
-        for metric in (
-            "score",
-            "total_tokens",
-            "cost_usd",
-            "llm_calls",
-            "tool_calls",
-            "handoffs",
-            "wall_s",
-        ):
-            a, b, change = task["a"][metric], task["b"][metric], task["change"][metric]
-            better = METRICS[metric]
-            cells.append(
-                {
-                    "text": _metric_figure(metric, a)
-                    + (f" → {_metric_figure(metric, b)}" if a != b else ""),
-                    "change": "" if change in (None, 0) else _change(metric, change),
-                    "value": "" if change is None else change,
-                    "class": figure_class(change, None if better is None else not better),
-                }
-            )
-        rows.append(
-            {
-                "task_id": task["task_id"],
-                "repetition": "" if task["repetition"] is None else task["repetition"],
-                "verdict": task["verdict"],
-                "status": f"{task['a']['status']} → {task['b']['status']}"
-                if task["change"]["status"]
-                else str(task["a"]["status"]),
-                "passed": _passed(task["a"]["passed"], task["b"]["passed"]),
-                "cells": cells,
-                "href": diff_href(task),
-            }
-        )
+    # Rows are built here, not in the template: 10,000 tasks render in a fraction of the time.
+    rows = [Markup(_task_row(task, diff_href(task))) for task in data["tasks"]]
     return (
         environment()
         .get_template("compare.html.j2")
@@ -234,6 +201,38 @@ def sets_html(
             **page_assets(_index_script()),
         )
     )
+
+
+_CELLS = ("score", "total_tokens", "cost_usd", "llm_calls", "tool_calls", "handoffs", "wall_s")
+
+
+def _task_row(task: Mapping[str, Any], href: str | None) -> str:
+    """One row of the task table (every text escaped)."""
+    a, b, changes = task["a"], task["b"], task["change"]
+    verdict = escape(task["verdict"])
+    status = f"{a['status']} → {b['status']}" if changes["status"] else str(a["status"])
+    passed = _passed(a["passed"], b["passed"])
+    repetition = "" if task["repetition"] is None else task["repetition"]
+    cells = [
+        f'<td class="text" data-v="{escape(task["task_id"])}">{escape(task["task_id"])}</td>',
+        f'<td data-v="{repetition}">{repetition}</td>',
+        f'<td data-v="{verdict}"><span class="verdict {verdict}">{verdict}</span></td>',
+        f'<td class="text" data-v="{escape(passed)}">{escape(passed)}</td>',
+    ]
+    for metric in _CELLS:
+        va, vb, change = a[metric], b[metric], changes[metric]
+        better = METRICS[metric]
+        # Figures are digits, signs and "$": nothing to escape.
+        text = _metric_figure(metric, va) + (f" → {_metric_figure(metric, vb)}" if va != vb else "")
+        cell = f'<td data-v="{"" if change is None else change}">{text}'
+        if change not in (None, 0):
+            css = figure_class(change, None if better is None else not better)
+            cell += f'<br><span class="{css} delta">{_change(metric, change)}</span>'
+        cells.append(cell + "</td>")
+    cells.append(f'<td class="text" data-v="{escape(status)}">{escape(status)}</td>')
+    link = f'<a href="{escape(href)}">diff</a>' if href else ""
+    cells.append(f'<td class="text">{link}</td>')
+    return f'<tr data-status="{verdict}">{"".join(cells)}</tr>'
 
 
 def _passed(a: Any, b: Any) -> str:

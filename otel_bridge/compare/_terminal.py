@@ -17,6 +17,7 @@ __all__ = ["MARKS", "STATUS_TEXT", "figure", "render_diff", "signed"]
 MARKS = {"equal": " ", "changed": "~", "only_a": "-", "only_b": "+"}
 _STYLES = {"equal": "", "changed": "yellow", "only_a": "red", "only_b": "green"}
 CONTEXT = 1  # equal steps shown around a difference; longer equal stretches are folded
+MAX_ROWS = 60  # step rows a terminal shows; --json and the page have them all
 
 _LABELS = {
     "status": "status",
@@ -158,7 +159,8 @@ def _steps(diff: Diff, width: int) -> Table:
     table.columns[2].no_wrap = True
     table.columns[2].overflow = "ellipsis"
     what_width = max(20, width - 36)
-    for item in _shown(diff.steps):
+    shown = _shown(diff.steps)
+    for item in shown[:MAX_ROWS]:
         if isinstance(item, tuple):
             first, last = item
             table.add_row("", "", Text(f"… {last - first + 1} equal steps", style="dim"), "")
@@ -174,6 +176,11 @@ def _steps(diff: Diff, width: int) -> Table:
             Text(pair.step.label, style=style),
             Text(what, style=style or "dim"),
         )
+    if len(shown) > MAX_ROWS:
+        rest = [i for i in shown[MAX_ROWS:] if isinstance(i, int)]
+        differ = sum(diff.steps[i].status != "equal" for i in rest)
+        note = f"… {differ} more differing step(s); --json or -o FILE.html shows them all"
+        table.add_row("", "", Text(note, style="dim"), "")
     return table
 
 

@@ -27,9 +27,12 @@ def is_export(path: str | Path) -> bool:
 
 
 def read_export(
-    directory: str | Path, tables: Sequence[TableName] = TABLES
+    directory: str | Path,
+    tables: Sequence[TableName] = TABLES,
+    columns: Sequence[str] | None = None,
 ) -> dict[TableName, list[dict[str, Any]]]:
-    """The rows of ``tables`` in an export directory (every part file of each)."""
+    """The rows of ``tables`` in an export directory (every part file of each); ``columns``:
+    only these (Parquet reads nothing else; the other formats drop the rest)."""
     directory = Path(directory)
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
@@ -53,27 +56,40 @@ def read_export(
         rows: list[dict[str, Any]] = []
         for part in parts:
             try:
-                rows.extend(_read_part(part, format, table))
+                rows.extend(_read_part(part, format, table, columns))
             except (OSError, ValueError, csv.Error) as exc:
                 raise SourceError(f"{part}: unreadable {format} part: {exc}") from exc
         found[table] = rows
     return found
 
 
-def _read_part(path: Path, format: str, table: TableName) -> Iterator[dict[str, Any]]:
+def _read_part(
+    path: Path, format: str, table: TableName, columns: Sequence[str] | None
+) -> Iterator[dict[str, Any]]:
     kinds = dict(COLUMNS[table])
+    wanted = None if columns is None else set(columns)
     if format == "parquet":
-        for row in parquet().read_table(path).to_pylist():
-            yield {k: _iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
+        data = parquet().read_table(path, columns=None if columns is None else list(columns))
+        times = [n for n in data.column_names if kinds.get(n) == "timestamp"]
+        for row in data.to_pylist():
+            for name in times:
+                if row[name] is not None:
+                    row[name] = _iso(row[name])
+            yield row
     elif format == "jsonl":
         with path.open(encoding="utf-8") as lines:
             for line in lines:
                 if line.strip():
-                    yield json.loads(line)
+                    row = json.loads(line)
+                    yield row if wanted is None else {k: row.get(k) for k in wanted}
     else:
         with path.open(encoding="utf-8", newline="") as file:
             for row in csv.DictReader(file):
-                yield {k: _typed(v, kinds.get(k, "string")) for k, v in row.items()}
+                yield {
+                    k: _typed(v, kinds.get(k, "string"))
+                    for k, v in row.items()
+                    if wanted is None or k in wanted
+                }
 
 
 def _iso(value: datetime) -> str:
