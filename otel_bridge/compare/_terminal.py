@@ -57,10 +57,10 @@ def signed(metric: str, change: Any) -> str:
         return ""
     if isinstance(change, str):
         return change
-    if not change:
+    shown = figure(metric, abs(change))
+    if not change or shown == figure(metric, 0):  # -0.000s: too small to show, say 0
         return "0"
-    sign = "+" if change > 0 else "-"
-    return sign + figure(metric, abs(change))
+    return ("+" if change > 0 else "-") + shown
 
 
 def _id(run: Mapping[str, Any]) -> str:
