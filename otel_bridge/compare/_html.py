@@ -181,7 +181,8 @@ def diff_html(diff: Diff) -> str:
                 "b": None
                 if pair.b is None
                 else {"label": pair.b.label, "text": step_text(pair.b, 400)},
-                "what": describe(pair, 400) if pair.status != "equal" else "",
+                # Only one side's step: the A and B columns say it all.
+                "what": describe(pair, 400) if pair.status == "changed" else "",
                 "colour": None,
             }
         )
@@ -229,6 +230,7 @@ def diff_html(diff: Diff) -> str:
             b=diff.b,
             counts=diff.counts(),
             first=diff.first_divergence(),
+            status_text=_STATUS_TEXT,
             timeline=timeline,
             groups=groups,
             side_of=side_of,

@@ -55,10 +55,10 @@ _CHUNK = 50  # resamples drawn at once: bounded memory for large sets
 Key = tuple[str, int | None, int]
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any) -> int | float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return value
 
 
 def _figures(row: Mapping[str, Any]) -> dict[str, Any]:
