@@ -90,7 +90,9 @@ def bench_diff(repeat: int) -> list[dict[str, Any]]:
                 "steps": len(diff.steps),
                 "not_equal": len(diff.steps) - counts["equal"],
                 "to_dict_s": timed(repeat, lambda b=b: diff_runs(a, b).to_dict()),
-                "terminal_s": timed(repeat, lambda b=b: render_diff(diff_runs(a, b), console)),
+                "terminal_s": timed(
+                    repeat, lambda b=b, console=console: render_diff(diff_runs(a, b), console)
+                ),
                 "html_s": timed(repeat, lambda b=b: diff_runs(a, b).to_html()),
             }
         )

@@ -40,8 +40,9 @@ SETS_HELP = (
     SOURCES_HELP
     + """
 \\b
-A SET is an export directory (otel-bridge export, or MASEval's BenchmarkExport: its runs
-table, with the evaluators' results) or a SOURCE with the run filters.
+A SET is an export directory (otel-bridge export, or MASEval's BenchmarkExport:
+its runs table has the evaluators' results) or a SOURCE with the run filters
+(they apply to both sets).
 """
 )
 
@@ -78,8 +79,8 @@ def compare(
     intervals, and how many tasks got better, worse or stayed (by score).
 
     \b
-    otel-bridge compare results/before/tables results/after/tables -o compare.html
-    otel-bridge compare http://127.0.0.1:4318 --session s1 ... (the filters apply to both sets)
+    otel-bridge compare before/tables after/tables -o compare.html
+    otel-bridge compare before.otlp.json after.otlp.json --since 2h
     """
     if no_diffs and output is None:
         raise ConfigError("--no-diffs goes with -o (the diff pages are written beside the page)")

@@ -48,7 +48,7 @@ def diff(
 
     \b
     otel-bridge diff before.otlp.json after.otlp.json -o diff.html
-    otel-bridge diff http://127.0.0.1:4318#4bf92f3577b34da6a3ce929d0e0e4736 runs.otlp.json#5c1e...
+    otel-bridge diff http://127.0.0.1:4318#4bf92f35... runs.otlp.json#5c1e9a0b...
     """
     a = selection.one_run(run_a, prices)
     b = selection.one_run(run_b, prices)

@@ -55,8 +55,8 @@ RUN_HELP = (
     SOURCES_HELP
     + """
 \b
-A RUN is a SOURCE holding one run, or SOURCE#TRACE_ID: run.otlp.json#4bf92f35...,
-http://127.0.0.1:4318#4bf92f35..., or an export directory (otel-bridge export) #TRACE_ID.
+A RUN is a SOURCE holding one run, or SOURCE#TRACE_ID: run.otlp.json#4bf9...,
+http://127.0.0.1:4318#4bf9..., or an export directory: results/tables#4bf9...
 """
 )
 
