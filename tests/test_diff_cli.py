@@ -9,11 +9,15 @@ from typing import Any
 import compare_pairs as pairs
 import pytest
 from click.testing import CliRunner, Result
+from collector_fixtures import collector
 from runs import traced
 
 from otel_bridge import Telemetry
 from otel_bridge.cli import main
+from otel_bridge.collector import Collector
 from otel_bridge.scripted import ScriptedLLMServer
+
+__all__ = ["collector"]  # a fixture, imported for pytest
 
 
 def cli(*args: str) -> Result:
@@ -126,3 +130,25 @@ def test_an_export_missing_a_table_is_one_error_line(
     (export / "tool_calls").rmdir()
     result = cli("diff", f"{export}#{two_runs[0].rpartition('#')[2]}", two_runs[0])
     assert f"{export}: the export has no tool_calls table" in error_line(result)
+
+
+async def test_runs_in_a_collector_named_by_url_hash_trace_id(
+    collector: Collector,
+    llm: ScriptedLLMServer,
+) -> None:
+    telemetry = Telemetry(otlp_endpoint=collector.http_url, service_name="diff-test")
+    try:
+        _, a = await traced(telemetry, pairs.calculator(llm, b=3))
+        _, b = await traced(telemetry, pairs.calculator(llm, b=4))
+    finally:
+        telemetry.shutdown()  # every span exported
+    url = collector.http_url
+    result = cli("diff", f"{url}#{a}", f"{url}#{b}", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["a"]["trace_id"], data["b"]["trace_id"]) == (a, b)
+    assert data["first_divergence"]["what"] == "asks add with b: 3 → 4"
+    several = error_line(cli("diff", url, f"{url}#{b}"))
+    assert f"{url} holds several runs: name one as {url}#TRACE_ID" in several
+    missing = error_line(cli("diff", f"{url}#{'cd' * 16}", f"{url}#{b}"))
+    assert "cd" * 16 in missing
