@@ -57,7 +57,7 @@ def _cost(row: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def runs_from_tables(tables: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """RunTrace JSON per row of the runs table, filled from the other tables that are given."""
     runs: dict[str, dict[str, Any]] = {}
     for row in tables["runs"]:

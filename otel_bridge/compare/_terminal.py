@@ -131,7 +131,7 @@ def _agents(diff: Diff) -> Table:
 
 def _shown(steps: list[AlignedStep]) -> list[int | tuple[int, int]]:
     """Indexes of the steps to show, and (first, last) of each folded stretch of equal ones."""
-    near = set()
+    near: set[int] = set()
     for index, pair in enumerate(steps):
         if pair.status != "equal":
             near.update(range(index - CONTEXT, index + CONTEXT + 1))
