@@ -160,6 +160,7 @@ def _about(run: Mapping[str, Any]) -> dict[str, Any]:
         "start": run.get("start"),
         "input": run.get("input"),
         "labels": dict(as_mapping(run.get("labels"))),
+        "evaluation": run.get("evaluation"),  # MASEval's, for a run read from its export
     }
 
 
