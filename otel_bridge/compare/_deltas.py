@@ -29,7 +29,16 @@ RUN_METRICS = (
     "wall_s",
     "errors",
 )
-AGENT_METRICS = ("llm_calls", "tool_calls", *TOKENS, "cost_usd", "llm_s", "tool_s", "errors")
+AGENT_METRICS = (
+    "llm_calls",
+    "tool_calls",
+    *TOKENS,
+    "cost_usd",
+    "llm_s",
+    "tool_s",
+    "wall_s",
+    "errors",
+)
 
 
 def _number(value: Any) -> float | int | None:
@@ -97,6 +106,7 @@ def agent_figures(run: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "cost_usd": _cost(stats.get("cost")),
             "llm_s": _seconds(mine_llm),
             "tool_s": _seconds(mine_tools),
+            "wall_s": _number(stats.get("duration_s")),  # the agent's own time in the run
             "errors": _number(stats.get("errors")),
         }
     return found

@@ -208,6 +208,7 @@ def diff_html(diff: Diff) -> str:
             "cost_usd",
             "llm_s",
             "tool_s",
+            "wall_s",
             "errors",
         ):
             d = figures[metric]
