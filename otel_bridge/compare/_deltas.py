@@ -47,13 +47,13 @@ def _number(value: Any) -> float | int | None:
     return value
 
 
-def _tokens(usage: Any) -> dict[str, int | None]:
+def _tokens(usage: Any) -> dict[str, float | int | None]:
     """Token counts; None (never zero) when no call reported any."""
     usage = as_mapping(usage)
     unknown = usage.get("complete") is False and not (
         _number(usage.get("input_tokens")) or _number(usage.get("output_tokens"))
     )
-    return {k: None if unknown else _number(usage.get(k)) for k in TOKENS}  # type: ignore[misc]
+    return {k: None if unknown else _number(usage.get(k)) for k in TOKENS}
 
 
 def _cost(cost: Any) -> float | None:

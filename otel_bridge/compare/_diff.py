@@ -71,13 +71,14 @@ class Diff:
         keys_b = [code(s.key) for s in steps_b]
         aligned = []
         for i, j in align(keys_a, prints_a, keys_b, prints_b):
-            sa = None if i is None else steps_a[i]
-            sb = None if j is None else steps_b[j]
-            if sa is None:
-                aligned.append(AlignedStep("only_b", None, sb, ()))
-            elif sb is None:
-                aligned.append(AlignedStep("only_a", sa, None, ()))
-            elif prints_a[i] == prints_b[j]:  # type: ignore[index]
+            if i is None:
+                aligned.append(AlignedStep("only_b", None, steps_b[j or 0], ()))
+                continue
+            if j is None:
+                aligned.append(AlignedStep("only_a", steps_a[i], None, ()))
+                continue
+            sa, sb = steps_a[i], steps_b[j]
+            if prints_a[i] == prints_b[j]:
                 aligned.append(AlignedStep("equal", sa, sb, ()))
             else:
                 fields = tuple(k for k in sa.content if sa.content.get(k) != sb.content.get(k))

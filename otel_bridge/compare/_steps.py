@@ -148,16 +148,17 @@ def steps_of(run: Mapping[str, Any]) -> list[Step]:
         steps.append(
             Step("tool", agent, label, _ns(call.get("start")), ("tool", who, name), content)
         )
-    for kind, items, what in (
+    passing: tuple[tuple[StepKind, Any, str], ...] = (
         ("handoff", run.get("handoffs"), "reason"),
         ("delegation", run.get("delegations"), "task"),
-    ):
+    )
+    for kind, items, what in passing:
         for item in map(as_mapping, items or ()):
             source = None if item.get("from") is None else str(item.get("from"))
             who = source or "(no agent)"
             content = {"to": item.get("to"), what: item.get(what)}
             steps.append(
-                Step(kind, source, f"{who} · {kind}", _ns(item.get("at")), (kind, who), content)  # type: ignore[arg-type]
+                Step(kind, source, f"{who} · {kind}", _ns(item.get("at")), (kind, who), content)
             )
     steps.sort(key=lambda s: (s.at_ns, _ORDER[s.kind]))
     end = max(_ns(run.get("end")), steps[-1].at_ns if steps else 0)
