@@ -136,7 +136,7 @@ def _bootstrap(columns: list[np.ndarray], rng: np.random.Generator) -> list[dict
             slots += offsets
             counts = np.bincount(slots.ravel(), minlength=size * width)
             counts = counts.reshape(size, width)
-            means[k].append(counts @ values / n)
+            means[k].append(counts.astype(np.float64) @ values / n)  # a float product: BLAS
             cumulative = counts.cumsum(axis=1)
             low = (cumulative > low_rank).argmax(axis=1)
             high = (cumulative > high_rank).argmax(axis=1)
