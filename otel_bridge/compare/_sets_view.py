@@ -83,6 +83,12 @@ def render_sets(comparison: SetComparison, console: Console, names: tuple[str, s
     for verdict in ("better", "worse", "same", "unscored"):
         head.append(f"{verdicts[verdict]} {verdict}", style=_VERDICT_STYLE[verdict])
         head.append("  " if verdict != "unscored" else "")
+    if verdicts["unscored"] == data["matched"]:
+        head.append(
+            "\nNo scores: these runs carry no evaluation (MASEval's BenchmarkExport writes it "
+            "into its runs table).",
+            style="dim",
+        )
     table = Table(
         "", "A mean", "B mean", "mean change", "95% CI", "median", box=None, padding=(0, 1)
     )
