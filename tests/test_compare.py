@@ -10,87 +10,24 @@ to an OTLP/JSON file: both kinds of set are compared.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import duckdb
 import pytest
 from click.testing import CliRunner, Result
+from compare_benchmark import EXTRA, run_benchmark
 
 from otel_bridge import Telemetry
 from otel_bridge.cli import main
-from otel_bridge.maseval_adapter import BenchmarkExport
-from otel_bridge.scripted import ConversationRouter, Reply, ToolCallSpec, Usage
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "maseval_benchmark.py"
-EXTRA = Usage(prompt=470, completion=10)  # the writer's second word count in brief-traces
-WRONG = "In short: nothing to say."  # the writer's answer in brief-tokens
-
-
-def _example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("maseval_benchmark_compare_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def changed_conversations(example: ModuleType) -> ConversationRouter:
-    """The example's script (``scripted_conversations``) with the two changes."""
-    conversations = {}
-    for n, task_id in enumerate(example.TOPICS):
-        topic, _ = example.TOPICS[task_id]
-        answer = example.answer_of(task_id)
-        count = Reply(
-            agent="You are the writer.",
-            tool_calls=[ToolCallSpec("word_count", {"text": answer})],
-            usage=Usage(prompt=450 + n, completion=30, cached=0),
-        )
-        extra = [Reply(agent="You are the writer.", tool_calls=count.tool_calls, usage=EXTRA)]
-        conversations[example.query_of(task_id)] = [
-            Reply(
-                agent="You are the researcher.",
-                tool_calls=[ToolCallSpec("search", {"query": topic})],
-                usage=Usage(prompt=300 + n, completion=20, cached=0),
-            ),
-            Reply(
-                agent="You are the researcher.",
-                tool_calls=[ToolCallSpec("handoff", {"to_agent": "writer", "reason": "Done."})],
-                usage=Usage(prompt=380 + n, completion=25, cached=256),
-            ),
-            count,
-            *(extra if task_id == "brief-traces" else []),
-            Reply(
-                agent="You are the writer.",
-                content=WRONG if task_id == "brief-tokens" else answer,
-                usage=Usage(prompt=500 + n, completion=22, cached=384),
-            ),
-        ]
-    return ConversationRouter(conversations)
-
-
-def _benchmark(directory: Path, changed: bool) -> tuple[Path, Path]:
-    """Run the benchmark: its tables (Parquet, or CSV when ``changed``) and its spans."""
-    example = _example()
-    if changed:
-        # The example's run_benchmark reads its script from this module attribute.
-        vars(example)["scripted_conversations"] = lambda: changed_conversations(example)
-    tables, spans = directory / "tables", directory / "spans.otlp.json"
-    export = BenchmarkExport(tables, format="csv" if changed else "parquet")
-    with Telemetry(otlp_json_file=spans, service_name="compare-test") as telemetry:
-        example.run_benchmark(num_workers=1, telemetry=telemetry, callbacks=[export])
-    assert (export.runs, export.errors) == (3, 0)
-    return tables, spans
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Both benchmark runs: A as the example is, B with the two changes."""
-    a_tables, a_spans = _benchmark(tmp_path_factory.mktemp("before"), changed=False)
-    b_tables, b_spans = _benchmark(tmp_path_factory.mktemp("after"), changed=True)
+    a_tables, a_spans = run_benchmark(tmp_path_factory.mktemp("before"), changed=False)
+    b_tables, b_spans = run_benchmark(tmp_path_factory.mktemp("after"), changed=True)
     return {"a": a_tables, "b": b_tables, "a_spans": a_spans, "b_spans": b_spans}
 
 

@@ -1,7 +1,7 @@
 """The diff and compare pages of real runs, opened in the system's headless Chromium.
 
 The pages are made from live runs of the scripted server (a tool whose output carries a
-``<script>``) and from a MASEval benchmark run twice (tests/test_compare.py). The driver
+``<script>``) and from a MASEval benchmark run twice (tests/compare_benchmark.py). The driver
 (``tests/browser/inspect_compare.mjs``, playwright-core on ``/usr/bin/chromium``) reads the DOM:
 nothing is requested, no console error, the script in the data never runs, the step filter,
 the details of a click, the verdict filter and the sort work. Screenshots at 1280 and 800 px
@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from compare_benchmark import run_benchmark
 from llama_index.core.agent.workflow import FunctionAgent
 from runs import traced_run
-from test_compare import _benchmark
 
 from otel_bridge import Telemetry, diff_runs
 from otel_bridge.cli import main
@@ -128,8 +128,8 @@ async def test_diff_page_in_chromium(
 
 
 def test_compare_page_in_chromium(inspect: Inspect, tmp_path: Path) -> None:
-    a, _ = _benchmark(tmp_path / "before", changed=False)
-    b, _ = _benchmark(tmp_path / "after", changed=True)
+    a, _ = run_benchmark(tmp_path / "before", changed=False)
+    b, _ = run_benchmark(tmp_path / "after", changed=True)
     page = tmp_path / "compare-in-chromium.html"
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "-o", str(page)])
     assert result.exit_code == 0, result.output
