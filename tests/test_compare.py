@@ -171,3 +171,23 @@ def test_bad_sets_are_one_error_line(
         assert result.exit_code == 2, result.output
         assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
         assert result.stdout == ""
+
+
+def test_an_export_from_before_the_evaluation_columns_compares_unscored(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    old = tmp_path / "old"
+    shutil.copytree(runs["a"], old)
+    for part in (old / "runs").iterdir():
+        table = pq.read_table(part)
+        pq.write_table(table.drop(["task_status", "passed", "score", "evaluation"]), part)
+    result = cli("compare", str(old), str(runs["b"]), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["matched"] == 3
+    assert data["overall"]["verdicts"] == {"better": 0, "worse": 0, "same": 0, "unscored": 3}
+    assert [t["change"]["total_tokens"] for t in data["tasks"]] == [0, 0, 480]

@@ -69,12 +69,19 @@ def _read_part(
     kinds = dict(COLUMNS[table])
     wanted = None if columns is None else set(columns)
     if format == "parquet":
-        data = parquet().read_table(path, columns=None if columns is None else list(columns))
+        pq = parquet()
+        # Columns an older schema does not have read as null (e.g. the evaluation's).
+        present = None if columns is None else set(pq.read_schema(path).names)
+        chosen = None if columns is None else [c for c in columns if c in (present or ())]
+        data = pq.read_table(path, columns=chosen)
         times = [n for n in data.column_names if kinds.get(n) == "timestamp"]
+        absent = [] if columns is None else [c for c in columns if c not in (present or ())]
         for row in data.to_pylist():
             for name in times:
                 if row[name] is not None:
                     row[name] = _iso(row[name])
+            for name in absent:
+                row[name] = None
             yield row
     elif format == "jsonl":
         with path.open(encoding="utf-8") as lines:
