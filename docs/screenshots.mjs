@@ -1,19 +1,26 @@
-// Screenshots of a demo run in a real Phoenix, taken in headless Chromium (playwright-core from
-// tests/browser/node_modules, the system's /usr/bin/chromium):
+// Screenshots of a demo run in a real Phoenix and in Jaeger's own UI, taken in headless Chromium
+// (playwright-core from tests/browser/node_modules, the system's /usr/bin/chromium):
 //
 //   docs/phoenix-trace.png         the project's agent steps and LLM calls (status, latency, tokens)
 //   docs/phoenix-trace-detail.png  the run's trace: the span tree with each agent's steps
+//   docs/jaeger-trace.png          the run's trace in the Jaeger UI: agents, tools, the handoff
 //
 // Usage, from the repository root (after `cd tests/browser && npm ci`):
 //
 //   node docs/screenshots.mjs                      # starts Phoenix (.venv-phoenix) on loopback,
-//                                                  # runs `otel-bridge demo` into it, stops it
+//                                                  # runs `otel-bridge demo` into it, stops it;
+//                                                  # then Jaeger's, when JAEGER_UI_ASSETS is set
 //   node docs/screenshots.mjs URL [PROJECT]        # a Phoenix already running, its newest run
 //                                                  # of PROJECT (default otel-bridge-demo)
+//   node docs/screenshots.mjs jaeger               # Jaeger's only
+//
+// Jaeger's: build/bin/jaeger (bash .ci/build-binaries) serves the jaeger-ui build that
+// JAEGER_UI_ASSETS points at (its packages/jaeger-ui/build directory; the UI is on no package
+// registry: README.md says how to build it). Without JAEGER_UI_ASSETS that picture is skipped.
 //
 // Prints what the pictures show (span names of the tree) and fails when an agent is missing.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,6 +31,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const { chromium } = createRequire(join(ROOT, "tests/browser/package.json"))("playwright-core");
 const DOCS = join(ROOT, "docs");
 const AGENTS = ["researcher", "writer"];
+// The otel-bridge command of the repository's environment (OTEL_BRIDGE_BIN: another one).
+const OTEL_BRIDGE = process.env.OTEL_BRIDGE_BIN || join(ROOT, ".venv/bin/otel-bridge");
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 async function freePort() {
@@ -146,15 +155,128 @@ async function screenshots(url, project) {
   }
 }
 
+// ---- Jaeger's own UI ------------------------------------------------------------------------
+
+const JAEGER_PORTS = [
+  "JAEGER_OTLP_GRPC_PORT", "JAEGER_OTLP_HTTP_PORT", "JAEGER_QUERY_HTTP_PORT",
+  "JAEGER_QUERY_GRPC_PORT", "JAEGER_HEALTH_PORT",
+];
+
+// build/bin/jaeger with the repository's config, every port free on loopback, serving the UI
+// build at `assets` (a second config file, merged over the first).
+async function startJaeger(workdir, assets) {
+  const ports = {};
+  for (const name of JAEGER_PORTS) ports[name] = String(await freePort());
+  const uiConfig = join(workdir, "jaeger-ui.yaml");
+  writeFileSync(uiConfig, `extensions:\n  jaeger_query:\n    ui:\n      assets_path: ${JSON.stringify(assets)}\n`);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OTEL_")));
+  Object.assign(env, ports, { JAEGER_LOG_LEVEL: "warn" });
+  const child = spawn(
+    join(ROOT, "build/bin/jaeger"),
+    ["--config", join(ROOT, "collector/jaeger-config.yaml"), "--config", uiConfig],
+    { cwd: workdir, env, stdio: "ignore", detached: true },
+  );
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`Jaeger exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${ports.JAEGER_HEALTH_PORT}/status`)).ok) {
+        return {
+          child,
+          otlp: `http://127.0.0.1:${ports.JAEGER_OTLP_HTTP_PORT}`,
+          query: `http://127.0.0.1:${ports.JAEGER_QUERY_HTTP_PORT}`,
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error("Jaeger did not become healthy in 60 s");
+}
+
+// The demo's trace once Jaeger holds all of its spans (the count stops changing).
+async function jaegerRun(query, traceId) {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const body = await getJson(`${query}/api/traces/${traceId}`).catch(() => null);
+    const spans = body && body.data && body.data.length ? body.data[0].spans : [];
+    if (spans.length && spans.length === last) return spans;
+    last = spans.length;
+    await sleep(300);
+  }
+  throw new Error(`trace ${traceId} did not arrive in Jaeger at ${query}`);
+}
+
+async function jaegerScreenshot() {
+  const assets = process.env.JAEGER_UI_ASSETS;
+  if (!assets) {
+    console.log("JAEGER_UI_ASSETS is not set: no Jaeger UI screenshot (README.md: building it)");
+    return;
+  }
+  if (!existsSync(join(assets, "index.html"))) throw new Error(`no index.html in ${assets}`);
+  const workdir = mkdtempSync(join(tmpdir(), "jaeger-screenshots-"));
+  const { child, otlp, query } = await startJaeger(workdir, resolve(assets));
+  try {
+    const out = join(workdir, "run.otlp.json");
+    const demo = spawnSync(
+      OTEL_BRIDGE,
+      ["demo", "--otlp-endpoint", otlp, "--out", out],
+      { cwd: workdir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, OPENAI_API_KEY: "" } },
+    );
+    if (demo.status !== 0) throw new Error(`otel-bridge demo failed (${demo.status})`);
+    const listed = spawnSync(OTEL_BRIDGE, ["traces", out, "--json"], { encoding: "utf8" });
+    const traceId = JSON.parse(listed.stdout.split("\n")[0]).trace_id;
+    const spans = await jaegerRun(query, traceId);
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(`${query}/trace/${traceId}`, { waitUntil: "networkidle" });
+      await page.getByText("researcher.handoff → writer").first().waitFor({ timeout: 30000 });
+      // Widen the tree's name column (its divider is dragged), so every operation name is whole.
+      const divider = page.locator(".VerticalResizer--dragger").first();
+      const at = await divider.boundingBox();
+      if (at) {
+        await page.mouse.move(at.x + at.width / 2, at.y + 10);
+        await page.mouse.down();
+        await page.mouse.move(at.x + 260, at.y + 10, { steps: 10 });
+        await page.mouse.up();
+      }
+      await page.mouse.move(700, 40); // over the top bar: no row highlighted, no tooltip
+      await sleep(500);
+      await page.screenshot({ path: join(DOCS, "jaeger-trace.png") });
+    } finally {
+      await browser.close();
+    }
+    const names = spans.sort((a, b) => a.startTime - b.startTime).map((s) => s.operationName);
+    console.log(JSON.stringify({ jaeger: query, traceId, tree: names }));
+    for (const name of ["researcher.search", "researcher.handoff → writer", "writer.word_count"]) {
+      if (!names.includes(name)) throw new Error(`no ${name} in Jaeger's tree`);
+    }
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGTERM"); // its own process group (detached), by its pid
+    } catch {
+      // already gone
+    }
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
 const [given, project = "otel-bridge-demo"] = process.argv.slice(2);
-if (given) {
+if (given === "jaeger") {
+  await jaegerScreenshot();
+} else if (given) {
   await screenshots(given.replace(/\/$/, ""), project);
 } else {
   const workdir = mkdtempSync(join(tmpdir(), "phoenix-screenshots-"));
   const { url, child } = await startPhoenix(workdir);
   try {
     const demo = spawnSync(
-      join(ROOT, ".venv/bin/otel-bridge"),
+      OTEL_BRIDGE,
       ["demo", "--otlp-endpoint", url, "--project", project, "--out", join(workdir, "run.otlp.json")],
       { cwd: workdir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, OPENAI_API_KEY: "" } },
     );
@@ -164,4 +286,5 @@ if (given) {
     stopPhoenix(child);
     rmSync(workdir, { recursive: true, force: true });
   }
+  await jaegerScreenshot();
 }

@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
@@ -298,7 +299,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         for row in summary(reports):
             print(json.dumps(row))
+    for line in written(export, args.tables, args.report):
+        print(line, file=sys.stderr)  # stdout stays JSON
     return 0 if all(r["status"] == "success" for r in reports) else 1
+
+
+def written(export: BenchmarkExport, tables: str | None, report: str | None) -> list[str]:
+    """Where the tables and the report went (or that they did not), in words."""
+    if export.errors:
+        return [f"Writing the tables or the report failed ({export.errors}); see the log above."]
+    lines = []
+    if tables:
+        lines.append(
+            f"Tables of the {export.runs} runs (Parquet) in {tables}/: runs, agents, llm_calls, "
+            f"tool_calls, messages, handoffs (e.g. duckdb: SELECT * FROM '{tables}/runs/*.parquet')"
+        )
+    if report:
+        lines.append(f"HTML report: {Path(report) / 'index.html'} (a page per run)")
+    return lines
 
 
 if __name__ == "__main__":

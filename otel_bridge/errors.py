@@ -3,6 +3,7 @@
 ```
 OtelBridgeError                  every error the package raises on purpose
 ├── ConfigError (ValueError)     settings that cannot work: a protocol, a header string, a port
+│   └── FrameworkNotInstalled    a framework asked for by name whose packages are missing
 ├── TraceIdError (ValueError)    text that is not a trace or span id
 ├── SpanFormatError (ValueError) input that is not the span format it claims to be: a wrong
 │                                file, malformed OTLP/JSON or protobuf
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "FrameworkNotInstalled",
     "OtelBridgeError",
     "QueueFull",
     "ScriptError",
@@ -51,6 +53,10 @@ class OtelBridgeError(Exception):
 
 class ConfigError(OtelBridgeError, ValueError):
     """Settings that cannot work."""
+
+
+class FrameworkNotInstalled(ConfigError):
+    """A framework was asked for by name but its packages (its otel-bridge extra) are missing."""
 
 
 class TraceIdError(OtelBridgeError, ValueError):

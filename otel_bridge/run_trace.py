@@ -26,11 +26,13 @@ Status = Literal["ok", "error"]
 
 
 class RunLabels(TypedDict):
-    """Who ran a run, in which session, for which MASEval task and repetition (None: unsaid)."""
+    """Which session a run belongs to, for which MASEval task and repetition, in which agent
+    framework (None: unsaid)."""
 
     session_id: str | None
     task_id: str | None
     repetition: int | None
+    framework: str | None
 
 
 def _s(ns: int) -> float:
@@ -350,7 +352,9 @@ class RunTrace:
     cost: Cost = _UNPRICED
     cost_by_model: dict[str, Cost] = field(default_factory=dict)
     labels: RunLabels = field(
-        default_factory=lambda: RunLabels(session_id=None, task_id=None, repetition=None)
+        default_factory=lambda: RunLabels(
+            session_id=None, task_id=None, repetition=None, framework=None
+        )
     )
     delegations: list[Delegation] = field(default_factory=list)
 

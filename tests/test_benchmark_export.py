@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import duckdb
+import pytest
 
 from otel_bridge import Telemetry
 from otel_bridge.maseval_adapter import BenchmarkExport
@@ -57,6 +58,21 @@ def test_a_benchmark_run_as_tables_and_a_report(tmp_path: Path) -> None:
     index = (tmp_path / "report" / "index.html").read_text()
     assert all(task in index for task in by_report)
     json.dumps(reports, default=str)  # the reports stay as MASEval made them
+
+
+def test_the_example_says_where_it_wrote_its_tables_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables, report = tmp_path / "tables", tmp_path / "report"
+    assert _example().main(["--tables", str(tables), "--report", str(report)]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 3  # a JSON line per task, nothing else
+    assert err.splitlines()[-2:] == [
+        f"Tables of the 3 runs (Parquet) in {tables}/: runs, agents, llm_calls, tool_calls, "
+        f"messages, handoffs (e.g. duckdb: SELECT * FROM '{tables}/runs/*.parquet')",
+        f"HTML report: {report / 'index.html'} (a page per run)",
+    ]
+    assert (report / "index.html").is_file() and list((tables / "runs").glob("*.parquet"))
 
 
 def test_export_problems_never_reach_the_benchmark(tmp_path: Path) -> None:

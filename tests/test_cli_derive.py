@@ -127,7 +127,7 @@ def test_derive_all_from_the_collector(recorded: Recorded) -> None:
     newest_first = [t.trace_id for t in reversed(recorded.traces)]
     assert [run["trace_id"] for run in runs] == newest_first
     assert [run["usage"]["total_tokens"] for run in runs] == [2363, 2363, 2363]
-    assert "skipped 1 open run(s) without a root span" in result.stderr
+    assert "skipped 1 open run without a root span" in result.stderr
     every = derive(recorded.url, "--all", "--json", "--include-open")
     assert [json.loads(line)["trace_id"] for line in every.stdout.splitlines()] == [
         *newest_first,

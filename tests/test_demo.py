@@ -54,7 +54,14 @@ def test_demo_offline_end_to_end(tmp_path: Path) -> None:
     assert "researcher" in text and "writer" in text
     assert "researcher → writer" in text
     assert "tokens 2,240 in / 123 out" in text  # the scripted usage, summed from the spans
-    assert f"otel-bridge derive {out} --json" in text
+    assert f"otel-bridge derive {out} \\\n      --json" in text  # long: " \\" before --json
+    assert "Cost: the scripted model's tokens priced at gpt-4o-mini rates" in text
+    # within 80 columns (but for the long temporary path, which is never cut), no line ending
+    # in a space
+    lines = text.splitlines()
+    assert all(len(line) <= 80 or str(out) in line for line in lines)
+    assert not any(line.endswith(" ") for line in lines)
+    assert "otel-bridge report " in text  # the page is suggested
     assert "Export failed" not in text
 
     (trace,) = derive_all(load_spans(out))

@@ -115,13 +115,23 @@ def test_an_unusable_prompt_count_makes_the_call_usage_unknown_never_negative(
 def test_genai_counts_follow_the_same_rule(count: Any) -> None:
     trace = genai_call(**{genai.INPUT_TOKENS: count, genai.OUTPUT_TOKENS: 4})
     assert usage(trace) == {"input_tokens": 0, "total_tokens": 0, **MISSING}
-    assert trace.issues == ["tokens_missing", "no_message_content", "rejected_values"]
+    assert trace.issues == [
+        "tokens_missing",
+        "unknown_framework",
+        "no_message_content",
+        "rejected_values",
+    ]
 
 
 def test_genai_string_numerals_are_coerced() -> None:
     trace = genai_call(**{genai.INPUT_TOKENS: "30", genai.OUTPUT_TOKENS: 4.0})
     assert usage(trace) == {"input_tokens": 30, "total_tokens": 34, **MISSING_NONE}
-    assert trace.issues == ["price_unknown", "no_message_content", "coerced_values"]
+    assert trace.issues == [
+        "price_unknown",
+        "unknown_framework",
+        "no_message_content",
+        "coerced_values",
+    ]
 
 
 def test_a_rejected_total_is_recomputed_from_prompt_and_completion() -> None:
@@ -205,7 +215,7 @@ def test_an_unusable_time_to_first_chunk_is_rejected(delay: Any) -> None:
         }
     )
     assert trace.llm_calls[0].time_to_first_token_ns is None
-    assert trace.issues == ["no_message_content", "rejected_values"]
+    assert trace.issues == ["unknown_framework", "no_message_content", "rejected_values"]
 
 
 def test_a_usable_time_to_first_chunk_is_taken() -> None:

@@ -23,7 +23,7 @@ from scenarios import Run, Scenario, add, handoff, react
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.conventions import genai_attributes as genai
-from otel_bridge.conventions import step_agent
+from otel_bridge.frameworks import step_agent
 from otel_bridge.scripted import (
     Reply,
     ScriptedLLMServer,
@@ -318,7 +318,7 @@ def test_a_root_that_never_ends_is_flushed_after_max_wait() -> None:
     clock.now += 2
     exporter.flush_due()
     assert len(inner.get_finished_spans()) == len(b.spans) - 1
-    assert agents_by_name(inner)["FunctionTool.acall"] == {"a"}
+    assert agents_by_name(inner)["a.add"] == {"a"}  # the tool call, named after its agent
 
 
 def test_force_flush_exports_everything_now() -> None:

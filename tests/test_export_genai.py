@@ -331,7 +331,9 @@ async def test_handoff_is_a_transfer_in_every_mode(llm: ScriptedLLMServer, tmp_p
         }, mode
         assert tool.attributes[genai.AGENT_NAME] == "researcher"
         assert tool.name == (
-            "FunctionTool.acall" if mode == "openinference" else "execute_tool handoff writer"
+            "researcher.handoff → writer"
+            if mode == "openinference"
+            else "execute_tool handoff → writer"
         )
         assert not any("gen_ai.agent.handoff" in k for s in run.exported for k in s.attributes)
 

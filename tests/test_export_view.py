@@ -105,10 +105,15 @@ def test_the_demo_reads_well_in_phoenix(
         assert names.count("invoke_agent researcher") == names.count("invoke_agent writer") == 1
         assert {s["span_kind"] for s in spans if s["name"].startswith("invoke_agent ")} == {"AGENT"}
         assert "invoke_workflow AgentWorkflow" in names
+        tools = ["execute_tool search", "execute_tool handoff → writer", "execute_tool word_count"]
     else:
         assert names.count("researcher.run_agent_step") == 2
         assert names.count("writer.run_agent_step") == 2
         assert "AgentWorkflow.run_agent_step" not in names
+        tools = ["researcher.search", "researcher.handoff → writer", "writer.word_count"]
+    # which tool ran, for which agent, and which call was the handoff: in the tree's names
+    called = [s for s in spans if s["span_kind"] == "TOOL"]
+    assert [s["name"] for s in sorted(called, key=lambda s: s["start_time"])] == tools
     llm = [s for s in spans if s["span_kind"] == "LLM"]
     assert len(llm) == 4  # the four model calls, nothing else
     prepared = [s for s in spans if s["name"].endswith("._prepare_chat_with_tools")]

@@ -72,13 +72,23 @@ def test_the_demo_reads_well_in_jaeger(jaeger: JaegerServer, tmp_path: Path, sem
         assert names.count("invoke_agent researcher") == names.count("invoke_agent writer") == 1
         assert "invoke_workflow AgentWorkflow" in names
         assert names.count("chat gpt-4o-mini") == 4  # the four model calls, named as GenAI does
+        tools = ["execute_tool search", "execute_tool handoff → writer", "execute_tool word_count"]
     else:
+        tools = ["researcher.search", "researcher.handoff → writer", "writer.word_count"]
         assert names.count("researcher.run_agent_step") == 2
         assert names.count("writer.run_agent_step") == 2
         kinds = [tags(span).get("openinference.span.kind") for span in spans]
         assert kinds.count("LLM") == 4  # no phantom LLM spans
         assert "AgentWorkflow.run_agent_step" not in names
 
+    # which tool ran, for which agent, and which call was the handoff: in the tree's names
+    called = [
+        s
+        for s in spans
+        if tags(s).get("openinference.span.kind") == "TOOL"
+        or tags(s).get("gen_ai.operation.name") == "execute_tool"
+    ]
+    assert [s["operationName"] for s in sorted(called, key=lambda s: s["startTime"])] == tools
     (root,) = [span for span in spans if not span["references"]]
     assert root["operationName"] == "otel-bridge demo"
     assert tags(root)["otel.status_code"] == "OK"

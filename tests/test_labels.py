@@ -25,8 +25,14 @@ def test_labels_from_the_root_span_reach_the_runtrace_and_every_table() -> None:
         }
     )
     run = derive(b.spans)
-    assert run.labels == {"session_id": "s-1", "task_id": "task-7", "repetition": 2}
-    assert run.to_dict()["labels"] == {"session_id": "s-1", "task_id": "task-7", "repetition": 2}
+    expected = {
+        "session_id": "s-1",
+        "task_id": "task-7",
+        "repetition": 2,
+        "framework": "llama_index",
+    }
+    assert run.labels == expected
+    assert run.to_dict()["labels"] == expected
     tables = to_tables([run])
     for name in ("runs", "agents", "llm_calls", "messages"):
         row = tables[name][0]
@@ -39,9 +45,11 @@ def test_labels_from_openinference_metadata_and_none_when_unsaid() -> None:
         "session_id": None,
         "task_id": "t",
         "repetition": 0,
+        "framework": "llama_index",
     }
     assert derive(labelled().spans).labels == {
         "session_id": None,
         "task_id": None,
         "repetition": None,
+        "framework": "llama_index",
     }

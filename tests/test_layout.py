@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"report"},  # reads RunTrace JSON only, so that RunTrace.to_html() can call it
     {"run_trace", "otlp"},
     {"conventions"},
+    {"frameworks"},  # what each agent framework's spans mean; asks conventions for values
     {"derivation"},
     {"sources", "collector", "tables"},
     {"compare"},  # reads runs from the tables' export directories

@@ -61,8 +61,14 @@ def flat(output: str) -> str:
 
 
 def next_lines(output: str) -> list[str]:
-    """The lines after ``Next:``."""
-    return output.split("\nNext:\n", 1)[1].splitlines()
+    """The lines after ``Next:``, a command continued with `` \\`` joined into one line."""
+    lines: list[str] = []
+    for line in output.split("\nNext:\n", 1)[1].splitlines():
+        if lines and lines[-1].endswith(" \\"):
+            lines[-1] = f"{lines[-1][:-2]} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
 
 
 def assert_fits_80_columns(output: str) -> None:

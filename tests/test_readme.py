@@ -32,6 +32,19 @@ def test_a_runnable_block_runs(code: str, tmp_path: Path) -> None:
     assert done.stdout.strip(), "a runnable example shows its result"
 
 
+def test_the_first_example_prints_what_a_person_reads(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKS[0]], cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # the scripted usage: 2,363 tokens, the writer 1,365; cost $0.000343 (not 0.000342600)
+    assert done.stdout.splitlines()[1:] == [
+        "2,363 tokens, 1,365 of them the writer's",
+        "handoffs: [('researcher', 'writer', 'The research notes are ready.')]",
+        "cost $0.000343, 10 messages",
+    ]
+
+
 def test_ci_runs_exactly_the_readmes_test_command() -> None:
     command = re.search(r"Run the tests:\n\n```sh\n(.+?)\n```", README)
     assert command is not None

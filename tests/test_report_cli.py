@@ -60,7 +60,32 @@ def test_one_run_to_a_page(tmp_path: Path) -> None:
     assert SECOND in page and FIRST not in page
     assert '<dd data-total="total_tokens">10</dd>' in page
     assert result.stdout.startswith(f"Wrote {out} (")
-    assert f"run {SECOND} ok, 1 agent(s), 0 handoff(s)." in result.stdout
+    assert f"run {SECOND} ok, 1 agent, 0 handoffs." in result.stdout
+    handoff = invoke(str(source), "--trace-id", FIRST, "-o", str(tmp_path / "h.html"))
+    assert f"run {FIRST} ok, 2 agents, 1 handoff." in handoff.stdout
+
+
+def test_one_rule_for_a_page_and_a_directory_nothing_replaced_without_overwrite(
+    tmp_path: Path,
+) -> None:
+    source = two_runs(tmp_path)
+    out = tmp_path / "run.html"
+    out.write_text("mine")
+    refused = invoke(str(source), "--trace-id", SECOND, "-o", str(out))
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"otel-bridge: error: {out} exists; pass --overwrite to replace it, or -o another file\n"
+    )
+    assert out.read_text() == "mine"
+    replaced = invoke(str(source), "--trace-id", SECOND, "-o", str(out), "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert out.read_text().startswith("<!doctype html>")
+    directory = tmp_path / "all"
+    assert invoke(str(source), "--all", "-o", str(directory)).exit_code == 0
+    again = invoke(str(source), "--all", "-o", str(directory))
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
+    written = invoke(str(source), "--all", "-o", str(directory), "--overwrite")
+    assert written.stdout == f"Wrote {directory / 'index.html'} and 2 run pages in {directory}.\n"
 
 
 def test_several_runs_and_no_choice_is_one_line_naming_the_ways_out(tmp_path: Path) -> None:
@@ -106,7 +131,6 @@ def test_all_runs_to_a_directory_then_refuse_then_overwrite(tmp_path: Path) -> N
     [
         (["--all"], "--all writes a directory: name it with -o DIR"),
         (["--all", "-o", "x", "--trace-id", FIRST], "not both"),
-        (["--overwrite"], "--overwrite is for --all"),
         (["--trace-id", "nothex"], "invalid trace id"),
     ],
 )
@@ -168,6 +192,18 @@ def test_summary_of_run_trace_json_equals_that_of_the_run_trace() -> None:
     assert _summary([trace.to_dict()]) == _summary([trace])
     text = _summary([trace])
     assert "tokens 550 in / 52 out" in text and "researcher → writer" in text
+
+
+def test_summary_shows_the_runs_task_repetition_and_session() -> None:
+    data = derive(handoff_trace().spans).to_dict()
+    assert "session" not in _summary([data])  # no labels: no line for them
+    data["labels"] = {"session_id": "s-1", "task_id": "brief-tokens", "repetition": 0}
+    lines = _summary([data]).splitlines()
+    assert any(
+        line.split("│")[1].strip() == "task brief-tokens   repetition 0   session s-1"
+        for line in lines
+        if "│" in line
+    )
 
 
 def test_summary_shows_names_as_text_and_cost_when_there_is_one() -> None:

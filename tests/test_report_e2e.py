@@ -10,6 +10,7 @@ kept in ``$OTEL_BRIDGE_ARTIFACTS`` (default ``build/test-artifacts``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from otel_bridge.scripted import (
     Usage,
     scripted_openai_llm,
 )
+from otel_bridge.spans import iso_ns
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER_DIR = Path(__file__).with_name("browser")
@@ -141,16 +143,55 @@ def _clean(seen: dict[str, Any]) -> None:
 # ---- tests ------------------------------------------------------------------------------
 
 
+LABELS = {"session_id": "brief-session-7", "task_id": "brief-tokens", "repetition": 2}
+
+
+def _lead_pct(data: dict[str, Any]) -> float:
+    """How far into the run (%) its first call starts, from the RunTrace's own times."""
+    start, end = iso_ns(data["start"]), iso_ns(data["end"])
+    calls = [*data["llm_calls"], *data["tool_calls"]]
+    first = min(iso_ns(call["start"]) for call in calls)
+    return (first - start) * 100 / (end - start)
+
+
 @pytest.mark.browser
+@pytest.mark.parametrize("size", ["1280x900", "800x900"])
 async def test_demo_run_in_chromium(
-    llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
+    llm: ScriptedLLMServer,
+    telemetry: Telemetry,
+    tmp_path: Path,
+    inspect: Inspect,
+    artifacts: Path,
+    size: str,
 ) -> None:
     trace = await demo_run(llm, telemetry)
+    data = {**trace.to_dict(), "labels": LABELS}
     page = tmp_path / "demo.html"
-    page.write_text(run_html(trace), encoding="utf-8")
-    seen = inspect("run", page, artifacts / "report-demo.png")
+    page.write_text(run_html(data), encoding="utf-8")
+    seen = inspect("run", page, artifacts / f"report-demo-{size}.png", size)
 
     _clean(seen)
+    # the labels people group runs by, in the header
+    assert seen["labels"] == {
+        "task": "brief-tokens",
+        "repetition": "2",
+        "session": "brief-session-7",
+    }
+    layout = seen["layout"]
+    assert layout["narrowestBar"] >= 5  # the shortest call is still there to click
+    assert layout["badgesOnBars"] == 0 and layout["marksOnBars"] == 0
+    # nothing scrolls sideways at 800 px: the agent table shows its cost column
+    assert layout["tablesScrollSideways"] == 0 and layout["pageScrollsSideways"] is False
+    assert layout["lastAgentColumn"] == "cost" and layout["lastAgentColumnVisible"] is True
+    # every legend item points at something on the timeline (this run has no error)
+    found = {what: item["shown"] for what, item in seen["legend"].items()}
+    lead = _lead_pct(data) >= 3
+    assert found == {
+        **{"llm": 4, "tool": 2, "handoff": 1, "error": 0, "ttft": 4, "arrow": 1},
+        **({"lead": 1} if lead else {}),
+    }
+    if lead:  # the stretch before the first call says what it is, in the legend at least
+        assert seen["leadKey"].endswith(" before the first LLM call")
     assert seen["status"] == "ok" and seen["output"] == trace.output
     assert seen["lanes"] == ["researcher", "writer"]
     assert seen["nodes"] == ["researcher", "writer"]
@@ -177,6 +218,32 @@ async def test_demo_run_in_chromium(
 
 
 @pytest.mark.browser
+async def test_the_demo_page_explains_the_wait_before_the_first_call(
+    llm: ScriptedLLMServer, tmp_path: Path, inspect: Inspect, artifacts: Path
+) -> None:
+    """The demo's own run: a quarter of a second or so passes before its first LLM call."""
+    from otel_bridge.cli._demo import DemoOptions, run_demo
+
+    result = await asyncio.to_thread(run_demo, DemoOptions(out=tmp_path / "run.otlp.json"))
+    assert result.trace is not None
+    data = result.trace.to_dict()
+    page = tmp_path / "demo.html"
+    page.write_text(run_html(data), encoding="utf-8")
+    for size in ("1280x900", "800x900"):
+        seen = inspect("run", page, artifacts / f"report-cli-demo-{size}.png", size)
+        _clean(seen)
+        assert seen["labels"] == {"session": data["labels"]["session_id"]}
+        if _lead_pct(data) >= 3:
+            assert seen["leadKey"].endswith(" before the first LLM call")
+            if _lead_pct(data) >= 15:  # and inside itself when it is wide enough
+                assert seen["lead"] == seen["leadKey"]
+            assert seen["legend"]["lead"]["shown"] == 1
+        assert seen["layout"]["badgesOnBars"] == seen["layout"]["marksOnBars"] == 0
+        assert seen["layout"]["narrowestBar"] >= 5
+        assert seen["layout"]["pageScrollsSideways"] is False
+
+
+@pytest.mark.browser
 async def test_three_agent_chain_in_chromium(
     llm: ScriptedLLMServer, telemetry: Telemetry, tmp_path: Path, inspect: Inspect, artifacts: Path
 ) -> None:
@@ -187,6 +254,7 @@ async def test_three_agent_chain_in_chromium(
 
     _clean(seen)
     assert seen["lanes"] == ["planner", "solver", "reviewer"]
+    assert seen["layout"]["badgesOnBars"] == seen["layout"]["marksOnBars"] == 0
     assert seen["edges"] == ["1. planner → solver: plan ready", "2. solver → reviewer: solved"]
     assert [a.split(" at ")[0] for a in seen["arrows"]] == [
         "handoff 1: planner → solver",
@@ -234,12 +302,30 @@ async def test_index_of_runs_sorts_and_filters_in_chromium(
         await chain_run(llm, telemetry),
         await tool_error_run(llm, telemetry),
     ]
-    out = write_report_dir(traces, tmp_path / "reports")
+    labelled = [
+        {**t.to_dict(), "labels": {"session_id": "s1", "task_id": task, "repetition": rep}}
+        for t, (task, rep) in zip(traces, [("sum", 0), ("brief", 0), ("sum", 1)], strict=True)
+    ]
+    out = write_report_dir(reversed(labelled), tmp_path / "reports")  # given oldest last
     shot = artifacts / "report-index.png"
     seen = inspect("index", out / "index.html", shot, REPORT_FILTER="planner")
 
     _clean(seen)
-    assert [r["href"] for r in seen["rows"]] == [f"{t.trace_id}.html" for t in traces]
+    newest_first = [f"{t.trace_id}.html" for t in reversed(traces)]
+    assert [r["href"] for r in seen["rows"]] == newest_first
+    assert [r["labels"] for r in seen["rows"]] == [
+        {"task": "sum", "repetition": "1", "session": "s1"},
+        {"task": "brief", "repetition": "0", "session": "s1"},
+        {"task": "sum", "repetition": "0", "session": "s1"},
+    ]
+    # a filter per label that tells runs apart (one session: no filter for it)
+    assert seen["byLabel"] == {
+        "task": {"values": ["brief", "sum"], "first": [traces[1].trace_id]},
+        "repetition": {"values": ["0", "1"], "first": [traces[1].trace_id, traces[0].trace_id]},
+    }
+    narrow = inspect("index", out / "index.html", artifacts / "report-index-800.png", "800x900")
+    assert narrow["layout"] == {"pageScrollsSideways": False, "tableScrollsSideways": False}
+    assert seen["layout"] == narrow["layout"]
     assert all((out / r["href"]).is_file() for r in seen["rows"])
     assert [r["trace"] for r in seen["filtered"]] == [traces[1].trace_id]
     assert seen["errorsOnly"] == []  # a failing tool does not fail the run

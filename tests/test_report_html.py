@@ -17,6 +17,7 @@ from records import TraceBuilder, assistant, handoff_trace, sys, tool_result, us
 from otel_bridge import derive
 from otel_bridge.errors import SpanFormatError
 from otel_bridge.report import index_html, run_html
+from otel_bridge.spans import iso, iso_ns
 
 EVIL = "<b onmouseover=alert(1)>evil</b>"
 PAYLOAD = "</script><script>window.__pwned = true</script>\u2028<img src=x onerror=alert(1)>"
@@ -102,8 +103,8 @@ def test_missing_token_counts_are_lower_bounds_explained_in_words() -> None:
     page = run_html(derive(b.spans))
 
     assert '<dd data-total="input_tokens">≥70</dd>' in page
-    assert "1 call(s) without counts" in page
-    assert "<code>tokens_missing</code>: 1 LLM call(s) reported no token counts" in page
+    assert "1 call without counts" in page
+    assert "<code>tokens_missing</code>: 1 LLM call reported no token counts" in page
 
 
 def _with_cost(data: dict[str, Any], total: float | None, complete: bool) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> N
     assert "$0.0123" not in partial and "$0<" not in partial
     unpriced = _with_cost(data, 0.0123, False)
     unpriced["cost"]["unpriced_calls"] = 2
-    assert "2 LLM call(s) could not be priced" in run_html(unpriced)
+    assert "2 LLM calls could not be priced" in run_html(unpriced)
 
 
 def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:
@@ -139,7 +140,9 @@ def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:
         f"{second['trace_id']}.html",
     ]
     assert EVIL not in page and "&lt;b onmouseover=alert(1)&gt;evil&lt;/b&gt;" in page
-    tokens_then_time = r'<td data-v="(\d+)"[^>]*>[\d,≥]+</td>\n<td data-v="[\d.]+">[\d.]+s<'
+    tokens_then_time = (
+        r'<td class="tokens" data-v="(\d+)"[^>]*>[\d,≥]+</td>\n<td data-v="[\d.]+">[\d.]+s<'
+    )
     assert re.findall(tokens_then_time, page) == [
         "602",
         "110",
@@ -166,3 +169,67 @@ def test_amounts_side_by_side_keep_three_significant_digits() -> None:
         "$12.35",
     ]
     assert cost_text({"total_usd": None, "complete": False}) == "unknown"
+
+
+# ---- labels, the index's order, the timeline's layout ------------------------------------------
+
+
+def _at(data: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    return {**data, "start": start, "end": end}
+
+
+def test_the_run_page_header_shows_task_repetition_and_session() -> None:
+    data = derive(handoff_trace().spans).to_dict()
+    data["labels"] = {"session_id": "s-<1>", "task_id": "t7", "repetition": 0}
+    page = run_html(data)
+    header = page.split('<dl class="labels" id="run-labels">')[1].split("</dl>")[0]
+    assert re.findall(
+        r'<div data-label="(\w+)"><dt>\w+</dt><dd class="mono">([^<]*)</dd>', header
+    ) == [
+        ("task", "t7"),
+        ("repetition", "0"),  # zero is a repetition, not a missing one
+        ("session", "s-&lt;1&gt;"),
+    ]
+    data["labels"] = {"session_id": None, "task_id": None, "repetition": None}
+    assert 'id="run-labels"' not in run_html(data)
+
+
+def test_the_index_lists_newest_first_and_filters_by_the_labels_that_differ() -> None:
+    base = derive(handoff_trace().spans).to_dict()
+    runs = [
+        {
+            **_at(base, f"2026-01-0{day}T10:00:00Z", f"2026-01-0{day}T10:01:00Z"),
+            "trace_id": f"{day:032x}",
+            "labels": {"session_id": "s", "task_id": f"task-{day % 2}", "repetition": day},
+        }
+        for day in (2, 1, 3)
+    ]
+    page = index_html(runs)
+    assert re.findall(r'<a href="0+(\d)\.html">', page) == ["3", "2", "1"]
+    filters = dict(re.findall(r'<select data-filter="(\w+)">(.*?)</select>', page))
+    assert set(filters) == {"task", "repetition"}  # one session: nothing to filter by
+    assert re.findall(r'<option value="([^"]+)">', filters["task"]) == ["task-0", "task-1"]
+    assert re.findall(r'<option value="([^"]+)">', filters["repetition"]) == ["1", "2", "3"]
+    assert '<tr data-status="ok" data-task="task-1" data-repetition="3" data-session="s">' in page
+
+
+def test_the_time_before_the_first_call_is_named_and_badges_sit_on_lane_borders() -> None:
+    from otel_bridge.report._timeline import lay_out
+
+    data = derive(handoff_trace().spans).to_dict()
+    t0 = iso_ns(data["start"])
+    first = min(iso_ns(c["start"]) for c in data["llm_calls"])
+    assert first > t0  # the builder's first LLM call starts after the root
+    late = {**data, "start": iso(first - 250_000_000)}
+    late["end"] = iso(first - 250_000_000 + 1_000_000_000)
+    timeline = lay_out(late)
+    assert timeline.lead is not None
+    assert (timeline.lead.width, timeline.lead.label) == ("25", "0.250s before the first LLM call")
+    assert timeline.lead.inline  # a quarter of the run: wide enough to say it inside itself
+    narrow = {**late, "end": iso(first - 250_000_000 + 5_000_000_000)}  # 5% of the run
+    assert lay_out(narrow).lead.inline is False  # type: ignore[union-attr]
+    assert "before the first" in run_html(late) and 'id="lead"' in run_html(late)
+    [arrow] = timeline.arrows  # researcher (lane 0) -> writer (lane 1): on the border between
+    assert (arrow.top, arrow.bottom, arrow.down, arrow.badge) == (0, 1, True, 1)
+    prompt = {**data, "start": iso(first)}  # the first call starts the run: nothing to name
+    assert lay_out(prompt).lead is None

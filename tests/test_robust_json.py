@@ -80,7 +80,7 @@ def user_says(text: str) -> dict[str, Any]:
 def test_input_messages_that_are_not_a_list_of_messages_are_rejected(messages: str) -> None:
     trace = chat(**{genai.INPUT_MESSAGES: messages})
     assert trace.messages == []
-    assert trace.issues == ["no_message_content", "rejected_values"]
+    assert trace.issues == ["unknown_framework", "no_message_content", "rejected_values"]
     assert trace.usage.input_tokens == 10  # the rest of the span is still read
 
 
@@ -103,7 +103,7 @@ def test_bad_entries_are_skipped_and_good_ones_kept() -> None:
     ]
     call = trace.messages[-1]["tool_calls"][0]
     assert (call["id"], call["function"]["name"]) == (None, "5")
-    assert trace.issues == ["coerced_values", "rejected_values"]
+    assert trace.issues == ["unknown_framework", "coerced_values", "rejected_values"]
 
 
 def test_json_nested_as_deep_as_the_bound_is_read() -> None:
@@ -116,7 +116,7 @@ def test_json_nested_as_deep_as_the_bound_is_read() -> None:
     trace = chat(**{genai.OUTPUT_MESSAGES: json.dumps([message])})
     (call,) = trace.messages[0]["tool_calls"]
     assert call["function"]["arguments"] == json.dumps(arguments)
-    assert trace.issues == []
+    assert trace.issues == ["unknown_framework"]
 
 
 @pytest.mark.parametrize("raw", [DEEP, DEEP_OBJECT, nested(101)], ids=["100k", "object", "101"])
@@ -207,4 +207,4 @@ def test_openinference_tool_call_arguments_that_are_not_text() -> None:
     trace = derive(b.spans)
     calls = trace.messages[0]["tool_calls"]
     assert [(c["id"], c["function"]["arguments"]) for c in calls] == [("c1", "{}"), (None, "{}")]
-    assert trace.issues == ["tokens_missing", "rejected_values"]
+    assert trace.issues == ["tokens_missing", "unknown_framework", "rejected_values"]

@@ -29,10 +29,10 @@ from otel_bridge.tables import COLUMNS, TableWriter, write_tables
 
 __all__ = ["recorded", "scripted_server"]  # fixtures, imported for pytest
 RUNS_COLUMNS = [
-    "trace_id", "session_id", "task_id", "repetition", "status", "start", "end", "wall_s",
-    "llm_s", "tool_s", "other_s", "input", "output", "agents", "agent_count", "llm_calls",
-    "tool_calls", "handoffs", "messages", "errors", "input_tokens", "output_tokens",
-    "total_tokens", "cached_input_tokens", "reasoning_tokens", "tokens_complete",
+    "trace_id", "session_id", "task_id", "repetition", "framework", "status", "start", "end",
+    "wall_s", "llm_s", "tool_s", "other_s", "input", "output", "agents", "agent_count",
+    "llm_calls", "tool_calls", "handoffs", "delegations", "messages", "errors", "input_tokens",
+    "output_tokens", "total_tokens", "cached_input_tokens", "reasoning_tokens", "tokens_complete",
     "missing_calls", "cost_usd", "input_cost_usd", "output_cost_usd", "cost_complete", "issues",
     "task_status", "passed", "score", "evaluation",
 ]  # fmt: skip
@@ -54,7 +54,7 @@ def test_export_parquet_totals_match_the_runs(recorded: Recorded, tmp_path: Path
     result = export(recorded.url, "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "exported 3 runs" in result.stderr
-    assert "skipped 1 open run(s)" in result.stderr  # the open run is not half-derived
+    assert "skipped 1 open run without" in result.stderr  # the open run is not half-derived
     # The RunTraces the adapter derived in memory say the same as the ground truth ...
     assert [t.usage.total_tokens for t in recorded.traces] == [2363, 2363, 2363]
     # ... and so do the tables, read back by DuckDB.
@@ -198,6 +198,7 @@ def test_writer_bounds_memory_with_row_groups(recorded: Recorded, tmp_path: Path
             writer.add(trace)
     assert writer.rows == {
         "runs": 3, "agents": 6, "llm_calls": 12, "tool_calls": 9, "messages": 30, "handoffs": 3,
+        "delegations": 0,
     }  # fmt: skip
     (part,) = (tmp_path / "small" / "messages").glob("*.parquet")
     # Written out whenever 4 rows or more wait: after each run's 10 messages.
@@ -214,6 +215,7 @@ def test_to_tables_and_to_dataframes(recorded: Recorded) -> None:
     tables = to_tables(recorded.traces)
     assert {name: len(rows) for name, rows in tables.items()} == {
         "runs": 3, "agents": 6, "llm_calls": 12, "tool_calls": 9, "messages": 30, "handoffs": 3,
+        "delegations": 0,
     }  # fmt: skip
     first = tables["llm_calls"][0]
     assert list(first) == [name for name, _ in COLUMNS["llm_calls"]]

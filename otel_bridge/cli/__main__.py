@@ -2,4 +2,4 @@
 
 from ._main import main
 
-main()
+main(prog_name="otel-bridge")

@@ -143,8 +143,8 @@ def serve_command(
     OTLP/HTTP  POST /v1/traces             protobuf or JSON, gzip allowed
     OTLP/gRPC  TraceService/Export
     Query API  GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=
-               GET /api/traces/{trace_id}/spans    OTLP/JSON (or protobuf by Accept)
-               GET /api/traces/{trace_id}/run      derived RunTrace JSON
+               GET /api/traces/{trace_id}/spans  OTLP/JSON (protobuf by Accept)
+               GET /api/traces/{trace_id}/run    derived RunTrace JSON
     Read a run back with: otel-bridge derive http://HOST:HTTP_PORT --trace-id ID
     """
     config = CollectorConfig(

@@ -25,6 +25,7 @@ import click
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from ..errors import ConfigError
 from ..report import render_summary, summary_console
@@ -245,11 +246,17 @@ def _print_outcome(
             f"Spans exported to [bold]{escape(options.otlp_endpoint or '')}[/] "
             f"({options.protocol}): {escape(receiver_text(backends, options.project))}."
         )
-    for line in lines:  # wrapped at spaces: a path or URL stays whole on its line
-        console.print(line)
+    if options.offline and result.trace is not None and result.trace.cost is not None:
+        lines.append(
+            f"Cost: the scripted model's tokens priced at {escape(options.model)} rates (the "
+            "built-in model itself costs nothing)."
+        )
+    for line in lines:
+        say(console, line)
     hints = [
+        Hint(f"otel-bridge report {out}", "run.html, a page of the run"),
+        Hint(f"otel-bridge derive {out} --messages", "summary and conversation"),
         Hint(f"otel-bridge derive {out} --json", "the RunTrace as JSON"),
-        Hint(f"otel-bridge derive {out} --messages", "the summary again"),
     ]
     if exported and result.trace is not None:
         hints += hints_for(backends, result.trace.trace_id, options.project)
@@ -262,6 +269,14 @@ def _print_outcome(
         )
     console.print("\nNext:")
     print_hints(console, hints)
+
+
+def say(console: Console, markup: str) -> None:
+    """A paragraph wrapped at spaces to the console's width, no line ending in a space (a path
+    or URL stays whole on its line)."""
+    for line in Text.from_markup(markup).wrap(console, console.width):
+        line.rstrip()
+        console.print(line, soft_wrap=True)
 
 
 def _export_notice(result: DemoResult) -> str:
@@ -350,7 +365,7 @@ def demo(
         if options.offline
         else f"{model} at {base_url or 'OpenAI'}"
     )
-    status_console.print(f"Running a researcher -> writer AgentWorkflow against {where}.")
+    status_console.print(f"Running the researcher -> writer demo on {escape(where)}.")
     with _quiet_export_logs(), status_console.status("loading LlamaIndex") as status:
         result = run_demo(options, progress=lambda text: status.update(escape(text)))
         backends: list[Backend] = []
@@ -359,6 +374,6 @@ def demo(
             backends = find_backends(options.otlp_endpoint, options.protocol, options.project)
     _print_outcome(console, result, options, backends)
     if result.export_errors:
-        status_console.print(f"[yellow]{escape(_export_notice(result))}[/]", soft_wrap=True)
+        say(status_console, f"[yellow]{escape(_export_notice(result))}[/]")
     if result.error is not None:
         raise click.ClickException(f"the demo run failed: {result.error}")

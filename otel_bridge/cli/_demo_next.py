@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from ..telemetry import Protocol
 
@@ -205,11 +206,47 @@ def receiver_text(backends: list[Backend], project: str) -> str:
 
 
 def print_hints(console: Console, hints: list[Hint]) -> None:
-    """Each ``command  # comment`` on one line if it fits, else the comment above the command."""
+    """Each hint as ``command   # comment``, the comments in one column, every line within the
+    console's width: a hint that does not fit has its comment above it, and a command longer
+    than the width goes on with `` \\`` before an option, so it still pastes into a shell."""
+    width = console.width
+    # The comments' column: the one that puts the most hints on one line each.
+    column = max(
+        sorted({len(h.command) for h in hints}),
+        key=lambda c: sum(len(h.command) <= c and _aligned_width(c, h) <= width for h in hints),
+        default=0,
+    )
     for hint in hints:
-        command, comment = escape(hint.command), escape(hint.comment)
-        if len(f"  {hint.command}   # {hint.comment}") <= console.width:
+        comment = escape(hint.comment)
+        if len(hint.command) <= column and _aligned_width(column, hint) <= width:
+            command = escape(hint.command.ljust(column))
             console.print(f"  {command}   [dim]# {comment}[/]", soft_wrap=True)
-        else:  # a long command stays whole on its own line (the terminal may wrap it)
-            console.print(f"  [dim]# {comment}[/]")
-            console.print(f"  {command}", soft_wrap=True)
+            continue
+        console.print(f"  [dim]# {comment}[/]", soft_wrap=True)
+        for line in command_lines(hint.command, width - 2):
+            console.print(Text(f"  {line}"), soft_wrap=True)  # Text: a trailing \ is no markup
+
+
+def _aligned_width(column: int, hint: Hint) -> int:
+    return 2 + max(column, len(hint.command)) + 5 + len(hint.comment)
+
+
+def command_lines(command: str, width: int) -> list[str]:
+    """A shell command in lines of at most ``width`` characters, broken before an option (an
+    option stays with its value) with a trailing `` \\``; continuations are indented."""
+    groups: list[str] = []
+    for word in command.split(" "):
+        if groups and not word.startswith("-"):
+            groups[-1] += " " + word
+        else:
+            groups.append(word)
+    lines: list[str] = []
+    line = groups[0]
+    for number, group in enumerate(groups[1:], start=2):
+        room = 0 if number == len(groups) else 2  # for the " \\" of a line that goes on
+        if len(line) + 1 + len(group) + room <= width:
+            line += " " + group
+        else:
+            lines.append(line + " \\")
+            line = "    " + group
+    return [*lines, line]

@@ -1,4 +1,4 @@
-"""``otel-bridge export``: the runs of a source as six tables, by one process or several.
+"""``otel-bridge export``: the runs of a source as seven tables, by one process or several.
 
 A file is exported by this process. A server's runs are listed here, then shared out to
 worker processes (``--workers``) that each read their runs' spans, derive them and write their
@@ -19,6 +19,7 @@ import click
 
 from ..derivation import derive as derive_run
 from ..errors import ConfigError
+from ..report import plural
 from ..sources import parse_source, read_runs, run_labels
 from ..spans import SpanRecord
 from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
@@ -42,7 +43,14 @@ REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
 
 @click.command(epilog=SOURCES_HELP)
 @click.argument("source")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="parquet",
+    show_default=True,
+    help="File format of the tables: Parquet, CSV, or JSON Lines.",
+)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory.")
 @click.option("--append", is_flag=True, help="Add a part to an existing export (or create it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export.")
@@ -102,7 +110,8 @@ def export(
     rows = {table: sum(part[table] for part in parts) for table in TABLES}
     counts = ", ".join(f"{table} {rows[table]:,}" for table in TABLES)
     click.echo(
-        f"otel-bridge: exported {rows['runs']:,} runs to {output} ({fmt}): {counts}", err=True
+        f"otel-bridge: exported {plural(rows['runs'], 'run')} to {output} ({fmt}): {counts}",
+        err=True,
     )
     note_open(runs)
 

@@ -16,10 +16,11 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..derivation import ModelPrice
 from ..derivation import derive as derive_run
-from ..errors import ConfigError, OtelBridgeError, SourceError
+from ..errors import ConfigError, SourceError
 from ..report import render_summary, summary_console
 from ..sources import RunSummary, parse_source
 from ._collector import collector
@@ -27,6 +28,7 @@ from ._compare import compare
 from ._demo import demo
 from ._diff import diff
 from ._export import export
+from ._group import Group
 from ._options import (
     RUN_HELP,
     SOURCES_HELP,
@@ -46,21 +48,11 @@ __all__ = ["main"]
 TRACES_LIMIT = 50
 
 
-class _Group(click.Group):
-    """Turns our errors into one line on stderr and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except OtelBridgeError as exc:
-            click.echo(f"otel-bridge: error: {exc}", err=True)
-            sys.exit(2)
-
-
-@click.group(cls=_Group)
+@click.group(cls=Group)
 @click.version_option(package_name="otel-bridge")
 def main() -> None:
-    """Evaluation data from the OpenTelemetry spans of LlamaIndex agents."""
+    """Evaluation data (messages, tokens, cost, timings, handoffs) from the OpenTelemetry
+    spans of agent runs: LlamaIndex, smolagents, LangGraph, OpenAI Agents SDK."""
 
 
 @main.command(epilog=RUN_HELP)
@@ -82,7 +74,7 @@ def derive(
     messages: bool,
     prices: dict[str, ModelPrice] | None,
 ) -> None:
-    """Derive RunTraces (messages, tokens, timings, handoffs) from SOURCE.
+    """Derive the runs of SOURCE: messages, tokens, cost, timings, handoffs.
 
     A file: every run in it. A URL: one run (--trace-id; `otel-bridge traces URL` lists
     them) or all of them (--all). Runs whose root span has not arrived are skipped, with a
@@ -135,9 +127,11 @@ def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one run per line.")
 @with_selection
 def traces(source: str, selection: RunSelection, brief: bool, as_json: bool) -> None:
-    """List the runs SOURCE holds: trace id, start, status, agents, tokens, duration.
+    """List the runs SOURCE holds, newest first.
 
-    Newest first (a file: in its order). Status `open`: no root span yet, the run is still
+    Each run's trace id and session, start, status, agents, tokens and duration.
+
+    A file lists in its order. Status `open`: no root span yet, the run is still
     going (or its root was never exported). Derive one with `otel-bridge derive SOURCE
     --trace-id ID`, all with `--all`.
     """
@@ -159,27 +153,33 @@ def traces(source: str, selection: RunSelection, brief: bool, as_json: bool) -> 
         matching = " that match" if selection.filtered else ""
         click.echo(f"otel-bridge: no runs{matching} in {source}", err=True)
     elif limit is not None and count == limit:
-        click.echo(f"otel-bridge: the {limit} newest runs; --limit 0 lists them all", err=True)
+        newest = "the newest run" if limit == 1 else f"the {limit:,} newest runs"
+        click.echo(f"otel-bridge: {newest}; --limit 0 lists them all", err=True)
 
 
 def _runs_table(rows: list[RunSummary], width: int) -> Table:
-    """Fits 80 columns: the full trace id (to copy), then what tells runs apart."""
+    """Fits 80 columns: the full trace id (to copy) and its session below it, then what tells
+    runs apart; agent names wrap, one per line, rather than being cut."""
+    sessions = any(run.session_id for run in rows)
     table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
-    table.add_column("trace id", no_wrap=True, width=32)
-    table.add_column("start (UTC)", no_wrap=True, width=11)
+    table.add_column("trace id" + (" / session" if sessions else ""), no_wrap=True, width=32)
+    table.add_column("start (UTC)", no_wrap=True, width=14)
     table.add_column("status", no_wrap=True, width=6)
-    # The fixed columns take 67 characters with their separators; agents get the rest.
-    table.add_column("agents", overflow="ellipsis", no_wrap=True, max_width=max(8, width - 67))
+    # The fixed columns take 70 characters with their separators; agents get the rest.
+    table.add_column("agents", overflow="fold", max_width=max(8, width - 70))
     table.add_column("tokens", justify="right", no_wrap=True, width=7)
     table.add_column("time", justify="right", no_wrap=True, width=6)
     styles = {"ok": "green", "error": "bold red", "open": "yellow"}
     for run in rows:
         start = datetime.fromtimestamp(run.start_ns / 1e9, tz=timezone.utc)
+        name = Text(run.trace_id)
+        if run.session_id:
+            name.append("\n" + run.session_id, style="dim")
         table.add_row(
-            run.trace_id,
-            start.strftime("%m-%d %H:%M"),
+            name,
+            start.strftime("%m-%d %H:%M:%S"),
             f"[{styles[run.status]}]{run.status}[/]",
-            "-" if run.agents is None else ",".join(run.agents),
+            "-" if run.agents is None else Text("\n".join(run.agents)),
             _tokens(run),
             _duration(run.duration_ns),
         )

@@ -15,6 +15,7 @@ from ..collector import TOKEN_ENV
 from ..compare import export_runs
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError, TraceIdError
+from ..report import plural
 from ..sources import (
     SOURCE_KINDS,
     Runs,
@@ -173,7 +174,7 @@ class RunSelection:
             return runs
         if runs.skipped_open:
             raise SourceError(
-                f"{source}: its {len(runs.skipped_open)} run(s) have no root span yet (still "
+                f"{source}: {_open_runs(len(runs.skipped_open))} no root span yet (still "
                 "running?); --include-open derives them as they are"
             )
         if self.filtered:
@@ -263,7 +264,11 @@ def _the_one(source: str, trace_ids: list[str]) -> str:
 def note_open(runs: Runs) -> None:
     if runs.skipped_open:
         click.echo(
-            f"otel-bridge: skipped {len(runs.skipped_open)} open run(s) without a root span "
-            "(still running?); --include-open derives them",
+            f"otel-bridge: skipped {plural(len(runs.skipped_open), 'open run')} without a root "
+            "span (still running?); --include-open derives them",
             err=True,
         )
+
+
+def _open_runs(number: int) -> str:
+    return "its run has" if number == 1 else f"its {number:,} runs have"

@@ -8,7 +8,7 @@ import click
 
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError
-from ..report import write_report_dir, write_run_report
+from ..report import plural, write_report_dir, write_run_report
 from ..sources import parse_source
 from ..spans import group_by_trace
 from ._options import (
@@ -42,7 +42,11 @@ DEFAULT_OUTPUT = "run.html"
     "--all", "every_run", is_flag=True, help="A page per run and an index.html linking them."
 )
 @filter_options("With --all: only the N newest runs.")
-@click.option("--overwrite", is_flag=True, help="With --all: replace a non-empty directory.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing page (with --all: a non-empty directory).",
+)
 @click.option("--title", default="otel-bridge runs", show_default=True, help="The index's title.")
 @source_options
 @prices_option
@@ -63,6 +67,7 @@ def report(
     calls, tool calls, errors, handoffs, first tokens: click a bar for its details); the
     handoff graph; tokens per agent and per model; the conversation. Runs are chosen as by
     'otel-bridge derive': a file's one run, --trace-id, or --all (with the run filters).
+    Nothing is replaced without --overwrite: neither a page nor a non-empty directory.
 
     \b
     otel-bridge report run.otlp.json -o run.html
@@ -73,26 +78,32 @@ def report(
         raise ConfigError("give --trace-id for one run, or --all for every run, not both")
     if every_run and output is None:
         raise ConfigError("--all writes a directory: name it with -o DIR")
-    if overwrite and not every_run:
-        raise ConfigError("--overwrite is for --all (a single page is always replaced)")
     if not every_run and (selection.filtered or selection.limit):
         raise ConfigError("the run filters (--since, --until, --session, --limit) go with --all")
     if every_run:
-        runs = selection.runs(source)
         directory = output or Path()
+        if directory.is_dir() and any(directory.iterdir()) and not overwrite:
+            raise ConfigError(
+                f"{directory} exists and is not empty; pass --overwrite to replace it, or -o "
+                "another directory"
+            )
+        runs = selection.runs(source)
         with counting(len(runs), "writing run pages") as advance:
             traces = (derive(s, prices=prices) for s in runs)  # one run in memory at a time
             path = write_report_dir(
                 traces, directory, overwrite=overwrite, title=title, progress=lambda _: advance(1)
             )
         note_open(runs)
-        click.echo(f"Wrote {path / 'index.html'} and {len(runs)} run page(s) in {path}.")
+        click.echo(f"Wrote {path / 'index.html'} and {plural(len(runs), 'run page')} in {path}.")
         return
     if trace_id is None and parse_source(source, selection.kind)[0] != "file":
         raise SourceError(
             f"{source} holds many runs: pass --trace-id ID (list them with: otel-bridge "
             f"traces {source}) or --all -o DIR"
         )
+    page = output or Path(DEFAULT_OUTPUT)
+    if page.exists() and not page.is_dir() and not overwrite:
+        raise ConfigError(f"{page} exists; pass --overwrite to replace it, or -o another file")
     spans = selection.spans(source, trace_id)
     groups = group_by_trace(spans)
     if not groups:
@@ -104,10 +115,10 @@ def report(
             f"{first}), or write them all with --all -o DIR"
         )
     trace = derive(spans, trace_id=trace_id, prices=prices)
-    path = write_run_report(trace, output or Path(DEFAULT_OUTPUT))
+    path = write_run_report(trace, page)
     click.echo(
         f"Wrote {path} ({_size(path)}): run {trace.trace_id} {trace.status}, "
-        f"{len(trace.agents)} agent(s), {len(trace.handoffs)} handoff(s)."
+        f"{plural(len(trace.agents), 'agent')}, {plural(len(trace.handoffs), 'handoff')}."
     )
 
 

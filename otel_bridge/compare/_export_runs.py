@@ -1,8 +1,7 @@
 """Runs read back from an export directory, as RunTrace JSON (what a diff or a compare reads).
 
-The six tables hold everything a comparison needs: the runs table's figures and evaluation,
-each run's agents, LLM calls, tool calls, messages and handoffs. Delegations have no table:
-runs read back from an export have none.
+The tables hold everything a comparison needs: the runs table's figures and evaluation, each
+run's agents, LLM calls, tool calls, messages, handoffs and delegations.
 """
 
 from __future__ import annotations
@@ -74,7 +73,7 @@ def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[dict[st
             "status": row.get("status"),
             "input": row.get("input"),
             "output": row.get("output"),
-            "labels": {k: row.get(k) for k in ("session_id", "task_id", "repetition")},
+            "labels": {k: row.get(k) for k in ("session_id", "task_id", "repetition", "framework")},
             "start": row.get("start"),
             "end": row.get("end"),
             "agents": {},
@@ -162,6 +161,18 @@ def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[dict[st
                     "from": row.get("from_agent"),
                     "to": row.get("to_agent"),
                     "reason": row.get("reason"),
+                    "at": row.get("at"),
+                    "tool_call_id": row.get("tool_call_id"),
+                }
+            )
+    for row in sorted(tables.get("delegations", ()), key=lambda r: r.get("position") or 0):
+        run = runs.get(str(row.get("trace_id")))
+        if run is not None:
+            run["delegations"].append(
+                {
+                    "from": row.get("from_agent"),
+                    "to": row.get("to_agent"),
+                    "task": row.get("task"),
                     "at": row.get("at"),
                     "tool_call_id": row.get("tool_call_id"),
                 }

@@ -1,6 +1,8 @@
 """Attribute readers: what a span says about LLM calls, tools and agents, per convention.
 
-Each function tries OpenInference first (``_openinference``), then the OTel GenAI conventions
+Conventions only: what a span of any framework says by OpenInference's or the GenAI
+conventions' names (what a framework's own span shapes mean is ``frameworks``). Each function
+tries OpenInference first (``_openinference``), then the OTel GenAI conventions
 and OpenLLMetry (``_genai``), and returns neutral facts (``_facts``); derivation never reads
 attribute names itself. Every value is read by the rules of ``_values`` (one rule per kind of
 attribute: accepted, coerced or rejected as missing), so no value a span holds makes a reader
@@ -9,13 +11,23 @@ raise; the readers that take ``notes`` record there each value they coerced or r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..spans import SpanRecord
 from . import _genai as genai
 from . import _openinference as openinference
 from . import genai_attributes
 from ._facts import Convention, LLMFacts, Message, ToolFacts, message_key
 from ._labels import LABEL_KEYS, RunLabels, empty_labels, run_labels
-from ._values import MAX_JSON_DEPTH, ValueNotes, ValueProblem, as_text, parse_json
+from ._values import (
+    MAX_JSON_DEPTH,
+    Note,
+    ValueNotes,
+    ValueProblem,
+    as_text,
+    json_value,
+    parse_json,
+)
 
 __all__ = [
     "LABEL_KEYS",
@@ -23,11 +35,13 @@ __all__ = [
     "Convention",
     "LLMFacts",
     "Message",
+    "Note",
     "RunLabels",
     "ToolFacts",
     "ValueNotes",
     "ValueProblem",
     "activation_agent",
+    "as_text",
     "carries_agent",
     "empty_labels",
     "explicit_agent",
@@ -35,18 +49,17 @@ __all__ = [
     "handoff_target",
     "is_llm_call",
     "is_tool",
+    "json_value",
     "message_key",
     "parse_json",
     "read_llm",
     "read_tool",
     "run_labels",
-    "step_agent",
-    "step_tool_call_id",
 ]
 
 
 def is_llm_call(span: SpanRecord) -> bool:
-    """True for a span that is (or wraps) a real model call."""
+    """True for an LLM call span by its convention (its framework may disown it)."""
     return openinference.is_llm_call(span) or genai.is_llm_call(span)
 
 
@@ -64,26 +77,24 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
 
 def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
     """Facts of a tool span (values coerced or rejected are recorded in ``notes``)."""
-    if openinference.is_tool(span):
-        return openinference.read_tool(span, notes)
-    return genai.read_tool(span, notes)
+    if not openinference.is_tool(span):
+        return genai.read_tool(span, notes)
+    facts = openinference.read_tool(span, notes)
+    if genai.is_tool(span) and (facts.tool_call_id is None or facts.name == span.name):
+        # Written in both conventions (otel-bridge's ``both`` export): what OpenInference's
+        # names leave out, the GenAI ones may say.
+        other = genai.read_tool(span, notes)
+        facts = replace(
+            facts,
+            name=other.name if facts.name == span.name else facts.name,
+            tool_call_id=facts.tool_call_id or other.tool_call_id,
+        )
+    return facts
 
 
 def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent named by the span's own attributes (enriched or GenAI spans)."""
     return openinference.explicit_agent(span, notes) or genai.explicit_agent(span, notes)
-
-
-def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
-    """The agent of an agent-step span (one turn: ``run_agent_step`` and the like), else None.
-
-    A ``run_agent_step`` exported without its input repr still names its agent in an explicit
-    attribute (``agent.name``, ``gen_ai.agent.name``).
-    """
-    agent = openinference.step_agent(span) or genai.step_agent(span, notes)
-    if agent is None and openinference.is_step(span):
-        agent = explicit_agent(span, notes)
-    return agent
 
 
 def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
@@ -109,8 +120,3 @@ def handoff_target(span: SpanRecord, notes: ValueNotes | None = None) -> str | N
         if target:
             return target
     return None
-
-
-def step_tool_call_id(span: SpanRecord) -> str | None:
-    """The tool call id of a ``call_tool`` step span, else None."""
-    return openinference.step_tool_call_id(span)

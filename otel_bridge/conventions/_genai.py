@@ -60,7 +60,6 @@ __all__ = [
     "is_tool",
     "read_llm",
     "read_tool",
-    "step_agent",
 ]
 
 OPENLLMETRY_TASK = "task"
@@ -112,25 +111,6 @@ def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | N
     if value is not None and type(value) is not str:  # read for every span: checked inline
         value = as_text(value, AGENT_NAME, notes.for_span(span) if notes is not None else None)
     return value or None
-
-
-def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
-    """The agent of an OpenLLMetry workflow step (``current_agent_name`` in its output JSON).
-
-    The agent's events carry it at the top level; the workflow's final result inside
-    ``result``.
-    """
-    raw = span.attributes.get(TRACELOOP_OUTPUT)
-    if not isinstance(raw, str) or "current_agent_name" not in raw:
-        return None
-    note = notes.for_span(span) if notes is not None else None
-    value = _json_object(raw, TRACELOOP_OUTPUT, note)
-    if value is None:
-        return None
-    name = value.get("current_agent_name")
-    if name is None and isinstance(value.get("result"), dict):
-        name = value["result"].get("current_agent_name")
-    return as_text(name, f"{TRACELOOP_OUTPUT} current_agent_name", note) or None
 
 
 def _json_object(raw: Any, where: str, note: Note | None) -> dict[str, Any] | None:

@@ -5,7 +5,8 @@ MASEval adapter writes them: ``session.id`` (OpenInference; GenAI's ``gen_ai.con
 as the fall back), the flat ``maseval.task.id`` / ``maseval.task.repetition``, or the same as
 ``task_id`` / ``repetition`` keys of the OpenInference ``metadata`` JSON (what Phoenix keeps).
 Every RunTrace carries them (``labels``); sources use the session id to filter runs where the
-backend cannot; exports write all three as columns.
+backend cannot; exports write all three as columns. The fourth label, the agent framework, is
+derivation's to fill (``frameworks``).
 """
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ def run_labels(spans: Sequence[SpanRecord]) -> RunLabels:
         attributes = span.attributes
         if attributes.keys() & _LABEL_ATTRIBUTES:  # most spans carry none: one check in C
             _fill(labels, attributes)
-            if None not in labels.values():
+            if None not in (labels["session_id"], labels["task_id"], labels["repetition"]):
                 break
     return labels
 
 
 def empty_labels() -> RunLabels:
     """Labels of a run whose spans say none."""
-    return {"session_id": None, "task_id": None, "repetition": None}
+    return {"session_id": None, "task_id": None, "repetition": None, "framework": None}
 
 
 def _fill(labels: RunLabels, attributes: Mapping[str, Any]) -> None:

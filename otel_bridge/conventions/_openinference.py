@@ -1,8 +1,8 @@
-"""OpenInference attributes, as written by openinference-instrumentation-llama-index."""
+"""OpenInference attributes, as OpenInference's instrumentors write them (any framework)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from sys import intern
 from typing import Any, NamedTuple
@@ -29,26 +29,18 @@ __all__ = [
     "error_text",
     "explicit_agent",
     "is_llm_call",
-    "is_step",
     "is_tool",
     "read_llm",
     "read_messages",
     "read_tool",
     "read_usage",
-    "step_agent",
-    "step_tool_call_id",
 ]
 
 KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM = OpenInferenceSpanKindValues.LLM.value
 TOOL = OpenInferenceSpanKindValues.TOOL.value
 FIRST_TOKEN_EVENT = "First Token Stream Event"
-# LlamaIndex opens an LLM-kind span for tool preparation; it calls no model.
-NOT_A_CALL_SUFFIXES = ("._prepare_chat_with_tools",)
-STEP_SUFFIXES = (".run_agent_step",)
-CALL_TOOL_SUFFIX = ".call_tool"
-AGENT_MARK = "current_agent_name="
-TOOL_ID_MARK = "tool_id="
+_MAX_CALLS = 100_000  # tool calls read per message (bounds a hostile producer's numbering)
 
 _ROLE = MessageAttributes.MESSAGE_ROLE
 _CONTENT = MessageAttributes.MESSAGE_CONTENT
@@ -70,8 +62,8 @@ _AGENT_ATTRS = (SpanAttributes.AGENT_NAME, SpanAttributes.GRAPH_NODE_NAME)
 
 
 def is_llm_call(span: SpanRecord) -> bool:
-    """An LLM-kind span that is a real model call."""
-    return span.attributes.get(KIND) == LLM and not span.name.endswith(NOT_A_CALL_SUFFIXES)
+    """An LLM-kind span (its framework may still say it calls no model)."""
+    return span.attributes.get(KIND) == LLM
 
 
 def is_tool(span: SpanRecord) -> bool:
@@ -122,6 +114,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     """
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
+    call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
     i = 0
     while True:
         keys = _message_keys(prefix, i)
@@ -133,14 +126,22 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
         content = attrs.get(keys.content)
         if content is not None and type(content) is not str:
             content = as_text(content, keys.content, note)
+        scanned = None
         if content is None:
             if parts is None:
-                parts = _part_indices(attrs, prefix)
+                parts, call_indices = _part_indices(attrs, prefix)
+            scanned = call_indices.get(i)
             content = _parts(attrs, keys.contents, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
-            calls = _tool_calls(attrs, keys.base, note)
+            calls = _tool_calls(attrs, keys.base, note, range(_MAX_CALLS))
+            if calls:
+                message["tool_calls"] = calls
+        elif scanned:
+            # Some instrumentors number a message's tool calls on from the previous message's
+            # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
+            calls = _tool_calls(attrs, keys.base, note, scanned)
             if calls:
                 message["tool_calls"] = calls
         for field, key in keys.optional:
@@ -154,25 +155,36 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     return messages
 
 
-def _part_indices(attrs: Mapping[str, Any], prefix: str) -> dict[int, int]:
-    """The highest content part index of each message, from one pass over the keys.
+def _part_indices(
+    attrs: Mapping[str, Any], prefix: str
+) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """The highest content part index of each message, and each message's tool call indices,
+    from one pass over the keys.
 
     A part may be written without any attribute (OpenInference writes nothing for audio), so
     its index is missing and the parts after it can only be found by looking at every key.
     """
     start = f"{prefix}."
     marker = f".{_CONTENTS}."
+    call_marker = f".{_TOOL_CALLS}."
     highest: dict[int, int] = {}
+    calls: dict[int, set[int]] = {}
     for key in attrs:
-        if not key.startswith(start) or marker not in key:
+        if not key.startswith(start):
             continue
-        message, _, rest = key[len(start) :].partition(marker)
-        part = rest.partition(".")[0]
-        if message.isdigit() and part.isdigit() and len(part) < 7:
-            i, j = int(message), int(part)
-            if j > highest.get(i, -1):
-                highest[i] = j
-    return highest
+        if marker in key:
+            message, _, rest = key[len(start) :].partition(marker)
+            part = rest.partition(".")[0]
+            if message.isdigit() and part.isdigit() and len(part) < 7:
+                i, j = int(message), int(part)
+                if j > highest.get(i, -1):
+                    highest[i] = j
+        elif call_marker in key:
+            message, _, rest = key[len(start) :].partition(call_marker)
+            index = rest.partition(".")[0]
+            if message.isdigit() and index.isdigit() and len(index) < 7:
+                calls.setdefault(int(message), set()).add(int(index))
+    return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
 
 def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) -> str:
@@ -186,11 +198,11 @@ def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) ->
 
 
 def _tool_calls(
-    attrs: Mapping[str, Any], message_base: str, note: Note | None
+    attrs: Mapping[str, Any], message_base: str, note: Note | None, indices: Iterable[int]
 ) -> list[dict[str, Any]]:
+    """The tool calls at ``indices`` of a message, up to the first index that has none."""
     calls = []
-    k = 0
-    while True:
+    for k in indices:
         keys = _call_keys(message_base, k)
         name, call_id = attrs.get(keys.name), attrs.get(keys.id)
         if name is None and call_id is None:
@@ -207,7 +219,6 @@ def _tool_calls(
         calls.append(
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
         )
-        k += 1
     return calls
 
 
@@ -260,54 +271,31 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
 
 
 def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
-    """Facts of an OpenInference TOOL span."""
+    """Facts of an OpenInference TOOL span (its framework unwraps what it recorded)."""
     attrs = span.attributes
     note = notes.for_span(span) if notes is not None else None
-    output, failed = _tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE), note)
     return ToolFacts(
         name=text(attrs, SpanAttributes.TOOL_NAME, note) or span.name,
         arguments=_tool_arguments(attrs.get(SpanAttributes.INPUT_VALUE), note),
-        output=output,
+        output=_tool_output(attrs.get(SpanAttributes.OUTPUT_VALUE), note),
         tool_call_id=text(attrs, SpanAttributes.TOOL_ID, note),
-        error=error_text(span, note) or (output or "tool reported an error" if failed else None),
+        error=error_text(span, note),
     )
 
 
-def _tool_output(raw: Any, note: Note | None) -> tuple[str | None, bool]:
-    """The text of a tool's output and whether the tool flagged it as an error.
-
-    LlamaIndex records a whole ``ToolOutput`` as JSON; the model is sent its text blocks.
-    OpenInference's redaction marker means the output was hidden: not captured.
-    """
+def _tool_output(raw: Any, note: Note | None) -> str | None:
+    """The text of a tool's output; OpenInference's redaction marker: hidden, not captured."""
     if raw is None or raw == REDACTED_VALUE:
-        return None, False
+        return None
     if not isinstance(raw, str):
-        return as_text(raw, SpanAttributes.OUTPUT_VALUE, note), False
-    if not raw.startswith("{"):
-        return raw, False
-    value, parsed = json_value(raw, SpanAttributes.OUTPUT_VALUE, note, text_ok=True)
-    if not parsed or not isinstance(value, dict) or not isinstance(value.get("blocks"), list):
-        return raw, False  # not a ToolOutput: the output is the text itself
-    texts = [str(b["text"]) for b in value["blocks"] if isinstance(b, dict) and "text" in b]
-    return "".join(texts), bool(value.get("is_error"))
+        return as_text(raw, SpanAttributes.OUTPUT_VALUE, note)
+    return raw
 
 
 def _tool_arguments(raw: Any, note: Note | None) -> Any:
     if raw == REDACTED_VALUE:
         return None  # hidden (OpenInference's hide_inputs): not captured
-    value, parsed = json_value(raw, SpanAttributes.INPUT_VALUE, note, text_ok=True)
-    if not parsed:
-        return value
-    if isinstance(value, dict) and set(value) == {"kwargs"} and isinstance(value["kwargs"], dict):
-        value = value["kwargs"]
-    if isinstance(value, dict):
-        # The workflow Context is passed to tools that take one; its repr is not an argument.
-        value = {k: v for k, v in value.items() if not _is_context_repr(v)}
-    return value
-
-
-def _is_context_repr(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("<") and "Context" in value[:64]
+    return json_value(raw, SpanAttributes.INPUT_VALUE, note, text_ok=True)[0]
 
 
 def error_text(span: SpanRecord, note: Note | None = None) -> str | None:
@@ -332,44 +320,3 @@ def explicit_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | N
         if value:
             return value
     return None
-
-
-def is_step(span: SpanRecord) -> bool:
-    """A workflow agent's ``run_agent_step`` span: one LLM turn of one agent."""
-    return span.name.endswith(STEP_SUFFIXES)
-
-
-def step_agent(span: SpanRecord) -> str | None:
-    """The agent of a ``run_agent_step`` span, read from its input repr."""
-    if not is_step(span):
-        return None
-    return _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), AGENT_MARK)
-
-
-def step_tool_call_id(span: SpanRecord) -> str | None:
-    """The ``tool_id`` of a ``call_tool`` span: read from its input repr, else ``tool_call.id``.
-
-    ``tool_call.id`` is where otel-bridge keeps the id when the input is hidden.
-    """
-    if not span.name.endswith(CALL_TOOL_SUFFIX):
-        return None
-    found = _repr_field(span.attributes.get(SpanAttributes.INPUT_VALUE), TOOL_ID_MARK)
-    if found is None:
-        kept = span.attributes.get(_CALL_ID)
-        found = kept if isinstance(kept, str) and kept else None
-    return found
-
-
-def _repr_field(text: Any, mark: str) -> str | None:
-    """The quoted value after the last ``mark`` in a repr (``name='value'``)."""
-    if not isinstance(text, str):
-        return None
-    at = text.rfind(mark)
-    if at < 0:
-        return None
-    start = at + len(mark)
-    if start >= len(text) or text[start] not in "'\"":
-        return None
-    quote = text[start]
-    end = text.find(quote, start + 1)
-    return text[start + 1 : end] if end > start else None

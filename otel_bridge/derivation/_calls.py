@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..run_trace import LLMCall, TokenUsage, ToolCall
 from ..spans import SpanIndex, SpanRecord
 from ._cost import ModelPrice, call_cost
@@ -53,16 +54,22 @@ class TraceLookups:
         carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
         notes = self.notes
         for span in self.index.spans:  # in start order
-            step = conv.step_agent(span, notes)
+            step = fw.step_agent(span, notes)
             if step is not None and conv.carries_agent(span):
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
+            activation = None
             if step is not None:
                 self.steps[span.span_id] = step
-            elif (activation := conv.activation_agent(span, notes)) is not None:
-                activations[span.span_id] = activation
-            self.own_agent[span.span_id] = conv.explicit_agent(span, notes) or step
+            else:
+                activation = conv.activation_agent(span, notes) or fw.activation_agent(span, notes)
+                if activation is not None:
+                    activations[span.span_id] = activation
+            self.own_agent[span.span_id] = (
+                conv.explicit_agent(span, notes) or step or activation or fw.span_agent(span, notes)
+            )
+        self.activations = activations
         if not self.steps:
             # Only whole activations (GenAI ``invoke_agent``): the finest steps there are.
             self.steps = activations
@@ -105,7 +112,7 @@ def value_issues(trace: TraceLookups) -> list[str]:
 def llm_calls(trace: TraceLookups) -> list[Call]:
     """Real model calls: outermost LLM spans (a nested one is the same call seen twice)."""
     index = trace.index
-    llm_ids = {s.span_id for s in index.spans if conv.is_llm_call(s)}
+    llm_ids = {s.span_id for s in index.spans if fw.is_model_call(s)}
     llm_above = index.nearest(llm_ids)
     calls = []
     for span in index.spans:
@@ -241,12 +248,19 @@ def tool_calls(
     tools = [span for span in index.spans if conv.is_tool(span)]
     if not tools:
         return out
-    step_ids = {s.span_id: i for s in index.spans if (i := conv.step_tool_call_id(s))}
+    step_ids = {s.span_id: i for s in index.spans if (i := fw.step_tool_call_id(s))}
     step_above = index.nearest(step_ids)
+    read = []
     for span in tools:
-        facts = conv.read_tool(span, trace.notes)
+        facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
-        call_id = facts.tool_call_id or (None if above is None else step_ids[above])
+        read.append(
+            (span, facts, facts.tool_call_id or (None if above is None else step_ids[above]))
+        )
+    by_name = _ids_by_name(calls, {call_id for _, _, call_id in read if call_id})
+    for span, facts, call_id in read:
+        if call_id is None:
+            call_id = by_name.take(facts.name, span.start_ns)
         agent = trace.own_agent.get(span.span_id)
         if agent is None and call_id is not None:
             agent = emitted_by.get(call_id)
@@ -271,3 +285,42 @@ def tool_calls(
             )
         )
     return out
+
+
+class _IdsByName:
+    """Tool call ids the models asked for, by tool name, for tool spans that carry no id."""
+
+    def __init__(self, asked: dict[str, list[tuple[int, int, str]]]) -> None:
+        self._asked = asked  # name -> [(call start, position, id)] in start order
+
+    def take(self, name: str, before_ns: int) -> str | None:
+        """The first id of ``name`` not taken yet from the latest call started before the tool.
+
+        A tool runs after the model call that asked for it; parallel calls of one tool in one
+        turn are run in the order they were asked.
+        """
+        asked = self._asked.get(name)
+        if not asked:
+            return None
+        latest = None
+        for start, _, _ in asked:
+            if start <= before_ns:
+                latest = start
+        for i, (start, _, call_id) in enumerate(asked):
+            if start == latest:
+                del asked[i]
+                return call_id
+        return None
+
+
+def _ids_by_name(calls: list[Call], taken: set[str]) -> _IdsByName:
+    asked: dict[str, list[tuple[int, int, str]]] = {}
+    position = 0
+    for call in calls:
+        for message in call.facts.output_messages:
+            for tool_call in message.get("tool_calls", ()):
+                call_id, name = tool_call.get("id"), tool_call["function"].get("name")
+                if call_id and name and call_id not in taken:
+                    asked.setdefault(name, []).append((call.span.start_ns, position, call_id))
+                    position += 1
+    return _IdsByName(asked)

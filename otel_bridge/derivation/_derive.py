@@ -16,13 +16,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..errors import TraceSelectionError
-from ..run_trace import Cost, RunTrace, TokenUsage, ToolCall
+from ..run_trace import Cost, Handoff, LLMCall, RunTrace, TokenUsage, ToolCall
 from ..spans import SpanRecord, group_by_trace, parse_trace_id
 from . import _calls as read
 from . import _rollup as rollup
 from ._calls import Call, TraceLookups
 from ._cost import ModelPrice, PriceTable, check_price_table
+from ._delegations import delegations
 from ._messages import CallMessages, merge_history
 
 __all__ = ["derive", "derive_all"]
@@ -137,7 +139,14 @@ def _derive_trace(
         for t in tool_calls
         if (target := conv.handoff_target(index.by_id[int(t.span_id, 16)], trace.notes))
     }
-    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets)
+    transfers = {
+        t.span_id: asked
+        for t in tool_calls
+        if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
+    }
+    handoffs, rejected = rollup.handoffs(tool_calls, llm_calls, targets, transfers, fw.refused)
+    handoffs = _with_requested_handoffs(handoffs, calls, llm_calls, tool_calls)
+    delegated = delegations(trace, tool_calls, calls)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
     unsent = [
@@ -185,6 +194,11 @@ def _derive_trace(
         issues.append("unknown_agent")
     if rejected:
         issues.append("handoff_rejected")
+    framework = fw.framework_of(index.spans)
+    if framework is None and llm_calls and not agents:
+        # Calls, tokens, tools and messages are read by the conventions; agents, handoffs and
+        # delegations need a framework otel-bridge knows.
+        issues.append("unknown_framework")
     if not llm_calls:
         issues.append("no_llm_calls")
     elif not any(c.facts.input_messages or c.facts.output_messages for c in calls):
@@ -217,8 +231,30 @@ def _derive_trace(
         end_ns=end,
         cost=Cost.combine(c.cost for c in llm_calls),
         cost_by_model=rollup.cost_by_model(llm_calls),
-        labels=conv.run_labels(index.spans),
+        labels={**conv.run_labels(index.spans), "framework": framework},
+        delegations=delegated,
     )
+
+
+def _with_requested_handoffs(
+    handoffs: list[Handoff], calls: list[Call], llm_calls: list[LLMCall], tools: list[ToolCall]
+) -> list[Handoff]:
+    """The handoffs, with those a model asked for that no span records (in time order)."""
+    ran = {t.tool_call_id for t in tools if t.tool_call_id}
+    agents = {c.agent for c in calls if c.agent}
+    requests = [
+        (position, tool_call["id"], target)
+        for position, call in enumerate(calls)
+        for message in call.facts.output_messages
+        for tool_call in message.get("tool_calls", ())
+        if tool_call.get("id")
+        and tool_call["id"] not in ran
+        and (target := fw.requested_transfer(str(tool_call["function"].get("name")), agents))
+    ]
+    if not requests:
+        return handoffs
+    found = rollup.requested_handoffs(llm_calls, requests)
+    return sorted([*handoffs, *found], key=lambda h: h.at_ns)
 
 
 def _name_tool_results(messages: list[conv.Message], tools: list[ToolCall]) -> None:

@@ -4,31 +4,35 @@ and per-model."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+from ..frameworks import Transfer
 from ..run_trace import AgentStats, Cost, Handoff, LLMCall, Timings, TokenUsage, ToolCall
 
 __all__ = [
-    "HANDOFF_TOOL",
     "agent_stats",
     "cost_by_model",
     "handoffs",
+    "requested_handoffs",
     "timings",
     "union_length",
     "usage_by_model",
 ]
 
-HANDOFF_TOOL = "handoff"  # the tool AgentWorkflow gives every agent
-
 
 def handoffs(
-    tools: list[ToolCall], llm_calls: list[LLMCall], targets: Mapping[str, str]
+    tools: list[ToolCall],
+    llm_calls: list[LLMCall],
+    targets: Mapping[str, str],
+    transfers: Mapping[str, Transfer],
+    refused: Callable[[ToolCall, str], bool],
 ) -> tuple[list[Handoff], int]:
     """Accepted handoffs in order, and how many the workflow refused.
 
-    A handoff is a ``handoff`` tool call, or a tool span naming its target agent
-    (``targets``: tool span id -> agent). It is accepted when the next model call is the
-    target agent's, or, with no later call, when the tool did not report a refusal.
+    A handoff is a tool call its framework reads as a transfer (``transfers``: tool span id ->
+    what it asks for), or a tool span naming its target agent (``targets``: tool span id ->
+    agent). It is accepted when the next model call is the target agent's, or, with no later
+    call, when the tool did not report a refusal (``refused``, the framework's reading).
     """
     handoffs: list[Handoff] = []
     rejected = 0
@@ -40,33 +44,49 @@ def handoffs(
         next_agents[i] = llm_calls[i].agent or next_agents[i + 1]
     for tool in tools:
         target = targets.get(tool.span_id)
-        args = tool.arguments if isinstance(tool.arguments, dict) else {}
-        if tool.name != HANDOFF_TOOL and target is None:
+        asked = transfers.get(tool.span_id)
+        if asked is None and target is None:
             continue
         next_agent = next_agents[bisect_left(starts, tool.end_ns)]
-        to_agent = str(target or args.get("to_agent") or "")
+        to_agent = str(target or (asked.to_agent if asked else None) or "")
         if not to_agent and tool.arguments is None and next_agent not in (None, tool.agent):
             to_agent = str(next_agent)  # arguments not captured: the agent that took over
         if not to_agent or tool.status == "error":
             rejected += 1
             continue
-        refused = (tool.output or "").startswith(f"Agent {to_agent} not found") or (
-            "cannot hand off" in (tool.output or "")
-        )
-        if (next_agent is not None and next_agent != to_agent) or (next_agent is None and refused):
+        if (next_agent is not None and next_agent != to_agent) or (
+            next_agent is None and refused(tool, to_agent)
+        ):
             rejected += 1
             continue
-        reason = args.get("reason")
         handoffs.append(
             Handoff(
                 from_agent=tool.agent,
                 to_agent=to_agent,
-                reason=None if reason is None else str(reason),
+                reason=asked.reason if asked else None,
                 at_ns=tool.start_ns,
                 tool_call_id=tool.tool_call_id,
             )
         )
     return handoffs, rejected
+
+
+def requested_handoffs(
+    llm_calls: list[LLMCall],
+    requests: list[tuple[int, str, str]],
+) -> list[Handoff]:
+    """Handoffs known only from the model's request (no span records the handoff itself).
+
+    ``requests``: (index of the asking call in ``llm_calls``, tool call id, target agent). One
+    is accepted when the next call with an agent is the target's.
+    """
+    found = []
+    for position, call_id, target in requests:
+        asking = llm_calls[position]
+        after = next((c.agent for c in llm_calls[position + 1 :] if c.agent), None)
+        if after == target and asking.agent != target:
+            found.append(Handoff(asking.agent, target, None, asking.end_ns, call_id))
+    return found
 
 
 def timings(

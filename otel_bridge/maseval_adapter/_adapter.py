@@ -1,75 +1,34 @@
 """MASEval adapter for LlamaIndex workflow agents, its data derived from their OpenTelemetry spans.
 
-The adapter only wires three things together: a Telemetry (one root span of ours per run, so
-each run is found by its trace id), the agent's workflow run (on a shared background event
-loop, from any calling context) and derivation (``Telemetry.run_trace``). Everything MASEval
-reads (messages, usage, per-agent totals, handoffs, logs) comes from the derived RunTraces.
+The span side (root span, labels, derivation, what MASEval reads) is ``SpanAgentAdapter``'s;
+this module runs a LlamaIndex workflow (on a shared background event loop, from any calling
+context), carries its Context and memory from run to run, and describes the workflow.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from maseval import AgentAdapter, MessageHistory
 from maseval.core.callback import AgentCallback
-from maseval.core.usage import CostCalculator, Usage
-from openinference.instrumentation import using_attributes
-from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
-from opentelemetry import trace as trace_api
+from maseval.core.usage import CostCalculator
 
-from ..errors import SourceError
-from ..run_trace import RunTrace
 from ..telemetry import Telemetry
 from ._background_loop import run_sync
-from ._runs import RunRecord, conversation, maseval_usage, summarize
+from ._span_adapter import Conversation, SpanAgentAdapter, maseval_labels
 from ._stream_usage import UsageReporting, enable_stream_usage
-from ._telemetries import default_telemetry, project_telemetry
 from ._workflow import describe_workflow, llm_model, root_agent_name, workflow_agents
 
 __all__ = ["LlamaIndexAgentAdapter", "maseval_labels"]
 
 logger = logging.getLogger(__name__)
 
-ADAPTER_NAME = "maseval.adapter.name"
-TASK_ID = "maseval.task.id"
-REPETITION = "maseval.task.repetition"
-"""Flat root-span attributes, searchable in Jaeger; Phoenix reads the same in ``metadata``."""
-
 RESERVED_RUN_KWARGS = frozenset({"user_msg", "ctx", "memory", "max_iterations"})
 
 
-def maseval_labels(task: Any, seed_generator: Any = None) -> dict[str, Any]:
-    """``task_id`` and ``repetition`` for the adapter, from what ``setup_agents`` receives."""
-    labels: dict[str, Any] = {"task_id": str(task.id)}
-    try:
-        repetition = seed_generator.gather_config().get("rep_index") if seed_generator else None
-    except Exception:
-        logger.debug("otel-bridge: the seed generator does not say the repetition", exc_info=True)
-        repetition = None
-    if isinstance(repetition, int):
-        labels["repetition"] = repetition
-    return labels
-
-
-@dataclass(slots=True)
-class _Conversation:
-    """One conversation: the workflow Context and memory that carry it from run to run."""
-
-    session_id: str
-    context: Any
-    first_run: int
-    memory: Any = None
-
-
-class LlamaIndexAgentAdapter(AgentAdapter):
+class LlamaIndexAgentAdapter(SpanAgentAdapter):
     """A MASEval ``AgentAdapter`` for LlamaIndex workflow agents, fed by OpenTelemetry spans.
 
     Works with ``FunctionAgent``, ``ReActAgent``, ``CodeActAgent`` and a multi-agent
@@ -115,6 +74,8 @@ class LlamaIndexAgentAdapter(AgentAdapter):
     ``setup_agents``); ``run_kwargs``, more keyword arguments for the workflow's ``run``.
     """
 
+    framework_key = "llamaindex"
+
     def __init__(
         self,
         agent_instance: Any,
@@ -140,248 +101,73 @@ class LlamaIndexAgentAdapter(AgentAdapter):
         reserved = sorted(set(run_kwargs or ()) & RESERVED_RUN_KWARGS)
         if reserved:
             raise ValueError(f"run_kwargs may not set {reserved}: the adapter owns them")
-        super().__init__(agent_instance, name, callbacks, cost_calculator, model_id)
-        self._own_telemetry = telemetry is not None
-        self.project = project
-        self.telemetry = telemetry if telemetry is not None else self._shared_telemetry()
         self.include_usage = include_usage
         self.max_iterations = max_iterations
         self.run_kwargs = dict(run_kwargs or {})
-        labels = {
-            **({"task_id": str(task_id)} if task_id is not None else {}),
-            **({"repetition": repetition} if repetition is not None else {}),
-            **dict(metadata or {}),
-        }
-        self.labels: dict[str, Any] = json.loads(json.dumps(labels, default=str))  # JSON-safe
         self.usage_reporting: list[UsageReporting] = (
             enable_stream_usage(workflow_agents(agent_instance)) if include_usage else []
         )
-        self._run_lock = threading.Lock()
-        self._state_lock = threading.Lock()
-        self._records: list[RunRecord] = []
-        self._messages: list[dict[str, Any]] | None = None
-        self._conversation = self._new_conversation()
+        super().__init__(
+            agent_instance,
+            name,
+            telemetry,
+            callbacks,
+            project=project,
+            task_id=task_id,
+            repetition=repetition,
+            metadata=metadata,
+            cost_calculator=cost_calculator,
+            model_id=model_id,
+        )
 
-    # ---- running ------------------------------------------------------------------------
+    def _call_agent(self, query: str, talk: Conversation) -> Any:
+        return run_sync(lambda: self._workflow_run(query, talk))
 
-    def _run_agent(self, query: str) -> str:
-        with self._run_lock:
-            with self._state_lock:
-                talk = self._conversation
-            # What the adapter keeps of the run is hidden and masked as its Telemetry's spans are.
-            kept_query = self.telemetry.redaction.input_text(query)
-            record = RunRecord(query=kept_query, session_id=talk.session_id, started_at=time.time())
-            clock = time.perf_counter()
-            span: trace_api.Span | None = None
-            try:
-                with self._run_scope(query, record) as span:
-                    try:
-                        result = run_sync(lambda: self._workflow_run(query, talk))
-                    except BaseException as exc:
-                        # OpenTelemetry marks a span failed for an Exception only: an interrupt
-                        # (KeyboardInterrupt, SystemExit) must fail the run's root span too.
-                        if span is not None and not isinstance(exc, Exception):
-                            span.record_exception(exc)
-                            span.set_status(trace_api.Status(trace_api.StatusCode.ERROR, repr(exc)))
-                        raise
-                    answer = _answer_text(result)
-                    if span is not None:
-                        span.set_attribute(SpanAttributes.OUTPUT_VALUE, answer)
-            except BaseException as exc:
-                self._finish(record, clock, span, exc)
-                raise
-            self._finish(record, clock, span, None)
-            return answer
-
-    async def _workflow_run(self, query: str, talk: _Conversation) -> Any:
+    async def _workflow_run(self, query: str, talk: Conversation) -> Any:
         kwargs: dict[str, Any] = {**self.run_kwargs, "user_msg": query}
         if self.max_iterations is not None:
             kwargs["max_iterations"] = self.max_iterations
-        if talk.context is None:
+        if talk.state is None:
             return await self.agent.run(**kwargs)
         # A continued Context is rebuilt from its serialised form, and the agent memory does not
         # serialise once it holds tool calls: hand the live memory in again on every run.
-        kwargs["ctx"] = talk.context
+        kwargs["ctx"] = talk.state
         if talk.memory is not None:
             kwargs["memory"] = talk.memory
         try:
             return await self.agent.run(**kwargs)
         finally:
             try:
-                talk.memory = await talk.context.store.get("memory", default=talk.memory)
+                talk.memory = await talk.state.store.get("memory", default=talk.memory)
             except Exception:
                 logger.warning("otel-bridge: could not keep the agent memory", exc_info=True)
 
-    def _shared_telemetry(self) -> Telemetry:
-        """The process-wide Telemetry of ``project``, or the in-memory default without one."""
-        return project_telemetry(self.project) if self.project is not None else default_telemetry()
-
-    @contextmanager
-    def _run_scope(self, query: str, record: RunRecord) -> Iterator[trace_api.Span | None]:
-        """Labels and the root span of one run; the run goes on without them if they fail."""
-        stack = ExitStack()
-        span: trace_api.Span | None = None
-        try:
-            if self.telemetry.closed:
-                if self._own_telemetry:
-                    raise RuntimeError("the adapter's Telemetry has been shut down")
-                self.telemetry = self._shared_telemetry()  # the shared one was closed: anew
-            metadata = {"adapter": self.name, **self.labels}
-            stack.enter_context(using_attributes(session_id=record.session_id, metadata=metadata))
-            span = stack.enter_context(
-                self.telemetry.start_run(f"{self.name}.run", self._root_attributes(query, record))
-            )
-        except Exception:
-            logger.exception("otel-bridge: no telemetry for run of %r; running without", self.name)
-            record.issues.append("telemetry_unavailable")
-            stack.close()
-            span = None
-        with stack:
-            yield span
-
-    def _root_attributes(self, query: str, record: RunRecord) -> dict[str, Any]:
-        attributes: dict[str, Any] = {
-            SpanAttributes.OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKindValues.AGENT.value,
-            SpanAttributes.INPUT_VALUE: query,
-            SpanAttributes.SESSION_ID: record.session_id,
-            SpanAttributes.METADATA: json.dumps({"adapter": self.name, **self.labels}, default=str),
-            ADAPTER_NAME: self.name,
-        }
-        if "task_id" in self.labels:
-            attributes[TASK_ID] = str(self.labels["task_id"])
-        if isinstance(self.labels.get("repetition"), int):
-            attributes[REPETITION] = self.labels["repetition"]
-        return attributes
-
-    def _finish(
-        self,
-        record: RunRecord,
-        clock: float,
-        span: trace_api.Span | None,
-        error: BaseException | None,
-    ) -> None:
-        """Derive and keep the run's data; never raises, so neither answer nor error is lost."""
-        record.duration_s = time.perf_counter() - clock
-        if error is not None:
-            record.status = "error"
-            record.error = self.telemetry.redaction.output_text(str(error) or repr(error))
-            record.error_type = type(error).__name__
-        if span is not None:
-            record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)
-            record.trace = self._derive(record.trace_id, record)
-            if not self._own_telemetry:  # nobody else reads the default's spans: keep no copy
-                self.telemetry.capture.discard(record.trace_id)
-        with self._state_lock:
-            self._records.append(record)
-            self._messages = None
-            self.logs.append(record.log_entry())
-
-    def _derive(self, trace_id: str, record: RunRecord) -> RunTrace | None:
-        try:
-            return self.telemetry.run_trace(trace_id)
-        except SourceError:
-            logger.warning("otel-bridge: no spans were captured for run %s", trace_id)
-            record.issues.append("no_spans")
-        except Exception:
-            logger.exception("otel-bridge: could not derive run %s", trace_id)
-            record.issues.append("derive_failed")
-        return None
-
-    # ---- conversation ---------------------------------------------------------------------
-
-    def _new_conversation(self) -> _Conversation:
+    def _new_state(self) -> Any:
+        """A workflow Context for a multi-agent workflow (agents carry their own memory)."""
         from llama_index.core.workflow import Context, Workflow
 
-        context = Context(self.agent) if isinstance(self.agent, Workflow) else None
-        return _Conversation(uuid.uuid4().hex, context, first_run=len(self._records))
+        return Context(self.agent) if isinstance(self.agent, Workflow) else None
 
-    def reset_conversation(self) -> None:
-        """Start a new conversation (new Context, memory and session id); past runs stay."""
-        with self._run_lock:
-            conversation_ = self._new_conversation()
-            with self._state_lock:
-                self._conversation = conversation_
-                self._messages = None
-
-    @property
-    def session_id(self) -> str:
-        """The current conversation's id, written as ``session.id`` on its spans."""
-        return self._conversation.session_id
-
-    @property
-    def runs(self) -> list[RunTrace]:
-        """The RunTrace of every run so far (runs whose spans could not be derived are absent)."""
-        with self._state_lock:
-            return [r.trace for r in self._records if r.trace is not None]
-
-    @property
-    def last_run(self) -> RunTrace | None:
-        """The RunTrace of the latest run, None before the first or if it could not be derived."""
-        with self._state_lock:
-            return self._records[-1].trace if self._records else None
-
-    # ---- what MASEval reads ---------------------------------------------------------------
-
-    def get_messages(self) -> MessageHistory:
-        """The current conversation in OpenAI format (each message also names its ``agent``)."""
-        with self._state_lock:
-            if self._messages is None:
-                self._messages = conversation(self._records[self._conversation.first_run :])
-            return MessageHistory([dict(m) for m in self._messages])
-
-    def gather_traces(self) -> dict[str, Any]:
-        """MASEval's keys plus ``runs``, ``trace_ids``, ``usage``, ``agents``, ``handoffs``,
-        ``timings`` and ``issues``, all derived from spans."""
-        with self._state_lock:
-            records = list(self._records)
-        summary = summarize([r.trace for r in records if r.trace is not None])
-        issues = [i for r in records for i in r.issues] + summary.pop("issues")
-        return {
-            **super().gather_traces(),
-            "session_id": self.session_id,
-            "labels": dict(self.labels),
-            "runs": [r.trace.to_dict() for r in records if r.trace is not None],
-            "trace_ids": [r.trace_id for r in records if r.trace_id],
-            **summary,
-            "issues": list(dict.fromkeys(issues)),
-        }
+    def _answer_text(self, result: Any) -> str:
+        """The final answer of a workflow agent run (``AgentOutput.response``)."""
+        return _answer_text(result)
 
     def gather_config(self) -> dict[str, Any]:
         """Agents, prompts, tools, LLMs, handoff graph and telemetry settings; never raises."""
         return {
             **super().gather_config(),
-            "llamaindex": describe_workflow(self.agent),
             "usage_reporting": {
                 "include_usage": self.include_usage,
                 "agents": [u.to_dict() for u in self.usage_reporting],
             },
-            "telemetry": self._telemetry_settings(),
-            "labels": dict(self.labels),
             "max_iterations": self.max_iterations,
             "run_kwargs": sorted(self.run_kwargs),
         }
 
-    def _telemetry_settings(self) -> dict[str, Any]:
-        try:
-            return self.telemetry.config.describe()
-        except Exception as exc:
-            logger.debug("otel-bridge: could not describe the telemetry", exc_info=True)
-            return {"error": f"{type(exc).__name__}: {exc}"}
+    def _agent_config(self) -> dict[str, Any]:
+        return describe_workflow(self.agent)
 
-    def _gather_usage(self) -> Usage:
-        """Tokens and cost summed over every LLM call of every run (``Usage()`` before the
-        first)."""
-        traces = self.runs
-        if not traces:
-            return Usage()
-        return maseval_usage(traces, self._cost_calculator, self._model_id)
-
-    def _resolve_cost_calculator(self) -> CostCalculator | None:
-        """None: MASEval would price the summed tokens at one model's rate; calls are priced
-        one by one in ``_gather_usage`` instead."""
-        return None
-
-    def _resolve_model_id(self) -> str | None:
+    def _agent_model(self) -> str | None:
         """The model of the root agent's LLM."""
         agents = workflow_agents(self.agent)
         root = agents.get(root_agent_name(self.agent) or "")

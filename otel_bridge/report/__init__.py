@@ -9,12 +9,14 @@ conversation, index rows) placed by Jinja2 templates (``_html``) and written to 
 
 from __future__ import annotations
 
+from ._format import plural
 from ._html import index_html, run_href, run_html
 from ._terminal import render_summary, summary_console, trace_panel
 from ._write import write_report_dir, write_run_report
 
 __all__ = [
     "index_html",
+    "plural",
     "render_summary",
     "run_href",
     "run_html",

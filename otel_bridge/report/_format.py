@@ -15,15 +15,22 @@ __all__ = [
     "count",
     "explain_issues",
     "mapping",
+    "plural",
     "run_dict",
     "seconds",
     "tokens_text",
 ]
 
+
+def plural(number: int, word: str, many: str | None = None) -> str:
+    """``1 run``, ``2 runs`` (``many`` when the plural is not ``word + "s"``)."""
+    return f"{number:,} {word if number == 1 else many or word + 's'}"
+
+
 # What each data-quality flag of ``RunTrace.issues`` means for someone reading the numbers.
 ISSUE_TEXT: Mapping[str, str] = {
     "tokens_missing": (
-        "{missing} LLM call(s) reported no token counts (a streaming call that did not ask for "
+        "{missing} reported no token counts (a streaming call that did not ask for "
         "usage, or a failed call): token totals count only the calls that reported."
     ),
     "orphan_spans": (
@@ -48,6 +55,10 @@ ISSUE_TEXT: Mapping[str, str] = {
     "handoff_rejected": (
         "An agent asked for a handoff that did not take place (the next turn was not the "
         "target's); it is not counted as a handoff."
+    ),
+    "unknown_framework": (
+        "The spans come from no agent framework otel-bridge knows: LLM calls, tokens, tools and "
+        "messages are read, but not which agent made them, nor handoffs or delegations."
     ),
     "no_llm_calls": (
         "No LLM call was found: the trace may not come from an instrumented LLM agent, or its "
@@ -122,7 +133,7 @@ def tokens_text(usage: Mapping[str, Any] | None) -> str:
     missing = count(usage.get("missing_calls"))
     known_in, known_out = count(usage.get("input_tokens")), count(usage.get("output_tokens"))
     if usage.get("complete") is False and not known_in and not known_out:
-        return f"unknown ({missing} call(s) reported no counts)"
+        return f"unknown ({plural(missing, 'call')} reported no counts)"
     text = f"{known_in:,} in / {known_out:,} out"
     extras = []
     if count(usage.get("cached_input_tokens")):
@@ -132,7 +143,7 @@ def tokens_text(usage: Mapping[str, Any] | None) -> str:
     if extras:
         text += f" ({', '.join(extras)})"
     if usage.get("complete") is False:
-        text += f" [incomplete: {missing} call(s) without counts]"
+        text += f" [incomplete: {plural(missing, 'call')} without counts]"
     return text
 
 
@@ -173,5 +184,12 @@ def explain_issues(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     explained = []
     for flag in issues:
         text = ISSUE_TEXT.get(str(flag), "A data-quality flag without a description.")
-        explained.append((str(flag), text.replace("{missing}", str(missing or "Some"))))
+        explained.append(
+            (
+                str(flag),
+                text.replace(
+                    "{missing}", plural(missing, "LLM call") if missing else "Some LLM calls"
+                ),
+            )
+        )
     return explained

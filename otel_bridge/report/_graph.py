@@ -1,4 +1,5 @@
-"""The handoff graph of one run: agents as nodes in a row, one numbered arc per handoff.
+"""The agent graph of one run: agents as nodes in a row, one numbered arc per handoff and one
+dashed arc, marked D1, D2, ..., per delegation (an agent run as a tool by another).
 
 Arcs to an agent further right go above the row, arcs back to the left below it, so a
 conversation that goes back and forth stays readable; repeated arcs between the same two
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ._format import mapping
 
@@ -33,7 +34,7 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """Handoff ``number``: an SVG path, where its number goes, and its words."""
+    """Handoff (or delegation) ``number``: an SVG path, where its mark goes, and its words."""
 
     number: int
     path: str
@@ -42,6 +43,13 @@ class Edge:
     source: str
     target: str
     reason: str | None
+    """A handoff's reason, a delegation's task."""
+    kind: Literal["handoff", "delegation"] = "handoff"
+
+    @property
+    def mark(self) -> str:
+        """What the arc's circle says: the handoff's number, ``D`` and the delegation's."""
+        return str(self.number) if self.kind == "handoff" else f"D{self.number}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +69,18 @@ def _label(name: str, limit: int = 18) -> str:
 
 
 def lay_out_graph(names: Sequence[str], data: Mapping[str, Any]) -> Graph:
-    """Nodes for ``names`` (the timeline's lanes) and an arc for each handoff of the run."""
-    handoffs = [mapping(h) for h in data.get("handoffs") or ()]
+    """Nodes for ``names`` (the timeline's lanes) and an arc for each handoff and delegation."""
+    links: list[tuple[Literal["handoff", "delegation"], int, Mapping[str, Any]]] = [
+        ("handoff", n, mapping(h)) for n, h in enumerate(data.get("handoffs") or (), start=1)
+    ]
+    links += [
+        ("delegation", n, mapping(d)) for n, d in enumerate(data.get("delegations") or (), start=1)
+    ]
     stacks: dict[tuple[int, int], int] = {}
-    rises: list[tuple[int, int, int, int]] = []  # (source, target, rise, number)
+    rises: list[tuple[int, int, int, int]] = []  # (source, target, rise, position in links)
     index = {name: i for i, name in enumerate(names)}
-    for number, handoff in enumerate(handoffs, start=1):
-        source, target = handoff.get("from"), handoff.get("to")
+    for position, (_, _, link) in enumerate(links):
+        source, target = link.get("from"), link.get("to")
         if not source or not target or str(source) not in index or str(target) not in index:
             continue
         a, b = index[str(source)], index[str(target)]
@@ -76,7 +89,7 @@ def lay_out_graph(names: Sequence[str], data: Mapping[str, Any]) -> Graph:
         stacks[key] = stack + 1
         span = abs(b - a) or 1
         rise = BASE_RISE + 10 * (span - 1) + STEP_RISE * min(stack, MAX_STACK)
-        rises.append((a, b, rise, number))
+        rises.append((a, b, rise, position))
     above = max((r for a, b, r, _ in rises if b >= a), default=0)
     below = max((r for a, b, r, _ in rises if b < a), default=0)
     top = PAD + above
@@ -87,8 +100,8 @@ def lay_out_graph(names: Sequence[str], data: Mapping[str, Any]) -> Graph:
         for i, name in enumerate(names)
     ]
     edges = []
-    for a, b, rise, number in rises:
-        handoff = handoffs[number - 1]
+    for a, b, rise, position in rises:
+        kind, number, link = links[position]
         ax, bx = nodes[a].x + NODE_W // 2, nodes[b].x + NODE_W // 2
         if b > a or a == b:  # right (or to itself): above the row, leaving right of centre
             y = top
@@ -100,15 +113,17 @@ def lay_out_graph(names: Sequence[str], data: Mapping[str, Any]) -> Graph:
             apex = y + rise
         control = 2 * apex - y  # a quadratic curve peaks halfway to its control point
         path = f"M{x1},{y} Q{(x1 + x2) // 2},{control} {x2},{y}"
+        words = link.get("reason" if kind == "handoff" else "task")
         edges.append(
             Edge(
                 number,
                 path,
                 (x1 + x2) // 2,
                 apex,
-                str(handoff.get("from")),
-                str(handoff.get("to")),
-                handoff.get("reason") if isinstance(handoff.get("reason"), str) else None,
+                str(link.get("from")),
+                str(link.get("to")),
+                words if isinstance(words, str) else None,
+                kind,
             )
         )
     return Graph(width, height, nodes, edges)

@@ -21,9 +21,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._format import mapping, run_dict
+from ._format import clip, mapping, plural, run_dict
 from ._graph import lay_out_graph
-from ._page import IndexRow, conversation, index_row, token_rows, totals
+from ._page import LABELS, IndexRow, conversation, index_row, labels, token_rows, totals
 from ._timeline import lay_out
 
 __all__ = ["index_html", "index_page", "run_href", "run_html", "script_json"]
@@ -45,13 +45,15 @@ def script_json(value: Any) -> Markup:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("otel_bridge.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["plural"] = plural
+    return environment
 
 
 @cache
@@ -105,6 +107,16 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         }
         for number, h in enumerate(map(mapping, data.get("handoffs") or ()), start=1)
     ]
+    delegations = [
+        {
+            "source": str(d.get("from") or "?"),
+            "target": str(d.get("to") or "?"),
+            "from_colour": colours.get(str(d.get("from")), ""),
+            "to_colour": colours.get(str(d.get("to")), ""),
+            "task": clip(d.get("task"), 200) if isinstance(d.get("task"), str) else None,
+        }
+        for d in map(mapping, data.get("delegations") or ())
+    ]
     script = _asset("run.js")
     by_lane: list[dict[str, list[Any]]] = [{"llm": [], "tool": []} for _ in timeline.lanes]
     for bar in timeline.bars:
@@ -114,11 +126,13 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         .get_template("run.html.j2")
         .render(
             data=data,
+            labels=labels(data),
             index_href=index_href,
             totals=totals(data),
             timeline=timeline,
             bars_by_lane=by_lane,
             handoffs=handoffs,
+            delegations=delegations,
             graph=lay_out_graph([lane.name for lane in timeline.lanes], data),
             agent_rows=agent_rows,
             model_rows=model_rows,
@@ -144,13 +158,21 @@ def index_html(
 
 
 def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> str:
-    """The index page of rows already made (``_page.index_row``)."""
+    """The index page of rows already made (``_page.index_row``), newest run first."""
     script = _asset("index.js")
+    rows = sorted(rows, key=lambda row: row.start_ns, reverse=True)
+    # A filter per label that tells some runs apart (values in their natural order).
+    choices = {
+        name: sorted({row.labels[name] for row in rows if name in row.labels}, key=_natural)
+        for name in LABELS.values()
+    }
     return (
         _environment()
         .get_template("index.html.j2")
         .render(
             rows=rows,
+            choices={name: values for name, values in choices.items() if len(values) > 1},
+            with_labels=any(row.labels for row in rows),
             title=title,
             errors=sum(row.status == "error" for row in rows),
             with_cost=any(row.cost is not None for row in rows),
@@ -159,3 +181,8 @@ def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> 
             csp=_csp(script),
         )
     )
+
+
+def _natural(text: str) -> tuple[int, int, str]:
+    """Numbers by value (repetition 10 after 9), then text."""
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..spans import iso_ns
 from ._format import clip, cost_text, count, explain_issues, mapping, seconds
 
 __all__ = [
@@ -19,9 +20,13 @@ __all__ = [
     "Totals",
     "conversation",
     "index_row",
+    "labels",
     "token_rows",
     "totals",
 ]
+
+# The labels people group runs by, in the order shown: RunTrace JSON key -> what it is called.
+LABELS = {"task_id": "task", "repetition": "repetition", "session_id": "session"}
 
 TOKEN_KEYS = (
     "input_tokens",
@@ -214,6 +219,16 @@ def conversation(data: Mapping[str, Any], colours: Mapping[str, int]) -> list[Me
     return messages
 
 
+def labels(data: Mapping[str, Any]) -> dict[str, str]:
+    """The run's task, repetition and session, as text, leaving out those it does not have."""
+    given = mapping(data.get("labels"))
+    return {
+        name: str(given[key])
+        for key, name in LABELS.items()
+        if given.get(key) is not None and str(given[key]) != ""
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class IndexRow:
     """One run in the index: display text and the values to sort by."""
@@ -234,6 +249,8 @@ class IndexRow:
     cost: str | None
     cost_value: float
     issues: str
+    labels: dict[str, str] = field(default_factory=dict)  # task, repetition, session
+    start_ns: int = 0  # the index lists newest first
 
 
 def index_row(data: Mapping[str, Any], href: str) -> IndexRow:
@@ -262,4 +279,15 @@ def index_row(data: Mapping[str, Any], href: str) -> IndexRow:
         cost=cost_text(data.get("cost")),
         cost_value=float(cost_value) if isinstance(cost_value, int | float) else -1.0,
         issues=", ".join(str(i) for i in data.get("issues") or ()),
+        labels=labels(data),
+        start_ns=_start_ns(start),
     )
+
+
+def _start_ns(start: Any) -> int:
+    if not isinstance(start, str):
+        return 0
+    try:
+        return iso_ns(start)
+    except ValueError:
+        return 0

@@ -26,6 +26,7 @@ from ._format import (
     seconds,
     tokens_text,
 )
+from ._page import labels
 
 __all__ = ["render_summary", "summary_console", "trace_panel"]
 
@@ -97,6 +98,9 @@ def trace_panel(trace: Any, messages: bool = False) -> Panel:
     cost = cost_text(data.get("cost"))
     if cost is not None:
         head.append(f"   cost {cost}")
+    shown = labels(data)
+    if shown:
+        head.append("\n" + "   ".join(f"{name} {value}" for name, value in shown.items()))
     head.append(f"\ninput  {clip(data.get('input'))}\noutput {clip(data.get('output'))}")
     parts.append(head)
     if mapping(data.get("agents")):
@@ -108,6 +112,10 @@ def trace_panel(trace: Any, messages: bool = False) -> Panel:
     if handoffs:
         chain = [str(handoffs[0].get("from") or "?"), *(str(h.get("to")) for h in handoffs)]
         parts.append(Text("handoffs " + " → ".join(chain)))
+    for delegation in map(mapping, data.get("delegations") or ()):
+        task = clip(delegation.get("task"), 40) if delegation.get("task") else ""
+        who = f"{delegation.get('from') or '?'} → {delegation.get('to')}"
+        parts.append(Text(f"delegated {who}" + (f": {task}" if task else "")))
     for flag, text in explain_issues(data):
         parts.append(Text(f"issue {flag}: {text}", style="yellow"))
     if messages:

@@ -12,15 +12,29 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..spans import iso_ns
-from ._format import cost_text, count, mapping, seconds, tokens_text
+from ._format import cost_text, count, mapping, plural, seconds, tokens_text
 
-__all__ = ["NO_AGENT", "Arrow", "Bar", "Lane", "Tick", "Timeline", "lane_names", "lay_out"]
+__all__ = [
+    "NO_AGENT",
+    "Arrow",
+    "Bar",
+    "Lane",
+    "Lead",
+    "Tick",
+    "Timeline",
+    "lane_names",
+    "lay_out",
+]
 
 NO_AGENT = "(no agent)"
 BarKind = Literal["llm", "tool", "handoff", "error"]
 Track = Literal["llm", "tool"]
 # A bar narrower than this (in % of the run) is widened so that it stays visible and clickable.
 MIN_WIDTH_PCT = 0.05
+# A stretch before the first call longer than this (in % of the run) is labelled on the page.
+LEAD_MIN_PCT = 3.0
+# ... and from this wide on, it says so inside itself too (else in the legend only).
+LEAD_TEXT_PCT = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,7 @@ class Arrow:
     down: bool
     at: str
     title: str
+    badge: int = 0  # the lane border its number sits on: the source's, between tracks, off bars
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,16 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class Lead:
+    """The stretch from the run's start to its first call (``width`` in % of the run)."""
+
+    width: str
+    label: str
+    title: str
+    inline: bool  # wide enough to hold its label
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """Everything the waterfall shows, plus the details a click reveals (JSON-native)."""
 
@@ -76,6 +101,7 @@ class Timeline:
     arrows: list[Arrow]
     ticks: list[Tick]
     details: list[dict[str, Any]]
+    lead: Lead | None = None
 
 
 def lane_names(data: Mapping[str, Any]) -> list[str]:
@@ -181,7 +207,8 @@ def lay_out(data: Mapping[str, Any]) -> Timeline:
         stats = mapping(agents.get(name))
         usage = mapping(stats.get("usage"))
         summary = (
-            f"{count(stats.get('llm_calls'))} LLM · {count(stats.get('tool_calls'))} tools · "
+            f"{count(stats.get('llm_calls'))} LLM · "
+            f"{plural(count(stats.get('tool_calls')), 'tool')} · "
             f"{'' if usage.get('complete') is not False else '≥'}"
             f"{count(usage.get('total_tokens')):,} tokens"
             if stats
@@ -234,11 +261,36 @@ def lay_out(data: Mapping[str, Any]) -> Timeline:
                 top=top,
                 bottom=bottom,
                 down=lane_of[str(target)] > lane_of[str(source)],
+                badge=top + 1 if lane_of[str(target)] > lane_of[str(source)] else bottom,
                 at=clock.offset(at),
                 title=f"handoff {number}: {source} → {target} at {clock.offset(at)}: {reason}",
             )
         )
-    return Timeline(lanes, bars, arrows, _ticks(clock.span), details)
+    return Timeline(lanes, bars, arrows, _ticks(clock.span), details, _lead(data, clock))
+
+
+def _lead(data: Mapping[str, Any], clock: _Clock) -> Lead | None:
+    """What the run did before its first LLM or tool call, when that is long enough to see."""
+    firsts = [
+        (start, kind)
+        for kind in ("llm", "tool")
+        for call in data.get(f"{kind}_calls") or ()
+        if (start := _ns(mapping(call).get("start"))) is not None
+    ]
+    if not firsts:
+        return None
+    start, kind = min(firsts)
+    if clock.at(start) < LEAD_MIN_PCT:
+        return None
+    what = "LLM call" if kind == "llm" else "tool call"
+    label = f"{clock.offset(start)} before the first {what}"
+    return Lead(
+        _pct(clock.at(start)),
+        label,
+        f"{label}: the run's start-up, covered by no LLM or tool span (the framework "
+        "starting the run and preparing the first request)",
+        clock.at(start) >= LEAD_TEXT_PCT,
+    )
 
 
 def _place(call: Mapping[str, Any], clock: _Clock) -> tuple[float, float, int] | None:

@@ -1,6 +1,6 @@
 """The export directory: refused when in the way, staged while written, committed at once.
 
-Layout: ``DIR/<table>/part-<id>.<ext>`` for each of the six tables, and ``DIR/_otel_bridge.json``
+Layout: ``DIR/<table>/part-<id>.<ext>`` for each of the seven tables, and ``DIR/_otel_bridge.json``
 (format, schema version and columns). Parts are written under a hidden staging directory
 (readers skip names that start with ``.``) and moved into place by ``commit()``; ``abort()``
 removes them. A new export is one rename of a whole directory; ``overwrite`` swaps the old

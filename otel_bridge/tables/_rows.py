@@ -1,4 +1,4 @@
-"""One run -> its rows in the six tables, read from the RunTrace JSON (``RunTrace.to_dict()``).
+"""One run -> its rows in the seven tables, read from the RunTrace JSON (``RunTrace.to_dict()``).
 
 The JSON form is the contract: keys added to it later (``cost`` per run, agent and LLM call;
 ``labels``) fill their columns as soon as they are there, and null until then. Rows are tuples
@@ -30,7 +30,12 @@ def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
     run = record_of(trace)
     tid = run["trace_id"]
     labels = run.get("labels") or {}
-    label = (labels.get("session_id"), labels.get("task_id"), labels.get("repetition"))
+    label = (
+        labels.get("session_id"),
+        labels.get("task_id"),
+        labels.get("repetition"),
+        labels.get("framework"),
+    )
     rows: Rows = {name: [] for name in TABLES}
 
     llm_calls = run.get("llm_calls") or []
@@ -100,6 +105,20 @@ def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
                 handoff.get("tool_call_id"),
             )
         )
+    delegations = run.get("delegations") or []
+    for position, delegation in enumerate(delegations):
+        rows["delegations"].append(
+            (
+                tid,
+                position,
+                *label,
+                delegation.get("from"),
+                delegation.get("to"),
+                _text(delegation.get("task")),
+                delegation.get("at"),
+                delegation.get("tool_call_id"),
+            )
+        )
     agents = run.get("agents") or {}
     for name, stats in agents.items():
         usage = stats.get("usage")
@@ -140,6 +159,7 @@ def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
             len(llm_calls),
             len(tool_calls),
             len(handoffs),
+            len(delegations),
             len(run.get("messages") or ()),
             errors,
             *_tokens(usage),

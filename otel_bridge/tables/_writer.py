@@ -85,7 +85,7 @@ class PartWriter:
 
 
 class TableWriter:
-    """Adds runs to the six tables under ``directory``; visible only once ``close()`` returns.
+    """Adds runs to the seven tables under ``directory``; visible only once ``close()`` returns.
 
     One part per table in an ``ExportTarget`` (``mode``: ``new``, ``append``, ``overwrite``).
     ConfigError when the directory is in the way or the format needs a missing package. As a
@@ -163,7 +163,7 @@ def write_tables(
     format: ExportFormat = "parquet",
     mode: WriteMode = "new",
 ) -> dict[TableName, int]:
-    """Write runs (RunTraces or their JSON) as the six tables; rows written per table."""
+    """Write runs (RunTraces or their JSON) as the seven tables; rows written per table."""
     with TableWriter(directory, format, mode) as writer:
         for trace in traces:
             writer.add(trace)

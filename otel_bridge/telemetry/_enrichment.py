@@ -29,6 +29,7 @@ from openinference.semconv.trace import (
 )
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..derivation import derive
 from ..run_trace import LLMCall, RunTrace, ToolCall
@@ -79,7 +80,7 @@ def analyse(records: Sequence[SpanRecord]) -> TraceView:
     """Derive one trace and find its steps, its workflow span and each span's agent."""
     run = derive(records)
     index = SpanIndex(list(records))
-    steps = [s for s in index.spans if conv.step_agent(s)]
+    steps = [s for s in index.spans if fw.step_agent(s)]
     agents = _agents_by_span(run, index, steps)
     workflow = (index.parent(steps[0]) if steps else None) or (index.roots or index.orphans)[0]
     tools = {(t.start_ns, t.tool_call_id): t for t in run.tool_calls}
@@ -127,7 +128,7 @@ def enrichment(trace: Sequence[SpanRecord] | TraceView) -> dict[int, Extra]:
 
 def _agents_by_span(run: RunTrace, index: SpanIndex, steps: list[SpanRecord]) -> dict[int, str]:
     """The agent of each step, LLM and tool span (as derived); steps first, in start order."""
-    agents: dict[int, str] = {s.span_id: str(conv.step_agent(s)) for s in steps}
+    agents: dict[int, str] = {s.span_id: str(fw.step_agent(s)) for s in steps}
     calls: list[LLMCall | ToolCall] = [*run.llm_calls, *run.tool_calls]
     call_ids = {int(call.span_id, 16) for call in calls}
     for call in calls:
@@ -181,7 +182,7 @@ def _shadowing(run: RunTrace, index: SpanIndex, agents: Mapping[int, str]) -> se
             if parent.span_id in walked:
                 break
             walked.add(parent.span_id)
-            if conv.explicit_agent(parent) or conv.step_agent(parent):
+            if conv.explicit_agent(parent) or fw.step_agent(parent):
                 break
             if parent.span_id in agents:
                 blocked.add(parent.span_id)
@@ -191,10 +192,10 @@ def _shadowing(run: RunTrace, index: SpanIndex, agents: Mapping[int, str]) -> se
 def _read_by_derive(span: SpanRecord) -> bool:
     """True for spans whose input/output derive reads (calls, tools and steps)."""
     return bool(
-        conv.is_llm_call(span)
+        fw.is_model_call(span)
         or conv.is_tool(span)
-        or conv.step_agent(span)
-        or conv.step_tool_call_id(span)
+        or fw.step_agent(span)
+        or fw.step_tool_call_id(span)
     )
 
 

@@ -11,10 +11,12 @@ Phoenix and derive to the same RunTrace. In every mode:
   ``gen_ai.response.time_to_first_chunk``;
 - the run's root span and the workflow span get the run's status: OK, or ERROR with the error.
 
-``openinference`` renames each agent step after its agent (``researcher.run_agent_step``; the
-suffix derive reads stays). ``genai`` and ``both`` write the GenAI view (``_genai_export``) and
-add an ``invoke_agent`` span per agent activation (``_agent_spans``); ``genai`` then drops the
-OpenInference attributes, ``both`` keeps them beside the GenAI ones.
+Span names tell the story in a trace tree (Jaeger, Phoenix): which agent, which tool, which
+handoff. ``openinference`` renames each agent step after its agent (``researcher.run_agent_step``;
+the suffix derive reads stays) and each tool call after its agent and tool (``researcher.search``,
+a handoff ``researcher.handoff → writer``). ``genai`` and ``both`` write the GenAI view
+(``_genai_export``) and add an ``invoke_agent`` span per agent activation (``_agent_spans``);
+``genai`` then drops the OpenInference attributes, ``both`` keeps them beside the GenAI ones.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from opentelemetry.semconv.attributes.exception_attributes import (
     EXCEPTION_TYPE,
 )
 
-from .. import conventions as conv
+from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..spans import SpanRecord, StatusName, freeze
 from . import _genai_export as view_genai
@@ -46,6 +48,7 @@ KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 LLM_KIND = OpenInferenceSpanKindValues.LLM.value
 TOOL_KIND = OpenInferenceSpanKindValues.TOOL.value
 CHAIN_KIND = OpenInferenceSpanKindValues.CHAIN.value
+AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
 WORKFLOW_RUN_SUFFIX = ".run"
 
 
@@ -101,6 +104,7 @@ def export_plan(
     _run_status(view, plan)
     if semconv == "openinference":
         _name_steps(view, plan)
+        _name_tools(view, plan)
     else:
         _genai_view(view, plan, content)
         new = agent_spans(view, content, openinference=semconv == "both")
@@ -140,7 +144,7 @@ def apply_plan(records: Sequence[SpanRecord], plan: ExportPlan) -> list[SpanReco
 def _no_phantom_calls(view: TraceView, plan: ExportPlan) -> None:
     """LLM-kind spans that call no model (tool preparation) are exported as CHAIN spans."""
     for span in view.index.spans:
-        if span.attributes.get(KIND) == LLM_KIND and not conv.is_llm_call(span):
+        if span.attributes.get(KIND) == LLM_KIND and not fw.is_model_call(span):
             plan.edit(span.span_id).attributes[KIND] = CHAIN_KIND
 
 
@@ -200,6 +204,26 @@ def _name_steps(view: TraceView, plan: ExportPlan) -> None:
             plan.edit(step.span_id).name = f"{agent}.{step.name.rsplit('.', 1)[-1]}"
 
 
+def _name_tools(view: TraceView, plan: ExportPlan) -> None:
+    """``FunctionTool.acall`` -> ``researcher.search`` / ``researcher.handoff → writer``.
+
+    The tool's name is kept in ``tool.name`` (derive reads the span name only without it).
+    """
+    for tool in view.run.tool_calls:
+        span = view.span_of(tool)
+        if span is None or span.attributes.get(KIND) != TOOL_KIND or not tool.agent:
+            continue
+        edit = plan.edit(span.span_id)
+        edit.name = f"{tool.agent}.{tool_label(tool.name, view.handoff_targets.get(span.span_id))}"
+        if SpanAttributes.TOOL_NAME not in span.attributes:
+            edit.attributes[SpanAttributes.TOOL_NAME] = tool.name
+
+
+def tool_label(name: str, target: str | None) -> str:
+    """A tool call's name in a span name: ``search``, or ``handoff → writer``."""
+    return f"{name} → {target}" if target else name
+
+
 # ---- genai and both --------------------------------------------------------------------------
 
 
@@ -219,8 +243,18 @@ def _genai_view(view: TraceView, plan: ExportPlan, content: bool) -> None:
             continue
         edit = plan.edit(span.span_id)
         target = view.handoff_targets.get(span.span_id)
-        edit.name = f"{genai.OP_EXECUTE_TOOL} {tool.name}" + (f" {target}" if target else "")
+        edit.name = f"{genai.OP_EXECUTE_TOOL} {tool_label(tool.name, target)}"
         edit.attributes.update(view_genai.tool_attributes(tool, span, content))
+    for span in view.index.spans:
+        # A framework's own activation spans (an OpenAI Agents SDK or smolagents agent run)
+        # are the agent's ``invoke_agent`` span.
+        agent = fw.activation_agent(span) if span.attributes.get(KIND) == AGENT_KIND else None
+        if agent is not None:
+            edit = plan.edit(span.span_id)
+            edit.name = f"{genai.OP_INVOKE_AGENT} {agent}"
+            edit.attributes.update(
+                {genai.OPERATION: genai.OP_INVOKE_AGENT, genai.AGENT_NAME: agent}
+            )
     workflow = view.workflow
     if view.steps and view.index.parent(view.steps[0]) is workflow:
         name = workflow.name.removesuffix(WORKFLOW_RUN_SUFFIX)

@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Link, Status
 
 from .. import conventions as conv
+from .. import frameworks as fw
 from ..conventions import genai_attributes as genai
 from ..spans import SpanEvent, SpanRecord, freeze
 
@@ -188,10 +189,10 @@ class Redaction:
             return {}
         probe = SpanRecord(1, 1, None, name, 0, 0, attributes=freeze(attrs))
         kept: dict[str, Any] = {}
-        agent = conv.step_agent(probe)
+        agent = fw.step_agent(probe)
         if agent is not None and not conv.explicit_agent(probe):
             kept[AGENT_NAME] = agent
-        call_id = conv.step_tool_call_id(probe)
+        call_id = fw.step_tool_call_id(probe)
         if call_id is not None:
             kept[TOOL_CALL_ID] = call_id
         return kept

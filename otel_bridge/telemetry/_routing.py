@@ -1,10 +1,11 @@
-"""One process-wide LlamaIndex instrumentation, routing each trace to its Telemetry.
+"""One process-wide instrumentation per agent framework, routing each trace to its Telemetry.
 
-``LlamaIndexInstrumentor`` is a singleton: a second ``instrument(tracer_provider=...)`` is
-ignored. So it is instrumented once, on a routing provider whose tracer starts every span on
-the tracer provider of the Telemetry that owns the trace: the parent span's owner, else the
-Telemetry activated in the current context, else the most recently opened one, else the
-global provider.
+The frameworks' instrumentors are singletons (``LlamaIndexInstrumentor``: a second
+``instrument(tracer_provider=...)`` is ignored). So each is instrumented once, on a routing
+provider whose tracer starts every span on the tracer provider of the Telemetry that owns the
+trace: the parent span's owner, else the Telemetry activated in the current context, else the
+most recently opened one, else the global provider. Which instrumentor each framework needs is
+the framework's to say (``frameworks``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any, Protocol
 
 from opentelemetry import trace as trace_api
@@ -24,12 +27,15 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
+from ..errors import FrameworkNotInstalled
+from ..frameworks import Framework
+
 __all__ = [
     "Owner",
     "OwnerRegistrar",
     "activated",
     "ensure_instrumented",
-    "new_llamaindex_span_tree",
+    "installed",
     "register_live",
     "unregister",
 ]
@@ -57,7 +63,7 @@ _active: ContextVar[Owner | None] = ContextVar("otel_bridge_telemetry", default=
 _lock = threading.Lock()
 _live: list[weakref.ref[Owner]] = []
 _owners: OrderedDict[int, weakref.ref[Owner]] = OrderedDict()
-_instrumented = False
+_instrumented: set[str] = set()  # names of the frameworks instrumented in this process
 
 
 def register_live(telemetry: Owner) -> None:
@@ -91,26 +97,6 @@ def activated(telemetry: Owner) -> Iterator[None]:
         yield
     finally:
         _active.reset(token)
-
-
-@contextmanager
-def new_llamaindex_span_tree() -> Iterator[None]:
-    """Start LlamaIndex's own span tree afresh in this context.
-
-    LlamaIndex parents its spans by its dispatcher's ``active_span_id``, not by the OTel
-    context: a run started inside a tool of another run would nest under that tool's span, in
-    the other run's trace, instead of under the new root span.
-    """
-    try:
-        from llama_index.core.instrumentation.span import active_span_id
-    except ImportError:  # another LlamaIndex layout: nothing to reset
-        yield
-        return
-    token = active_span_id.set(None)
-    try:
-        yield
-    finally:
-        active_span_id.reset(token)
 
 
 class OwnerRegistrar(SpanProcessor):
@@ -215,21 +201,45 @@ class _RoutingProvider(trace_api.TracerProvider):
         return _RoutingTracer(instrumenting_module_name, instrumenting_library_version, schema_url)
 
 
-def ensure_instrumented() -> None:
-    """Instrument LlamaIndex with OpenInference once per process, on the routing provider."""
-    global _instrumented
-    with _lock:
-        if _instrumented:
-            return
-        from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+def installed(framework: Framework) -> bool:
+    """True when the framework and its instrumentor can be imported."""
+    spec = framework.instrumentation
+    if spec is None:
+        return False
+    module = spec.instrumentor.partition(":")[0]
+    try:
+        return all(find_spec(name) is not None for name in (*spec.requires, module))
+    except (ImportError, ValueError):  # a parent package missing or broken
+        return False
 
-        instrumentor = LlamaIndexInstrumentor()
-        if instrumentor.is_instrumented_by_opentelemetry:
-            logger.warning(
-                "otel-bridge: LlamaIndex was already instrumented; re-instrumenting so that "
-                "each Telemetry receives its runs (runs outside any Telemetry still go to "
-                "the global tracer provider)."
-            )
-            instrumentor.uninstrument()
-        instrumentor.instrument(tracer_provider=_RoutingProvider())
-        _instrumented = True
+
+def ensure_instrumented(frameworks: Iterable[Framework]) -> None:
+    """Instrument each framework once per process, on the routing provider.
+
+    ``FrameworkNotInstalled`` for a framework whose packages are missing (the caller decides
+    whether that is an error: it is when the framework was asked for by name).
+    """
+    for framework in frameworks:
+        with _lock:
+            if framework.name in _instrumented:
+                continue
+            spec = framework.instrumentation
+            if spec is None:
+                continue
+            if not installed(framework):
+                raise FrameworkNotInstalled(
+                    f"{framework.title or framework.name} is not installed: "
+                    f"pip install 'otel-bridge[{spec.extra}]'"
+                )
+            module, _, attr = spec.instrumentor.partition(":")
+            instrumentor = getattr(import_module(module), attr)()
+            if instrumentor.is_instrumented_by_opentelemetry:
+                logger.warning(
+                    "otel-bridge: %s was already instrumented; re-instrumenting so that each "
+                    "Telemetry receives its runs (runs outside any Telemetry still go to the "
+                    "global tracer provider).",
+                    framework.title or framework.name,
+                )
+                instrumentor.uninstrument()
+            instrumentor.instrument(tracer_provider=_RoutingProvider())
+            _instrumented.add(framework.name)

@@ -15,6 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from .. import frameworks as fw
 from ..derivation import PriceTable, derive, derive_all, preload_prices
 from ..errors import SourceError
 from ..run_trace import RunTrace
@@ -31,9 +32,10 @@ logger = logging.getLogger(__name__)
 
 
 class Telemetry:
-    """Runs LlamaIndex under OpenTelemetry: in-memory capture always, OTLP and file optionally.
+    """Runs agents under OpenTelemetry: in-memory capture always, OTLP and file optionally.
 
-    It never replaces the global tracer provider unless ``set_global=True``. LlamaIndex is
+    It never replaces the global tracer provider unless ``set_global=True``. Each agent
+    framework (``frameworks``: every supported one that is installed, or the names given) is
     instrumented once per process; each trace goes to the Telemetry that owns it (see
     ``_routing``), so several Telemetry objects can live side by side. A run started outside
     ``start_run``/``activate`` goes to the most recently opened Telemetry that claims such
@@ -72,6 +74,7 @@ class Telemetry:
         hide_outputs: bool = False,
         mask: bool | Sequence[str | re.Pattern[str]] = False,
         config: TelemetryConfig | None = None,
+        frameworks: Sequence[str] | None = None,
     ) -> None:
         self.config = config or TelemetryConfig(
             otlp_endpoint=otlp_endpoint,
@@ -115,7 +118,13 @@ class Telemetry:
         self.tracer = self.provider.get_tracer("otel_bridge")
         if set_global:
             trace_api.set_tracer_provider(self.provider)
-        routing.ensure_instrumented()
+        # The frameworks this Telemetry captures: every supported one installed, or the ones
+        # named (each must be installed: FrameworkNotInstalled names the extra otherwise).
+        chosen = fw.select(frameworks)
+        if frameworks is None:
+            chosen = tuple(f for f in chosen if routing.installed(f))
+        self.frameworks = chosen
+        routing.ensure_instrumented(chosen)
         preload_prices()  # before agents run on threads: see preload_prices
         if claim_unscoped:
             routing.register_live(self)
@@ -260,7 +269,7 @@ class Telemetry:
         """
         with (
             routing.activated(self),
-            routing.new_llamaindex_span_tree(),
+            fw.fresh_span_tree(self.frameworks),
             self.tracer.start_as_current_span(
                 name,
                 context=trace_api.set_span_in_context(trace_api.INVALID_SPAN),

@@ -1,7 +1,9 @@
 // Opens an otel-bridge HTML report in the system's headless Chromium and prints what a person
 // would see, as JSON on stdout: node inspect_report.mjs MODE FILE [SCREENSHOT.png] [WxH]
 //
-//   run    a run's page: lanes, bars, handoff arrows and edges, totals, the details of a click
+//   run    a run's page: lanes, bars, handoff arrows and edges, totals, labels, the details of a
+//          click; and its layout: the narrowest bar, what covers a bar, what scrolls sideways,
+//          what each legend item finds
 //   index  an index page: rows, then rows left by a filter and the order after a sort
 //   scroll frame times while scrolling the whole page (for the benchmark)
 //
@@ -64,8 +66,48 @@ try {
         })),
         scriptsInBody: all("main script").length,
         pwned: Boolean(window.__pwned),
+        labels: Object.fromEntries(all("#run-labels [data-label]").map((d) => [d.dataset.label, text(d.querySelector("dd"))])),
+        lead: text(document.querySelector("#lead span")),
+        leadKey: text(document.querySelector(".legend > [data-find=lead]")),
       };
     }));
+    out.layout = await page.evaluate(() => {
+      const all = (sel) => Array.from(document.querySelectorAll(sel));
+      const box = (el) => el.getBoundingClientRect();
+      const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+        Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+      const bars = all(".bar").map(box);
+      const agentTable = document.getElementById("agent-tokens");
+      const lastHeader = agentTable ? agentTable.tHead.rows[0].lastElementChild : null;
+      return {
+        narrowestBar: Math.min(...bars.map((b) => b.width)),
+        badgesOnBars: all(".arrow span").filter((s) => bars.some((b) => overlap(box(s), b))).length,
+        marksOnBars: all(".ttft").filter((t) => bars.some((b) => overlap(box(t), b))).length,
+        tablesScrollSideways: all(".scroll-x").filter((d) => d.scrollWidth > d.clientWidth + 1).length,
+        pageScrollsSideways: document.documentElement.scrollWidth > innerWidth + 1,
+        lastAgentColumn: lastHeader ? lastHeader.textContent.trim() : null,
+        lastAgentColumnVisible: lastHeader ? box(lastHeader).right <= innerWidth : null,
+        leadWidth: document.getElementById("lead") ? box(document.getElementById("lead")).width : 0,
+      };
+    });
+    // Each legend item, clicked, points at what it names: the elements it shows, opaque.
+    out.legend = {};
+    for (const key of await page.$$(".legend > [data-find]")) {
+      const what = await key.getAttribute("data-find");
+      await key.click();
+      out.legend[what] = await page.evaluate((what) => {
+        const selector = { llm: ".bar.llm", tool: ".bar.tool", handoff: ".bar.handoff", error: ".bar.error",
+          ttft: ".ttft", arrow: ".arrow", lead: ".lead" }[what];
+        const canvas = document.getElementById("tl-canvas");
+        const shown = Array.from(canvas.querySelectorAll(selector)).filter((el) => {
+          const r = el.getBoundingClientRect();
+          const faded = Number(getComputedStyle(el.closest(".bar, .arrow, .lead")).opacity) < 0.5;
+          return r.width >= 2 && r.height >= 2 && !faded;
+        });
+        return { finding: canvas.dataset.finding || null, shown: shown.length };
+      }, what);
+      await key.click();
+    }
     // Click the first error bar (else the first tool bar) and read the details panel.
     const bar = (await page.$(".bar.error")) || (await page.$(".bar.tool"));
     if (bar) {
@@ -82,8 +124,9 @@ try {
   } else if (mode === "index") {
     const rows = () => page.evaluate(() =>
       Array.from(document.querySelectorAll("#runs tbody tr")).filter((r) => !r.hidden).map((r) => ({
-        status: r.dataset.status, trace: r.cells[2].textContent.trim(), href: r.querySelector("a").getAttribute("href"),
-        tokens: Number(r.cells[6].dataset.v),
+        status: r.dataset.status, trace: r.querySelector("td.id").textContent.trim(), href: r.querySelector("a").getAttribute("href"),
+        tokens: Number(r.querySelector("td.tokens").dataset.v),
+        labels: Object.fromEntries(["task", "repetition", "session"].filter((k) => r.dataset[k] !== undefined).map((k) => [k, r.dataset[k]])),
       })));
     out.rows = await rows();
     await page.fill("#filter", process.env.REPORT_FILTER || "");
@@ -92,6 +135,20 @@ try {
     await page.selectOption("#status", "error");
     out.errorsOnly = await rows();
     await page.selectOption("#status", "");
+    // Each label's filter, set to its first value, then back to any.
+    out.byLabel = {};
+    for (const select of await page.$$("select[data-filter]")) {
+      const name = await select.getAttribute("data-filter");
+      const values = await select.$$eval("option", (options) => options.map((o) => o.value).filter(Boolean));
+      await select.selectOption(values[0]);
+      out.byLabel[name] = { values, first: (await rows()).map((r) => r.trace) };
+      await select.selectOption("");
+    }
+    out.layout = await page.evaluate(() => ({
+      pageScrollsSideways: document.documentElement.scrollWidth > innerWidth + 1,
+      tableScrollsSideways: Array.from(document.querySelectorAll(".scroll-x"))
+        .some((d) => d.scrollWidth > d.clientWidth + 1),
+    }));
     await page.click("th[data-key='6'] button");
     out.byTokensAscending = (await rows()).map((r) => r.tokens);
     await page.click("th[data-key='6'] button");

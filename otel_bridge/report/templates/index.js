@@ -6,6 +6,7 @@
   var filter = document.getElementById("filter");
   var status = document.getElementById("status");
   var shown = document.getElementById("shown");
+  var labels = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
   // Lower-cased row text, computed once: filtering 1,000 runs stays instant.
   var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
 
@@ -15,6 +16,9 @@
     var count = 0;
     rows.forEach(function (row, i) {
       var visible = (!wanted || row.getAttribute("data-status") === wanted) &&
+        labels.every(function (select) {
+          return !select.value || row.getAttribute("data-" + select.getAttribute("data-filter")) === select.value;
+        }) &&
         words.every(function (word) { return texts[i].indexOf(word) !== -1; });
       row.hidden = !visible;
       if (visible) count += 1;
@@ -23,7 +27,7 @@
   }
 
   function sortBy(header) {
-    var key = Number(header.getAttribute("data-key"));
+    var key = header.cellIndex;  // data-key names the column; its place may vary
     var numeric = header.hasAttribute("data-num");
     var ascending = header.getAttribute("aria-sort") !== "ascending";
     table.querySelectorAll("th[aria-sort]").forEach(function (th) { th.removeAttribute("aria-sort"); });
@@ -48,4 +52,5 @@
   });
   filter.addEventListener("input", apply);
   status.addEventListener("change", apply);
+  labels.forEach(function (select) { select.addEventListener("change", apply); });
 })();

@@ -16,7 +16,7 @@
     // Keep the time at the middle of the view in the middle while zooming.
     var middle = (scroller.scrollLeft + scroller.clientWidth / 2) / canvas.offsetWidth;
     zoom = next;
-    canvas.style.width = zoom * 100 + "%";
+    canvas.style.width = "calc(" + zoom * 100 + "% - 8px)";
     scroller.scrollLeft = middle * canvas.offsetWidth - scroller.clientWidth / 2;
     level.textContent = zoom + "\u00d7";
   }
@@ -77,6 +77,27 @@
   canvas.addEventListener("click", function (event) {
     var bar = event.target.closest(".bar");
     if (bar) show(bar);
+  });
+
+  // A legend item shows where its kind is on the timeline (the others fade) until clicked again.
+  var FIND = {
+    llm: ".bar.llm", tool: ".bar.tool", handoff: ".bar.handoff", error: ".bar.error",
+    ttft: ".ttft", arrow: ".arrow", lead: ".lead",
+  };
+  var finding = null;
+  var keys = document.querySelectorAll(".legend > [data-find]");
+  keys.forEach(function (key) {
+    key.addEventListener("click", function () {
+      var what = key.getAttribute("data-find");
+      finding = finding === what ? null : what;
+      if (finding) canvas.setAttribute("data-finding", finding);
+      else canvas.removeAttribute("data-finding");
+      keys.forEach(function (k) {
+        k.setAttribute("aria-pressed", String(k.getAttribute("data-find") === finding));
+      });
+      var first = finding && canvas.querySelector(FIND[finding]);
+      if (first) first.scrollIntoView({ block: "nearest", inline: "center" });
+    });
   });
 
   // Printing shows every folded tool call and result.

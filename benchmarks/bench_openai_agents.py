@@ -1,0 +1,161 @@
+"""The OpenAI Agents SDK: derive() throughput on its spans, and the adapter's overhead.
+
+    python benchmarks/bench_openai_agents.py [--runs 30] [--repeat 7] [--write]
+
+derive: the recorded team run (tests/data/openai_agents/team.otlp.json: 20 spans; a tool, a
+handoff, an agent used as a tool, five model calls) tiled into one trace of about 100 to
+10,000 spans (each copy with its own span ids, later in time, under the one root), derived
+repeatedly, beside bench_derive's LlamaIndex trace of 1,000 spans measured in the same run.
+Target: at least 100,000 spans/s.
+
+adapter: the same team run, against a zero-latency scripted server, two ways interleaved in a
+shuffled order per round: instrumented (OpenInference's instrumentor, spans captured by a
+Telemetry, ``Runner.run`` inside a root span, the RunTrace derived) and ``OpenAIAgentsAdapter``
+(root span, labels, the background loop, derivation; a new adapter per run as in a MASEval
+Benchmark). Target: adapter / instrumented at most 1.05. MASEval has no adapter of its own for
+this SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from results import write_section  # noqa: E402
+
+from otel_bridge import SpanRecord, derive, load_spans  # noqa: E402
+
+SIZES = (100, 1_000, 10_000)
+RECORDED = ROOT / "tests" / "data" / "openai_agents" / "team.otlp.json"
+
+
+def tiled_trace(n_spans: int) -> list[SpanRecord]:
+    """The recorded team run, tiled into one trace of about ``n_spans`` spans."""
+    spans = sorted(load_spans(RECORDED), key=lambda s: s.start_ns)
+    root = next(s for s in spans if s.parent_id is None)
+    body = [s for s in spans if s is not root]
+    width = root.end_ns - root.start_ns
+    copies = max(1, (n_spans - 1) // len(body))
+    out = []
+    for k in range(copies):
+        shift = k * width
+
+        def new_id(span_id: int, k: int = k) -> int:
+            return span_id if span_id == root.span_id else (span_id ^ (k << 48)) or 1
+
+        out += [
+            dataclasses.replace(
+                s,
+                span_id=new_id(s.span_id),
+                parent_id=None if s.parent_id is None else new_id(s.parent_id),
+                start_ns=s.start_ns + shift,
+                end_ns=s.end_ns + shift,
+            )
+            for s in body
+        ]
+    return [dataclasses.replace(root, end_ns=root.end_ns + (copies - 1) * width), *out]
+
+
+def _rate(spans: list[SpanRecord], repeat: int) -> tuple[float, float]:
+    """(median seconds per derive, spans/s) over ``repeat`` batches of about 20,000 spans."""
+    per_batch = max(1, 20_000 // len(spans))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(per_batch):
+            derive(spans)
+        times.append((time.perf_counter() - start) / per_batch)
+    median = statistics.median(times)
+    return median, len(spans) / median
+
+
+def derive_table(repeat: int) -> str:
+    from bench_derive import synthetic_trace
+
+    lines = ["| trace | spans | median derive time | spans/s |", "|---|---:|---:|---:|"]
+    cases = [("OpenAI Agents SDK team, tiled", tiled_trace(size)) for size in SIZES]
+    cases.append(("LlamaIndex (bench_derive), alongside", synthetic_trace(1_000)))
+    for label, spans in cases:
+        median, rate = _rate(spans, repeat)
+        lines.append(f"| {label} | {len(spans):,} | {median * 1e3:.2f} ms | {rate:,.0f} |")
+    return "\n".join(lines)
+
+
+def adapter_table(runs: int) -> str:
+    from agents import Runner
+    from openai_agents_team import team, team_router
+
+    from otel_bridge import Telemetry
+    from otel_bridge.maseval_adapter import OpenAIAgentsAdapter
+    from otel_bridge.scripted import ScriptedLLMServer
+
+    telemetry = Telemetry(frameworks=["openai_agents"])
+    loop = asyncio.new_event_loop()
+    with ScriptedLLMServer(team_router()) as server:
+
+        def instrumented() -> None:
+            async def go() -> Any:
+                with telemetry.start_run("team") as span:
+                    await Runner.run(team(server), "Tell me about otel")
+                return span
+
+            span = loop.run_until_complete(go())
+            telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+
+        def adapter() -> None:
+            OpenAIAgentsAdapter(team(server), "team", telemetry).run("Tell me about otel")
+
+        variants: dict[str, Callable[[], None]] = {
+            "instrumented": instrumented,
+            "OpenAIAgentsAdapter": adapter,
+        }
+        for run in variants.values():
+            for _ in range(3):
+                run()
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for _ in range(runs):
+            order = list(variants)
+            random.shuffle(order)
+            for name in order:
+                start = time.perf_counter()
+                variants[name]()
+                times[name].append(time.perf_counter() - start)
+    loop.close()
+    telemetry.shutdown()
+    base = statistics.median(times["instrumented"])
+    lines = ["| variant | median run | / instrumented |", "|---|---:|---:|"]
+    for name, values in times.items():
+        median = statistics.median(values)
+        lines.append(f"| {name} | {median * 1e3:.1f} ms | {median / base:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--write", action="store_true", help="update benchmarks/README.md")
+    args = parser.parse_args()
+    derived = derive_table(args.repeat)
+    print(derived)
+    adapted = adapter_table(args.runs)
+    print(adapted)
+    if args.write:
+        write_section("openai-agents-derive", derived)
+        write_section("openai-agents-adapter", adapted)
+
+
+if __name__ == "__main__":
+    main()
