@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .compare import RunDiff, diff_runs
 from .derivation import ModelPrice, derive, derive_all
 from .errors import (
     ConfigError,
@@ -46,6 +47,7 @@ __all__ = [
     "LlamaIndexUser",
     "ModelPrice",
     "OtelBridgeError",
+    "RunDiff",
     "RunTrace",
     "SourceError",
     "SpanCapture",
@@ -58,6 +60,7 @@ __all__ = [
     "TraceSelectionError",
     "derive",
     "derive_all",
+    "diff_runs",
     "load_price_table",
     "load_spans",
     "maseval_labels",

@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"frameworks"},  # what each agent framework's spans mean; asks conventions for values
     {"derivation"},
     {"sources", "collector", "tables"},
+    {"compare"},  # reads runs from the tables' export directories
     {"telemetry"},
     {"maseval_adapter", "scripted"},
     {"cli"},

@@ -37,6 +37,8 @@ ADDED = {
     "Cost",
     "ModelPrice",
     "load_price_table",
+    "diff_runs",
+    "RunDiff",
 }
 
 

@@ -39,6 +39,7 @@ RUNS_COLUMNS = [
     "llm_calls", "tool_calls", "handoffs", "delegations", "messages", "errors", "input_tokens",
     "output_tokens", "total_tokens", "cached_input_tokens", "reasoning_tokens", "tokens_complete",
     "missing_calls", "cost_usd", "input_cost_usd", "output_cost_usd", "cost_complete", "issues",
+    "task_status", "passed", "score", "evaluation",
 ]  # fmt: skip
 
 

@@ -24,14 +24,18 @@ from ..errors import ConfigError
 from ..report import render_summary, summary_console
 from ..sources import RunSummary, parse_source
 from ._collector import collector
+from ._compare import compare
 from ._demo import demo
+from ._diff import diff
 from ._export import export
 from ._group import Group
 from ._options import (
+    RUN_HELP,
     SOURCES_HELP,
     RunSelection,
     filter_options,
     note_open,
+    one_trace_id,
     source_options,
     with_selection,
 )
@@ -51,9 +55,9 @@ def main() -> None:
     spans of agent runs: LlamaIndex, smolagents, LangGraph, OpenAI Agents SDK."""
 
 
-@main.command(epilog=SOURCES_HELP)
+@main.command(epilog=RUN_HELP)
 @click.argument("source")
-@click.option("--trace-id", help="Only this run (32 hex characters).")
+@click.option("--trace-id", help="Only this run (32 hex characters; or SOURCE#TRACE_ID).")
 @click.option("--all", "all_runs", is_flag=True, help="Every run of a URL source (a file: always).")
 @filter_options("With --all: only the N newest runs.")
 @source_options
@@ -77,6 +81,7 @@ def derive(
     note, unless --include-open. --json prints one RunTrace JSON object per line; the
     summary view is for people (--messages adds the conversation; the JSON always has it).
     """
+    source, trace_id = one_trace_id(source, trace_id)
     if as_json and messages:
         raise ConfigError("--messages is for the summary; the --json output always has them")
     emit = _json_line if as_json else _summary_printer(messages)
@@ -212,6 +217,8 @@ main.add_command(export)
 main.add_command(report)
 main.add_command(demo)
 main.add_command(collector)
+main.add_command(diff)
+main.add_command(compare)
 
 if __name__ == "__main__":
     main()

@@ -1,16 +1,20 @@
-"""What the commands over many runs share: the source syntax help, options, the selection."""
+"""What the commands over runs share: the source syntax help, options, the selection, and one
+run named as ``SOURCE#TRACE_ID`` (``split_run``, ``RunSelection.one_run``)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ..collector import TOKEN_ENV
-from ..errors import SourceError
+from ..compare import export_runs
+from ..derivation import ModelPrice, derive
+from ..errors import ConfigError, SourceError, TraceIdError
 from ..report import plural
 from ..sources import (
     SOURCE_KINDS,
@@ -23,14 +27,18 @@ from ..sources import (
     select_runs,
     sources_help,
 )
-from ..spans import SpanRecord
+from ..spans import SpanRecord, format_trace_id, group_by_trace
+from ..tables import is_export
 
 __all__ = [
+    "RUN_HELP",
     "SOURCES_HELP",
     "RunSelection",
     "filter_options",
     "note_open",
+    "one_trace_id",
     "source_options",
+    "split_run",
     "with_selection",
 ]
 
@@ -38,6 +46,42 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 SOURCES_HELP = sources_help()  # the registered sources, one line each
+
+RUN_HELP = (
+    SOURCES_HELP
+    + """
+\b
+A RUN is a SOURCE holding one run, or SOURCE#TRACE_ID: run.otlp.json#4bf9...,
+http://127.0.0.1:4318#4bf9..., or an export directory: results/tables#4bf9...
+"""
+)
+
+
+def split_run(reference: str) -> tuple[str, str | None]:
+    """``SOURCE#TRACE_ID`` as (SOURCE, the trace id as 32 hex characters); no '#': (it, None).
+
+    A file whose name has a '#' is taken whole when it exists. TraceIdError when what follows
+    the last '#' is not a trace id.
+    """
+    source, hash_mark, tail = reference.rpartition("#")
+    if not hash_mark or Path(reference).exists():
+        return reference, None
+    if not source:
+        raise ConfigError(f"{reference}: a source comes before the '#': SOURCE#TRACE_ID")
+    try:
+        return source, format_trace_id(tail)
+    except TraceIdError:
+        raise TraceIdError(
+            f"{reference}: after the '#' comes a trace id (32 hex characters), got {tail[:40]!r}"
+        ) from None
+
+
+def one_trace_id(reference: str, option: str | None) -> tuple[str, str | None]:
+    """The source and trace id of a command given ``SOURCE[#TRACE_ID]`` and ``--trace-id``."""
+    source, named = split_run(reference)
+    if named is not None and option is not None:
+        raise ConfigError(f"the trace id is given twice ({source}#... and --trace-id): keep one")
+    return source, named or option
 
 
 def source_options(command: F) -> F:
@@ -164,6 +208,37 @@ class RunSelection:
         """The spans of one run (of every run, for a file)."""
         return load_spans(source, trace_id, project=self.project, token=self.token, kind=self.kind)
 
+    def one_run(
+        self, reference: str, prices: Mapping[str, ModelPrice] | None = None
+    ) -> dict[str, Any]:
+        """The RunTrace JSON of the one run ``reference`` names (``SOURCE#TRACE_ID``, or a
+        source holding one run); SourceError when it names no run, or several."""
+        source, trace_id = split_run(reference)
+        if is_export(source):
+            runs = export_runs(source)
+            if trace_id is not None:
+                runs = [r for r in runs if r["trace_id"] == trace_id]
+                if not runs:
+                    raise SourceError(f"{source}: the export holds no run {trace_id}")
+            if len(runs) > 1:
+                raise SourceError(
+                    f"{source} holds {len(runs)} runs: name one as {source}#TRACE_ID (the "
+                    f"first is {runs[0]['trace_id']})"
+                )
+            if not runs:
+                raise SourceError(f"{source}: the export holds no runs")
+            return runs[0]
+        if trace_id is None:
+            if parse_source(source, self.kind)[0] == "file":
+                groups = group_by_trace(self.spans(source, None))
+                if not groups:
+                    raise SourceError(f"{source}: holds no spans")
+                _the_one(source, [f"{t:032x}" for t in groups])
+                return derive(next(iter(groups.values())), prices=prices).to_dict()
+            found = [s.trace_id for s in self.summaries(source, 2, details=False)]
+            trace_id = _the_one(source, found)
+        return derive(self.spans(source, trace_id), trace_id, prices=prices).to_dict()
+
 
 def with_selection(command: Callable[..., None]) -> Callable[..., None]:
     """Hands a command its run filters and source options as one ``selection`` argument.
@@ -178,6 +253,18 @@ def with_selection(command: Callable[..., None]) -> Callable[..., None]:
         command(selection=RunSelection(**chosen), **params)
 
     return run
+
+
+def _the_one(source: str, trace_ids: list[str]) -> str:
+    """The one trace id of a source; SourceError when it holds none or several."""
+    if not trace_ids:
+        raise SourceError(f"{source}: holds no runs")
+    if len(trace_ids) > 1:
+        raise SourceError(
+            f"{source} holds several runs: name one as {source}#TRACE_ID (list them with: "
+            f"otel-bridge traces {source}; the first is {trace_ids[0]})"
+        )
+    return trace_ids[0]
 
 
 def note_open(runs: Runs) -> None:

@@ -12,10 +12,11 @@ from ..report import plural, write_report_dir, write_run_report
 from ..sources import parse_source
 from ..spans import group_by_trace
 from ._options import (
-    SOURCES_HELP,
+    RUN_HELP,
     RunSelection,
     filter_options,
     note_open,
+    one_trace_id,
     source_options,
     with_selection,
 )
@@ -27,7 +28,7 @@ __all__ = ["report"]
 DEFAULT_OUTPUT = "run.html"
 
 
-@click.command("report", epilog=SOURCES_HELP)
+@click.command("report", epilog=RUN_HELP)
 @click.argument("source")
 @click.option(
     "-o",
@@ -36,7 +37,7 @@ DEFAULT_OUTPUT = "run.html"
     help=f"The page to write (default {DEFAULT_OUTPUT}); with --all, the directory "
     "(created; parent directories too).",
 )
-@click.option("--trace-id", help="The run to show (32 hex characters).")
+@click.option("--trace-id", help="The run to show (32 hex characters; or SOURCE#TRACE_ID).")
 @click.option(
     "--all", "every_run", is_flag=True, help="A page per run and an index.html linking them."
 )
@@ -72,6 +73,7 @@ def report(
     otel-bridge report run.otlp.json -o run.html
     otel-bridge report http://127.0.0.1:4318 --all --since 2h -o reports/
     """
+    source, trace_id = one_trace_id(source, trace_id)
     if every_run and trace_id:
         raise ConfigError("give --trace-id for one run, or --all for every run, not both")
     if every_run and output is None:

@@ -2,17 +2,20 @@
 
 A ``BenchmarkCallback``: after each task repetition it takes the RunTraces the
 ``LlamaIndexAgentAdapter``s put in the report (``traces["agents"][name]["runs"]``), labels them
-with the task id and repetition when the adapter was not given ``maseval_labels``, and adds them
-to the tables (written as rows arrive, in batches: bounded memory). When the benchmark ends the
-tables appear in their directory at once (nothing half-written if it fails) and, when asked,
-an HTML report of every run with an index. MASEval calls callbacks one at a time, from any
+with the task id and repetition when the adapter was not given ``maseval_labels``, adds MASEval's
+evaluation of the repetition (``evaluation_of``: its status, the evaluators' results, whether
+they passed, a score; the runs table's last columns), and adds them to the tables (written as
+rows arrive, in batches: bounded memory). When the benchmark ends the tables appear in their
+directory at once (nothing half-written if it fails) and, when asked, an HTML report of every
+run with an index. MASEval calls callbacks one at a time, from any
 worker thread; ``gather_traces()`` stays as it is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from maseval.core.callback import BenchmarkCallback
 from ..report import write_report_dir
 from ..tables import ExportFormat, TableWriter, WriteMode
 
-__all__ = ["BenchmarkExport"]
+__all__ = ["BenchmarkExport", "evaluation_of", "runs_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,4 +118,45 @@ def _labelled(run: Mapping[str, Any], report: Mapping[str, Any]) -> dict[str, An
         labels["task_id"] = str(report["task_id"])
     if labels.get("repetition") is None and isinstance(report.get("repeat_idx"), int):
         labels["repetition"] = report["repeat_idx"]
-    return {**run, "labels": labels}
+    return {**run, "labels": labels, "evaluation": evaluation_of(report)}
+
+
+def evaluation_of(report: Mapping[str, Any]) -> dict[str, Any]:
+    """MASEval's evaluation of a task repetition, from its report.
+
+    ``status``: the report's status (``success``, ``evaluation_failed``, ...). ``evaluators``:
+    ``report["eval"]`` as MASEval gives it, one dict of results per evaluator (None when
+    evaluation did not run). Per evaluator, "passed" is its ``passed`` result when it gives
+    one, else whether all its true/false results are true; its score is its numeric ``score``
+    result, else the share of its true/false results that are true. ``passed``: every
+    evaluator passed; ``score``: the mean of their scores (None when no evaluator says).
+    """
+    results = report.get("eval")
+    evaluators = (
+        [dict(r) if isinstance(r, Mapping) else r for r in results]
+        if isinstance(results, Sequence) and not isinstance(results, str)
+        else None
+    )
+    verdicts = [_verdict(r) for r in evaluators or () if isinstance(r, Mapping)]
+    passes = [p for p, _ in verdicts if p is not None]
+    scores = [s for _, s in verdicts if s is not None]
+    return {
+        "status": None if report.get("status") is None else str(report.get("status")),
+        "passed": all(passes) if passes else None,
+        "score": sum(scores) / len(scores) if scores else None,
+        # JSON-native, whatever an evaluator returned (a value it cannot write becomes text).
+        "evaluators": None
+        if evaluators is None
+        else json.loads(json.dumps(evaluators, default=str)),
+    }
+
+
+def _verdict(result: Mapping[str, Any]) -> tuple[bool | None, float | None]:
+    checks = [v for v in result.values() if isinstance(v, bool)]
+    passed = result.get("passed")
+    if not isinstance(passed, bool):
+        passed = all(checks) if checks else None
+    score = result.get("score")
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        score = sum(checks) / len(checks) if checks else None
+    return passed, None if score is None else float(score)

@@ -2,9 +2,10 @@
 
 ``to_tables`` gives rows (plain dicts), ``to_dataframes`` pandas DataFrames, and
 ``TableWriter`` / ``write_tables`` write Parquet, CSV or JSON Lines part files that many
-writers can add to one directory. The columns are listed in ``_columns`` (``COLUMNS``) and in
-the README; they read the RunTrace JSON (``RunTrace.to_dict()``), so runs can be given as
-RunTraces or as that JSON (e.g. read back from ``otel-bridge derive --json``).
+writers can add to one directory; ``read_export`` reads such a directory back. The columns
+are listed in ``_columns`` (``COLUMNS``) and in the README; they read the RunTrace JSON
+(``RunTrace.to_dict()``), so runs can be given as RunTraces or as that JSON (e.g. read back
+from ``otel-bridge derive --json``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..run_trace import RunTrace
 from ._arrow import arrow_table, to_pandas
 from ._columns import COLUMNS, LABELS, SCHEMA_VERSION, TABLES, ColumnType, TableName
 from ._export_dir import FORMATS, MANIFEST, ExportFormat, ExportTarget, WriteMode
+from ._read import is_export, read_export
 from ._rows import rows_of
 from ._writer import PartWriter, TableWriter, write_tables
 
@@ -34,6 +36,8 @@ __all__ = [
     "TableName",
     "TableWriter",
     "WriteMode",
+    "is_export",
+    "read_export",
     "to_dataframes",
     "to_tables",
     "write_tables",

@@ -13,7 +13,10 @@ costs and ``cost_complete`` false.
     wall_s, llm_s, tool_s, other_s, input, output, agents (JSON list of names), agent_count,
     llm_calls, tool_calls, handoffs, delegations, messages, errors, input_tokens, output_tokens,
     total_tokens, cached_input_tokens, reasoning_tokens, tokens_complete, missing_calls,
-    cost_usd, input_cost_usd, output_cost_usd, cost_complete, issues (JSON list)
+    cost_usd, input_cost_usd, output_cost_usd, cost_complete, issues (JSON list),
+    task_status, passed, score, evaluation (MASEval's outcome of the run's task repetition,
+    written by ``BenchmarkExport``; null elsewhere: its status, whether every evaluator
+    passed, the mean score, and each evaluator's results as MASEval reports them, JSON list)
 ``agents`` (key ``trace_id``, ``agent``)
     trace_id, agent, session_id, task_id, repetition, framework, llm_calls, tool_calls, errors,
     duration_s, input_tokens, output_tokens, total_tokens, cached_input_tokens,
@@ -46,7 +49,7 @@ from typing import Literal
 
 __all__ = ["COLUMNS", "LABELS", "SCHEMA_VERSION", "TABLES", "ColumnType", "TableName"]
 
-SCHEMA_VERSION = 2  # 2: the framework label, delegations
+SCHEMA_VERSION = 3  # 2: the framework label, delegations; 3: the runs' MASEval evaluation
 
 ColumnType = Literal["string", "int64", "float64", "bool", "timestamp"]
 TableName = Literal[
@@ -108,6 +111,10 @@ COLUMNS: dict[TableName, tuple[tuple[str, ColumnType], ...]] = {
         ("missing_calls", "int64"),
         *_COST,
         ("issues", "string"),
+        ("task_status", "string"),
+        ("passed", "bool"),
+        ("score", "float64"),
+        ("evaluation", "string"),
     ),
     "agents": (
         ("trace_id", "string"),

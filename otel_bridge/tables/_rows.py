@@ -166,9 +166,23 @@ def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
             (usage or {}).get("missing_calls"),
             *_cost(run.get("cost")),
             _json(list(run.get("issues") or ())),
+            *_evaluation(run.get("evaluation")),
         )
     )
     return rows
+
+
+def _evaluation(outcome: Any) -> tuple[Any, ...]:
+    """MASEval's outcome of the run (``BenchmarkExport`` adds it); nulls for other runs."""
+    if not isinstance(outcome, Mapping):
+        return (None, None, None, None)
+    passed, score = outcome.get("passed"), outcome.get("score")
+    return (
+        outcome.get("status"),
+        passed if isinstance(passed, bool) else None,
+        score if isinstance(score, int | float) and not isinstance(score, bool) else None,
+        _json(outcome.get("evaluators")),
+    )
 
 
 def _tokens(usage: Mapping[str, Any] | None) -> tuple[Any, ...]:
