@@ -121,6 +121,15 @@ def steps_of(run: Mapping[str, Any]) -> list[Step]:
                     }
                 )
                 t += 1
+            if not asked and paired:
+                # A call without a tool span of its own (a smolagents managed agent): as asked.
+                asked = [
+                    {
+                        "name": str(as_mapping(c.get("function")).get("name")),
+                        "arguments": _arguments(as_mapping(c.get("function")).get("arguments")),
+                    }
+                    for c in map(as_mapping, texts[number - 1].get("tool_calls") or ())
+                ]
             content: dict[str, Any] = {
                 "model": call.get("model"),
                 "text": _text(texts[number - 1].get("content")) if paired else None,
