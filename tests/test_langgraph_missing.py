@@ -37,5 +37,5 @@ def test_the_adapter_and_telemetry_name_the_extra() -> None:
     assert done.stdout.splitlines() == [
         "langgraph is not installed: pip install 'otel-bridge[langgraph]'",
         "langgraph is not installed: pip install 'otel-bridge[langgraph]'",
-        "['llama_index']",  # the default: every supported framework that is installed
+        "['llama_index', 'openai_agents', 'smolagents']",  # the default: every one installed
     ]

@@ -239,7 +239,7 @@ def test_a_telemetry_without_smolagents_is_refused(scripted_server: ScriptedLLMS
 def test_rejects_objects_that_are_not_agents(
     scripted_server: ScriptedLLMServer, module_telemetry: Telemetry
 ) -> None:
-    with pytest.raises(TypeError, match="needs a smolagents agent"):
+    with pytest.raises(ConfigError, match="needs a smolagents agent"):
         SmolAgentAdapter(object(), "smol", module_telemetry)
     with pytest.raises(ValueError, match=r"run_kwargs may not set \['reset'\]"):
         SmolAgentAdapter(sc.agent(scripted_server), "s", module_telemetry, run_kwargs={"reset": 1})

@@ -139,7 +139,7 @@ def test_a_managed_run_in_phoenix_names_its_agents(phoenix: PhoenixServer) -> No
             by_name.setdefault(s.name, set()).add(str(agent))
     assert by_name["researcher.run"] == {"researcher"}
     assert by_name["manager.run"] == {"manager"}
-    assert by_name["SimpleTool"] == {"researcher"}
+    assert by_name["researcher.search"] == {"researcher"}  # exported as agent.tool
     assert by_name["Step 1"] == by_name["OpenAIModel.generate"] == {"manager", "researcher"}
     run = derive(spans)
     assert [(d.from_agent, d.to_agent) for d in run.delegations] == [("manager", "researcher")]

@@ -263,7 +263,7 @@ def test_worker_processes_write_one_part_each(recorded: Recorded, tmp_path: Path
 # ---- every column of every table, from a hand-written RunTrace JSON ---------------------------
 
 T = "0af7651916cd43dd8448eb211c80319c"
-RUN_LABELS = {"session_id": "s-1", "task_id": "t-7", "repetition": 2}
+RUN_LABELS = {"session_id": "s-1", "task_id": "t-7", "repetition": 2, "framework": "llama_index"}
 USAGE = {
     "input_tokens": 300, "output_tokens": 40, "total_tokens": 340, "cached_input_tokens": 64,
     "reasoning_tokens": 7, "complete": True, "missing_calls": 0,
@@ -295,6 +295,12 @@ RUN_JSON: dict[str, Any] = {
         {"from": "finder", "to": "checker", "reason": "check it", "at": "2026-01-01T00:00:04Z",
          "tool_call_id": "call_h"},
     ],
+    "delegations": [
+        {"from": "finder", "to": "reader", "task": "read it", "at": "2026-01-01T00:00:07Z",
+         "tool_call_id": "call_d"},
+    ],
+    "evaluation": {"status": "completed", "passed": False, "score": 0.25,
+                   "evaluators": [{"name": "exact", "passed": False}]},
     "messages": [
         {"role": "user", "content": "Find it.", "agent": "finder"},
         {"role": "assistant", "content": None, "agent": "finder",
@@ -332,8 +338,10 @@ EXPECTED["runs"] = [
         "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:10Z",
         "wall_s": 10.0, "llm_s": 3.0, "tool_s": 1.5, "other_s": 5.5,
         "input": "Find it.", "output": "Found.", "agents": '["finder"]', "agent_count": 1,
-        "llm_calls": 2, "tool_calls": 1, "handoffs": 1, "messages": 3, "errors": 2,
-        **TOKENS, "missing_calls": 1, **COST_COLUMNS, "issues": '["tokens_missing"]',
+        "llm_calls": 2, "tool_calls": 1, "handoffs": 1, "delegations": 1, "messages": 3,
+        "errors": 2, **TOKENS, "missing_calls": 1, **COST_COLUMNS,
+        "issues": '["tokens_missing"]', "task_status": "completed", "passed": False,
+        "score": 0.25, "evaluation": '[{"name": "exact", "passed": false}]',
     }
 ]  # fmt: skip
 EXPECTED["agents"] = [
@@ -390,6 +398,13 @@ EXPECTED["handoffs"] = [
         "tool_call_id": "call_h",
     }
 ]  # fmt: skip
+EXPECTED["delegations"] = [
+    {
+        "trace_id": T, "position": 0, **RUN_LABELS, "from_agent": "finder",
+        "to_agent": "reader", "task": "read it", "at": "2026-01-01T00:00:07Z",
+        "tool_call_id": "call_d",
+    }
+]  # fmt: skip
 
 
 def test_every_column_of_every_table_reads_its_own_value() -> None:
@@ -424,6 +439,7 @@ def test_an_export_cannot_be_added_to_once_closed(tmp_path: Path) -> None:
     writer.add(RUN_JSON)
     assert writer.close() == {
         "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+        "delegations": 1,
     }  # fmt: skip
     with pytest.raises(ConfigError, match="closed: this export is already closed"):
         writer.add(RUN_JSON)
@@ -434,9 +450,8 @@ def test_a_run_without_labels_leaves_them_null_in_every_table() -> None:
     tables = to_tables([{**RUN_JSON, "labels": None}])
     for name, rows in tables.items():
         assert rows, name
-        assert {(r["session_id"], r["task_id"], r["repetition"]) for r in rows} == {
-            (None, None, None)
-        }, name
+        labels = {(r["session_id"], r["task_id"], r["repetition"], r["framework"]) for r in rows}
+        assert labels == {(None, None, None, None)}, name
 
 
 def as_read_back(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -458,6 +473,7 @@ def test_parquet_holds_every_value_and_appends_and_overwrites(tmp_path: Path) ->
     out = tmp_path / "parquet"
     assert write_tables([RUN_JSON], out) == {
         "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+        "delegations": 1,
     }  # fmt: skip
     for table, expected in EXPECTED.items():
         read = pq.read_table(out / table)
@@ -492,7 +508,7 @@ def test_every_refusal_of_an_export_directory_says_why(tmp_path: Path) -> None:
         (done, "jsonl", "new", f"{done}: already exists; pass --append to add to it or"),
         (stranger, "csv", "overwrite", f"{stranger}: not an otel-bridge export (no _otel_bridge"),
         (stranger, "csv", "append", "refusing to append it"),
-        (done, "csv", "append", f"{done}: holds jsonl tables of schema 1; cannot append csv tab"),
+        (done, "csv", "append", f"{done}: holds jsonl tables of schema 3; cannot append csv tab"),
         (tmp_path / "bad-manifest", "csv", "append", "unreadable _otel_bridge.json"),
         (done, "xml", "new", "unknown format 'xml'; use one of parquet, csv, jsonl"),
         (done, "csv", "merge", "unknown mode 'merge'; use one of new, append, overwrite"),
@@ -515,6 +531,7 @@ def test_batches_become_row_groups_and_empty_tables_have_their_columns(tmp_path:
         writer.add(RUN_JSON)  # a batch is written once it holds batch_rows rows: 3 messages
         assert writer.rows == {
             "runs": 0, "agents": 0, "llm_calls": 0, "tool_calls": 0, "messages": 3, "handoffs": 0,
+            "delegations": 0,
         }  # fmt: skip
         writer.add(RUN_JSON)
     (part,) = (tmp_path / "threes" / "messages").glob("*.parquet")
@@ -525,6 +542,7 @@ def test_batches_become_row_groups_and_empty_tables_have_their_columns(tmp_path:
         writer.add(RUN_JSON)
         assert writer.rows == {
             "runs": 1, "agents": 1, "llm_calls": 2, "tool_calls": 1, "messages": 3, "handoffs": 1,
+            "delegations": 1,
         }  # fmt: skip
     frames = to_dataframes([])
     assert list(frames["runs"].columns) == RUNS_COLUMNS and len(frames["runs"]) == 0

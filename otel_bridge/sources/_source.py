@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from ..conventions import run_labels
-from ..errors import SourceError
+from ..errors import ConfigError, SourceError
 from ..spans import SpanRecord, group_by_trace
 from ._http import DEFAULT_TIMEOUT_S
 from ._reading import read_ahead
@@ -149,7 +149,7 @@ _REGISTRY: dict[str, type[SpanSource]] = {}
 def register(cls: type[SpanSource]) -> type[SpanSource]:
     """Class decorator: make a source kind known under its ``scheme``."""
     if cls.scheme in _REGISTRY and _REGISTRY[cls.scheme] is not cls:
-        raise ValueError(f"a source is already registered as {cls.scheme!r}")
+        raise ConfigError(f"a source is already registered as {cls.scheme!r}")
     _REGISTRY[cls.scheme] = cls
     return cls
 
