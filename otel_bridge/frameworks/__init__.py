@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from .. import conventions as conv
 from ..conventions import Message, ToolFacts, ValueNotes
@@ -62,6 +63,29 @@ FRAMEWORKS: tuple[Framework, ...] = (
 """Every framework otel-bridge knows, in the order they are asked."""
 
 
+def _implementing(hook: str) -> tuple[Any, ...]:
+    """The bound ``hook`` of each framework that implements it (the rest say nothing there).
+
+    Derivation asks some hooks of every span: asking only the frameworks that answer keeps
+    that cost to what the frameworks really do.
+    """
+    default = getattr(Framework, hook)
+    return tuple(getattr(f, hook) for f in FRAMEWORKS if getattr(type(f), hook) is not default)
+
+
+_IS_MODEL_CALL = _implementing("is_model_call")
+_STEP_AGENT = _implementing("step_agent")
+_ACTIVATION_AGENT = _implementing("activation_agent")
+_IS_UNNAMED_STEP = _implementing("is_unnamed_step")
+_SPAN_AGENT = _implementing("span_agent")
+_STEP_TOOL_CALL_ID = _implementing("step_tool_call_id")
+_MATCHES_TOOL_CALLS = _implementing("matches_tool_calls")
+_COVERS_STREAM = _implementing("covers_stream")
+_REFINE_TOOL = _implementing("refine_tool")
+_REFINE_MESSAGES = _implementing("refine_messages")
+_NODE_TRANSFER = _implementing("node_transfer")
+
+
 def by_name(name: str) -> Framework:
     """The framework called ``name``; ``ConfigError`` naming the known ones otherwise."""
     for framework in FRAMEWORKS:
@@ -92,13 +116,13 @@ def framework_of(spans: Sequence[SpanRecord]) -> str | None:
 
 def is_model_call(span: SpanRecord) -> bool:
     """A model call: an LLM span by its convention that no framework disowns."""
-    return conv.is_llm_call(span) and all(f.is_model_call(span) for f in FRAMEWORKS)
+    return conv.is_llm_call(span) and all(hook(span) for hook in _IS_MODEL_CALL)
 
 
 def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent of a span that is one turn of it (``run_agent_step`` and the like), else None."""
-    for framework in FRAMEWORKS:
-        agent = framework.step_agent(span, notes)
+    for hook in _STEP_AGENT:
+        agent = hook(span, notes)
         if agent is not None:
             return agent
     return None
@@ -106,8 +130,8 @@ def step_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
 
 def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent of a span covering one whole activation of it, as a framework names it."""
-    for framework in FRAMEWORKS:
-        agent = framework.activation_agent(span, notes)
+    for hook in _ACTIVATION_AGENT:
+        agent = hook(span, notes)
         if agent is not None:
             return agent
     return None
@@ -115,13 +139,13 @@ def activation_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str |
 
 def is_unnamed_step(span: SpanRecord) -> bool:
     """A span that is one turn of the agent whose activation is its parent (``Step N``)."""
-    return any(f.is_unnamed_step(span) for f in FRAMEWORKS)
+    return any(hook(span) for hook in _IS_UNNAMED_STEP)
 
 
 def span_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
     """The agent a framework writes on a span for itself and what runs below it."""
-    for framework in FRAMEWORKS:
-        agent = framework.span_agent(span, notes)
+    for hook in _SPAN_AGENT:
+        agent = hook(span, notes)
         if agent is not None:
             return agent
     return None
@@ -129,8 +153,8 @@ def span_agent(span: SpanRecord, notes: ValueNotes | None = None) -> str | None:
 
 def step_tool_call_id(span: SpanRecord) -> str | None:
     """The tool call id of a span that runs one tool call (``call_tool``), else None."""
-    for framework in FRAMEWORKS:
-        found = framework.step_tool_call_id(span)
+    for hook in _STEP_TOOL_CALL_ID:
+        found = hook(span)
         if found is not None:
             return found
     return None
@@ -138,12 +162,12 @@ def step_tool_call_id(span: SpanRecord) -> str | None:
 
 def matches_tool_calls(span: SpanRecord) -> bool:
     """A tool span without a call id that its framework matches to the model's tool call."""
-    return any(f.matches_tool_calls(span) for f in FRAMEWORKS)
+    return any(hook(span) for hook in _MATCHES_TOOL_CALLS)
 
 
 def covers_stream(span: SpanRecord) -> bool:
     """A streamed call's span that ends with its stream, as its framework records it."""
-    return any(f.covers_stream(span) for f in FRAMEWORKS)
+    return any(hook(span) for hook in _COVERS_STREAM)
 
 
 def refine_usage(span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
@@ -156,16 +180,16 @@ def refine_usage(span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | Non
 
 def refine_tool(span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None = None) -> ToolFacts:
     """A tool span's facts, unwrapped from how its framework records tool input and output."""
-    for framework in FRAMEWORKS:
-        facts = framework.refine_tool(span, facts, notes)
+    for hook in _REFINE_TOOL:
+        facts = hook(span, facts, notes)
     return facts
 
 
 def refine_messages(span: SpanRecord, messages: list[Message]) -> list[Message]:
     """A call's messages in OpenAI format, where a framework re-sends history its own way."""
-    for framework in FRAMEWORKS:
+    for hook in _REFINE_MESSAGES:
         if messages:
-            messages = framework.refine_messages(span, messages)
+            messages = hook(span, messages)
     return messages
 
 
@@ -189,8 +213,8 @@ def requested_transfer(tool_name: str, agents: Collection[str]) -> str | None:
 
 def node_transfer(span: SpanRecord, notes: ValueNotes | None = None) -> Transfer | None:
     """The handoff a span that is not a tool call makes, as its framework says, else None."""
-    for framework in FRAMEWORKS:
-        found = framework.node_transfer(span, notes)
+    for hook in _NODE_TRANSFER:
+        found = hook(span, notes)
         if found is not None:
             return found
     return None

@@ -98,10 +98,14 @@ class Smolagents(Framework):
         """Re-sent tool calls and results as OpenAI tool calls and ``tool`` messages, also on
         another instrumentation's model spans (the OpenAI client's: the history's wire form);
         on its own spans, tool call arguments as canonical JSON, as re-sent ones are."""
-        if any(str(m.get("role")).startswith(ENUM_ROLE) for m in messages):
+        own = super().recognizes(span)
+        roles = {m.get("role") for m in messages}
+        if not own and roles <= _PLAIN_ROLES and not _calls_as_text(messages):
+            return messages  # another framework's messages: nothing of smolagents' in them
+        if any(str(role).startswith(ENUM_ROLE) for role in roles):
             messages = [_plain_role(m) for m in messages]
         if not any(_is_history(m) for m in messages):
-            if not super().recognizes(span):
+            if not own:
                 return messages
             return [_canonical(m) for m in messages]
         out: list[Message] = []
@@ -179,6 +183,19 @@ def _tool_arguments(value: Any) -> Any:
     if kwargs or not args:
         return kwargs
     return args[0] if len(args) == 1 else args
+
+
+_PLAIN_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+
+
+def _calls_as_text(messages: list[Message]) -> bool:
+    """An assistant message that is smolagents' re-sent tool calls ("Calling tools:...")."""
+    return any(
+        type(content := m.get("content")) is str
+        and content.startswith(TOOL_CALLS_MARK)
+        and m.get("role") == "assistant"
+        for m in messages
+    )
 
 
 def _is_history(message: Message) -> bool:
