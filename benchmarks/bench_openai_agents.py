@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import random
 import statistics
 import sys
@@ -33,39 +32,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import tiling  # noqa: E402
 from results import write_section  # noqa: E402
 
-from otel_bridge import SpanRecord, derive, load_spans  # noqa: E402
+from otel_bridge import SpanRecord, derive  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 RECORDED = ROOT / "tests" / "data" / "openai_agents" / "team.otlp.json"
 
 
 def tiled_trace(n_spans: int) -> list[SpanRecord]:
-    """The recorded team run, tiled into one trace of about ``n_spans`` spans."""
-    spans = sorted(load_spans(RECORDED), key=lambda s: s.start_ns)
-    root = next(s for s in spans if s.parent_id is None)
-    body = [s for s in spans if s is not root]
-    width = root.end_ns - root.start_ns
-    copies = max(1, (n_spans - 1) // len(body))
-    out = []
-    for k in range(copies):
-        shift = k * width
-
-        def new_id(span_id: int, k: int = k) -> int:
-            return span_id if span_id == root.span_id else (span_id ^ (k << 48)) or 1
-
-        out += [
-            dataclasses.replace(
-                s,
-                span_id=new_id(s.span_id),
-                parent_id=None if s.parent_id is None else new_id(s.parent_id),
-                start_ns=s.start_ns + shift,
-                end_ns=s.end_ns + shift,
-            )
-            for s in body
-        ]
-    return [dataclasses.replace(root, end_ns=root.end_ns + (copies - 1) * width), *out]
+    """The recorded run, tiled into one trace of about ``n_spans`` spans."""
+    return tiling.tiled_trace(RECORDED, n_spans)
 
 
 def _rate(spans: list[SpanRecord], repeat: int) -> tuple[float, float]:
