@@ -8,8 +8,8 @@ Two shapes, whatever the framework:
   call has no tool span of its own): the outer agent delegated to the inner one, at the latest
   tool call the outer agent's model asked for by the inner agent's name.
 
-The task is what the framework says the call asked (``frameworks.agent_call``), else the
-call's ``task`` argument, else its only text argument.
+The task is the call's ``task`` argument, else its only text argument, else its arguments
+as JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .. import frameworks as fw
 from ..run_trace import Delegation, ToolCall
 from ._calls import Call, TraceLookups
 
@@ -42,12 +41,11 @@ def delegations(trace: TraceLookups, tools: list[ToolCall], calls: list[Call]) -
             tool = tool_by_span[holder]
             if tool.agent and tool.agent != agent and (holder, agent) not in seen:
                 seen.add((holder, agent))
-                asked = fw.agent_call(tool, index.by_id[holder])
                 found.append(
                     Delegation(
                         from_agent=tool.agent,
                         to_agent=agent,
-                        task=asked.task if asked else _task(tool.arguments),
+                        task=_task(tool.arguments),
                         at_ns=tool.start_ns,
                         tool_call_id=tool.tool_call_id,
                     )

@@ -19,7 +19,7 @@ from ..conventions import Message, ToolFacts, ValueNotes
 from ..errors import ConfigError
 from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
-from ._base import AgentCall, Framework, Instrumentation, Transfer
+from ._base import Framework, Instrumentation, Transfer
 from ._langgraph import LANGGRAPH
 from ._llama_index import LLAMA_INDEX
 from ._openai_agents import OPENAI_AGENTS
@@ -27,12 +27,10 @@ from ._smolagents import SMOLAGENTS
 
 __all__ = [
     "FRAMEWORKS",
-    "AgentCall",
     "Framework",
     "Instrumentation",
     "Transfer",
     "activation_agent",
-    "agent_call",
     "by_name",
     "covers_stream",
     "framework_of",
@@ -223,15 +221,6 @@ def node_transfer(span: SpanRecord, notes: ValueNotes | None = None) -> Transfer
 def refused(tool: ToolCall, to_agent: str) -> bool:
     """True when a framework reads the handoff tool's output as a refusal."""
     return any(f.refused(tool, to_agent) for f in FRAMEWORKS)
-
-
-def agent_call(tool: ToolCall, span: SpanRecord) -> AgentCall | None:
-    """The agent a tool call runs and returns from (a delegation), as its framework says."""
-    for framework in FRAMEWORKS:
-        found = framework.agent_call(tool, span)
-        if found is not None:
-            return found
-    return None
 
 
 def run_answer(root: SpanRecord, notes: ValueNotes | None = None) -> str | None:

@@ -17,7 +17,7 @@ from ..conventions import Message, ToolFacts, ValueNotes
 from ..run_trace import TokenUsage, ToolCall
 from ..spans import SpanRecord
 
-__all__ = ["AgentCall", "Framework", "Instrumentation", "Transfer"]
+__all__ = ["Framework", "Instrumentation", "Transfer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +38,6 @@ class Transfer:
 
     to_agent: str | None
     reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AgentCall:
-    """Another agent run as a tool: the tool call, who was called, with which task."""
-
-    to_agent: str
-    task: str | None
 
 
 class Framework:
@@ -126,10 +118,6 @@ class Framework:
     def refused(self, tool: ToolCall, to_agent: str) -> bool:
         """True when the handoff tool's own output says the handoff did not happen."""
         return False
-
-    def agent_call(self, tool: ToolCall, span: SpanRecord) -> AgentCall | None:
-        """The agent a tool call runs and returns from (a delegation), else None."""
-        return None
 
     def run_answer(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
         """The run's answer where the framework records it on the root span, else None."""
