@@ -38,12 +38,13 @@ from otel_bridge.telemetry._export_view import export_plan
 
 SIZES = (10, 100, 1_000, 10_000)
 WINDOW = 20
+SCOPE = "openinference.instrumentation.llama_index"  # the instrumentor's, as on real spans
 SPANS_PER_TURN = 8
 
 
 def synthetic_trace(n_spans: int) -> list:
     """About ``n_spans`` OpenInference spans of one multi-agent run."""
-    b = TraceBuilder(trace_id=0x5EED)
+    b = TraceBuilder(trace_id=0x5EED, scope=SCOPE)
     turns = max(1, (n_spans - 1) // SPANS_PER_TURN)  # 8 spans per turn + the root
     root = b.root(0, turns * 10 + 10)
     agents = ["researcher", "writer", "reviewer"]

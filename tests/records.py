@@ -21,8 +21,9 @@ _ids = itertools.count(1)
 class TraceBuilder:
     """Builds the spans of one trace with consecutive ids and explicit times (ms)."""
 
-    def __init__(self, trace_id: int = 0xABC) -> None:
+    def __init__(self, trace_id: int = 0xABC, scope: str = "") -> None:
         self.trace_id = trace_id
+        self.scope = scope
         self.spans: list[SpanRecord] = []
 
     def span(
@@ -49,6 +50,7 @@ class TraceBuilder:
             status=status,
             attributes=freeze(merged),
             events=events,
+            scope=self.scope,
         )
         self.spans.append(record)
         return record

@@ -6,10 +6,20 @@ import subprocess
 import sys
 
 import pytest
+from records import TraceBuilder
 
 from otel_bridge import ConfigError, Telemetry
 from otel_bridge.errors import FrameworkNotInstalled
-from otel_bridge.frameworks import FRAMEWORKS, Framework, Instrumentation, by_name, select
+from otel_bridge.frameworks import (
+    EVERY,
+    FRAMEWORKS,
+    Framework,
+    Instrumentation,
+    by_name,
+    of_trace,
+    select,
+)
+from otel_bridge.spans import SpanRecord
 from otel_bridge.telemetry._routing import ensure_instrumented
 
 
@@ -55,3 +65,47 @@ def test_importing_otel_bridge_imports_no_framework() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _span(name: str, scope: str, **attributes: object) -> SpanRecord:
+    b = TraceBuilder(scope=scope)
+    return b.span(name, 0, 1, attrs=attributes)
+
+
+LLAMA = "openinference.instrumentation.llama_index"
+SMOL = "openinference.instrumentation.smolagents"
+OPENAI_CLIENT = "openinference.instrumentation.openai"
+
+
+@pytest.mark.parametrize(
+    ("spans", "seated"),
+    [
+        # The instrumentor's scope says which framework wrote the trace.
+        ([_span("AgentWorkflow.run", LLAMA), _span("OpenAI.achat", LLAMA)], ["llama_index"]),
+        # Another instrumentation's spans (the OpenAI client's) add no framework.
+        ([_span("manager.run", SMOL), _span("ChatCompletion", OPENAI_CLIENT)], ["smolagents"]),
+        # A span no framework's scope claims is asked by shape: a smolagents run.
+        (
+            [
+                _span("AgentWorkflow.run", LLAMA),
+                _span("helper.run", "", **{"openinference.span.kind": "AGENT", "smolagents.x": 1}),
+            ],
+            ["llama_index", "smolagents"],
+        ),
+        # No framework's scope at all (read back from a backend that drops it): all of them.
+        ([_span("AgentWorkflow.run", ""), _span("OpenAI.achat", "")], [f.name for f in FRAMEWORKS]),
+    ],
+    ids=["by scope", "another instrumentation", "by shape", "no scope"],
+)
+def test_a_trace_is_read_by_the_frameworks_its_spans_come_from(
+    spans: list[SpanRecord], seated: list[str]
+) -> None:
+    assert [f.name for f in of_trace(spans).frameworks] == seated
+
+
+def test_a_framework_absent_from_a_trace_is_not_asked() -> None:
+    """LangGraph's step reading is not applied to a LlamaIndex trace's spans."""
+    metadata = '{"lc_agent_name": "writer", "langgraph_node": "agent", "langgraph_step": 1}'
+    spans = [_span("AgentWorkflow.run", LLAMA), _span("agent", LLAMA, metadata=metadata)]
+    assert EVERY.step_agent(spans[1]) == "writer"  # what LangGraph would say of it
+    assert of_trace(spans).step_agent(spans[1]) is None

@@ -52,6 +52,7 @@ class TraceLookups:
 
     def __init__(self, spans: list[SpanRecord]) -> None:
         self.index = SpanIndex(spans)
+        self.frameworks = frameworks = fw.of_trace(self.index.spans)
         self.notes = conv.ValueNotes()
         self.own_agent: dict[int, str | None] = {}
         self.steps: dict[int, str] = {}  # agent-step span id -> its agent
@@ -59,22 +60,27 @@ class TraceLookups:
         carried: dict[int | None, str] = {}  # parent id -> the agent its tasks last named
         notes = self.notes
         for span in self.index.spans:  # in start order
-            step = fw.step_agent(span, notes)
+            step = frameworks.step_agent(span, notes)
             if step is not None and conv.carries_agent(span):
                 carried[span.parent_id] = step
             elif step is None and conv.carries_agent(span):
                 step = carried.get(span.parent_id)
-            if step is None and span.parent_id in activations and fw.is_unnamed_step(span):
+            if step is None and span.parent_id in activations and frameworks.is_unnamed_step(span):
                 step = activations[span.parent_id]  # a step naming no agent: its run's
             activation = None
             if step is not None:
                 self.steps[span.span_id] = step
             else:
-                activation = conv.activation_agent(span, notes) or fw.activation_agent(span, notes)
+                activation = conv.activation_agent(span, notes) or frameworks.activation_agent(
+                    span, notes
+                )
                 if activation is not None:
                     activations[span.span_id] = activation
             self.own_agent[span.span_id] = (
-                conv.explicit_agent(span, notes) or step or activation or fw.span_agent(span, notes)
+                conv.explicit_agent(span, notes)
+                or step
+                or activation
+                or frameworks.span_agent(span, notes)
             )
         self.activations = activations
         if not self.steps:
@@ -119,17 +125,17 @@ def value_issues(trace: TraceLookups) -> list[str]:
 def llm_calls(trace: TraceLookups) -> list[Call]:
     """Real model calls: outermost LLM spans (a nested one is the same call seen twice)."""
     index = trace.index
-    llm_ids = {s.span_id for s in index.spans if fw.is_model_call(s)}
+    llm_ids = {s.span_id for s in index.spans if trace.frameworks.is_model_call(s)}
     llm_above = index.nearest(llm_ids)
     calls = []
     for span in index.spans:
         if span.span_id not in llm_ids or llm_above.get(span.span_id) is not None:
             continue
-        facts = _refined(span, conv.read_llm(span, trace.notes))
+        facts = _refined(trace.frameworks, span, conv.read_llm(span, trace.notes))
         if facts.usage is None:
             facts = _usage_from_nested(trace, span, llm_ids, facts)
         end = span.end_ns
-        if facts.ends_early and not fw.covers_stream(span):
+        if facts.ends_early and not trace.frameworks.covers_stream(span):
             # A streaming span ends before the first token; the step ends with the stream.
             step = trace.step_of(span)
             end = max(end, step.end_ns if step else end, facts.first_token_ns or end)
@@ -137,12 +143,12 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     return _one_record_per_call(trace, calls)
 
 
-def _refined(span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
+def _refined(frameworks: fw.Panel, span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
     """The call's messages in OpenAI format where its framework re-sends history its own way,
     and its usage as its framework recorded it."""
-    inputs = fw.refine_messages(span, facts.input_messages)
-    outputs = fw.refine_messages(span, facts.output_messages)
-    usage = fw.refine_usage(span, facts.usage)
+    inputs = frameworks.refine_messages(span, facts.input_messages)
+    outputs = frameworks.refine_messages(span, facts.output_messages)
+    usage = frameworks.refine_usage(span, facts.usage)
     same = inputs is facts.input_messages and outputs is facts.output_messages
     if same and usage is facts.usage:
         return facts
@@ -267,11 +273,11 @@ def tool_calls(
     tools = [span for span in index.spans if conv.is_tool(span)]
     if not tools:
         return out
-    step_ids = {s.span_id: i for s in index.spans if (i := fw.step_tool_call_id(s))}
+    step_ids = {s.span_id: i for s in index.spans if (i := trace.frameworks.step_tool_call_id(s))}
     step_above = index.nearest(step_ids)
     read = []
     for span in tools:
-        facts = fw.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
+        facts = trace.frameworks.refine_tool(span, conv.read_tool(span, trace.notes), trace.notes)
         above = step_above.get(span.span_id)
         own = facts.tool_call_id or (None if above is None else step_ids[above])
         read.append((span, facts, own))
@@ -286,7 +292,7 @@ def tool_calls(
         if agent is None:
             # The latest model call before the tool decided to run it.
             agent = calls[before - 1].agent if before else None
-        if call_id is None and fw.matches_tool_calls(span):
+        if call_id is None and trace.frameworks.matches_tool_calls(span):
             call_id = _matching_call_id(calls[:before], agent, facts, claimed)
         out.append(
             ToolCall(
@@ -339,7 +345,7 @@ def node_transfers(
     transfers: dict[str, Transfer] = {}
     starts = [c.start_ns for c in calls]
     for span in trace.index.spans:
-        asked = fw.node_transfer(span, trace.notes)
+        asked = trace.frameworks.node_transfer(span, trace.notes)
         if asked is None:
             continue
         before = bisect_right(starts, span.end_ns)

@@ -142,7 +142,7 @@ def _derive_trace(
     transfers = {
         t.span_id: asked
         for t in tool_calls
-        if (asked := fw.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
+        if (asked := trace.frameworks.transfer(t, index.by_id[int(t.span_id, 16)])) is not None
     }
     passes, node_transfers = read.node_transfers(trace, llm_calls)
     if passes:  # control passed by graph nodes too (LangGraph's Command(goto=...))
@@ -150,8 +150,10 @@ def _derive_trace(
         passing = sorted([*tool_calls, *passes], key=lambda t: t.start_ns)
     else:
         passing = tool_calls
-    handoffs, rejected = rollup.handoffs(passing, llm_calls, targets, transfers, fw.refused)
-    handoffs = _with_requested_handoffs(handoffs, calls, llm_calls, tool_calls)
+    handoffs, rejected = rollup.handoffs(
+        passing, llm_calls, targets, transfers, trace.frameworks.refused
+    )
+    handoffs = _with_requested_handoffs(trace, handoffs, calls, llm_calls, tool_calls)
     delegated = delegations(trace, tool_calls, calls)
 
     tool_agents = {t.tool_call_id: t.agent for t in tool_calls if t.tool_call_id}
@@ -243,7 +245,11 @@ def _derive_trace(
 
 
 def _with_requested_handoffs(
-    handoffs: list[Handoff], calls: list[Call], llm_calls: list[LLMCall], tools: list[ToolCall]
+    trace: TraceLookups,
+    handoffs: list[Handoff],
+    calls: list[Call],
+    llm_calls: list[LLMCall],
+    tools: list[ToolCall],
 ) -> list[Handoff]:
     """The handoffs, with those a model asked for that no span records (in time order)."""
     ran = {t.tool_call_id for t in tools if t.tool_call_id}
@@ -255,7 +261,11 @@ def _with_requested_handoffs(
         for tool_call in message.get("tool_calls", ())
         if tool_call.get("id")
         and tool_call["id"] not in ran
-        and (target := fw.requested_transfer(str(tool_call["function"].get("name")), agents))
+        and (
+            target := trace.frameworks.requested_transfer(
+                str(tool_call["function"].get("name")), agents
+            )
+        )
     ]
     if not requests:
         return handoffs
@@ -295,7 +305,7 @@ def _answer(
     under a root of ours), else the last assistant text or tool result."""
     for root in roots[:1]:
         for span in (root, *trace.index.children.get(root.span_id, ())[-1:]):
-            answer = fw.run_answer(span, trace.notes)
+            answer = trace.frameworks.run_answer(span, trace.notes)
             if answer is not None:
                 return answer
     return _final_answer(messages)
