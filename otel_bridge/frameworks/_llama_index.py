@@ -101,9 +101,10 @@ class LlamaIndex(Framework):
         """The text of a ``ToolOutput`` and its ``is_error``; ``kwargs`` without the Context."""
         output, failed = _tool_output(facts.output, notes.for_span(span) if notes else None)
         error = facts.error or ((output or "tool reported an error") if failed else None)
-        return replace(
-            facts, arguments=_tool_arguments(facts.arguments), output=output, error=error
-        )
+        arguments = _tool_arguments(facts.arguments)
+        if output is facts.output and error is facts.error and arguments is facts.arguments:
+            return facts
+        return replace(facts, arguments=arguments, output=output, error=error)
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """AgentWorkflow's ``handoff`` tool: ``to_agent`` and ``reason``."""
@@ -174,7 +175,7 @@ def _tool_output(output: str | None, note: Note | None) -> tuple[str | None, boo
 def _tool_arguments(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"kwargs"} and isinstance(value["kwargs"], dict):
         value = value["kwargs"]
-    if isinstance(value, dict):
+    if isinstance(value, dict) and any(_is_context_repr(v) for v in value.values()):
         # The workflow Context is passed to tools that take one; its repr is not an argument.
         value = {k: v for k, v in value.items() if not _is_context_repr(v)}
     return value
