@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.llms import AudioBlock, ChatMessage, ImageBlock, TextBlock
 from records import TraceBuilder, assistant
@@ -107,3 +108,33 @@ async def test_a_real_agent_sent_audio_keeps_the_text_after_it(
     (sent,) = llm.log[0].request_json["messages"]
     assert [part["type"] for part in sent["content"]] == ["text", "input_audio", "text"]
     assert trace.input == "What do you hear?\nOne sentence, please."
+
+
+@pytest.mark.parametrize("line_break", [False, True], ids=["keys as text", "key by key"])
+def test_keys_a_producer_got_wrong_leave_the_parts_as_they_are(line_break: bool) -> None:
+    """Part keys with a seven-digit index or a superscript digit (and one with a line break,
+    which has the keys read one by one): the text of the real parts is read as before, and
+    nothing raises."""
+    base = "llm.input_messages.0.message.contents"
+    odd = {
+        f"{base}.1234567.message_content.text": "too long an index",
+        f"{base}.\u00b2.message_content.text": "superscript two",
+        "llm.input_messages.\u00b2.message.role": "user",
+        "llm.input_messages.\u00b2.message.contents.0.message_content.text": "superscript two",
+    }
+    if line_break:
+        odd[f"{base}.1.message_content.text\nx"] = "line break"
+    b = TraceBuilder()
+    root = b.root()
+    b.llm(
+        b.step(root, "eye", 0, 50),
+        1,
+        10,
+        [{"role": "user", "parts": ["Transcribe:", None, "then summarise."]}],
+        [assistant("A.")],
+        extra=odd,
+    )
+    assert [(m["role"], m["content"]) for m in derive(b.spans).messages] == [
+        ("user", "Transcribe:\nthen summarise."),
+        ("assistant", "A."),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from sys import intern
@@ -45,8 +46,10 @@ _MAX_CALLS = 100_000  # tool calls read per message (bounds a hostile producer's
 _ROLE = MessageAttributes.MESSAGE_ROLE
 _CONTENT = MessageAttributes.MESSAGE_CONTENT
 _CONTENTS = MessageAttributes.MESSAGE_CONTENTS
+_PARTS_MARK = f".{_CONTENTS}."  # in the key of every content part
 _NAME = MessageAttributes.MESSAGE_NAME
 _TOOL_CALLS = MessageAttributes.MESSAGE_TOOL_CALLS
+_CALLS_MARK = f".{_TOOL_CALLS}."  # in the key of every tool call
 _TOOL_CALL_ID = MessageAttributes.MESSAGE_TOOL_CALL_ID
 _TEXT = MessageContentAttributes.MESSAGE_CONTENT_TEXT
 _CALL_ID = ToolCallAttributes.TOOL_CALL_ID
@@ -115,6 +118,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
     call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
+    any_parts: bool | None = None  # whether any key is a content part's (one look for all)
     i = 0
     while True:
         keys = _message_keys(prefix, i)
@@ -126,22 +130,28 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
         content = attrs.get(keys.content)
         if content is not None and type(content) is not str:
             content = as_text(content, keys.content, note)
-        scanned = None
-        if content is None:
-            if parts is None:
-                parts, call_indices = _part_indices(attrs, prefix)
-            scanned = call_indices.get(i)
-            content = _parts(attrs, keys.contents, parts.get(i, -1), note)
+        without_content = content is None
+        if without_content:
+            if any_parts is None:
+                any_parts = _PARTS_MARK in "\n".join(attrs)  # at C speed: most spans have none
+            content = ""
+            if any_parts:
+                if parts is None:
+                    parts, call_indices = _part_indices(attrs, prefix)
+                content = _parts(attrs, keys.contents, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
             calls = _tool_calls(attrs, keys.base, note, range(_MAX_CALLS))
             if calls:
                 message["tool_calls"] = calls
-        elif scanned:
+        elif without_content:
             # Some instrumentors number a message's tool calls on from the previous message's
             # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
-            calls = _tool_calls(attrs, keys.base, note, scanned)
+            if parts is None:
+                parts, call_indices = _part_indices(attrs, prefix)
+            scanned = call_indices.get(i)
+            calls = _tool_calls(attrs, keys.base, note, scanned) if scanned else []
             if calls:
                 message["tool_calls"] = calls
         for field, key in keys.optional:
@@ -163,26 +173,58 @@ def _part_indices(
 
     A part may be written without any attribute (OpenInference writes nothing for audio), so
     its index is missing and the parts after it can only be found by looking at every key.
+    The keys are searched as one text, a key per line, by regular expressions (at C speed);
+    keys holding a line break are looked at one by one.
     """
+    blob = "\n".join(attrs)
+    if blob.count("\n") != len(attrs) - 1:
+        return _part_indices_by_key(attrs, prefix)
+    blob = f"\n{blob}\n"  # every key between line breaks: patterns start with a literal
+    parts_at, calls_at = _index_patterns(prefix)
+    highest: dict[int, int] = {}
+    for message, part in parts_at.findall(blob):
+        i, j = int(message), int(part)
+        if j > highest.get(i, -1):
+            highest[i] = j
+    calls: dict[int, set[int]] = {}
+    for message, index, rest in calls_at.findall(blob):
+        if _PARTS_MARK not in rest:  # a content part's key, read above
+            calls.setdefault(int(message), set()).add(int(index))
+    return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
+
+
+@lru_cache(maxsize=64)
+def _index_patterns(prefix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns of a content part's key and of a tool call's under ``prefix`` (a key per line;
+    an index is up to 6 digits followed by a dot or the key's end)."""
+    start, parts, calls = (re.escape(m) for m in (f"{prefix}.", _PARTS_MARK, _CALLS_MARK))
+    return (
+        re.compile(rf"\n{start}(\d+){parts}(\d{{1,6}})(?=[.\n])"),
+        re.compile(rf"\n{start}(\d+){calls}(\d{{1,6}})(?=[.\n])([^\n]*)"),
+    )
+
+
+def _part_indices_by_key(
+    attrs: Mapping[str, Any], prefix: str
+) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """``_part_indices``, key by key."""
     start = f"{prefix}."
-    marker = f".{_CONTENTS}."
-    call_marker = f".{_TOOL_CALLS}."
     highest: dict[int, int] = {}
     calls: dict[int, set[int]] = {}
     for key in attrs:
         if not key.startswith(start):
             continue
-        if marker in key:
-            message, _, rest = key[len(start) :].partition(marker)
+        if _PARTS_MARK in key:
+            message, _, rest = key[len(start) :].partition(_PARTS_MARK)
             part = rest.partition(".")[0]
-            if message.isdigit() and part.isdigit() and len(part) < 7:
+            if message.isdecimal() and part.isdecimal() and len(part) < 7:
                 i, j = int(message), int(part)
                 if j > highest.get(i, -1):
                     highest[i] = j
-        elif call_marker in key:
-            message, _, rest = key[len(start) :].partition(call_marker)
+        elif _CALLS_MARK in key:
+            message, _, rest = key[len(start) :].partition(_CALLS_MARK)
             index = rest.partition(".")[0]
-            if message.isdigit() and index.isdigit() and len(index) < 7:
+            if message.isdecimal() and index.isdecimal() and len(index) < 7:
                 calls.setdefault(int(message), set()).add(int(index))
     return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
