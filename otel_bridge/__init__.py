@@ -18,6 +18,7 @@ from .errors import (
     TraceIdError,
     TraceSelectionError,
 )
+from .run_json import RunTraceJSON
 from .run_trace import (
     AgentStats,
     Cost,
@@ -49,6 +50,7 @@ __all__ = [
     "OtelBridgeError",
     "RunDiff",
     "RunTrace",
+    "RunTraceJSON",
     "SourceError",
     "SpanCapture",
     "SpanFormatError",

@@ -5,8 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, TypedDict
+from typing import Any, cast
 
+from .run_json import (
+    AgentJSON,
+    CostJSON,
+    DelegationJSON,
+    HandoffJSON,
+    LLMCallJSON,
+    MessageJSON,
+    RunLabels,
+    RunTraceJSON,
+    Status,
+    TimingsJSON,
+    ToolCallJSON,
+    UsageJSON,
+)
 from .spans import iso
 
 __all__ = [
@@ -21,18 +35,6 @@ __all__ = [
     "TokenUsage",
     "ToolCall",
 ]
-
-Status = Literal["ok", "error"]
-
-
-class RunLabels(TypedDict):
-    """Which session a run belongs to, for which MASEval task and repetition, in which agent
-    framework (None: unsaid)."""
-
-    session_id: str | None
-    task_id: str | None
-    repetition: int | None
-    framework: str | None
 
 
 def _s(ns: int) -> float:
@@ -67,7 +69,7 @@ class TokenUsage:
         """The usage of one call that reported no counts."""
         return cls(complete=False, missing_calls=1)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> UsageJSON:
         """Stable JSON form."""
         return {
             "input_tokens": self.input_tokens,
@@ -131,7 +133,7 @@ class Cost:
             total = cost if total is None else total + cost
         return cls() if total is None else total
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CostJSON:
         """Stable JSON form (amounts as floats, unknown as null)."""
         return {
             "total_usd": _usd(self.total_usd),
@@ -166,7 +168,7 @@ class LLMCall:
         """Call duration (for streaming: to the end of its agent step)."""
         return max(0, self.end_ns - self.start_ns)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LLMCallJSON:
         """Stable JSON form."""
         ttft = self.time_to_first_token_ns
         return {
@@ -205,7 +207,7 @@ class ToolCall:
         """Tool execution time."""
         return max(0, self.end_ns - self.start_ns)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ToolCallJSON:
         """Stable JSON form."""
         return {
             "span_id": self.span_id,
@@ -232,7 +234,7 @@ class Handoff:
     at_ns: int
     tool_call_id: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> HandoffJSON:
         """Stable JSON form."""
         return {
             "from": self.from_agent,
@@ -253,7 +255,7 @@ class Delegation:
     at_ns: int
     tool_call_id: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DelegationJSON:
         """Stable JSON form."""
         return {
             "from": self.from_agent,
@@ -285,7 +287,7 @@ class AgentStats:
             self.cost + other.cost,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AgentJSON:
         """Stable JSON form."""
         return {
             "usage": self.usage.to_dict(),
@@ -319,7 +321,7 @@ class Timings:
             per_agent,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TimingsJSON:
         """Stable JSON form."""
         return {
             "wall_s": _s(self.wall_ns),
@@ -358,14 +360,14 @@ class RunTrace:
     )
     delegations: list[Delegation] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RunTraceJSON:
         """The stable RunTrace JSON (the README's "The RunTrace JSON")."""
         return {
             "trace_id": self.trace_id,
             "status": self.status,
             "input": self.input,
             "output": self.output,
-            "labels": dict(self.labels),
+            "labels": RunLabels(**self.labels),
             "start": iso(self.start_ns),
             "end": iso(self.end_ns),
             "agents": {name: stats.to_dict() for name, stats in self.agents.items()},
@@ -375,7 +377,7 @@ class RunTrace:
             "cost_by_model": {m: c.to_dict() for m, c in self.cost_by_model.items()},
             "handoffs": [h.to_dict() for h in self.handoffs],
             "delegations": [d.to_dict() for d in self.delegations],
-            "messages": [dict(m) for m in self.messages],
+            "messages": [cast(MessageJSON, dict(m)) for m in self.messages],
             "llm_calls": [c.to_dict() for c in self.llm_calls],
             "tool_calls": [c.to_dict() for c in self.tool_calls],
             "timings": self.timings.to_dict(),

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import scenarios
@@ -57,7 +57,7 @@ async def export_demo(telemetry: Telemetry, llm: ScriptedLLMServer) -> str:
 
 def expected_run(telemetry: Telemetry, trace_id: str) -> dict[str, Any]:
     """The in-memory RunTrace of a run, without export issues (sources never have those)."""
-    data = telemetry.run_trace(trace_id).to_dict()
+    data = cast(dict[str, Any], telemetry.run_trace(trace_id).to_dict())
     data["issues"] = [i for i in data["issues"] if i != "export_failed"]
     return data
 

@@ -39,6 +39,7 @@ ADDED = {
     "load_price_table",
     "diff_runs",
     "RunDiff",
+    "RunTraceJSON",
 }
 
 

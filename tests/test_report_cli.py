@@ -14,6 +14,7 @@ import sys
 import termios
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -195,7 +196,7 @@ def test_summary_of_run_trace_json_equals_that_of_the_run_trace() -> None:
 
 
 def test_summary_shows_the_runs_task_repetition_and_session() -> None:
-    data = derive(handoff_trace().spans).to_dict()
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     assert "session" not in _summary([data])  # no labels: no line for them
     data["labels"] = {"session_id": "s-1", "task_id": "brief-tokens", "repetition": 0}
     lines = _summary([data]).splitlines()
@@ -207,7 +208,7 @@ def test_summary_shows_the_runs_task_repetition_and_session() -> None:
 
 
 def test_summary_shows_names_as_text_and_cost_when_there_is_one() -> None:
-    data = derive(handoff_trace().spans).to_dict()
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     data["agents"] = {"[red]boss[/red]": data["agents"]["researcher"]}
     data["cost"] = {"total_usd": 0.0123, "complete": True}
     text = _summary([data])

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ def _clean(seen: dict[str, Any]) -> None:
 LABELS = {"session_id": "brief-session-7", "task_id": "brief-tokens", "repetition": 2}
 
 
-def _lead_pct(data: dict[str, Any]) -> float:
+def _lead_pct(data: Mapping[str, Any]) -> float:
     """How far into the run (%) its first call starts, from the RunTrace's own times."""
     start, end = iso_ns(data["start"]), iso_ns(data["end"])
     calls = [*data["llm_calls"], *data["tool_calls"]]

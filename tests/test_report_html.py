@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from records import TraceBuilder, assistant, handoff_trace, sys, tool_result, user
@@ -17,6 +17,7 @@ from records import TraceBuilder, assistant, handoff_trace, sys, tool_result, us
 from otel_bridge import derive
 from otel_bridge.errors import SpanFormatError
 from otel_bridge.report import index_html, run_html
+from otel_bridge.run_json import as_run_json
 from otel_bridge.spans import iso, iso_ns
 
 EVIL = "<b onmouseover=alert(1)>evil</b>"
@@ -41,7 +42,7 @@ def evil_trace() -> dict[str, Any]:
         [assistant("Fetched.")],
         usage=(60, 6),
     )
-    return derive(b.spans).to_dict()
+    return cast(dict[str, Any], derive(b.spans).to_dict())
 
 
 def payload_json(page: str) -> Any:
@@ -113,7 +114,7 @@ def _with_cost(data: dict[str, Any], total: float | None, complete: bool) -> dic
 
 
 def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> None:
-    data = derive(handoff_trace().spans).to_dict()
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     data.pop("cost", None)
     data.pop("cost_by_model", None)
     for stats in data["agents"].values():
@@ -131,7 +132,7 @@ def test_cost_is_shown_when_known_unknown_when_not_and_hidden_when_absent() -> N
 
 
 def test_the_index_lists_links_escapes_and_sorts_by_values() -> None:
-    first = derive(handoff_trace().spans).to_dict()
+    first = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     second = evil_trace()
     page = index_html([first, second])
 
@@ -179,7 +180,7 @@ def _at(data: dict[str, Any], start: str, end: str) -> dict[str, Any]:
 
 
 def test_the_run_page_header_shows_task_repetition_and_session() -> None:
-    data = derive(handoff_trace().spans).to_dict()
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     data["labels"] = {"session_id": "s-<1>", "task_id": "t7", "repetition": 0}
     page = run_html(data)
     header = page.split('<dl class="labels" id="run-labels">')[1].split("</dl>")[0]
@@ -195,7 +196,7 @@ def test_the_run_page_header_shows_task_repetition_and_session() -> None:
 
 
 def test_the_index_lists_newest_first_and_filters_by_the_labels_that_differ() -> None:
-    base = derive(handoff_trace().spans).to_dict()
+    base = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     runs = [
         {
             **_at(base, f"2026-01-0{day}T10:00:00Z", f"2026-01-0{day}T10:01:00Z"),
@@ -216,20 +217,20 @@ def test_the_index_lists_newest_first_and_filters_by_the_labels_that_differ() ->
 def test_the_time_before_the_first_call_is_named_and_badges_sit_on_lane_borders() -> None:
     from otel_bridge.report._timeline import lay_out
 
-    data = derive(handoff_trace().spans).to_dict()
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     t0 = iso_ns(data["start"])
     first = min(iso_ns(c["start"]) for c in data["llm_calls"])
     assert first > t0  # the builder's first LLM call starts after the root
     late = {**data, "start": iso(first - 250_000_000)}
     late["end"] = iso(first - 250_000_000 + 1_000_000_000)
-    timeline = lay_out(late)
+    timeline = lay_out(as_run_json(late))
     assert timeline.lead is not None
     assert (timeline.lead.width, timeline.lead.label) == ("25", "0.250s before the first LLM call")
     assert timeline.lead.inline  # a quarter of the run: wide enough to say it inside itself
     narrow = {**late, "end": iso(first - 250_000_000 + 5_000_000_000)}  # 5% of the run
-    assert lay_out(narrow).lead.inline is False  # type: ignore[union-attr]
+    assert lay_out(as_run_json(narrow)).lead.inline is False  # type: ignore[union-attr]
     assert "before the first" in run_html(late) and 'id="lead"' in run_html(late)
     [arrow] = timeline.arrows  # researcher (lane 0) -> writer (lane 1): on the border between
     assert (arrow.top, arrow.bottom, arrow.down, arrow.badge) == (0, 1, True, 1)
     prompt = {**data, "start": iso(first)}  # the first call starts the run: nothing to name
-    assert lay_out(prompt).lead is None
+    assert lay_out(as_run_json(prompt)).lead is None

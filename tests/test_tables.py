@@ -97,7 +97,9 @@ def test_export_parquet_totals_match_the_runs(recorded: Recorded, tmp_path: Path
     ) == [("assistant", 12), ("system", 6), ("tool", 9), ("user", 3)]
     # Cost: what each run's RunTrace says, summed.
     (cost,) = sql(f"SELECT sum(cost_usd) FROM {runs}")[0]
-    assert cost == pytest.approx(sum(t.to_dict()["cost"]["total_usd"] for t in recorded.traces))
+    totals = [t.to_dict()["cost"]["total_usd"] for t in recorded.traces]
+    assert None not in totals
+    assert cost == pytest.approx(sum(total or 0.0 for total in totals))
     assert cost > 0
 
 

@@ -22,6 +22,7 @@ from ..compare import (
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError
 from ..report import summary_console
+from ..run_json import RunTraceJSON
 from ..tables import MANIFEST, is_export, read_export, to_tables
 from ._options import (
     SOURCES_HELP,
@@ -110,7 +111,7 @@ class _RunSet:
         self, source: str, selection: RunSelection, prices: dict[str, ModelPrice] | None
     ) -> None:
         self.source = source
-        self._runs: dict[str, dict[str, Any]] | None = None
+        self._runs: dict[str, RunTraceJSON] | None = None
         if is_export(source):
             if selection.since or selection.until or selection.include_open:
                 raise ConfigError(
@@ -136,7 +137,7 @@ class _RunSet:
         self._runs = {t["trace_id"]: t for t in traces}
         self.rows = to_tables(traces)["runs"]
 
-    def run(self, trace_id: str) -> dict[str, Any] | None:
+    def run(self, trace_id: str) -> RunTraceJSON | None:
         """The whole run (an export's runs are read on first use)."""
         if self._runs is None:
             self._runs = {r["trace_id"]: r for r in export_runs(self.source)}

@@ -73,8 +73,8 @@ def export(
     selection: RunSelection,
     workers: int | None,
 ) -> None:
-    """Write the runs of SOURCE as tables: runs, agents, llm_calls, tool_calls, messages,
-    handoffs.
+    """Write the runs of SOURCE as seven tables: runs, agents, llm_calls, tool_calls,
+    messages, handoffs, delegations.
 
     \b
     OUTPUT/<table>/part-<id>.<format>: --append adds parts (the workers of a

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from ..derivation import ModelPrice
 from ..derivation import derive as derive_run
 from ..errors import ConfigError
 from ..report import render_summary, summary_console
+from ..run_json import RunTraceJSON, json_schema
 from ..sources import RunSummary, parse_source
 from ._collector import collector
 from ._compare import compare
@@ -100,17 +101,23 @@ def derive(
     note_open(runs)
 
 
-def _json_line(data: dict[str, Any]) -> None:
+def _json_line(data: Mapping[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
-def _summary_printer(messages: bool) -> Callable[[dict[str, Any]], None]:
+def _summary_printer(messages: bool) -> Callable[[RunTraceJSON], None]:
     console = summary_console()
 
-    def show(data: dict[str, Any]) -> None:
+    def show(data: RunTraceJSON) -> None:
         render_summary([data], console, messages=messages)
 
     return show
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the RunTrace JSON (what `derive --json` writes)."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
 
 
 @main.command(epilog=SOURCES_HELP)

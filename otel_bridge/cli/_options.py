@@ -16,6 +16,7 @@ from ..compare import export_runs
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError, TraceIdError
 from ..report import plural
+from ..run_json import RunTraceJSON
 from ..sources import (
     SOURCE_KINDS,
     Runs,
@@ -210,7 +211,7 @@ class RunSelection:
 
     def one_run(
         self, reference: str, prices: Mapping[str, ModelPrice] | None = None
-    ) -> dict[str, Any]:
+    ) -> RunTraceJSON:
         """The RunTrace JSON of the one run ``reference`` names (``SOURCE#TRACE_ID``, or a
         source holding one run); SourceError when it names no run, or several."""
         source, trace_id = split_run(reference)

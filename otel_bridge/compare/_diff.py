@@ -10,26 +10,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from ..errors import SpanFormatError
+from ..run_json import RunTraceJSON
 from ..spans import iso_ns
 from ._align import align
 from ._deltas import AGENT_METRICS, RUN_METRICS, agent_figures, delta, run_figures
 from ._steps import Step, as_mapping, steps_of
 
-__all__ = ["AlignedStep", "Diff", "StepStatus", "describe", "run_json", "step_text"]
+__all__ = ["AlignedStep", "Diff", "StepStatus", "describe", "step_text"]
 
 StepStatus = Literal["equal", "changed", "only_a", "only_b"]
 _CLIP = 120
-
-
-def run_json(run: Any) -> dict[str, Any]:
-    """The RunTrace JSON of ``run`` (a RunTrace or that JSON); SpanFormatError otherwise."""
-    data = run.to_dict() if hasattr(run, "to_dict") else run
-    if not isinstance(data, Mapping) or not isinstance(data.get("trace_id"), str):
-        raise SpanFormatError(
-            f"not a run: expected a RunTrace or its JSON, got {type(data).__name__}"
-        )
-    return dict(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +42,9 @@ class AlignedStep:
 class Diff:
     """Two runs compared: aligned steps, the first divergence, figure deltas, the answers."""
 
-    def __init__(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
-        self.a = dict(a)
-        self.b = dict(b)
+    def __init__(self, a: RunTraceJSON, b: RunTraceJSON) -> None:
+        self.a = a.copy()
+        self.b = b.copy()
 
     @cached_property
     def steps(self) -> list[AlignedStep]:

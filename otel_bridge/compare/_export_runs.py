@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from ..run_json import RunTraceJSON
 from ..tables import read_export
 
 __all__ = ["export_runs", "runs_from_tables"]
@@ -24,7 +25,7 @@ _TOKENS = (
 )
 
 
-def export_runs(directory: str | Path) -> list[dict[str, Any]]:
+def export_runs(directory: str | Path) -> list[RunTraceJSON]:
     """The runs of an export directory as RunTrace JSON (with their MASEval evaluation)."""
     return runs_from_tables(read_export(directory))
 
@@ -56,7 +57,7 @@ def _cost(row: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[RunTraceJSON]:
     """RunTrace JSON per row of the runs table, filled from the other tables that are given."""
     runs: dict[str, dict[str, Any]] = {}
     for row in tables["runs"]:
@@ -180,4 +181,5 @@ def runs_from_tables(tables: Mapping[Any, list[dict[str, Any]]]) -> list[dict[st
     for run in runs.values():
         for key in ("llm_calls", "tool_calls"):
             run[key].sort(key=lambda c: c.get("start") or "")
-    return list(runs.values())
+    # The tables hold every key of the RunTrace JSON a comparison reads (and the evaluation).
+    return [cast(RunTraceJSON, run) for run in runs.values()]

@@ -22,6 +22,7 @@ from ..report._html import _asset as report_asset
 from ..report._html import _csp as csp
 from ..report._html import script_json
 from ..report._timeline import Arrow, Bar, Timeline, lay_out
+from ..run_json import RunTraceJSON
 from ..spans import iso, iso_ns
 from ._diff import Diff, describe, step_text
 from ._terminal import figure, signed
@@ -97,10 +98,10 @@ class _Group:
     lanes: int
 
 
-def _with_end(run: Mapping[str, Any], wall_ns: int) -> dict[str, Any]:
+def _with_end(run: RunTraceJSON, wall_ns: int) -> RunTraceJSON:
     """The run with its end moved so that its timeline spans ``wall_ns``: both runs share an
     axis that starts at each run's own start."""
-    data = dict(run)
+    data = run.copy()
     try:
         start = iso_ns(str(data.get("start")))
     except ValueError:

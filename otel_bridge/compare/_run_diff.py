@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._diff import Diff, run_json
+from ..run_json import as_run_json
+from ._diff import Diff
 
 __all__ = ["RunDiff", "diff_runs"]
 
@@ -21,4 +22,4 @@ class RunDiff(Diff):
 
 def diff_runs(a: Any, b: Any) -> RunDiff:
     """Align the steps of two runs (RunTraces or their JSON) and compare their figures."""
-    return RunDiff(run_json(a), run_json(b))
+    return RunDiff(as_run_json(a), as_run_json(b))

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import SpanFormatError
+from ..run_json import RunTraceJSON
 
 __all__ = [
     "ISSUE_TEXT",
@@ -16,7 +16,6 @@ __all__ = [
     "explain_issues",
     "mapping",
     "plural",
-    "run_dict",
     "seconds",
     "tokens_text",
 ]
@@ -92,19 +91,6 @@ ISSUE_TEXT: Mapping[str, str] = {
 }
 
 
-def run_dict(trace: Any) -> dict[str, Any]:
-    """The RunTrace JSON of ``trace``: a RunTrace (anything with ``to_dict()``) or the dict itself.
-
-    ``SpanFormatError`` when it is neither (the report reads nothing else).
-    """
-    data = trace.to_dict() if hasattr(trace, "to_dict") else trace
-    if not isinstance(data, Mapping) or not isinstance(data.get("trace_id"), str):
-        raise SpanFormatError(
-            f"not RunTrace JSON: expected an object with a 'trace_id', got {type(data).__name__}"
-        )
-    return dict(data)
-
-
 def mapping(value: Any) -> Mapping[str, Any]:
     """``value`` when it is a JSON object, else an empty one (partial JSON still renders)."""
     return value if isinstance(value, Mapping) else {}
@@ -175,7 +161,7 @@ def clip(text: Any, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def explain_issues(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def explain_issues(data: RunTraceJSON) -> list[tuple[str, str]]:
     """Each data-quality flag of a run with what it means, in words."""
     issues = data.get("issues")
     if not isinstance(issues, Sequence) or isinstance(issues, str):

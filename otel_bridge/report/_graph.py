@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..run_json import RunTraceJSON
 from ._format import mapping
 
 __all__ = ["Edge", "Graph", "Node", "lay_out_graph"]
@@ -68,7 +69,7 @@ def _label(name: str, limit: int = 18) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def lay_out_graph(names: Sequence[str], data: Mapping[str, Any]) -> Graph:
+def lay_out_graph(names: Sequence[str], data: RunTraceJSON) -> Graph:
     """Nodes for ``names`` (the timeline's lanes) and an arc for each handoff and delegation."""
     links: list[tuple[Literal["handoff", "delegation"], int, Mapping[str, Any]]] = [
         ("handoff", n, mapping(h)) for n, h in enumerate(data.get("handoffs") or (), start=1)

@@ -21,7 +21,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ._format import clip, mapping, plural, run_dict
+from ..run_json import as_run_json
+from ._format import clip, mapping, plural
 from ._graph import lay_out_graph
 from ._page import LABELS, IndexRow, conversation, index_row, labels, token_rows, totals
 from ._timeline import lay_out
@@ -80,7 +81,7 @@ def run_href(trace_id: str) -> str:
 
 def run_html(trace: Any, *, index_href: str | None = None) -> str:
     """One run (a RunTrace or its JSON) as a self-contained, offline HTML page."""
-    data = run_dict(trace)
+    data = as_run_json(trace)
     timeline = lay_out(data)
     colours = {lane.name: lane.colour for lane in timeline.lanes}
     messages = conversation(data, colours)
@@ -153,7 +154,7 @@ def index_html(
 ) -> str:
     """An index of runs (RunTraces or their JSON): a sortable, filterable table of links."""
     return index_page(
-        [index_row(data, href(data["trace_id"])) for data in map(run_dict, traces)], title=title
+        [index_row(data, href(data["trace_id"])) for data in map(as_run_json, traces)], title=title
     )
 
 

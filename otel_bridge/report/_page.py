@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..run_json import RunTraceJSON
 from ..spans import iso_ns
 from ._format import clip, cost_text, count, explain_issues, mapping, seconds
 
@@ -107,7 +108,7 @@ def _usage_row(
 
 
 def token_rows(
-    data: Mapping[str, Any], colours: Mapping[str, int]
+    data: RunTraceJSON, colours: Mapping[str, int]
 ) -> tuple[list[TokenRow], list[TokenRow]]:
     """Rows of the per-agent and the per-model token tables."""
     agents = [
@@ -140,7 +141,7 @@ def token_rows(
     return agents, models
 
 
-def totals(data: Mapping[str, Any]) -> Totals:
+def totals(data: RunTraceJSON) -> Totals:
     """The run's totals for the header."""
     timings = mapping(data.get("timings"))
     usage = mapping(data.get("usage"))
@@ -170,7 +171,7 @@ def _pretty(arguments: Any) -> str:
     return json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
 
 
-def conversation(data: Mapping[str, Any], colours: Mapping[str, int]) -> list[Message]:
+def conversation(data: RunTraceJSON, colours: Mapping[str, int]) -> list[Message]:
     """The run's messages, each with its agent; tool calls and results ready to fold."""
     handoff_of = {
         mapping(h).get("tool_call_id"): n
@@ -219,7 +220,7 @@ def conversation(data: Mapping[str, Any], colours: Mapping[str, int]) -> list[Me
     return messages
 
 
-def labels(data: Mapping[str, Any]) -> dict[str, str]:
+def labels(data: RunTraceJSON) -> dict[str, str]:
     """The run's task, repetition and session, as text, leaving out those it does not have."""
     given = mapping(data.get("labels"))
     return {
@@ -253,7 +254,7 @@ class IndexRow:
     start_ns: int = 0  # the index lists newest first
 
 
-def index_row(data: Mapping[str, Any], href: str) -> IndexRow:
+def index_row(data: RunTraceJSON, href: str) -> IndexRow:
     """The index's row for one run."""
     usage = mapping(data.get("usage"))
     wall = mapping(data.get("timings")).get("wall_s")

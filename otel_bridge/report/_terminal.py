@@ -16,13 +16,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..run_json import RunTraceJSON, as_run_json
 from ._format import (
     clip,
     cost_text,
     count,
     explain_issues,
     mapping,
-    run_dict,
     seconds,
     tokens_text,
 )
@@ -55,7 +55,7 @@ def _number(usage: Mapping[str, Any], key: str) -> str:
     return value + "*" if usage.get("complete") is False else value
 
 
-def _agent_table(data: Mapping[str, Any]) -> tuple[Table, bool]:
+def _agent_table(data: RunTraceJSON) -> tuple[Table, bool]:
     agents = mapping(data.get("agents"))
     with_cost = any(isinstance(mapping(s).get("cost"), Mapping) for s in agents.values())
     # Short headers: with a cost column the table still fits 80 columns.
@@ -86,7 +86,7 @@ def _agent_table(data: Mapping[str, Any]) -> tuple[Table, bool]:
 
 def trace_panel(trace: Any, messages: bool = False) -> Panel:
     """One run (a RunTrace or its JSON) as a panel."""
-    data = run_dict(trace)
+    data = as_run_json(trace)
     timings = mapping(data.get("timings"))
     parts: list[RenderableType] = []
     head = Text()
@@ -123,10 +123,10 @@ def trace_panel(trace: Any, messages: bool = False) -> Panel:
     return Panel(Group(*parts), title=f"trace {data['trace_id']}", expand=False)
 
 
-def _messages(data: Mapping[str, Any]) -> Text:
+def _messages(data: RunTraceJSON) -> Text:
     lines = Text()
-    for message in data.get("messages") or ():
-        message = mapping(message)
+    for raw in data.get("messages") or ():
+        message = mapping(raw)
         calls = [mapping(c) for c in message.get("tool_calls") or ()]
         body = clip(message.get("content")) or ", ".join(
             f"{mapping(c.get('function')).get('name')}({mapping(c.get('function')).get('arguments')})"

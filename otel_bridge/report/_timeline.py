@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..run_json import RunTraceJSON
 from ..spans import iso_ns
 from ._format import cost_text, count, mapping, plural, seconds, tokens_text
 
@@ -104,7 +105,7 @@ class Timeline:
     lead: Lead | None = None
 
 
-def lane_names(data: Mapping[str, Any]) -> list[str]:
+def lane_names(data: RunTraceJSON) -> list[str]:
     """The run's agents in order of first appearance, then any others its calls or handoffs
     name, then '(no agent)' when some call has none."""
     calls = [mapping(c) for c in [*(data.get("llm_calls") or ()), *(data.get("tool_calls") or ())]]
@@ -148,7 +149,7 @@ def _arguments(value: Any) -> str:
 class _Clock:
     """Maps ISO times of the run to percentages of its wall time."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, data: RunTraceJSON) -> None:
         times = [
             t
             for c in [*(data.get("llm_calls") or ()), *(data.get("tool_calls") or ())]
@@ -197,7 +198,7 @@ def _ticks(span_ns: int, wanted: int = 8) -> list[Tick]:
     ]
 
 
-def lay_out(data: Mapping[str, Any]) -> Timeline:
+def lay_out(data: RunTraceJSON) -> Timeline:
     """The waterfall of a run from its RunTrace JSON."""
     names = lane_names(data)
     lane_of = {name: i for i, name in enumerate(names)}
@@ -246,8 +247,8 @@ def lay_out(data: Mapping[str, Any]) -> Timeline:
             )
             details.append(detail)
     arrows = []
-    for number, handoff in enumerate(data.get("handoffs") or (), start=1):
-        handoff = mapping(handoff)
+    for number, raw in enumerate(data.get("handoffs") or (), start=1):
+        handoff = mapping(raw)
         at = _ns(handoff.get("at"))
         source, target = handoff.get("from"), handoff.get("to")
         if at is None or not source or not target:
@@ -269,12 +270,12 @@ def lay_out(data: Mapping[str, Any]) -> Timeline:
     return Timeline(lanes, bars, arrows, _ticks(clock.span), details, _lead(data, clock))
 
 
-def _lead(data: Mapping[str, Any], clock: _Clock) -> Lead | None:
+def _lead(data: RunTraceJSON, clock: _Clock) -> Lead | None:
     """What the run did before its first LLM or tool call, when that is long enough to see."""
     firsts = [
         (start, kind)
-        for kind in ("llm", "tool")
-        for call in data.get(f"{kind}_calls") or ()
+        for kind, calls in (("llm", data.get("llm_calls")), ("tool", data.get("tool_calls")))
+        for call in calls or ()
         if (start := _ns(mapping(call).get("start"))) is not None
     ]
     if not firsts:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..run_json import as_run_json
 from ..spans import format_trace_id
-from ._format import run_dict
 from ._html import index_page, run_href, run_html
 from ._page import index_row
 
@@ -79,7 +79,7 @@ def write_report_dir(
     try:
         rows = []
         for done, trace in enumerate(traces, start=1):
-            data = run_dict(trace)
+            data = as_run_json(trace)
             name = run_href(format_trace_id(data["trace_id"]))
             (building / name).write_bytes(_encode(run_html(data, index_href=INDEX)))
             rows.append(index_row(data, name))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from ..run_json import RunTraceJSON
 from ..run_trace import RunTrace
 from ._columns import TABLES, TableName
 
@@ -20,9 +21,10 @@ Rows = dict[TableName, list[tuple[Any, ...]]]
 _NO_COST = (None, None, None, None)
 
 
-def record_of(trace: RunTrace | Mapping[str, Any]) -> Mapping[str, Any]:
-    """The RunTrace JSON of a run given as a RunTrace or already as its JSON."""
-    return trace.to_dict() if isinstance(trace, RunTrace) else trace
+def record_of(trace: RunTrace | Mapping[str, Any]) -> RunTraceJSON:
+    """The RunTrace JSON of a run given as a RunTrace or already as its JSON (of this version or
+    an earlier one: a key it lacks fills its columns with null)."""
+    return trace.to_dict() if isinstance(trace, RunTrace) else cast(RunTraceJSON, trace)
 
 
 def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
@@ -59,22 +61,22 @@ def rows_of(trace: RunTrace | Mapping[str, Any]) -> Rows:
                 *_cost(call.get("cost")),
             )
         )
-    for call in tool_calls:
+    for tool in tool_calls:
         rows["tool_calls"].append(
             (
                 tid,
-                call["span_id"],
-                call.get("agent"),
+                tool["span_id"],
+                tool.get("agent"),
                 *label,
-                call.get("name"),
-                call.get("tool_call_id"),
-                _json(call.get("arguments")),
-                _text(call.get("output")),
-                call.get("start"),
-                call.get("end"),
-                call.get("duration_s"),
-                call.get("status"),
-                call.get("error"),
+                tool.get("name"),
+                tool.get("tool_call_id"),
+                _json(tool.get("arguments")),
+                _text(tool.get("output")),
+                tool.get("start"),
+                tool.get("end"),
+                tool.get("duration_s"),
+                tool.get("status"),
+                tool.get("error"),
             )
         )
     for position, message in enumerate(run.get("messages") or ()):
