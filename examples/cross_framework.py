@@ -139,11 +139,8 @@ def llama_index_team(endpoint: Endpoint, tools: Tools, **labels: Any) -> AgentAd
     """An AgentWorkflow of two FunctionAgents; the researcher hands off to the writer."""
     from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent
     from llama_index.core.tools import FunctionTool
-    from llama_index.llms.openai import OpenAI
 
-    llm = OpenAI(
-        model=endpoint.model, api_base=endpoint.base_url, api_key=endpoint.api_key, max_retries=0
-    )
+    llm = llama_index_llm(endpoint)
     researcher = FunctionAgent(
         name="researcher",
         description="Finds facts in the notes.",
@@ -158,9 +155,29 @@ def llama_index_team(endpoint: Endpoint, tools: Tools, **labels: Any) -> AgentAd
         system_prompt=writer_prompt("llama_index"),
         tools=[FunctionTool.from_defaults(tools["word_count"])],
         llm=llm,
+        can_handoff_to=[],  # as in the other teams, the writer does not hand back
     )
     workflow = AgentWorkflow(agents=[researcher, writer], root_agent="researcher")
     return LlamaIndexAgentAdapter(workflow, "team", **labels)
+
+
+def llama_index_llm(endpoint: Endpoint) -> Any:
+    """LlamaIndex's OpenAI client; for a model it does not know, its OpenAI-compatible one."""
+    from llama_index.llms.openai import OpenAI
+    from llama_index.llms.openai.utils import ALL_AVAILABLE_MODELS
+
+    if endpoint.model in ALL_AVAILABLE_MODELS:
+        return OpenAI(model=endpoint.model, api_base=endpoint.base_url, api_key=endpoint.api_key)
+    from llama_index.llms.openai_like import OpenAILike  # pip install llama-index-llms-openai-like
+
+    return OpenAILike(
+        model=endpoint.model,
+        api_base=endpoint.base_url,
+        api_key=endpoint.api_key,
+        is_chat_model=True,
+        is_function_calling_model=True,
+        context_window=32768,
+    )
 
 
 def smolagents_team(endpoint: Endpoint, tools: Tools, **labels: Any) -> AgentAdapter:
@@ -201,7 +218,6 @@ def langgraph_team(endpoint: Endpoint, tools: Tools, **labels: Any) -> AgentAdap
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,  # type: ignore[arg-type]
         stream_usage=True,
-        max_retries=0,
     )
     researcher = create_agent(
         model,
@@ -223,7 +239,7 @@ def openai_agents_team(endpoint: Endpoint, tools: Tools, **labels: Any) -> Agent
 
     # otel-bridge's Telemetry puts OpenInference's processor in place of the SDK's own trace
     # exporter (which would send the runs to OpenAI): never set_tracing_disabled(True) here.
-    client = AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=0)
+    client = AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key)
     model = OpenAIChatCompletionsModel(model=endpoint.model, openai_client=client)
     writer = Agent(
         name="writer",
@@ -434,10 +450,10 @@ def _cell(column: str, value: float | None) -> str:
     return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
-def render(means: Mapping[str, Mapping[str, float | None]]) -> str:
+def render(table: Mapping[str, Mapping[str, float | None]]) -> str:
     """The table per framework as text, 80 columns wide ("n/a": unknown)."""
     lines = ["framework    " + "".join(f"{header:>{width}}" for header, _, width in COLUMNS)]
-    for framework, row in means.items():
+    for framework, row in table.items():
         cells = "".join(f"{_cell(column, row[column]):>{width}}" for _, column, width in COLUMNS)
         lines.append(f"{framework:<13}{cells}")
     return "\n".join(lines)
@@ -449,7 +465,7 @@ def render(means: Mapping[str, Mapping[str, float | None]]) -> str:
 # LlamaIndex, LangGraph and the OpenAI Agents SDK the writer is sent the researcher's turns
 # too, so the team is one conversation; a smolagents managed agent starts a memory of its own.
 
-BRIEF = "A trace is a tree of spans, one per operation of a request."
+BRIEF = NOTES  # the writer's one sentence
 
 
 def scripted_conversations() -> ConversationRouter:
@@ -528,12 +544,16 @@ def _common_prefix(a: str, b: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the tables and the report, print the table per framework."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="The researcher -> writer task in four frameworks, as one MASEval Benchmark."
+    )
     parser.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: scripted)")
     parser.add_argument("--model", default="gpt-4o-mini", help="the model name (gpt-4o-mini)")
     parser.add_argument("--out", default="cross_framework", help="output directory")
     parser.add_argument("--repetitions", type=int, default=1, help="runs per framework (1)")
-    parser.add_argument("--framework", action="append", choices=FRAMEWORKS, help="only these")
+    parser.add_argument(
+        "--framework", action="append", choices=FRAMEWORKS, help="only this one (repeatable)"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.repetitions < 1:
