@@ -197,3 +197,28 @@ def test_the_command_prints_the_table_and_refuses_an_used_directory(tmp_path: Pa
     again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert again.returncode == 2
     assert "already holds tables or a report" in again.stderr.splitlines()[-1]
+
+
+def test_any_openai_compatible_endpoint_and_model(tmp_path: Path) -> None:
+    """--base-url and --model: here a scripted server of the test's own, and a model name that
+    OpenAI does not list (LlamaIndex then needs its OpenAI-compatible client) and no price."""
+    example = _example()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-from-env"}
+    env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+    with ScriptedLLMServer(example.PromptCache(example.scripted_conversations())) as server:
+        done = subprocess.run(
+            [
+                sys.executable, str(EXAMPLE), "--out", str(tmp_path / "out"),
+                "--base-url", server.base_url, "--model", "llama3.2",
+                "--framework", "llama_index", "--framework", "langgraph",
+            ],
+            capture_output=True, text=True, env=env, timeout=300, check=False,
+        )  # fmt: skip
+        log = server.log
+    assert done.returncode == 0, done.stderr
+    assert len(log) == 8  # 4 calls each
+    assert {exchange.request_json["model"] for exchange in log} == {"llama3.2"}
+    rows = done.stdout.splitlines()[2:4]
+    assert [row.split()[0] for row in rows] == ["llama_index", "langgraph"]
+    for row in rows:
+        assert row.split()[1] == "4" and row.split()[8] == "n/a"  # no price for llama3.2
