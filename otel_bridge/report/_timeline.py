@@ -35,9 +35,9 @@ MIN_WIDTH_PCT = 0.05
 LEAD_MIN_PCT = 3.0
 # ... and from this wide on, it says so inside itself too (else in the legend only).
 LEAD_TEXT_PCT = 15.0
-# A time label further right than this (in % of the run) is written left of its line: written
-# right of it, it would stick out of the timeline and make it scroll sideways.
-TICK_END_PCT = 90.0
+# No time label further right than this (in % of the run): written right of its line, it would
+# stick out of the timeline and make it scroll sideways (and left of it, cover the one before).
+TICK_MAX_PCT = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,6 @@ class Tick:
 
     left: str
     label: str
-    end: bool = False
-    """Near the right edge: the label goes left of its line, inside the timeline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +196,9 @@ def _ticks(span_ns: int, wanted: int = 8) -> list[Tick]:
     steps = int(span_s / step + 1e-9)
     at = [i * step * 100 / max(span_s, 1e-9) for i in range(steps + 1)]
     return [
-        Tick(_pct(left), _tick_label(round(i * step, 6), step), left > TICK_END_PCT)
+        Tick(_pct(left), _tick_label(round(i * step, 6), step))
         for i, left in enumerate(at)
+        if left <= TICK_MAX_PCT
     ]
 
 
