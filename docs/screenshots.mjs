@@ -13,12 +13,21 @@
 //   node docs/screenshots.mjs URL [PROJECT]        # a Phoenix already running, its newest run
 //                                                  # of PROJECT (default otel-bridge-demo)
 //   node docs/screenshots.mjs jaeger               # Jaeger's only
+//   node docs/screenshots.mjs reports              # otel-bridge's own report of the same task
+//                                                  # in two frameworks (below)
 //
 // Jaeger's: build/bin/jaeger (bash .ci/build-binaries) serves the jaeger-ui build that
 // JAEGER_UI_ASSETS points at (its packages/jaeger-ui/build directory; the UI is on no package
 // registry: README.md says how to build it). Without JAEGER_UI_ASSETS that picture is skipped.
 //
 // Prints what the pictures show (span names of the tree) and fails when an agent is missing.
+//
+// `reports` runs examples/cross_framework.py (the researcher -> writer task in four frameworks,
+// with the repository's Python, or PYTHON) and takes the report page of the task's second run
+// (the first pays for imports) in LlamaIndex and in the OpenAI Agents SDK:
+//   docs/report-llama_index.png, docs/report-openai_agents.png   at 1280 px, side by side in
+//                                                                the README
+// and the same pages at 800 px and the index, in a temporary directory it names, to look at.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -266,9 +275,66 @@ async function jaegerScreenshot() {
   }
 }
 
+// ---- otel-bridge's own report, one task in two frameworks ------------------------------------
+
+const REPORT_FRAMEWORKS = ["llama_index", "openai_agents"];
+
+async function reportScreenshots() {
+  const workdir = mkdtempSync(join(tmpdir(), "report-screenshots-"));
+  const python = process.env.PYTHON || join(ROOT, ".venv/bin/python");
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("OTEL_")));
+  Object.assign(env, { PYTHONPATH: ROOT, OPENAI_API_KEY: "" });
+  const out = join(workdir, "out");
+  const run = spawnSync(
+    python,
+    [join(ROOT, "examples/cross_framework.py"), "--out", out, "--repetitions", "2"],
+    { cwd: workdir, env, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  if (run.status !== 0) throw new Error(`examples/cross_framework.py failed (${run.status})`);
+  const index = `file://${join(out, "report", "index.html")}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  const seen = {};
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 700 } });
+    await page.goto(index);
+    await page.screenshot({ path: join(workdir, "index-1280.png") });
+    for (const framework of REPORT_FRAMEWORKS) {
+      const row = page.locator(`tr[data-task="brief-${framework}"][data-repetition="1"]`);
+      const href = await row.locator("td.start a").getAttribute("href");
+      const url = `file://${join(out, "report", href)}`;
+      for (const [width, height] of [[1280, 1180], [800, 1500]]) {
+        const shot = await browser.newPage({ viewport: { width, height } });
+        await shot.goto(url);
+        const lanes = await shot.locator(".tl-name b").allInnerTexts();
+        const scroller = shot.locator("#tl-scroll");
+        const sideways = await scroller.evaluate((el) => el.scrollWidth > el.clientWidth);
+        const handoffBars = await shot.locator(".bar.handoff").count();
+        seen[`${framework}@${width}`] = { lanes, handoffBars, sideways };
+        const path = width === 1280
+          ? join(DOCS, `report-${framework}.png`)
+          : join(workdir, `report-${framework}-${width}.png`);
+        await shot.screenshot({ path });
+        if (lanes.join() !== "researcher,writer") throw new Error(`${framework}: lanes ${lanes}`);
+        if (handoffBars !== 1) throw new Error(`${framework}: ${handoffBars} handoff bars`);
+        if (sideways) throw new Error(`${framework} at ${width} px: the timeline scrolls sideways`);
+        await shot.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify({ report: join(out, "report"), pictures: workdir, seen }));
+}
+
 const [given, project = "otel-bridge-demo"] = process.argv.slice(2);
 if (given === "jaeger") {
   await jaegerScreenshot();
+} else if (given === "reports") {
+  await reportScreenshots();
 } else if (given) {
   await screenshots(given.replace(/\/$/, ""), project);
 } else {

@@ -234,3 +234,31 @@ def test_the_time_before_the_first_call_is_named_and_badges_sit_on_lane_borders(
     assert (arrow.top, arrow.bottom, arrow.down, arrow.badge) == (0, 1, True, 1)
     prompt = {**data, "start": iso(first)}  # the first call starts the run: nothing to name
     assert lay_out(as_run_json(prompt)).lead is None
+
+
+def test_a_handoff_tool_is_drawn_as_one_whatever_the_framework_calls_it() -> None:
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
+    for call in data["tool_calls"]:  # the OpenAI Agents SDK's and LangGraph's name for it
+        call["name"] = call["name"].replace("handoff", "transfer_to_writer")
+    page = run_html(data)
+    assert re.findall(r'class="bar (\w+)', page) == ["llm", "llm", "tool", "handoff", "llm"]
+    assert "transfer_to_writer" in page
+
+
+def test_no_time_label_sticks_out_at_the_right_edge() -> None:
+    page = run_html(derive(handoff_trace().spans))  # 100 ms: a label at 100% would stick out
+    ticks = re.findall(r'<span class="tick" style="left:([\d.]+)%">([^<]*)', page)
+    assert ticks == [("0", "0"), ("20", "20 ms"), ("40", "40 ms"), ("60", "60 ms"), ("80", "80 ms")]
+
+
+def test_delegations_are_counted_beside_the_handoffs() -> None:
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
+    page = run_html(data)
+    assert "<dt>agents · handoffs</dt><dd>2 · 1</dd>" in page
+    assert "deleg." not in index_html([data])
+    data["delegations"] = [
+        {"from": "researcher", "to": "writer", "task": "t", "at": data["end"], "tool_call_id": "c9"}
+    ]
+    page = run_html(data)
+    assert "<dt>agents · handoffs · delegations</dt><dd>2 · 1 · 1</dd>" in page
+    assert ">+1 deleg.</small>" in index_html([data])

@@ -70,6 +70,7 @@ class Totals:
     issues: list[tuple[str, str]]
     missing_calls: int
     unpriced_calls: int
+    delegations: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def totals(data: RunTraceJSON) -> Totals:
         llm_calls=len(data.get("llm_calls") or ()),
         tool_calls=len(data.get("tool_calls") or ()),
         handoffs=len(data.get("handoffs") or ()),
+        delegations=len(data.get("delegations") or ()),
         agents=len(mapping(data.get("agents"))),
         issues=explain_issues(data),
         missing_calls=count(usage.get("missing_calls")),
@@ -252,6 +254,7 @@ class IndexRow:
     issues: str
     labels: dict[str, str] = field(default_factory=dict)  # task, repetition, session
     start_ns: int = 0  # the index lists newest first
+    delegations: int = 0
 
 
 def index_row(data: RunTraceJSON, href: str) -> IndexRow:
@@ -272,6 +275,7 @@ def index_row(data: RunTraceJSON, href: str) -> IndexRow:
         agents=", ".join(agents),
         agent_count=len(agents),
         handoffs=len(data.get("handoffs") or ()),
+        delegations=len(data.get("delegations") or ()),
         tokens=("" if complete else "≥") + f"{count(usage.get('total_tokens')):,}",
         tokens_value=count(usage.get("total_tokens")),
         tokens_complete=complete,

@@ -36,6 +36,9 @@ MIN_WIDTH_PCT = 0.05
 LEAD_MIN_PCT = 3.0
 # ... and from this wide on, it says so inside itself too (else in the legend only).
 LEAD_TEXT_PCT = 15.0
+# No time label further right than this (in % of the run): written right of its line, it would
+# stick out of the timeline and make it scroll sideways (and left of it, cover the one before).
+TICK_MAX_PCT = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +195,11 @@ def _ticks(span_ns: int, wanted: int = 8) -> list[Tick]:
     while span_s / step > wanted:
         step *= 2
     steps = int(span_s / step + 1e-9)
+    at = [i * step * 100 / max(span_s, 1e-9) for i in range(steps + 1)]
     return [
-        Tick(_pct(i * step * 100 / max(span_s, 1e-9)), _tick_label(round(i * step, 6), step))
-        for i in range(steps + 1)
+        Tick(_pct(left), _tick_label(round(i * step, 6), step))
+        for i, left in enumerate(at)
+        if left <= TICK_MAX_PCT
     ]
 
 
@@ -202,6 +207,9 @@ def lay_out(data: RunTraceJSON) -> Timeline:
     """The waterfall of a run from its RunTrace JSON."""
     names = lane_names(data)
     lane_of = {name: i for i, name in enumerate(names)}
+    # A handoff's tool call is drawn as a handoff, whatever the framework names its tool.
+    handoff_ids = {mapping(h).get("tool_call_id") for h in data.get("handoffs") or ()}
+    handoff_ids.discard(None)
     agents = mapping(data.get("agents"))
     lanes = []
     for i, name in enumerate(names):
@@ -230,8 +238,12 @@ def lay_out(data: RunTraceJSON) -> Timeline:
                 continue
             left, width, start = placed
             agent = str(call.get("agent") or NO_AGENT)
-            read = _llm_call if track == "llm" else _tool_call
-            kind, ttft, title, detail = read(call, agent, clock.offset(start))
+            if track == "llm":
+                kind, ttft, title, detail = _llm_call(call, agent, clock.offset(start))
+            else:
+                kind, ttft, title, detail = _tool_call(call, agent, clock.offset(start))
+                if call.get("tool_call_id") in handoff_ids:  # transfer_to_<agent>, handoff...
+                    kind = "handoff"
             failed = call.get("status") == "error"
             bars.append(
                 Bar(
