@@ -218,4 +218,3 @@ def json_schema() -> dict[str, Any]:
     schema["title"] = "RunTrace"
     schema["description"] = "One run of agents, derived from its spans by otel-bridge."
     return schema
-
