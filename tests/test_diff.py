@@ -175,5 +175,5 @@ async def test_a_run_against_itself_is_all_equal(
 def test_runs_given_as_json_that_is_not_a_run_are_refused() -> None:
     from otel_bridge import SpanFormatError
 
-    with pytest.raises(SpanFormatError, match="not a run"):
+    with pytest.raises(SpanFormatError, match="not RunTrace JSON"):
         diff_runs({"no": "trace id"}, {"trace_id": "x"})
