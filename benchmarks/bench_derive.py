@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from records import KIND, TraceBuilder, assistant, chain, tool_result, user
-from records import sys as system
 from results import write_section
+from support.records import KIND, TraceBuilder, assistant, chain, tool_result, user
+from support.records import sys as system
 
 from otel_bridge import derive
 from otel_bridge.telemetry._export_view import export_plan

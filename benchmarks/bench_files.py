@@ -11,7 +11,8 @@ run) are
 - written as the OpenTelemetry Collector's ``file`` exporter writes them with ``format:
   proto`` and ``compression: zstd`` (each export request of 1,000 spans its own zstd frame
   after its length; files rotated at 100 MB, named as its rotation names them; the framing
-  tests/test_otelcol_files.py checks against our collector build), and with ``format: json``;
+  tests/sources/test_otelcol_files.py checks against our collector build), and with ``format:
+  json``;
 - sent to an embedded collector (``collector serve --no-prepare-runs``, its own process).
 
 Each export is ``otel-bridge export SOURCE -o DIR`` in a fresh process (default workers),

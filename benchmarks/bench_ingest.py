@@ -12,8 +12,8 @@ Run: ``python benchmarks/bench_ingest.py`` (about a minute; ``--quick`` for a sm
 - Read back: one 1,000-span agent trace, fetched and derived through the query API
   (``GET /api/traces/{id}/run``) and through ``load_spans`` + ``derive`` (median of 25 after a
   warm-up), with the server-side steps timed in-process.
-- Phoenix (if an interpreter with arize-phoenix is found, see tests/phoenix_server.py): the same
-  HTTP load; Phoenix acknowledges before it stores, so the time until every span is readable
+- Phoenix (if an interpreter with arize-phoenix is found, see tests/support/phoenix_server.py): the
+  same HTTP load; Phoenix acknowledges before it stores, so the time until every span is readable
   over its REST API is reported as well.
 """
 
@@ -313,7 +313,12 @@ def sample(fn: Callable[[Any], Any], args: list[Any]) -> tuple[float, float, flo
 
 def phoenix_ingest(n_batches: int, seed: int) -> dict[str, Any] | None:
     try:
-        from phoenix_server import PhoenixServer, fetch_span_pages, find_phoenix_python, spans_url
+        from support.phoenix_server import (
+            PhoenixServer,
+            fetch_span_pages,
+            find_phoenix_python,
+            spans_url,
+        )
     except ImportError:
         return None
     python = find_phoenix_python()

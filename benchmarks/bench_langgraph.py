@@ -74,13 +74,13 @@ def derive_table(repeat: int) -> str:
 
 
 def _graph(server: Any) -> Any:
-    import langgraph_scenarios as lg
+    from support import langgraph_scenarios as lg
 
     return lg.swarm_graph(server)
 
 
 def _router() -> Any:
-    import langgraph_scenarios as lg
+    from support import langgraph_scenarios as lg
 
     from otel_bridge.scripted import ConversationRouter
 
@@ -95,7 +95,7 @@ def _time(call: Callable[[], Any]) -> float:
 
 def measure_bare(runs: int) -> list[float]:
     """The graph alone, nothing instrumented (run this in a fresh process)."""
-    import langgraph_scenarios as lg
+    from support import langgraph_scenarios as lg
 
     from otel_bridge.scripted import ScriptedLLMServer
 
@@ -108,8 +108,8 @@ def measure_bare(runs: int) -> list[float]:
 
 def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
     """Instrumented, our adapter and MASEval's adapter, interleaved."""
-    import langgraph_scenarios as lg
     from maseval.interface.agents.langgraph import LangGraphAgentAdapter as MasevalAdapter
+    from support import langgraph_scenarios as lg
 
     from otel_bridge import Telemetry
     from otel_bridge.maseval_adapter import LangGraphAgentAdapter

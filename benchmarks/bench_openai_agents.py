@@ -73,7 +73,7 @@ def derive_table(repeat: int) -> str:
 
 def adapter_table(runs: int) -> str:
     from agents import Runner
-    from openai_agents_team import team, team_router
+    from support.openai_agents_team import team, team_router
 
     from otel_bridge import Telemetry
     from otel_bridge.maseval_adapter import OpenAIAgentsAdapter

@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_ingest import agent_trace  # noqa: E402
-from phoenix_server import free_port  # noqa: E402
 from results import write_section  # noqa: E402
+from support.phoenix_server import free_port  # noqa: E402
 
 from otel_bridge.otlp import to_request  # noqa: E402
 from otel_bridge.sources import list_runs  # noqa: E402

@@ -34,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from records import KIND, TraceBuilder, flatten
 from results import write_section
+from support.records import KIND, TraceBuilder, flatten
 
 from otel_bridge import derive
 
@@ -172,7 +172,7 @@ def _router() -> Any:
 
 
 def _agent(server: Any) -> Any:
-    import smol_scenarios
+    from support import smol_scenarios
 
     return smol_scenarios.agent(server)
 

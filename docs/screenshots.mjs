@@ -70,7 +70,7 @@ async function startPhoenix(workdir) {
     PHOENIX_LOG_MIGRATIONS: "false",
   });
   const python = join(ROOT, ".venv-phoenix/bin/python");
-  const child = spawn(python, [join(ROOT, "tests/phoenix_launch.py"), "serve"], {
+  const child = spawn(python, [join(ROOT, "tests/support/phoenix_launch.py"), "serve"], {
     cwd: workdir, env, stdio: "ignore", detached: true,
   });
   const url = `http://127.0.0.1:${port}`;

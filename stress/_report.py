@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 RELIABILITY = ROOT / "docs" / "RELIABILITY.md"
-sys.path.insert(0, str(ROOT / "tests"))  # the collector fixtures and fuzz strategies
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the collector fixtures, fuzz strategies
+# The tests whose checks the long runs repeat (the property checks, the isolation runs).
+sys.path.insert(0, str(ROOT / "tests" / "derivation"))
+sys.path.insert(0, str(ROOT / "tests" / "telemetry"))
 sys.path.insert(0, str(ROOT / "benchmarks"))  # how a results table is written into a document
 
 from results import write_section as write_into  # noqa: E402

@@ -11,7 +11,7 @@ It restarts the collector and reads every acknowledged trace back over the query
 (lost: acknowledged spans missing; duplicated: a span stored twice), then re-sends every
 request of the round, acknowledged or not, as an exporter retrying would, and checks that
 each span is stored exactly once. The test suite runs one such round
-(``tests/test_collector_store.py``).
+(``tests/collector/test_collector_store.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from _report import machine, write_section
-from crash_rounds import crash_round
+from support.crash_rounds import crash_round
 
 
 def main() -> None:

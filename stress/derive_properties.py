@@ -4,8 +4,8 @@ Run: ``python stress/derive_properties.py`` (10,000 span sets of one trace, 2,00
 1,000 units for the work ratio; about 6 minutes on 2 cores; ``--inputs N`` scales them all,
 ``--write`` puts the table into docs/RELIABILITY.md).
 
-The properties and strategies are those of ``tests/test_robust_properties.py`` (the suite runs
-a derandomized few; this explores at random): spans with any attribute value (the names the
+The properties and strategies are those of ``tests/derivation/test_robust_properties.py`` (the suite
+runs a derandomized few; this explores at random): spans with any attribute value (the names the
 readers look at, with text holding lone surrogates, numerals, JSON good, malformed and 3,000
 levels deep, integers beyond 64 bits, NaN, arrays) in trees with cycles, orphans, duplicate
 ids and children that start before their parents.

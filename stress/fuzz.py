@@ -4,7 +4,7 @@ Run: ``python stress/fuzz.py`` (10,000 inputs per target, about 10 minutes on 2 
 ``--inputs N`` to change, ``--no-atheris`` to skip the coverage-guided part, ``--write`` to
 put the table into docs/RELIABILITY.md).
 
-1. Property-based (hypothesis, the strategies of ``tests/fuzz_strategies.py``): OTLP/JSON
+1. Property-based (hypothesis, the strategies of ``tests/support/fuzz_strategies.py``): OTLP/JSON
    with arbitrary values and lone surrogates, protobuf requests with random spans, mutated, cut
    or replaced by noise, gzipped or not, under any content type; query API paths and
    parameters. Targets: the decoders in-process, and a running collector's OTLP/HTTP,
@@ -36,7 +36,8 @@ from typing import Any
 import grpc
 import httpx
 from _report import ROOT, machine, run_target, write_section
-from fuzz_strategies import (
+from hypothesis import strategies as st
+from support.fuzz_strategies import (
     EXPORT_METHOD,
     SENTINEL_SPANS,
     SENTINEL_TRACE,
@@ -46,8 +47,7 @@ from fuzz_strategies import (
     protobuf_bodies,
     query_requests,
 )
-from hypothesis import strategies as st
-from phoenix_server import LOOPBACK
+from support.phoenix_server import LOOPBACK
 
 from otel_bridge.collector import Collector
 from otel_bridge.errors import SpanFormatError

@@ -25,8 +25,8 @@ from _report import machine
 with atheris.instrument_imports(include=["otel_bridge"]):
     import grpc
     import httpx
-    from fuzz_strategies import EXPORT_METHOD, SENTINEL_TRACE, grpc_code_is_a_client_answer
-    from phoenix_server import LOOPBACK
+    from support.fuzz_strategies import EXPORT_METHOD, SENTINEL_TRACE, grpc_code_is_a_client_answer
+    from support.phoenix_server import LOOPBACK
 
     from otel_bridge import SpanRecord
     from otel_bridge.collector import Collector

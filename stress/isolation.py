@@ -6,8 +6,8 @@ Run: ``python stress/isolation.py`` (1,000 threaded runs, 200 gathered in batche
 a minute on 2 cores; ``--runs``, ``--gathered``, ``--threads`` to change, ``--write`` to put
 the table into docs/RELIABILITY.md).
 
-The runs and checks are those of ``tests/test_isolation.py`` (which runs 40): every fifth run
-is the two-agent demo workflow (a handoff), the others a calculator agent with its own numbers
+The runs and checks are those of ``tests/telemetry/test_isolation.py`` (which runs 40): every fifth
+run is the two-agent demo workflow (a handoff), the others a calculator agent with its own numbers
 and token counts; threaded runs go through MASEval's adapter (a new adapter per run, one agent
 object per kind shared by all threads), gathered runs are plain agent runs, each in its own
 root span, on one event loop. For every run, its messages (the whole history the server was

@@ -37,7 +37,6 @@ from pathlib import Path
 import grpc
 import httpx
 from _report import machine, vm_kib, write_section
-from collector_fixtures import LOOPBACK, serve_collector
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
     OTLPSpanExporter as GrpcSpanExporter,
 )
@@ -48,6 +47,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanContext, TraceFlags
+from support.collector_fixtures import LOOPBACK, serve_collector
 
 from otel_bridge import SpanRecord
 from otel_bridge.collector import SpanStore

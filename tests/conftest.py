@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python
+from support.phoenix_server import DEFAULT_PROJECT, PhoenixServer, find_phoenix_python
 
 from otel_bridge import Telemetry
 from otel_bridge.scripted import ScriptedLLMServer

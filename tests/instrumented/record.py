@@ -1,4 +1,5 @@
-"""Record live LlamaIndex agent runs under one instrumentation, for tests/test_instrumentations.py.
+"""Record live LlamaIndex agent runs under one instrumentation, for
+tests/frameworks/test_instrumentations.py.
 
 Usage: ``python tests/instrumented/record.py MODE OUTDIR`` with MODE one of ``openinference``
 (otel-bridge's Telemetry), ``genai`` (OpenTelemetry's GenAI instrumentation for LlamaIndex and
@@ -7,7 +8,7 @@ capture, its default), ``openllmetry`` (OpenLLMetry's LlamaIndex and OpenAI
 instrumentations), or ``mixed-genai`` / ``mixed-openllmetry`` (otel-bridge's Telemetry plus
 that instrumentation of the OpenAI client: each model call is recorded twice). Each
 instrumentation patches LlamaIndex or the client for the whole process, so each mode runs in a
-process of its own. Every scenario (tests/scenarios.py) runs against the scripted
+process of its own. Every scenario (tests/support/scenarios.py) runs against the scripted
 OpenAI-compatible server through the real OpenAI client; its spans are written as OTLP/JSON to
 ``OUTDIR/<scenario>.otlp.json`` and what the server saw and sent to ``<scenario>.truth.json``.
 """
@@ -108,7 +109,7 @@ async def record(mode: str, out: Path) -> None:
     provider, memory, root = instrument(mode)
     # The scenarios import LlamaIndex, which the instrumentations patch: import them once it is on.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from scenarios import SCENARIOS
+    from support.scenarios import SCENARIOS
 
     out.mkdir(parents=True, exist_ok=True)
     with ScriptedLLMServer() as server:

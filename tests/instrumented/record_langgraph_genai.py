@@ -16,13 +16,13 @@ sys.path.insert(0, str(HERE.parent))
 os.environ.setdefault("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
 
-import langgraph_scenarios as lg  # noqa: E402
 from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
     InMemorySpanExporter,
 )
+from support import langgraph_scenarios as lg  # noqa: E402
 
 from otel_bridge.otlp import request_to_json, to_request  # noqa: E402
 from otel_bridge.scripted import ScriptedLLMServer  # noqa: E402

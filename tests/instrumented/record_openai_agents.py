@@ -1,4 +1,4 @@
-"""Record the OpenAI Agents SDK team run (tests/openai_agents_team.py) under OpenTelemetry's
+"""Record the OpenAI Agents SDK team run (tests/support/openai_agents_team.py) under OpenTelemetry's
 own GenAI instrumentation of the SDK and of the OpenAI client, in a process of its own.
 
 Usage: ``python tests/instrumented/record_openai_agents.py OUTDIR [openinference]``: the spans
@@ -22,7 +22,7 @@ def main(out: Path, mode: str = "genai") -> None:
     from otel_bridge.scripted import ScriptedLLMServer
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
-    from openai_agents_team import team, team_router
+    from support.openai_agents_team import team, team_router
 
     if mode == "openinference":
         from otel_bridge import Telemetry

@@ -1,5 +1,5 @@
 """Record live smolagents runs under OpenTelemetry's own GenAI instrumentations, for
-tests/test_smolagents_instrumentations.py.
+tests/frameworks/test_smolagents_instrumentations.py.
 
 Usage: ``python tests/instrumented/record_smolagents_genai.py MODE OUTDIR`` with MODE ``genai``
 (``opentelemetry-instrumentation-genai-smolagents`` and ``-genai-openai``, content captured in
@@ -45,8 +45,7 @@ def main(mode: str, out: Path) -> None:
 
     here = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(here))
-    import record_smolagents
-    import smol_scenarios
+    from support import record_smolagents, smol_scenarios
 
     out.mkdir(parents=True, exist_ok=True)
     for name in SCENARIOS:

@@ -1,0 +1,239 @@
+"""The OpenAI Agents SDK, live against the scripted model: derivation, adapter, concurrency.
+
+Real ``agents.Agent``s on ``OpenAIChatCompletionsModel`` with the real ``AsyncOpenAI`` client,
+instrumented by OpenInference's instrumentor through a Telemetry; the numbers are checked
+against what the scripted server sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agents import Agent, OpenAIChatCompletionsModel, Runner
+from maseval import AgentAdapter
+from openai import AsyncOpenAI
+from support.openai_agents_team import ANSWER, explode, search, team, team_router
+from support.paths import TESTS
+
+from otel_bridge import Telemetry, derive, load_spans
+from otel_bridge.maseval_adapter import OpenAIAgentsAdapter
+from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer, ToolCallSpec, Usage
+
+
+@pytest.fixture(scope="module")
+def sdk_telemetry() -> Any:
+    telemetry = Telemetry(frameworks=["openai_agents"])
+    yield telemetry
+    telemetry.shutdown()
+
+
+async def test_a_handoff_and_an_agent_as_tool_derive_from_spans(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+) -> None:
+    llm.set_script(team_router())
+    with sdk_telemetry.start_run("team") as span:
+        result = await Runner.run(team(llm), "Tell me about otel")
+    trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    assert result.final_output == trace.output == ANSWER
+    assert trace.labels["framework"] == "openai_agents"
+    assert [(h.from_agent, h.to_agent) for h in trace.handoffs] == [("researcher", "writer")]
+    (delegation,) = trace.delegations
+    assert (delegation.from_agent, delegation.to_agent, delegation.task) == (
+        "writer",
+        "checker",
+        "check it",
+    )
+    # Every tool call with the id the model gave it (the handoff's too), by its agent.
+    asked = [call_id for e in llm.log for call_id in e.tool_call_ids]
+    assert [(t.agent, t.name, t.tool_call_id) for t in trace.tool_calls] == [
+        ("researcher", "search", asked[0]),
+        ("researcher", "transfer_to_writer", asked[1]),
+        ("writer", "ask_checker", asked[2]),
+    ]
+    assert trace.handoffs[0].tool_call_id == asked[1]
+    assert delegation.tool_call_id == asked[2]
+    sent = llm.usage_sent_total()
+    assert (trace.usage.input_tokens, trace.usage.output_tokens) == (sent.prompt, sent.completion)
+    assert {a: s.usage.input_tokens for a, s in trace.agents.items()} == {
+        "researcher": 150,
+        "writer": 130,
+        "checker": 20,
+    }
+    assert [(m["agent"], m["role"]) for m in trace.messages] == [
+        ("researcher", "system"),
+        ("researcher", "user"),
+        ("researcher", "assistant"),
+        ("researcher", "tool"),
+        ("researcher", "assistant"),
+        ("researcher", "tool"),
+        ("writer", "system"),
+        ("writer", "assistant"),
+        ("checker", "system"),
+        ("checker", "user"),
+        ("checker", "assistant"),
+        ("writer", "tool"),
+        ("writer", "assistant"),
+    ]
+    assert trace.issues == []
+
+
+async def test_a_raising_tool_is_an_error_on_its_agent(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+) -> None:
+    llm.set_script(
+        [
+            Reply(tool_calls=[ToolCallSpec("explode", {"reason": "x"})], usage=Usage(30, 3)),
+            Reply(content="It failed.", usage=Usage(40, 4)),
+        ]
+    )
+    client = AsyncOpenAI(base_url=llm.base_url, api_key="fake")
+    model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+    agent = Agent(name="solo", instructions="You try.", model=model, tools=[explode])
+    with sdk_telemetry.start_run("solo") as span:
+        await Runner.run(agent, "go")
+    trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    (tool,) = trace.tool_calls
+    assert (tool.agent, tool.name, tool.status) == ("solo", "explode", "error")
+    assert trace.agents["solo"].errors == 1
+    assert trace.output == "It failed."
+
+
+def test_the_adapter_keeps_maseval_contract_and_the_conversation(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+) -> None:
+    llm.set_script(team_router())
+    adapter = OpenAIAgentsAdapter(team(llm), "team", sdk_telemetry, task_id="t1", repetition=0)
+    assert isinstance(adapter, AgentAdapter)
+    assert len(adapter.get_messages()) == 0
+    config = {k: v for k, v in adapter.gather_config().items() if k != "gathered_at"}
+    assert config["openai_agents"]["handoffs"] == ["writer"]
+    assert adapter.run("Tell me about otel") == ANSWER
+    assert adapter.run("And now?") == "Second answer."  # the writer carries it on
+    after = {k: v for k, v in adapter.gather_config().items() if k != "gathered_at"}
+    assert after == config  # running does not change the config
+    history = adapter.get_messages()
+    assert history[0]["role"] in ("user", "system")
+    assert [m["content"] for m in history if m["role"] == "user"][-1] == "And now?"
+    traces = adapter.gather_traces()
+    json.dumps(traces)
+    json.dumps(adapter.gather_config())
+    datetime.fromisoformat(traces["gathered_at"])
+    assert len(traces["logs"]) == 2
+    usage = adapter.gather_usage()
+    sent = llm.usage_sent_total()
+    assert (usage.input_tokens, usage.output_tokens) == (sent.prompt, sent.completion)
+    assert adapter.last_run is not None
+    assert adapter.last_run.labels["task_id"] == "t1"
+    assert [a for a in adapter.last_run.agents] == ["writer"]
+    with pytest.raises(ValueError):
+        adapter.run("")
+
+
+def test_concurrent_runs_on_threads_never_mix(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+) -> None:
+    """24 runs on 6 threads share one Telemetry: each run's trace is its own."""
+    llm.set_script(
+        ConversationRouter(
+            {
+                f"task {i}": [
+                    Reply(
+                        tool_calls=[ToolCallSpec("search", {"query": f"q{i}"})],
+                        usage=Usage(10 + i, 1),
+                    ),
+                    Reply(content=f"answer {i}", usage=Usage(20 + i, 2)),
+                ]
+                for i in range(24)
+            }
+        )
+    )
+    client = AsyncOpenAI(base_url=llm.base_url, api_key="fake")
+    model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+
+    def one(i: int) -> tuple[int, Any]:
+        agent = Agent(name=f"agent{i}", instructions="You search.", model=model, tools=[search])
+        adapter = OpenAIAgentsAdapter(agent, f"a{i}", sdk_telemetry)
+        assert adapter.run(f"task {i}") == f"answer {i}"
+        return i, adapter.last_run
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(one, range(24)))
+    for i, trace in results:
+        assert trace is not None
+        assert list(trace.agents) == [f"agent{i}"]
+        assert trace.usage.input_tokens == (10 + i) + (20 + i)
+        assert [t.arguments for t in trace.tool_calls] == [{"query": f"q{i}"}]
+        assert trace.output == f"answer {i}"
+
+
+def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path) -> None:
+    """OpenTelemetry's GenAI instrumentation of the SDK (and of the OpenAI client) records no
+    span of the handoff itself: it is found from the model's transfer_to_writer call."""
+    recorder = TESTS / "instrumented" / "record_openai_agents.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, str(recorder), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    truth = json.loads((tmp_path / "team.truth.json").read_text())
+    trace = derive(load_spans(tmp_path / "team.otlp.json"))
+    asked = truth["tool_call_ids"]
+    assert trace.output == truth["answer"] == ANSWER
+    assert trace.labels["framework"] == "openai_agents"
+    assert [(h.from_agent, h.to_agent, h.tool_call_id) for h in trace.handoffs] == [
+        ("researcher", "writer", asked[1])
+    ]
+    assert [(d.from_agent, d.to_agent, d.task, d.tool_call_id) for d in trace.delegations] == [
+        ("writer", "checker", "check it", asked[2])
+    ]
+    usage = truth["usage"]
+    assert (trace.usage.input_tokens, trace.usage.output_tokens) == (
+        usage["prompt"],
+        usage["completion"],
+    )
+    assert {a: (s.llm_calls, s.usage.input_tokens) for a, s in trace.agents.items()} == {
+        "researcher": (2, 150),
+        "writer": (2, 130),
+        "checker": (1, 20),
+    }
+    assert [(t.agent, t.name, t.tool_call_id) for t in trace.tool_calls] == [
+        ("researcher", "search", asked[0]),
+        ("writer", "ask_checker", asked[2]),
+    ]
+    assert trace.issues == []
+
+
+@pytest.mark.parametrize("semconv", ["openinference", "genai", "both"])
+def test_exported_spans_derive_as_captured(
+    llm: ScriptedLLMServer, tmp_path: Path, semconv: str
+) -> None:
+    """Every export mode keeps the run: agents (``invoke_agent`` in GenAI), the handoff, the
+    agent used as a tool, tools with their ids."""
+    llm.set_script(team_router())
+    path = tmp_path / "team.otlp.json"
+    telemetry = Telemetry(otlp_json_file=path, semconv=semconv, frameworks=["openai_agents"])  # type: ignore[arg-type]
+    try:
+        adapter = OpenAIAgentsAdapter(team(llm), "team", telemetry)
+        assert adapter.run("Tell me about otel") == ANSWER
+        captured = adapter.last_run
+    finally:
+        telemetry.shutdown()
+    assert captured is not None
+    exported = derive(load_spans(path))
+    assert exported.to_dict() == captured.to_dict()
+    names = {s.name for s in load_spans(path)}
+    if semconv != "openinference":
+        assert {"invoke_agent researcher", "invoke_agent writer", "invoke_agent checker"} <= names
+        assert "execute_tool transfer_to_writer → writer" in names

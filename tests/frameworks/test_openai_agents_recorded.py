@@ -1,0 +1,34 @@
+"""A recorded OpenAI Agents SDK run derives without the SDK installed (tests/data/openai_agents,
+made by tests/instrumented/record_openai_agents.py against the scripted model)."""
+
+from __future__ import annotations
+
+import json
+
+from support.paths import DATA
+
+from otel_bridge import derive, load_spans
+
+DATA = DATA / "openai_agents"
+
+
+def test_the_recorded_team_run() -> None:
+    truth = json.loads((DATA / "team.truth.json").read_text())
+    trace = derive(load_spans(DATA / "team.otlp.json"))
+    asked = truth["tool_call_ids"]
+    assert trace.labels["framework"] == "openai_agents"
+    assert trace.output == truth["answer"] == "OTel is a CNCF project."
+    assert [(h.from_agent, h.to_agent, h.tool_call_id) for h in trace.handoffs] == [
+        ("researcher", "writer", asked[1])
+    ]
+    assert [(d.from_agent, d.to_agent, d.task) for d in trace.delegations] == [
+        ("writer", "checker", "check it")
+    ]
+    assert [(t.agent, t.name) for t in trace.tool_calls] == [
+        ("researcher", "search"),
+        ("researcher", "transfer_to_writer"),
+        ("writer", "ask_checker"),
+    ]
+    assert (trace.usage.input_tokens, trace.usage.output_tokens) == (300, 30)
+    assert truth["usage"]["prompt"] == 300
+    assert trace.issues == []

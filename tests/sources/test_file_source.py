@@ -1,0 +1,306 @@
+"""Files as a source: every encoding the Collector's file exporter writes, folders, damage.
+
+The framing written here follows the exporter's code (``file_writer.go``: a message per line,
+or its length in 4 big-endian bytes before it; ``marshaller.go``: each message its own zstd
+frame when compressed; behind the native compression gate, the whole file one zstd stream).
+tests/sources/test_otelcol_files.py reads what our collector build really writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import zstandard
+from click.testing import CliRunner
+from support.paths import DATA
+from support.records import TraceBuilder, assistant, user
+
+from otel_bridge import SourceError, SpanFormatError, derive, load_spans
+from otel_bridge.cli import main
+from otel_bridge.otlp import request_to_json, to_request
+from otel_bridge.sources import FileSource, list_runs, select_runs
+from otel_bridge.spans import SpanRecord, freeze
+
+SESSION = "session.id"
+
+
+def _run(trace_id: int, session: str, answer: str) -> list[SpanRecord]:
+    """A one-agent run: root, step, one LLM call (3 spans), with a session on every span."""
+    b = TraceBuilder(trace_id)
+    root = b.span("team.run", 0, 100, attrs={"openinference.span.kind": "CHAIN"})
+    step = b.step(root, "researcher", 1, 99)
+    b.llm(step, 2, 98, [user("q")], [assistant(answer)], usage=(10, 5))
+    return [replace(s, attributes=freeze({**s.attributes, SESSION: session})) for s in b.spans]
+
+
+A, B, C = 0xA1, 0xB2, 0xC3
+
+
+def _messages() -> list[list[SpanRecord]]:
+    """Three export requests: run A whole, run B's first spans, the rest of B and run C."""
+    a, b, c = _run(A, "s1", "alpha"), _run(B, "s2", "beta"), _run(C, "s1", "gamma")
+    return [a, b[:1], b[1:] + c]
+
+
+def _proto(spans: list[SpanRecord]) -> bytes:
+    return to_request(spans).SerializeToString()
+
+
+def _json(spans: list[SpanRecord]) -> bytes:
+    return json.dumps(request_to_json(to_request(spans))).encode()
+
+
+def _framed(payloads: list[bytes]) -> bytes:
+    return b"".join(len(p).to_bytes(4, "big") + p for p in payloads)
+
+
+def _zstd(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor().compress(data)
+
+
+ENCODINGS = {
+    "json": lambda ms: b"".join(_json(m) + b"\n" for m in ms),
+    "proto": lambda ms: _framed([_proto(m) for m in ms]),
+    "json+zstd": lambda ms: _framed([_zstd(_json(m)) for m in ms]),
+    "proto+zstd": lambda ms: _framed([_zstd(_proto(m)) for m in ms]),
+    # Native compression with rotation: each write one frame (a line is two writes).
+    "native json+zstd": lambda ms: b"".join(_zstd(_json(m)) + _zstd(b"\n") for m in ms),
+    "native proto+zstd": lambda ms: b"".join(_zstd(_framed([_proto(m)])) for m in ms),
+    # Without rotation: one stream, frames ended by the flush.
+    "native stream": lambda ms: _zstd(b"".join(_json(m) + b"\n" for m in ms)),
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODINGS))
+def test_every_encoding_reads_the_same_runs(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "spans.out"
+    path.write_bytes(ENCODINGS[encoding](_messages()))
+    runs = [derive(spans) for spans in select_runs(path)]
+    # In the order the runs end in the file; B's spans, split over two messages, joined.
+    assert [(r.trace_id[-2:], r.output, len(r.llm_calls)) for r in runs] == [
+        ("a1", "alpha", 1),
+        ("b2", "beta", 1),
+        ("c3", "gamma", 1),
+    ]
+    assert len(load_spans(path)) == 9
+    assert [s.trace_id for s in load_spans(path, f"{B:032x}")] == [B, B, B]
+
+
+def test_a_folder_reads_rotated_files_in_order_and_joins_a_split_trace(tmp_path: Path) -> None:
+    first, second, third = _messages()
+    # What rotation leaves: backups named by the time they were rotated, then the live file.
+    (tmp_path / "spans-2026-11-23T17-00-00.000.json").write_bytes(_json(first) + b"\n")
+    (tmp_path / "spans-2026-11-23T17-05-00.000.json").write_bytes(_json(second) + b"\n")
+    (tmp_path / "spans.json").write_bytes(_json(third) + b"\n")
+    (tmp_path / ".spans.json.lock").write_bytes(b"\x00\x01")  # hidden: not read
+    source = FileSource(str(tmp_path))
+    assert [p.name for p in source.files] == [
+        "spans-2026-11-23T17-00-00.000.json",
+        "spans-2026-11-23T17-05-00.000.json",
+        "spans.json",
+    ]
+    listed = list(list_runs(tmp_path))
+    assert [(r.trace_id[-2:], r.spans, r.session_id, r.agents) for r in listed] == [
+        ("a1", 3, "s1", ("researcher",)),
+        ("b2", 3, "s2", ("researcher",)),
+        ("c3", 3, "s1", ("researcher",)),
+    ]
+    assert [r.trace_id[-2:] for r in list_runs(tmp_path, session="s1")] == ["a1", "c3"]
+    assert [derive(s).output for s in select_runs(tmp_path, session="s2")] == ["beta"]
+
+
+def test_group_by_subfolders_are_read_too(tmp_path: Path) -> None:
+    first, second, third = _messages()
+    (tmp_path / "svc-a").mkdir()
+    (tmp_path / "svc-b").mkdir()
+    (tmp_path / "svc-a" / "spans.proto").write_bytes(_framed([_proto(first)]))
+    (tmp_path / "svc-b" / "spans.proto").write_bytes(_framed([_proto(second), _proto(third)]))
+    assert [derive(s).output for s in select_runs(tmp_path)] == ["alpha", "beta", "gamma"]
+
+
+def test_a_cut_last_line_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "spans.json"
+    whole = ENCODINGS["json"](_messages())
+    path.write_bytes(whole + _json(_run(0xD4, "s3", "delta"))[:150])  # stopped mid-write
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        runs = [derive(spans).output for spans in select_runs(path)]
+    assert runs == ["alpha", "beta", "gamma"]
+    assert caplog.messages == [
+        f"otel-bridge: warning: {path}: skipped 1 truncated line (a collector stopped "
+        "mid-write?); kept 3 whole messages"
+    ]
+
+
+def test_a_cut_line_the_restarted_collector_wrote_on_loses_only_the_cut_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second, third = _messages()
+    cut = _json(_run(0xD4, "s3", "delta"))[:150]
+    path = tmp_path / "spans.json"
+    path.write_bytes(_json(first) + b"\n" + cut + _json(second) + b"\n" + _json(third) + b"\n")
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        assert [derive(s).output for s in select_runs(path)] == ["alpha", "beta", "gamma"]
+    assert "skipped 1 truncated line" in caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["proto", "proto+zstd", "native proto+zstd"])
+def test_a_cut_last_message_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, encoding: str
+) -> None:
+    whole = ENCODINGS[encoding](_messages())
+    path = tmp_path / "spans.bin"
+    path.write_bytes(whole[:-7])
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        runs = [derive(spans).output for spans in select_runs(path, include_open=True)]
+    assert runs[:1] == ["alpha"]  # the whole messages before the cut are all kept
+    assert len(runs) == 2  # B's first span (an open run) from the second message
+    assert caplog.messages == [
+        f"otel-bridge: warning: {path}: skipped 1 truncated message (a collector stopped "
+        "mid-write?); kept 2 whole messages"
+    ]
+
+
+def test_files_that_are_not_otlp_say_what_they_are(tmp_path: Path) -> None:
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    with pytest.raises(SpanFormatError, match=r"photo\.jpg: not a text file, nor OTLP protobuf"):
+        load_spans(binary)
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "ab')
+    with pytest.raises(SpanFormatError) as caught:
+        load_spans(cut)
+    assert str(caught.value) == (
+        f"{cut}: not OTLP/JSON traces (not JSON: Unterminated string starting at column 56)"
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SourceError, match="is a directory holding no files: pass an OTLP file"):
+        load_spans(empty)
+
+
+def test_cli_lists_derives_and_exports_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "otel"
+    folder.mkdir()
+    (folder / "spans.proto").write_bytes(ENCODINGS["proto+zstd"](_messages()))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["traces", str(folder), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["trace_id"][-2:], r["session_id"], r["total_tokens"]) for r in rows] == [
+        ("a1", "s1", 15),
+        ("b2", "s2", 15),
+        ("c3", "s1", 15),
+    ]
+    out = tmp_path / "tables"
+    exported = runner.invoke(main, ["export", str(folder), "-o", str(out), "--format", "jsonl"])
+    assert exported.exit_code == 0, exported.output
+    runs = [json.loads(line) for p in sorted((out / "runs").iterdir()) for line in p.open()]
+    assert sorted(r["session_id"] for r in runs) == ["s1", "s1", "s2"]
+
+
+# ---- recorded: what our collector's file exporter wrote for the demo run ----------------------
+
+RECORDED = DATA / "fileexporter"
+RECORDED_TRACE = "0b9e7a60452cd56f677913f54cfbc6a2"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["json/spans.json", "json_zstd/spans.json.zst", "proto/spans.pb", "proto_zstd/spans.pb.zst"],
+)
+def test_recorded_file_exporter_output_derives_to_the_demo_run(name: str) -> None:
+    (run,) = [derive(spans) for spans in select_runs(RECORDED / name)]
+    assert run.trace_id == RECORDED_TRACE
+    assert list(run.agents) == ["researcher", "writer"]
+    assert (run.usage.total_tokens, len(run.llm_calls), len(run.tool_calls)) == (2363, 4, 3)
+    assert [(h.from_agent, h.to_agent) for h in run.handoffs] == [("researcher", "writer")]
+
+
+def test_a_recorded_file_cut_mid_message_keeps_the_whole_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = (RECORDED / "proto_zstd/spans.pb.zst").read_bytes()
+    cut = tmp_path / "spans.pb.zst"
+    cut.write_bytes(data + data[:100])  # then the start of the same run again, cut short
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        spans = load_spans(cut)
+    assert len(spans) == len(load_spans(RECORDED / "proto_zstd/spans.pb.zst"))
+    assert f"{cut}: skipped 1 truncated message" in caplog.text
+
+
+def test_a_folder_of_recorded_outputs_joins_the_run(tmp_path: Path) -> None:
+    (listed,) = list_runs(RECORDED, details=False)
+    one = len(load_spans(RECORDED / "proto/spans.pb"))
+    assert (listed.trace_id, listed.spans, listed.name) == (RECORDED_TRACE, 4 * one, "demo-run")
+
+
+def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> None:
+    folder = tmp_path / "otel"
+    folder.mkdir()
+    many = [_run(0x100 + n, f"s{n % 3}", f"answer {n}") for n in range(12)]
+    for n in range(0, 12, 4):  # three rotated files of two messages of two runs
+        data = _framed([_proto(many[n] + many[n + 1]), _proto(many[n + 2] + many[n + 3])])
+        (folder / f"spans-2026-11-23T17-0{n // 4}-00.000.pb").write_bytes(data)
+    out = tmp_path / "tables"
+    # A process of its own: workers are forked only from a process running one thread.
+    command = ["export", str(folder), "-o", str(out), "--format", "jsonl", "--workers", "2"]
+    result = subprocess.run(
+        [sys.executable, "-m", "otel_bridge.cli", *command], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.endswith(
+        f"otel-bridge: exported 12 runs to {out} (jsonl): runs 12, agents 12, llm_calls 12, "
+        "tool_calls 0, messages 24, handoffs 0, delegations 0\n"
+    )
+    parts = sorted((out / "runs").iterdir())
+    assert len(parts) == 2  # one part per worker
+    runs = [json.loads(line) for p in parts for line in p.open()]
+    assert sorted(r["output"] for r in runs) == sorted(f"answer {n}" for n in range(12))
+
+
+def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -> None:
+    from otel_bridge.otlp import decode_request_json, from_request, load_json
+    from otel_bridge.sources._otlp_json import records_from_json_body
+
+    lines = (RECORDED / "json/spans.json").read_bytes().splitlines()
+    assert lines  # the collector's JSON lines: one export request each
+    for line in lines:
+        through_protobuf = from_request(decode_request_json(load_json(line)[0]))
+        assert records_from_json_body(load_json(line)[0]) == through_protobuf
+    odd = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "k", "value": {"kvlistValue": {"values": [
+                    {"key": "a", "value": {"intValue": "7"}}]}}}]},
+                "scopeSpans": [{"scope": {"name": "s"}, "spans": [{
+                    "traceId": "0" * 31 + "1", "spanId": "0" * 15 + "2", "name": "n",
+                    "kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": "5",
+                    "status": {"code": "STATUS_CODE_ERROR", "message": "m"},
+                    "attributes": [
+                        {"key": "d", "value": {"doubleValue": "NaN"}},
+                        {"key": "b", "value": {"boolValue": True}},
+                        {"key": "arr", "value": {"arrayValue": {"values": [{"intValue": 1}]}}},
+                        {"key": "bytes", "value": {"bytesValue": "AAE="}},
+                        {"key": "none", "value": {}},
+                    ],
+                }]}],
+            }
+        ]
+    }  # fmt: skip
+    straight = records_from_json_body(json.loads(json.dumps(odd)))
+    expected = from_request(decode_request_json(odd))
+    assert [(r.kind, r.status, r.end_ns, dict(r.resource)) for r in straight] == [
+        ("CLIENT", "ERROR", 5, {"k": '{"a": 7}'})
+    ]
+    assert str(straight[0].attributes["d"]) == "nan"
+    assert {k: v for k, v in straight[0].attributes.items() if k != "d"} == {
+        k: v for k, v in expected[0].attributes.items() if k != "d"
+    }

@@ -1,0 +1,1 @@
+"""What the tests share: fixtures, scripted scenarios, recorders, servers."""
