@@ -326,9 +326,16 @@ def read_tool(span: SpanRecord, notes: ValueNotes | None = None) -> ToolFacts:
 
 
 def _tool_output(raw: Any, note: Note | None) -> str | None:
-    """The text of a tool's output; OpenInference's redaction marker: hidden, not captured."""
+    """The text of a tool's output; OpenInference's redaction marker: hidden, not captured.
+
+    A tool that returns a number or a boolean has it recorded as one by some instrumentors
+    (smolagents', the OpenAI Agents SDK's): its text is what the model was sent, so it is read
+    as text without a data-quality note.
+    """
     if raw is None or raw == REDACTED_VALUE:
         return None
+    if isinstance(raw, bool | int | float):
+        return as_text(raw, SpanAttributes.OUTPUT_VALUE, None)
     if not isinstance(raw, str):
         return as_text(raw, SpanAttributes.OUTPUT_VALUE, note)
     return raw

@@ -224,7 +224,7 @@ def _derive_trace(
     return RunTrace(
         trace_id=index.spans[0].trace_id_hex,
         status="error" if failed else "ok",
-        input=_run_input(calls, messages),
+        input=_task(roots, trace) or _run_input(calls, messages),
         output=None if failed else _answer(roots, trace, messages),
         agents=agents,
         usage=usage,
@@ -296,6 +296,17 @@ def _run_input(calls: list[Call], messages: list[conv.Message]) -> str | None:
             if message.get("role") == "user":
                 return str(message.get("content"))
     return next((m["content"] for m in messages if m.get("role") == "user"), None)
+
+
+def _task(roots: list[SpanRecord], trace: TraceLookups) -> str | None:
+    """The task its framework records on the run's root (or on the first agent run right under
+    a root of ours), else None."""
+    for root in roots[:1]:
+        for span in (root, *trace.index.children.get(root.span_id, ())[:1]):
+            task = trace.frameworks.run_input(span, trace.notes)
+            if task is not None:
+                return task
+    return None
 
 
 def _answer(

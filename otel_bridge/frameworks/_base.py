@@ -119,6 +119,11 @@ class Framework:
         """True when the handoff tool's own output says the handoff did not happen."""
         return False
 
+    def run_input(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
+        """The task the run was given, where the framework records it on the root span (the
+        model may be sent it wrapped in the framework's own words), else None."""
+        return None
+
     def run_answer(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
         """The run's answer where the framework records it on the root span, else None."""
         return None

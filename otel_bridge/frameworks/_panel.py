@@ -48,6 +48,7 @@ class Panel:
         self._requested_transfer = _implementing(frameworks, "requested_transfer")
         self._node_transfer = _implementing(frameworks, "node_transfer")
         self._refused = _implementing(frameworks, "refused")
+        self._run_input = _implementing(frameworks, "run_input")
         self._run_answer = _implementing(frameworks, "run_answer")
 
     def is_model_call(self, span: SpanRecord) -> bool:
@@ -147,6 +148,14 @@ class Panel:
     def refused(self, tool: ToolCall, to_agent: str) -> bool:
         """True when a framework reads the handoff tool's output as a refusal."""
         return any(hook(tool, to_agent) for hook in self._refused)
+
+    def run_input(self, root: SpanRecord, notes: ValueNotes | None = None) -> str | None:
+        """The run's task where a framework records it on the root span, else None."""
+        for hook in self._run_input:
+            task = hook(root, notes)
+            if task is not None:
+                return task
+        return None
 
     def run_answer(self, root: SpanRecord, notes: ValueNotes | None = None) -> str | None:
         """The run's answer where a framework records it on the root span, else None."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
-from ..conventions import Message, ToolFacts, ValueNotes, as_text
+from ..conventions import Message, ToolFacts, ValueNotes, as_text, json_value
 from ..run_trace import TokenUsage
 from ..spans import SpanRecord
 from ._base import Framework, Instrumentation
@@ -44,6 +44,7 @@ _AGENT = OpenInferenceSpanKindValues.AGENT.value
 _CHAIN = OpenInferenceSpanKindValues.CHAIN.value
 _LLM = OpenInferenceSpanKindValues.LLM.value
 _OUTPUT = SpanAttributes.OUTPUT_VALUE
+_INPUT = SpanAttributes.INPUT_VALUE
 # the OpenAI response's repr, as smolagents keeps it in ChatMessage.raw
 _USAGE_MARK = "usage=CompletionUsage("
 _CACHED_MARK = "cached_tokens="
@@ -147,6 +148,15 @@ class Smolagents(Framework):
             cached_input_tokens=usage.cached_input_tokens if cached is None else cached,
             reasoning_tokens=usage.reasoning_tokens if reasoning is None else reasoning,
         )
+
+    def run_input(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
+        """The ``task`` of the run's AGENT span (the model is sent it as "New task:\\n...")."""
+        if not _is_run(root):
+            return None
+        note = notes.for_span(root) if notes is not None else None
+        value, _ = json_value(root.attributes.get(_INPUT), _INPUT, note, text_ok=True)
+        task = value.get("task") if isinstance(value, dict) else None
+        return task if isinstance(task, str) and task else None
 
     def run_answer(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
         """The answer on the run's AGENT span (``output.value``)."""

@@ -246,3 +246,14 @@ def test_each_value_is_logged_with_its_span_and_attribute(caplog: pytest.LogCapt
         f"trace {trace_id}: span {call.span_id:016x} attribute llm.token_count.completion: "
         "coerced '2' (a token count is an integer from 0 to 2**63-1)",
     ]
+
+
+def test_a_tool_that_returns_a_number_is_read_as_its_text_without_a_note() -> None:
+    """smolagents' and the OpenAI Agents SDK's instrumentors record a tool's int as an int."""
+    b = TraceBuilder()
+    step = b.step(b.root(), "solo", 1, 30)
+    b.llm(step, 2, 9, [user("Count.")], [assistant(calls=[("c1", "word_count", {"text": "a b"})])])
+    b.tool(b.call_tool(step, "c1", 10, 20), "word_count", {"text": "a b"}, 2, 11, 19)
+    trace = derive(b.spans)
+    assert [(t.name, t.output) for t in trace.tool_calls] == [("word_count", "2")]
+    assert trace.issues == []

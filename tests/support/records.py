@@ -119,7 +119,7 @@ class TraceBuilder:
         parent: SpanRecord,
         name: str,
         kwargs: dict[str, Any],
-        output: str | None,
+        output: str | int | None,
         start: float,
         end: float,
         status: StatusName = "OK",
