@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ui_fixtures import EventReader
 
 from otel_bridge.collector import Collector
 from otel_bridge.ui import collector_ui
@@ -109,6 +110,10 @@ def test_the_right_token_sets_an_httponly_strict_cookie(guarded: httpx.Client) -
     # The bearer header still works alone.
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     assert guarded.get("/runs/abc", headers=bearer).status_code == 200
+    # The live event stream takes the cookie too (EventSource sends it).
+    with EventReader(str(guarded.base_url).rstrip("/"), headers=jar) as reader:
+        _, name, _ = reader.next()
+        assert name == "hello"
 
 
 @pytest.mark.parametrize(
@@ -159,6 +164,9 @@ def test_an_unknown_path_is_a_page_or_json_saying_so(open_ui: httpx.Client) -> N
     api = open_ui.get("/api/nowhere")
     assert api.status_code == 404
     assert api.json() == {"error": "no such route: GET /api/nowhere"}
+    # A route asked with another method is still a 405.
+    assert open_ui.get("/v1/traces").status_code == 405
+    assert open_ui.post("/api/traces").status_code == 405
 
 
 def test_an_asset_is_served_with_its_type(open_ui: httpx.Client) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "UI_CSP",
     "html_error",
     "is_page",
+    "not_found",
     "page_routes",
     "safe_next",
     "secured",
@@ -77,6 +78,14 @@ def html_error(status: int, message: str) -> Response:
     return secured(HTMLResponse(body, status))
 
 
+def not_found(request: Request, exc: Exception) -> Response:
+    """The answer to a path no route takes: a page, or JSON under ``/api/``."""
+    path = request.url.path
+    if path.startswith("/api/") and "text/html" not in request.headers.get("accept", ""):
+        return error(404, f"no such route: {request.method} {path}")
+    return html_error(404, f"No such page: {path}")
+
+
 def safe_next(target: str | None) -> str:
     """Where the login form may send the browser: a local path (not ``//``), else ``/``."""
     if (
@@ -108,8 +117,7 @@ def _serve(path: Path) -> Response:
 
 
 def page_routes(token: str | None) -> list[BaseRoute]:
-    """Pages, ``/static/{file}`` and ``/login`` (``token``: the collector's, or None), and
-    the answer to any other path (so they go last)."""
+    """Pages, ``/static/{file}`` and ``/login`` (``token``: the collector's, or None)."""
 
     def page(request: Request) -> Response:
         return _serve(STATIC / "index.html")
@@ -141,12 +149,6 @@ def page_routes(token: str | None) -> list[BaseRoute]:
         )
         return response
 
-    def not_found(request: Request) -> Response:
-        path = request.url.path
-        if path.startswith("/api/") and "text/html" not in request.headers.get("accept", ""):
-            return error(404, f"no such route: {request.method} {path}")
-        return html_error(404, f"No such page: {path}")
-
     return [
         Route("/", page, methods=["GET", "HEAD"]),
         Route("/runs/{trace_id}", page, methods=["GET", "HEAD"]),
@@ -156,7 +158,6 @@ def page_routes(token: str | None) -> list[BaseRoute]:
         Route("/static/{name:path}", static, methods=["GET", "HEAD"]),
         Route(LOGIN_PATH, login_form, methods=["GET", "HEAD"]),
         Route(LOGIN_PATH, login, methods=["POST"]),
-        Route("/{path:path}", not_found),  # last: what no other route took
     ]
 
 
