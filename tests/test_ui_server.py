@@ -78,6 +78,9 @@ def test_the_login_form_and_its_assets_need_no_token(guarded: httpx.Client) -> N
     assert guarded.get("/static/login.html").status_code == 200
     assert guarded.get("/static/index.html").status_code == 401
     assert guarded.get("/static/index.html", headers=HTML).status_code == 303
+    # The public prefix /static/login.* leads nowhere else.
+    sneaky = guarded.get("/static/login.x/%2e%2e/index.html")
+    assert sneaky.status_code == 404 and "No such file." in sneaky.text
 
 
 def test_a_wrong_token_is_kept_out(guarded: httpx.Client) -> None:

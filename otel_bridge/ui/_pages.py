@@ -46,9 +46,7 @@ EMBED_CSP = (
     "img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 _HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-PUBLIC_PATHS = frozenset(
-    {LOGIN_PATH, "/static/login.html", "/static/login.js", "/static/login.css", "/static/app.css"}
-)
+PUBLIC_PATHS = frozenset({LOGIN_PATH, "/static/login.*", "/static/app.css"})
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # no "..", no hidden files
 MAX_FORM_BYTES = 8192
 
