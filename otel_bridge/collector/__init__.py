@@ -25,27 +25,53 @@ committed, and a refused one stored nothing.
 
 from __future__ import annotations
 
+from ._auth import COOKIE_NAME, LOGIN_PATH, TokenAuth, cookie_value, token_matches
 from ._config import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
     DEFAULT_HTTP_PORT,
     TOKEN_ENV,
     CollectorConfig,
+    check_token,
     is_loopback,
 )
+from ._http_app import HEALTH_PATH, AppParts, Extension
+from ._live import Changes, LiveTraces
+from ._query_api import error, list_params, run_body, trace_page
+from ._runs import RunCache, RunLimits
 from ._server import Collector, serve
 from ._store import SpanStore, TracePage, TraceSummary
+from ._traces import decode_cursor, encode_cursor
 
 __all__ = [
+    "COOKIE_NAME",
     "DEFAULT_GRPC_PORT",
     "DEFAULT_HOST",
     "DEFAULT_HTTP_PORT",
+    "HEALTH_PATH",
+    "LOGIN_PATH",
     "TOKEN_ENV",
+    "AppParts",
+    "Changes",
     "Collector",
     "CollectorConfig",
+    "Extension",
+    "LiveTraces",
+    "RunCache",
+    "RunLimits",
     "SpanStore",
+    "TokenAuth",
     "TracePage",
     "TraceSummary",
+    "check_token",
+    "cookie_value",
+    "decode_cursor",
+    "encode_cursor",
+    "error",
     "is_loopback",
+    "list_params",
+    "run_body",
     "serve",
+    "token_matches",
+    "trace_page",
 ]
