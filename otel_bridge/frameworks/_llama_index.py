@@ -99,7 +99,9 @@ class LlamaIndex(Framework):
         self, span: SpanRecord, facts: ToolFacts, notes: ValueNotes | None
     ) -> ToolFacts:
         """The text of a ``ToolOutput`` and its ``is_error``; ``kwargs`` without the Context."""
-        output, failed = _tool_output(facts.output, notes.for_span(span) if notes else None)
+        output, failed = facts.output, False
+        if output is not None and output.startswith("{") and '"blocks"' in output:
+            output, failed = _tool_output(output, notes.for_span(span) if notes else None)
         error = facts.error or ((output or "tool reported an error") if failed else None)
         arguments = _tool_arguments(facts.arguments)
         if output is facts.output and error is facts.error and arguments is facts.arguments:
@@ -173,7 +175,7 @@ def _tool_output(output: str | None, note: Note | None) -> tuple[str | None, boo
 
 
 def _tool_arguments(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"kwargs"} and isinstance(value["kwargs"], dict):
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("kwargs"), dict):
         value = value["kwargs"]
     if isinstance(value, dict) and any(_is_context_repr(v) for v in value.values()):
         # The workflow Context is passed to tools that take one; its repr is not an argument.
