@@ -105,7 +105,7 @@ def test_query_api_parameters(tmp_path: Path) -> None:
         for params, says in [
             ({"limit": "0"}, "limit must be 1..1000"),
             ({"limit": "many"}, "limit must be an integer"),
-            ({"status": "fine"}, "status must be 'ok' or 'error'"),
+            ({"status": "fine"}, "status must be 'ok', 'error' or 'open'"),
             ({"start": "yesterday"}, "start must be ISO-8601 or Unix nanoseconds"),
             ({"cursor": "bm9wZQ"}, "invalid cursor"),
             ({"start": "9999-12-31"}, "start is out of range"),

@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
     {"derivation"},
     {"sources", "collector", "tables"},
     {"compare"},  # reads runs from the tables' export directories
+    {"ui"},  # the web UI: pages and the query API over the collector's store or any source
     {"telemetry"},
     {"maseval_adapter", "scripted"},
     {"cli"},

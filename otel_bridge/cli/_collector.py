@@ -16,13 +16,14 @@ from ..collector import (
     serve,
 )
 from ..errors import ConfigError
+from ..ui import collector_ui
 
 __all__ = ["collector"]
 
 
 @click.group()
 def collector() -> None:
-    """The embedded OTLP collector (HTTP + gRPC in, SQLite, query API)."""
+    """The embedded OTLP collector (HTTP + gRPC in, SQLite, query API, web UI)."""
 
 
 @collector.command("serve", context_settings={"show_default": True})
@@ -137,9 +138,10 @@ def serve_command(
     max_run_spans: int,
     max_run_depth: int,
 ) -> None:
-    """Receive OTLP traces and store them until Ctrl-C (or SIGTERM).
+    """Receive OTLP traces, store them and show them (web UI at /) until Ctrl-C.
 
     \b
+    Web UI     GET /                           runs, a run, a session, diff, compare
     OTLP/HTTP  POST /v1/traces             protobuf or JSON, gzip allowed
     OTLP/gRPC  TraceService/Export
     Query API  GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=
@@ -168,9 +170,10 @@ def serve_command(
 
     def ready(running: Collector) -> None:
         click.echo(f"otel-bridge collector ready: {running.describe()}", err=True)
+        click.echo(f"Web UI: {running.http_url}/", err=True)
 
     try:
-        serve(config, on_ready=ready)
+        serve(config, on_ready=ready, extension=collector_ui)
     except ConfigError as exc:
         raise ConfigError(f"{exc}{_port_hint(exc)}") from exc
     click.echo("otel-bridge collector stopped", err=True)

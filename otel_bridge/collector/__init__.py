@@ -25,6 +25,7 @@ committed, and a refused one stored nothing.
 
 from __future__ import annotations
 
+from ._auth import COOKIE_NAME, LOGIN_PATH, TokenAuth, cookie_value, token_matches
 from ._config import (
     DEFAULT_GRPC_PORT,
     DEFAULT_HOST,
@@ -33,19 +34,37 @@ from ._config import (
     CollectorConfig,
     is_loopback,
 )
+from ._http_app import HEALTH_PATH, AppParts, Extension
+from ._live import LiveTraces
+from ._query_api import error, list_params, run_body
+from ._runs import RunCache, RunLimits
 from ._server import Collector, serve
 from ._store import SpanStore, TracePage, TraceSummary
 
 __all__ = [
+    "COOKIE_NAME",
     "DEFAULT_GRPC_PORT",
     "DEFAULT_HOST",
     "DEFAULT_HTTP_PORT",
+    "HEALTH_PATH",
+    "LOGIN_PATH",
     "TOKEN_ENV",
+    "AppParts",
     "Collector",
     "CollectorConfig",
+    "Extension",
+    "LiveTraces",
+    "RunCache",
+    "RunLimits",
     "SpanStore",
+    "TokenAuth",
     "TracePage",
     "TraceSummary",
+    "cookie_value",
+    "error",
     "is_loopback",
+    "list_params",
+    "run_body",
     "serve",
+    "token_matches",
 ]

@@ -2,59 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Scope
 
 from ..errors import StoreError
 from ..otlp import JSON, TRACES_PATH
-from ._auth import bearer_matches
+from ._auth import CHALLENGE, UNAUTHORIZED, TokenAuth
 from ._config import CollectorConfig
+from ._live import LiveTraces
 from ._otlp_http import OtlpHttpReceiver, media_type, status_response
 from ._query_api import error, query_routes
 from ._runs import RunCache
 from ._store import SpanStore
 from ._uploads import ClientSlots
 
-__all__ = ["build_app"]
+__all__ = ["HEALTH_PATH", "AppParts", "Extension", "build_app"]
 
 HEALTH_PATH = "/healthz"
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="otel-bridge"'}
 
 
-class BearerAuth:
-    """ASGI middleware: every route but ``/healthz`` needs ``Authorization: Bearer <token>``."""
+@dataclass(frozen=True)
+class AppParts:
+    """What an extension adds to the collector's HTTP app (the web UI): routes, paths that
+    need no token, and which paths are pages (sent to the login form without the token)."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
-        self.app = app
-        self.token = token
+    routes: Sequence[BaseRoute] = ()
+    public: Collection[str] = field(default_factory=frozenset)
+    is_page: Callable[[str], bool] | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.token is None or scope["path"] == HEALTH_PATH:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        if bearer_matches(headers.get(b"authorization"), self.token):
-            await self.app(scope, receive, send)
-            return
-        message = "missing or wrong bearer token (Authorization: Bearer <token>)"
-        response: Response
-        if scope["path"] == TRACES_PATH:
-            content_type = headers.get(b"content-type", b"").decode("latin-1")
-            response = status_response(
-                401, message, json_body=media_type(content_type) == JSON, headers=_CHALLENGE
-            )
-        else:
-            response = JSONResponse({"error": message}, 401, _CHALLENGE)
-        await response(scope, receive, send)
+
+# Called once when the HTTP app is built, with what the query API reads.
+Extension = Callable[[SpanStore, RunCache, LiveTraces, CollectorConfig], AppParts]
+
+
+def _otlp_refusal(scope: Scope) -> Response | None:
+    """The 401 of ``/v1/traces`` in the OTLP form its client expects."""
+    if scope["path"] != TRACES_PATH:
+        return None
+    content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+    return status_response(
+        401, UNAUTHORIZED, json_body=media_type(content_type) == JSON, headers=CHALLENGE
+    )
 
 
 def build_app(
-    store: SpanStore, config: CollectorConfig, runs: RunCache, slots: ClientSlots
+    store: SpanStore,
+    config: CollectorConfig,
+    runs: RunCache,
+    slots: ClientSlots,
+    live: LiveTraces,
+    extension: Extension | None = None,
 ) -> ASGIApp:
-    """Starlette app with ``POST /v1/traces``, the query API and ``GET /healthz``."""
+    """Starlette app with ``POST /v1/traces``, the query API, ``GET /healthz`` and what the
+    extension adds, behind the token (``TokenAuth``)."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -63,10 +69,18 @@ def build_app(
         # The server's own fault (a closed store, a failing disk): 503, never a 500.
         return error(503, str(exc))
 
+    parts = extension(store, runs, live, config) if extension is not None else AppParts()
     routes = [
         Route(TRACES_PATH, OtlpHttpReceiver(store, config, slots).export, methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
-        *query_routes(store, runs, config),
+        *query_routes(store, runs, live, config),
+        *parts.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={StoreError: store_failed})
-    return BearerAuth(app, config.token)
+    return TokenAuth(
+        app,
+        config.token,
+        public={HEALTH_PATH, *parts.public},
+        is_page=parts.is_page,
+        refusal=_otlp_refusal,
+    )

@@ -2,15 +2,19 @@
 
 Routes:
 
-- ``GET /api/traces?service=&status=ok|error&session=&task=&start=&end=&limit=&cursor=``:
-  traces, newest first: ``{"traces": [summary, ...], "next_cursor": str | null}``.
+- ``GET /api/traces?service=&status=ok|error|open&session=&task=&agent=&q=&start=&end=&limit=
+  &cursor=``: traces, newest first: ``{"traces": [summary, ...], "next_cursor": str | null}``.
   ``start``/``end`` filter the trace start (ISO-8601, or integer Unix nanoseconds; ``start``
   inclusive, ``end`` exclusive); ``session`` and ``task`` the run's labels (``session.id``, the
-  MASEval task id); ``limit`` 1..1000 (default 50); pass ``next_cursor`` back as ``cursor``
-  with the same filters for the next page. ``status`` is ``error`` when any span has an ERROR
-  status. A summary has the run's ``session_id`` and ``task_id``, and once the run was derived
-  (ahead, or by a ``/run`` request) its ``run``: ``{"agents", "total_tokens",
-  "tokens_complete", "cost_usd"}`` (else null).
+  MASEval task id); ``agent`` a derived agent's name (runs derived so far: ended runs are
+  derived within a second); ``q`` free text, a case-insensitive substring of the trace id,
+  root span name, service, session, task or agent names; ``limit`` 1..1000 (default 50); pass
+  ``next_cursor`` back as ``cursor`` with the same filters for the next page. ``status`` is
+  ``error`` when any span has an ERROR status; ``status=open`` lists the open traces. A
+  summary has the run's ``session_id`` and ``task_id``, ``open`` (true while the trace has no
+  root span, or got spans in the last 5 seconds), and once the run was derived (ahead, or by a
+  ``/run`` request) its ``run``: ``{"agents", "total_tokens", "tokens_complete",
+  "cost_usd"}`` (else null).
 - ``GET /api/traces/{trace_id}``: one trace summary.
 - ``GET /api/traces/{trace_id}/spans``: every span of the trace as one OTLP/JSON export request
   (hex ids); with ``Accept: application/x-protobuf``, the same request as protobuf bytes.
@@ -41,14 +45,16 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..conventions import run_labels
-from ..errors import BadParameter, StoreError, TraceIdError
+from ..errors import BadParameter, SpanFormatError, StoreError, TraceIdError
 from ..otlp import JSON, PROTOBUF, from_request, request_to_json
 from ..spans import format_trace_id, iso_ns, printable
 from ._config import CollectorConfig
+from ._live import LiveTraces
 from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_run_json
-from ._store import RunFacts, SpanStore, TraceStatus
+from ._store import SpanStore
+from ._traces import RunFacts, TraceStatus
 
-__all__ = ["error", "query_routes"]
+__all__ = ["error", "list_params", "query_routes", "run_body"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +70,24 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": printable(message, limit=1000)}, status)
 
 
-def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> list[Route]:
+def query_routes(
+    store: SpanStore, runs: RunCache, live: LiveTraces, config: CollectorConfig
+) -> list[Route]:
     """The query API routes over a store (sync endpoints: Starlette runs them in threads)."""
     limits = RunLimits(config.max_run_spans, config.max_run_depth)
 
     def list_traces(request: Request) -> Response:
         try:
-            params = _list_params(request.query_params)
-            if params["session"] is not None or params["task"] is not None:
+            params = list_params(request.query_params)
+            if params.pop("open"):
+                params["open_ids"] = live.recent_ids()
+            if any(params[name] is not None for name in ("session", "task", "text")):
                 _label_runs(store, params["start_ns"], params["end_ns"])
             page = store.list_traces(**params)
         except ValueError as exc:  # BadParameter, or a cursor that is not one of ours
             return error(400, str(exc))
         return JSONResponse(
-            {"traces": [t.to_dict() for t in page.traces], "next_cursor": page.next_cursor}
+            {"traces": [live.to_dict(t) for t in page.traces], "next_cursor": page.next_cursor}
         )
 
     def get_trace(request: Request) -> Response:
@@ -85,7 +95,7 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
         if isinstance(trace_id, Response):
             return trace_id
         summary = store.trace(trace_id)
-        return JSONResponse(summary.to_dict()) if summary else _unknown(trace_id)
+        return JSONResponse(live.to_dict(summary)) if summary else _unknown(trace_id)
 
     def trace_spans(request: Request) -> Response:
         trace_id = _trace_id(request)
@@ -126,26 +136,11 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
         trace_id = _trace_id(request)
         if isinstance(trace_id, Response):
             return trace_id
-        summary = store.trace(trace_id)
-        if summary is None:
-            return _unknown(trace_id)
-        body = runs.get(trace_id, summary.span_count)
-        if body is None:
-            try:
-                check_span_count(trace_id, summary.span_count, limits)
-                derived = derive_run_json(store, trace_id, limits)
-            except RunTooLarge as exc:
-                return error(422, str(exc))
-            except StoreError:
-                raise  # 503
-            except Exception as exc:  # a span derive() cannot take: the data, not the server
-                logger.exception("otel-bridge collector: could not derive trace %s", trace_id)
-                return error(422, f"the spans of trace {trace_id} could not be derived: {exc!r}")
-            if derived is None:
-                return _unknown(trace_id)
-            runs.put(trace_id, *derived)
-            body = derived[1]
-        return Response(body, media_type=JSON)
+        try:
+            body = run_body(store, runs, limits, trace_id)
+        except (RunTooLarge, SpanFormatError) as exc:
+            return error(422, str(exc))
+        return _unknown(trace_id) if body is None else Response(body, media_type=JSON)
 
     return [
         Route("/api/traces", list_traces, methods=["GET"]),
@@ -154,6 +149,34 @@ def query_routes(store: SpanStore, runs: RunCache, config: CollectorConfig) -> l
         Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
         Route("/api/spans", spans_of_traces, methods=["GET"]),
     ]
+
+
+def run_body(store: SpanStore, runs: RunCache, limits: RunLimits, trace_id: str) -> bytes | None:
+    """A stored trace's RunTrace JSON: from the cache, else derived now (and kept).
+
+    None when the trace has no spans; RunTooLarge beyond the limits; SpanFormatError when its
+    spans cannot be derived (the data, not the server); StoreError when the store fails.
+    """
+    summary = store.trace(trace_id)
+    if summary is None:
+        return None
+    body = runs.get(trace_id, summary.span_count)
+    if body is not None:
+        return body
+    try:
+        check_span_count(trace_id, summary.span_count, limits)
+        derived = derive_run_json(store, trace_id, limits)
+    except (RunTooLarge, StoreError):
+        raise
+    except Exception as exc:  # a span derive() cannot take: the data, not the server
+        logger.exception("otel-bridge collector: could not derive trace %s", trace_id)
+        raise SpanFormatError(
+            f"the spans of trace {trace_id} could not be derived: {exc!r}"
+        ) from exc
+    if derived is None:
+        return None
+    runs.put(trace_id, *derived)
+    return derived[1]
 
 
 def _trace_id(request: Request) -> str | JSONResponse:
@@ -183,10 +206,14 @@ def _unknown(trace_id: str) -> JSONResponse:
     return error(404, f"no spans of trace {trace_id}")
 
 
-def _list_params(query: Any) -> dict[str, Any]:
+def list_params(query: Any) -> dict[str, Any]:
+    """The ``/api/traces`` filters of a query string, checked (BadParameter saying which).
+
+    Keyword arguments of ``SpanStore.list_traces``, and ``open`` (``status=open``).
+    """
     status = query.get("status") or None
-    if status is not None and status not in ("ok", "error"):
-        raise BadParameter(f"status must be 'ok' or 'error', got {status!r}")
+    if status is not None and status not in ("ok", "error", "open"):
+        raise BadParameter(f"status must be 'ok', 'error' or 'open', got {status!r}")
     limit_text = query.get("limit") or "50"
     try:
         limit = int(limit_text)
@@ -195,7 +222,7 @@ def _list_params(query: Any) -> dict[str, Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise BadParameter(f"limit must be 1..{MAX_LIMIT}, got {limit}")
     cursor = query.get("cursor") or None  # checked by the store, which decodes it
-    trace_status: TraceStatus | None = status
+    trace_status: TraceStatus | None = None if status == "open" else status
     return {
         "service": query.get("service") or None,
         "status": trace_status,
@@ -203,6 +230,9 @@ def _list_params(query: Any) -> dict[str, Any]:
         "end_ns": _time_ns(query.get("end"), "end"),
         "session": query.get("session") or None,
         "task": query.get("task") or None,
+        "agent": query.get("agent") or None,
+        "text": query.get("q") or None,
+        "open": status == "open",
         "limit": limit,
         "cursor": cursor,
     }

@@ -20,7 +20,8 @@ import grpc
 from .._threaded_server import ThreadedServer, tcp_socket
 from ..errors import ConfigError, ServerError
 from ._config import CollectorConfig
-from ._http_app import build_app
+from ._http_app import Extension, build_app
+from ._live import LiveTraces
 from ._otlp_grpc import start_grpc_server
 from ._runs import RunCache, RunLimits, RunPreparer
 from ._store import SpanStore
@@ -35,7 +36,8 @@ class Collector:
     """The embedded OTLP collector: receive over HTTP and gRPC, store in SQLite, answer queries.
 
     Ports default to 0 (free ports, read back from ``http_port``/``grpc_port``); None disables
-    a receiver. Other keyword arguments are ``CollectorConfig`` fields (limits, ``synchronous``).
+    a receiver. ``extension`` adds to the HTTP app (``otel_bridge.ui.collector_ui``: the web
+    UI). Other keyword arguments are ``CollectorConfig`` fields (limits, ``synchronous``).
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class Collector:
         token: str | None = None,
         allow_remote: bool = False,
         config: CollectorConfig | None = None,
+        extension: Extension | None = None,
         **limits: Any,
     ) -> None:
         self.config = config or CollectorConfig(
@@ -59,7 +62,9 @@ class Collector:
             allow_remote=allow_remote,
             **limits,
         )
+        self.extension = extension
         self.store: SpanStore | None = None
+        self.live: LiveTraces | None = None  # open traces, and the web UI's events
         self.runs = RunCache()
         self.uploads = ClientSlots(self.config.max_uploads_per_client)  # per client, HTTP + gRPC
         self.preparer: RunPreparer | None = None  # derives ended runs ahead (prepare_runs)
@@ -81,6 +86,9 @@ class Collector:
             max_pending_bytes=cfg.max_pending_bytes,
             max_batch_spans=cfg.max_batch_spans,
         )
+        self.live = LiveTraces(self.store)
+        self.store.writer.on_traces = self.live.touch
+        self.store.on_facts = self.live.changed
         if cfg.prepare_runs:
             limits = RunLimits(cfg.max_run_spans, cfg.max_run_depth)
             self.preparer = RunPreparer(self.store, self.runs, limits)
@@ -99,12 +107,12 @@ class Collector:
         return self
 
     def _start_http(self, port: int, timeout_s: float) -> None:
-        assert self.store is not None
+        assert self.store is not None and self.live is not None
         try:
             sock = tcp_socket(self.config.host, port)
         except OSError as exc:
             raise OSError(f"cannot listen for OTLP/HTTP: {exc}") from exc
-        app = build_app(self.store, self.config, self.runs, self.uploads)
+        app = build_app(self.store, self.config, self.runs, self.uploads, self.live, self.extension)
         # uvicorn's h11 protocol with a deadline for a request's headers.
         timeout = self.config.header_timeout_s
         self._http = ThreadedServer(
@@ -118,6 +126,9 @@ class Collector:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop accepting, commit what was acknowledged or queued, close the database."""
+        live, self.live = self.live, None
+        if live is not None:
+            live.close()  # event streams end, so the HTTP server stops at once
         http, self._http = self._http, None
         if http is not None:
             http.stop(timeout_s)
@@ -171,7 +182,11 @@ class Collector:
         return ", ".join(parts)
 
 
-def serve(config: CollectorConfig, on_ready: Callable[[Collector], None] | None = None) -> None:
+def serve(
+    config: CollectorConfig,
+    on_ready: Callable[[Collector], None] | None = None,
+    extension: Extension | None = None,
+) -> None:
     """Run a collector until SIGINT or SIGTERM, then stop it cleanly."""
     stop = threading.Event()
 
@@ -180,7 +195,7 @@ def serve(config: CollectorConfig, on_ready: Callable[[Collector], None] | None 
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Collector(config=config) as collector:
+        with Collector(config=config, extension=extension) as collector:
             if on_ready is not None:
                 on_ready(collector)
             stop.wait()

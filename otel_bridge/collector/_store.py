@@ -11,29 +11,42 @@ written without waiting for the disk, and valid while the trace's span count is 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ..errors import BadParameter, StoreError
-from ..spans import iso
+from ..errors import StoreError
 from ._checkpoint import Checkpointer
 from ._config import Synchronous
 from ._ingest import IngestBatch
+from ._traces import (
+    RunFacts,
+    TracePage,
+    TraceStatus,
+    TraceSummary,
+    decode_cursor,
+    encode_cursor,
+    summary_of_row,
+)
 from ._wire import OriginBytes, request_bytes
 from ._writer import SpanWriter
 
-__all__ = ["SCHEMA_VERSION", "RunFacts", "SpanStore", "TracePage", "TraceSummary"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "RunFacts",
+    "SpanStore",
+    "TracePage",
+    "TraceStatus",
+    "TraceSummary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -89,88 +102,6 @@ CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id);
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task_id);
 """
 
-TraceStatus = Literal["ok", "error"]
-
-
-@dataclass(frozen=True, slots=True)
-class RunFacts:
-    """What deriving a run adds to its trace summary (``agents`` None: labels only)."""
-
-    span_count: int  # the spans they were read from
-    session_id: str | None = None
-    task_id: str | None = None
-    agents: tuple[str, ...] | None = None
-    total_tokens: int | None = None
-    tokens_complete: bool | None = None
-    cost_usd: float | None = None
-
-    @classmethod
-    def of_run(cls, span_count: int, run: Mapping[str, Any]) -> RunFacts:
-        """The facts of a RunTrace JSON object."""
-        labels = run.get("labels") or {}
-        usage = run.get("usage") or {}
-        cost = run.get("cost") or {}
-        return cls(
-            span_count,
-            labels.get("session_id"),
-            labels.get("task_id"),
-            tuple(run.get("agents") or ()),
-            usage.get("total_tokens"),
-            usage.get("complete"),
-            cost.get("total_usd") if cost.get("complete") else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TraceSummary:
-    """One row of the trace list, with what its run's derivation added (``run``) if known."""
-
-    trace_id: str
-    start_ns: int
-    end_ns: int
-    span_count: int
-    error_count: int
-    status: TraceStatus
-    service: str | None
-    root_name: str | None
-    run: RunFacts | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form for the query API (``run`` null until the run was derived)."""
-        run = self.run
-        derived = run is not None and run.agents is not None and run.span_count == self.span_count
-        return {
-            "trace_id": self.trace_id,
-            "service": self.service,
-            "root_name": self.root_name,
-            "status": self.status,
-            "span_count": self.span_count,
-            "error_count": self.error_count,
-            "start": iso(self.start_ns),
-            "end": iso(self.end_ns),
-            "start_ns": self.start_ns,
-            "end_ns": self.end_ns,
-            "duration_s": round(max(0, self.end_ns - self.start_ns) / 1e9, 6),
-            "session_id": run.session_id if run else None,
-            "task_id": run.task_id if run else None,
-            "run": {
-                "agents": list(run.agents or ()),
-                "total_tokens": run.total_tokens,
-                "tokens_complete": run.tokens_complete,
-                "cost_usd": run.cost_usd,
-            }
-            if run is not None and derived
-            else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TracePage:
-    """A page of traces, newest first, and the cursor of the next page (None on the last)."""
-
-    traces: list[TraceSummary]
-    next_cursor: str | None
-
 
 class SpanStore:
     """The database: ``submit`` batches (writer thread), read traces (any thread)."""
@@ -205,6 +136,8 @@ class SpanStore:
         )
         self._facts_conn: sqlite3.Connection | None = None
         self._facts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otel-bridge-facts")
+        # Called with the ids of the runs whose facts were just kept (the web UI's events).
+        self.on_facts: Callable[[list[bytes]], None] | None = None
         self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
@@ -261,7 +194,7 @@ class SpanStore:
                 f.span_count,
                 f.session_id,
                 f.task_id,
-                None if f.agents is None else json.dumps(list(f.agents)),
+                None if f.agents is None else json.dumps(list(f.agents), ensure_ascii=False),
                 f.total_tokens,
                 None if f.tokens_complete is None else int(f.tokens_complete),
                 f.cost_usd,
@@ -276,6 +209,13 @@ class SpanStore:
                 )
         except sqlite3.Error:
             logger.exception("otel-bridge collector: could not keep the facts of derived runs")
+            return
+        on_facts = self.on_facts
+        if on_facts is not None:
+            try:
+                on_facts([row[0] for row in rows])
+            except Exception:  # a listener must not stop the facts thread
+                logger.exception("otel-bridge collector: facts listener failed")
 
     def unlabelled(self, start_ns: int | None, end_ns: int | None, limit: int) -> list[str]:
         """Traces (newest first) whose labels are not known yet, in a start range."""
@@ -330,7 +270,7 @@ class SpanStore:
                 f"SELECT {_SUMMARY_COLUMNS} {_FROM} WHERE t.trace_id = ?",
                 (bytes.fromhex(trace_id),),
             ).fetchone()
-        return _summary(row) if row else None
+        return summary_of_row(row) if row else None
 
     def list_traces(
         self,
@@ -341,13 +281,19 @@ class SpanStore:
         end_ns: int | None = None,
         session: str | None = None,
         task: str | None = None,
+        agent: str | None = None,
+        text: str | None = None,
+        open_ids: Sequence[bytes] | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> TracePage:
         """Traces newest first (by start), filtered; ``start_ns`` inclusive, ``end_ns`` not.
 
-        ``session`` and ``task`` match the labels kept in ``runs`` (see ``label_runs``).
-        ``ValueError`` when ``cursor`` is not one this store gave out.
+        ``session`` and ``task`` match the labels kept in ``runs`` (see ``label_runs``),
+        ``agent`` a derived agent's name; ``text`` is a case-insensitive substring of the
+        trace id, root span name, service, session, task or agent names. ``open_ids`` keeps
+        the traces without a root span and these. ``ValueError`` when ``cursor`` is not one
+        this store gave out.
         """
         where: list[str] = []
         params: list[Any] = []
@@ -358,10 +304,18 @@ class SpanStore:
             ("t.start_ns < ?", end_ns),
             ("r.session_id = ?", session),
             ("r.task_id = ?", task),
+            ("EXISTS (SELECT 1 FROM json_each(r.agents) a WHERE a.value = ?)", agent),
         ):
             if value is not None:
                 where.append(clause)
                 params.append(value)
+        if text is not None:
+            where.append(f"({' OR '.join(f'instr(lower({c}), ?) > 0' for c in _TEXT_COLUMNS)})")
+            params.extend([text.lower()] * len(_TEXT_COLUMNS))
+        if open_ids is not None:
+            marks = ", ".join("?" * len(open_ids))
+            where.append(f"(t.root_name IS NULL OR t.trace_id IN ({marks}))")
+            params.extend(open_ids)
         if cursor is not None:
             where.append("(t.start_ns, t.trace_id) < (?, ?)")
             params.extend(decode_cursor(cursor))
@@ -372,9 +326,22 @@ class SpanStore:
         params.append(limit + 1)
         with self._reader() as conn:
             rows = conn.execute(sql, params).fetchall()
-        traces = [_summary(row) for row in rows[:limit]]
+        traces = [summary_of_row(row) for row in rows[:limit]]
         last = traces[-1] if len(rows) > limit else None
         return TracePage(traces, encode_cursor(last.start_ns, last.trace_id) if last else None)
+
+    def summaries(self, trace_ids: Sequence[bytes]) -> list[TraceSummary]:
+        """The summaries of these traces (those that exist), in no particular order."""
+        found: list[TraceSummary] = []
+        for at in range(0, len(trace_ids), 500):
+            chunk = trace_ids[at : at + 500]
+            marks = ", ".join("?" * len(chunk))
+            with self._reader() as conn:
+                rows = conn.execute(
+                    f"SELECT {_SUMMARY_COLUMNS} {_FROM} WHERE t.trace_id IN ({marks})", chunk
+                ).fetchall()
+            found.extend(summary_of_row(row) for row in rows)
+        return found
 
     def trace_request(self, trace_id: str) -> ExportTraceServiceRequest | None:
         """Every stored span of a trace as one OTLP request (None when there is none)."""
@@ -423,34 +390,12 @@ _SUMMARY_COLUMNS = (
     "r.tokens_complete, r.cost_usd"
 )
 _FROM = "FROM traces t LEFT JOIN runs r ON r.trace_id = t.trace_id"
-
-
-def _summary(row: tuple[Any, ...]) -> TraceSummary:
-    facts = None
-    if row[8] is not None:
-        agents = None if row[11] is None else tuple(json.loads(row[11]))
-        complete = None if row[13] is None else bool(row[13])
-        facts = RunFacts(row[8], row[9], row[10], agents, row[12], complete, row[14])
-    trace_id, start, end, spans, errors, status, service, root = row[:8]
-    return TraceSummary(trace_id.hex(), start, end, spans, errors, status, service, root, facts)
-
-
-def encode_cursor(start_ns: int, trace_id: str) -> str:
-    """An opaque page cursor: the sort key of the last trace of a page."""
-    return base64.urlsafe_b64encode(f"{start_ns}:{trace_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, bytes]:
-    """The sort key in a cursor; BadParameter when it is not one of ours."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        start, trace_id = text.split(":")
-        tid = bytes.fromhex(trace_id)
-        if len(tid) != 16:
-            raise BadParameter("bad trace id")
-        start_ns = int(start)
-        if not -(2**63) <= start_ns < 2**63:
-            raise BadParameter("start out of range")
-        return start_ns, tid
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadParameter(f"invalid cursor {cursor!r}") from exc
+# What the free-text filter looks in (agents: the JSON list of names, as text).
+_TEXT_COLUMNS = (
+    "hex(t.trace_id)",
+    "t.root_name",
+    "t.service",
+    "r.session_id",
+    "r.task_id",
+    "r.agents",
+)

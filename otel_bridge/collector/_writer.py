@@ -125,6 +125,10 @@ class SpanWriter:
         self._failing = 0  # failures since the last commit
         # Called after a commit with the ids of the traces whose root span it stored.
         self.on_roots: Callable[[set[bytes]], None] | None = None
+        # Called after a commit with the ids of the traces it added spans to (from the
+        # per-trace summaries the commit computes anyway: no pass over the spans).
+        self.on_traces: Callable[[list[bytes]], None] | None = None
+        self._touched: list[bytes] = []
         self._thread = threading.Thread(target=self._run, name="otel-bridge-writer", daemon=True)
         self._thread.start()
 
@@ -211,6 +215,7 @@ class SpanWriter:
     def _write(self, items: list[_Item]) -> list[int]:
         conn = self._conn
         counts = []
+        touched: list[bytes] = []
         cached = dict(self._origin_ids)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -221,6 +226,7 @@ class SpanWriter:
                 # rowcount counts the spans inserted, not the ignored duplicates.
                 inserted = conn.executemany(_INSERT_SPAN, rows).rowcount
                 summaries = _summaries(batch)
+                touched.extend(s[0] for s in summaries)
                 if inserted == len(rows):
                     conn.executemany(_UPSERT_TRACE, summaries)
                 else:  # some spans were sent before: count from what is stored
@@ -234,6 +240,7 @@ class SpanWriter:
                 conn.execute("ROLLBACK")
             raise
         self._origin_ids = cached
+        self._touched = touched
         return counts
 
     def _origin_id(self, origin: Origin, cached: dict[bytes, int]) -> int:
@@ -263,6 +270,12 @@ class SpanWriter:
         for item, count in zip(items, counts, strict=True):
             self.committed_spans += count
             item.future.set_result(count)
+        on_traces, touched, self._touched = self.on_traces, self._touched, []
+        if on_traces is not None and touched:
+            try:
+                on_traces(touched)
+            except Exception:  # a listener must not stop the writer
+                logger.exception("otel-bridge collector: trace listener failed")
         on_roots = self.on_roots
         if on_roots is not None:
             roots = {row[0] for item in items for row in item.batch.rows if row[2] is None}

@@ -1,0 +1,177 @@
+"""LiveTraces: which traces are open, and the changes the web UI's event stream sends.
+
+The writer tells ``touch`` which traces a commit added spans to, and the store tells
+``changed`` which runs it derived; both only update in-memory sets under a lock, on the
+writer's (or the facts') thread. Everything else happens off that path, and only while an
+event stream is connected: ``subscribe`` starts one task on the server's event loop that waits
+for a change, lets more gather for ``COALESCE_S``, reads the changed traces' summaries in one
+query (on a worker thread) and hands them to every subscriber. With no subscriber nothing is
+gathered and no task runs.
+
+A trace is *open* while it has spans but no root span, or got spans in the last
+``OPEN_WINDOW_S`` seconds (late children of an ended run still arriving).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from ._store import SpanStore
+from ._traces import TraceSummary
+
+__all__ = ["COALESCE_S", "OPEN_WINDOW_S", "LiveTraces"]
+
+logger = logging.getLogger(__name__)
+
+OPEN_WINDOW_S = 5.0
+COALESCE_S = 0.25  # at most one event per trace per this long
+RECENT_MAX = 5000  # traces remembered as recently changed (the open flag)
+QUEUE_MAX = 10_000  # events waiting for one slow subscriber; beyond, its stream ends
+
+
+class LiveTraces:
+    """Recently changed traces (the ``open`` flag) and their summaries as a stream of events."""
+
+    def __init__(self, store: SpanStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[bytes, float] = OrderedDict()  # id -> monotonic time
+        self._dirty: set[bytes] = set()
+        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.sent = 0  # events handed to subscribers
+        self.dropped = 0  # subscribers cut off for not reading
+
+    # ---- called on the writer's and the facts' threads ---------------------------------------
+
+    def touch(self, trace_ids: Iterable[bytes]) -> None:
+        """These traces got spans just now."""
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent
+            for trace_id in trace_ids:
+                recent[trace_id] = now
+                recent.move_to_end(trace_id)
+            while len(recent) > RECENT_MAX:
+                recent.popitem(last=False)
+            if self._subscribers:
+                self._mark(trace_ids)
+
+    def changed(self, trace_ids: Iterable[bytes]) -> None:
+        """These traces changed otherwise (their run was derived)."""
+        with self._lock:
+            if self._subscribers:
+                self._mark(trace_ids)
+
+    def _mark(self, trace_ids: Iterable[bytes]) -> None:
+        was_empty = not self._dirty
+        self._dirty.update(trace_ids)
+        if was_empty and self._dirty and self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # ---- the open flag -----------------------------------------------------------------------
+
+    def recent_ids(self) -> list[bytes]:
+        """Traces that got spans within ``OPEN_WINDOW_S``, newest first."""
+        since = time.monotonic() - OPEN_WINDOW_S
+        found = []
+        with self._lock:
+            for trace_id, at in reversed(self._recent.items()):
+                if at < since:
+                    break
+                found.append(trace_id)
+        return found
+
+    def is_open(self, summary: TraceSummary) -> bool:
+        """No root span yet, or spans within ``OPEN_WINDOW_S``."""
+        if summary.root_name is None:
+            return True
+        with self._lock:
+            at = self._recent.get(bytes.fromhex(summary.trace_id))
+        return at is not None and at >= time.monotonic() - OPEN_WINDOW_S
+
+    def to_dict(self, summary: TraceSummary) -> dict[str, Any]:
+        """The query API's form of a summary, with its ``open`` flag."""
+        return {**summary.to_dict(), "open": self.is_open(summary)}
+
+    # ---- the event stream --------------------------------------------------------------------
+
+    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+        """Summaries of the traces that change from now on, until ``close`` (or the caller
+        stops reading)."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_MAX)
+        with self._lock:
+            if self._closed:
+                return
+            self._subscribers.append(queue)
+            if self._task is None:
+                self._loop = asyncio.get_running_loop()
+                self._wake = asyncio.Event()
+                self._task = self._loop.create_task(self._drain())
+        try:
+            while (summary := await queue.get()) is not None:
+                yield summary
+        finally:
+            with self._lock:
+                self._subscribers.remove(queue)
+                if not self._subscribers:
+                    self._dirty.clear()
+                    if self._wake is not None:
+                        self._wake.set()  # on the loop: the drain sees nobody and ends
+
+    def close(self) -> None:
+        """End every stream (the server is stopping)."""
+        with self._lock:
+            self._closed = True
+            subscribers, loop = list(self._subscribers), self._loop
+        if loop is None or loop.is_closed():
+            return
+        for queue in subscribers:
+            loop.call_soon_threadsafe(_end, queue)
+
+    async def _drain(self) -> None:
+        """While anyone listens: wait for changes, gather them briefly, send summaries."""
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                if not self._subscribers:
+                    self._task = None
+                    return
+            await asyncio.sleep(COALESCE_S)
+            with self._lock:
+                dirty, self._dirty = self._dirty, set()
+                subscribers = list(self._subscribers)
+            if not dirty or not subscribers:
+                continue
+            try:
+                summaries = await asyncio.to_thread(self.store.summaries, list(dirty))
+                events = [self.to_dict(s) for s in summaries]
+            except Exception:  # a closed store: the streams end with the server
+                logger.exception("otel-bridge collector: could not read changed traces")
+                continue
+            for queue in subscribers:
+                for event in events:
+                    if queue.full():
+                        self.dropped += 1
+                        _end(queue)
+                        break
+                    queue.put_nowait(event)
+            self.sent += len(events) * len(subscribers)
+
+
+def _end(queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+    """Tell a subscriber its stream is over (the queue keeps one place for that)."""
+    while queue.full():
+        queue.get_nowait()
+    queue.put_nowait(None)
