@@ -6,6 +6,7 @@ import { failed, notFound } from "./missing.js";
 import { backLink, facts, frame } from "./pagehead.js";
 
 const RELOAD_GAP_MS = 1500; // the report is reloaded at most this often while spans arrive
+const OPEN_CHECK_MS = 6000; // an open run with no news for this long is read again
 
 export function render(main, traceId) {
   document.title = "Run · otel-bridge";
@@ -14,6 +15,7 @@ export function render(main, traceId) {
   let report = null;
   let timer = null;
   let lastReload = 0;
+  let quiet = null;
   const head = h("div", { class: "page-head run-head" });
   main.replaceChildren(h("section", { class: "page run-page" }, head,
     h("p", { class: "muted" }, "Loading the run…")));
@@ -60,6 +62,12 @@ export function render(main, traceId) {
     }
   }
 
+  // The server calls a run open for a few seconds after its last spans: without news, ask again.
+  function checkLater() {
+    clearTimeout(quiet);
+    if (summary && summary.open) quiet = setTimeout(() => load().then(() => report && reloadReport()), OPEN_CHECK_MS);
+  }
+
   async function load() {
     try {
       summary = await api.trace(traceId);
@@ -72,6 +80,7 @@ export function render(main, traceId) {
     }
     if (left) return;
     paintHead();
+    checkLater();
     if (!report) {
       report = frame(api.reportUrl(traceId), `Report of the run ${summary.root_name || traceId}`);
       lastReload = Date.now();
@@ -90,12 +99,14 @@ export function render(main, traceId) {
       JSON.stringify(data.run) !== JSON.stringify(summary.run) || data.open !== summary.open;
     summary = data;
     paintHead();
+    checkLater();
     if (grew && report) reloadReport();
   });
   load();
   return () => {
     left = true;
     clearTimeout(timer);
+    clearTimeout(quiet);
     stop();
   };
 }

@@ -10,6 +10,8 @@ import { RunList } from "./runlist.js";
 import { Selection } from "./runrow.js";
 
 const PAGE = 200; // runs per /api/traces request
+const OPEN_CHECK_MS = 3000; // how often runs shown as open, with no news for a while, are re-read
+const INTEGER = new Intl.NumberFormat("en-US");
 
 export function render(main) {
   document.title = "Runs · otel-bridge";
@@ -76,10 +78,27 @@ export function render(main) {
   });
   function flush() {
     const now = Date.now();
+    for (const s of queued) heard.set(s.trace_id, now);
     list.update(queued, (s) => matches(s, state.filters, now));
     queued = [];
     paintCounts();
   }
+
+  // A run stops being open without news (the server says "open" for a few seconds after its
+  // last spans): re-read the open runs that have been quiet, a few at a time.
+  const heard = new Map();
+  const openCheck = setInterval(async () => {
+    const now = Date.now();
+    const quiet = list.rows.filter((r) => r.open && now - (heard.get(r.trace_id) || 0) > OPEN_CHECK_MS)
+      .slice(0, 20);
+    for (const r of quiet) heard.set(r.trace_id, now);
+    const fresh = await Promise.allSettled(quiet.map((r) => api.trace(r.trace_id)));
+    const found = fresh.filter((f) => f.status === "fulfilled").map((f) => f.value);
+    if (found.length) {
+      queued.push(...found);
+      requestAnimationFrame(flush);
+    }
+  }, OPEN_CHECK_MS);
   async function refreshFirstPage() {
     const mine = generation;
     try {
@@ -96,7 +115,7 @@ export function render(main) {
     const errors = rows.filter((r) => r.status === "error").length;
     const open = rows.filter((r) => r.open).length;
     counts.dataset.runs = String(rows.length);
-    const runs = `${rows.length}${cursor ? "+" : ""} run${rows.length === 1 && !cursor ? "" : "s"}`;
+    const runs = `${INTEGER.format(rows.length)}${cursor ? "+" : ""} run${rows.length === 1 && !cursor ? "" : "s"}`;
     counts.textContent = loading && !rows.length ? "Loading runs…"
       : `${runs} · ${errors} with errors · ${open} open`;
     message.hidden = Boolean(rows.length) || (loading && !problem);
@@ -165,6 +184,7 @@ export function render(main) {
   load();
   return () => {
     generation += 1;
+    clearInterval(openCheck);
     stop();
     list.close();
   };

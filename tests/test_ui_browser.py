@@ -1,0 +1,260 @@
+"""The collector's web UI in the system's headless Chromium, while runs arrive.
+
+A real ``otel-bridge collector serve`` with a token; the MASEval benchmark example
+(examples/maseval_benchmark.py) exports its three runs to it over OTLP/HTTP, and two LlamaIndex
+runs of one session carry HTML and scripts in their names and contents. The driver
+(``tests/browser/inspect_ui.mjs``, playwright-core on ``/usr/bin/chromium``) watches the runs page
+while they arrive: the token form keeps it out until the right token, rows appear without a
+reload with the runs' tokens, a run's page shows its report, its session lists its runs oldest
+first, back goes back, two ticked runs open their diff, two filter sets their compare, a restart
+of the collector is reconnected to, an unknown id is a page that says so. Nothing is requested
+from another host, no console error, the scripts in the data never run. Screenshots
+(``ui-*.png``) are kept in ``$OTEL_BRIDGE_ARTIFACTS`` (default ``build/test-artifacts``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from collector_fixtures import serve_collector
+from llama_index.core.agent.workflow import FunctionAgent
+
+from otel_bridge import Telemetry
+from otel_bridge.scripted import Reply, ScriptedLLMServer, ToolCallSpec, Usage, scripted_openai_llm
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER = Path(__file__).with_name("browser") / "inspect_ui.mjs"
+EXAMPLE = ROOT / "examples" / "maseval_benchmark.py"
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "ui-test-token-4f1c"
+PAYLOAD = '<script>window.__pwned = true</script><img src="x" onerror="window.__pwned = true">'
+SESSION = 'chat-<img src=x onerror="window.__pwned = true">'  # no "/": one path segment
+RUN_NAME = f"reply {PAYLOAD}"
+# Tokens of each task of the example, from its scripted server's usage.
+TASK_TOKENS = {"brief-handoffs": "1,735", "brief-tokens": "1,731", "brief-traces": "1,727"}
+
+
+def render_snippet(topic: str) -> str:
+    """Return an HTML snippet about a topic."""
+    return f"{PAYLOAD} about {topic}"
+
+
+def browser_missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed (apt-get install nodejs npm)"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if not (DRIVER.parent / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core is not installed: cd tests/browser && npm ci"
+    return None
+
+
+class Driver:
+    """The browser driver as a child process, spoken to one JSON line at a time."""
+
+    def __init__(self, url: str, shots: Path) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(DRIVER), url, TOKEN, str(shots)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def hear(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(30)
+            assert self.process.stderr is not None
+            raise AssertionError(f"the browser driver stopped: {self.process.stderr.read()}")
+        return dict(json.loads(line))
+
+    def say(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(30)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class Served:
+    """``otel-bridge collector serve`` with the token, restartable on the same port."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.process, self.url, _ = serve_collector(db, "--token", TOKEN)
+
+    def restart(self) -> None:
+        port = urlsplit(self.url).port
+        self.stop()
+        self.process, url, _ = serve_collector(self.db, "--token", TOKEN, "--http-port", str(port))
+        assert url == self.url
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+        self.process.wait(30)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+
+
+def run_benchmark(url: str) -> dict[str, str]:
+    """The example run as a person would, exporting to the collector: task id -> trace id."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=url,
+        OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{TOKEN}",
+        OTEL_SERVICE_NAME="ResearchBriefBenchmark",
+    )
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    return {row["task_id"]: row["trace_ids"][0] for row in rows}
+
+
+async def payload_run(llm: ScriptedLLMServer, url: str, topic: str) -> str:
+    """A LlamaIndex run whose names and contents hold HTML and scripts; its trace id once the
+    collector acknowledged its spans."""
+    llm.set_script(
+        [
+            Reply(
+                tool_calls=[ToolCallSpec("render_snippet", {"topic": topic})], usage=Usage(50, 5)
+            ),
+            Reply(content=f"Done: {PAYLOAD}", usage=Usage(80, 6)),
+        ]
+    )
+    agent = FunctionAgent(
+        name="<b>writer</b>",
+        tools=[render_snippet],
+        llm=scripted_openai_llm(llm, include_usage=True),
+    )
+    telemetry = Telemetry(
+        otlp_endpoint=url, headers={"authorization": f"Bearer {TOKEN}"}, service_name="ui-tests"
+    )
+    try:
+        with telemetry.start_run(RUN_NAME, {"session.id": SESSION}) as root:
+            await agent.run(user_msg=f"Write about {topic}.")
+    finally:
+        telemetry.shutdown()  # every span sent and acknowledged
+    assert telemetry.export_errors() == {}
+    return f"{root.get_span_context().trace_id:032x}"
+
+
+def now_ms() -> float:
+    return time.time() * 1000
+
+
+async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Path) -> None:
+    missing = browser_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # CI installs the browser and the driver: missing is a CI bug
+        pytest.skip(missing)
+    shots = Path(os.environ.get("OTEL_BRIDGE_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+    shots.mkdir(parents=True, exist_ok=True)
+    served = Served(tmp_path / "spans.db")
+    driver = Driver(served.url, shots)
+    try:
+        assert driver.hear() == {"stage": "ready"}
+        tasks = run_benchmark(served.url)
+        sent = {trace_id: now_ms() for trace_id in tasks.values()}
+        payload = []
+        for topic in ("tracing", "metrics"):
+            payload.append(await payload_run(llm, served.url, topic))
+            sent[payload[-1]] = now_ms()
+        driver.say(
+            {
+                "runs": sent,
+                "payload": payload,
+                "diff": [tasks["brief-traces"], tasks["brief-tokens"]],
+                "tasks": ["brief-traces", "brief-tokens"],
+            }
+        )
+        assert driver.hear() == {"stage": "restart"}
+        served.restart()
+        late = await payload_run(llm, served.url, "logs")
+        driver.say({"runs": {late: now_ms()}})
+        seen = driver.hear()
+    finally:
+        driver.close()
+        served.stop()
+
+    # The token form: asked for, a wrong token said in words, the right one opens the page.
+    login = seen["login"]
+    assert urlsplit(login["redirectedTo"]).path == "/login"
+    assert parse_qs(urlsplit(login["redirectedTo"]).query)["next"] == ["/?status=ok"]
+    assert login["shownBefore"] is False
+    assert login["failedText"] == "That token is not the collector's token."
+    assert login["afterRight"] == "/?status=ok"
+    assert seen["empty"].startswith(f"No runs yet. Send spans to {served.url}/v1/traces")
+
+    # The runs appeared while the page stayed open, with their figures.
+    runs = seen["runs"]
+    assert runs["marker"] is True  # never reloaded
+    assert runs["runs"] == 5 and runs["counts"] == "5 runs · 0 with errors · 0 open"
+    assert {r["id"] for r in runs["rows"]} == set(sent)
+    by_id = {r["id"]: r for r in runs["rows"]}
+    assert {task: by_id[i]["cells"]["tokens"] for task, i in tasks.items()} == TASK_TOKENS
+    assert {task: by_id[i]["cells"]["agents"] for task, i in tasks.items()} == dict.fromkeys(
+        tasks, "researcher, writer"
+    )
+    for trace_id in payload:
+        cells = by_id[trace_id]["cells"]
+        assert (cells["run"], cells["agents"], cells["tokens"]) == (
+            RUN_NAME,
+            "<b>writer</b>",
+            "141",
+        )
+        assert cells["session"] == SESSION
+    print("rows appeared after (ms):", seen["appearedAfterMs"])
+
+    # A run's page, its session, back twice.
+    run = seen["run"]
+    assert run["title"] == RUN_NAME and run["state"] == "ended"
+    assert (run["facts"]["Session"], run["facts"]["Tokens"]) == (SESSION, "141")
+    assert run["report"]["h1"]  # the report's page is in the frame
+    session = seen["session"]
+    assert session["title"] == f"Session {SESSION}"
+    assert session["rows"] == payload  # oldest first
+    assert (session["facts"]["Runs"], session["facts"]["Tokens"]) == ("2", "282")
+    assert seen["backTo"] == [f"/runs/{payload[0]}", "/"]
+
+    # The diff of two ticked runs, the compare of two filter sets (reloaded: still there).
+    a, b = tasks["brief-traces"], tasks["brief-tokens"]
+    assert seen["diff"]["url"] == f"/diff?a={a}&b={b}"
+    assert seen["diff"]["firstDivergence"].startswith("First divergence: step 1")
+    assert [r["id"] for r in seen["filtered"]["rows"]] == [a]
+    assert seen["filtered"]["url"] == "/?task=brief-traces"
+    assert seen["compare"]["url"] == "/compare?a=task%3Dbrief-traces&b=task%3Dbrief-tokens"
+    assert seen["compare"]["sides"] == "Atask = brief-tracesBtask = brief-tokens"
+
+    # The restart: "reconnecting…", then live again, the next run in the list, no reload.
+    assert "reconnecting…" in seen["statuses"] and seen["statuses"][-1] == "live"
+    assert seen["afterRestart"]["marker"] is True
+    assert seen["afterRestart"]["runs"] == 6
+    assert seen["unknown"] == {"text": f"No run has the trace id {'0' * 32}.", "back": "/"}
+
+    # Nothing from elsewhere, no error, no script of the data ran.
+    assert seen["foreignRequests"] == []
+    expected_network = ("restart", "unknown")  # the collector gone a moment; the 404 asked for
+    assert [e for e in seen["consoleErrors"] if e["stage"] not in expected_network] == []
+    assert seen["pageErrors"] == []
+    assert not any(
+        view["pwned"] for view in (runs, run, run["report"], session, seen["afterRestart"])
+    )
