@@ -29,21 +29,21 @@ export function runRow(summary, selection) {
       title: `Session ${summary.session_id}` }, summary.session_id)
     : h("span", { class: "muted" }, "–");
   return h("div", { class: `row status-${status}`, role: "row", dataset: { traceId: id, status } },
-    h("span", { class: "cell c-select" }, box),
-    h("span", { class: "cell c-status" },
+    h("span", { role: "cell", class: "cell c-select" }, box),
+    h("span", { role: "cell", class: "cell c-status" },
       badge(status, status === "error" && summary.error_count ? `(${summary.error_count})` : "")),
-    h("span", { class: "cell c-run" },
+    h("span", { role: "cell", class: "cell c-run" },
       h("a", { class: "clip run-name", href: `/runs/${encodeURIComponent(id)}`,
         title: `${name}\ntrace ${id}${summary.service ? `\nservice ${summary.service}` : ""}` }, name)),
-    h("span", { class: "cell c-started", title: summary.start || "" }, when(summary.start)),
-    h("span", { class: "cell c-duration num" }, duration(summary.duration_s)),
-    clipped("span", agents(run), { class: "cell c-agents" }),
-    h("span", { class: "cell c-tokens num",
+    h("span", { role: "cell", class: "cell c-started", title: summary.start || "" }, when(summary.start)),
+    h("span", { role: "cell", class: "cell c-duration num" }, duration(summary.duration_s)),
+    clipped("span", agents(run), { role: "cell", class: "cell c-agents" }),
+    h("span", { role: "cell", class: "cell c-tokens num",
       title: run && run.tokens_complete === false ? "Some LLM calls reported no token usage" : null },
     tokens(run)),
-    h("span", { class: "cell c-cost num" }, cost(run ? run.cost_usd : null)),
-    h("span", { class: "cell c-session" }, session),
-    clipped("span", summary.task_id || "–", { class: "cell c-task" }),
+    h("span", { role: "cell", class: "cell c-cost num" }, cost(run ? run.cost_usd : null)),
+    h("span", { role: "cell", class: "cell c-session" }, session),
+    clipped("span", summary.task_id || "–", { role: "cell", class: "cell c-task" }),
   );
 }
 
