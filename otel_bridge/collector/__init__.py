@@ -36,7 +36,7 @@ from ._config import (
 )
 from ._http_app import HEALTH_PATH, AppParts, Extension
 from ._live import LiveTraces
-from ._query_api import error, list_params, run_body
+from ._query_api import error, list_params, run_body, trace_page
 from ._runs import RunCache, RunLimits
 from ._server import Collector, serve
 from ._store import SpanStore, TracePage, TraceSummary
@@ -67,4 +67,5 @@ __all__ = [
     "run_body",
     "serve",
     "token_matches",
+    "trace_page",
 ]

@@ -3,10 +3,10 @@
 The writer tells ``touch`` which traces a commit added spans to, and the store tells
 ``changed`` which runs it derived; both only update in-memory sets under a lock, on the
 writer's (or the facts') thread. Everything else happens off that path, and only while an
-event stream is connected: ``subscribe`` starts one task on the server's event loop that waits
-for a change, lets more gather for ``COALESCE_S``, reads the changed traces' summaries in one
-query (on a worker thread) and hands them to every subscriber. With no subscriber nothing is
-gathered and no task runs.
+event stream is connected: the first ``subscribe`` starts one task on the server's event
+loop that waits for a change, lets more gather for ``COALESCE_S``, reads the changed traces'
+summaries in one query (on a worker thread) and hands them to every subscriber. With no
+subscriber nothing is gathered and no task runs.
 
 A trace is *open* while it has spans but no root span, or got spans in the last
 ``OPEN_WINDOW_S`` seconds (late children of an ended run still arriving).
@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ._store import SpanStore
@@ -105,28 +105,31 @@ class LiveTraces:
 
     # ---- the event stream --------------------------------------------------------------------
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        """Summaries of the traces that change from now on, until ``close`` (or the caller
-        stops reading)."""
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        """A queue of the summaries of the traces that change from now on; None ends it (the
+        server stops, or the subscriber fell ``QUEUE_MAX`` events behind). Call on the
+        server's event loop; ``unsubscribe`` when done."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_MAX)
         with self._lock:
             if self._closed:
-                return
+                queue.put_nowait(None)
+                return queue
             self._subscribers.append(queue)
             if self._task is None:
                 self._loop = asyncio.get_running_loop()
                 self._wake = asyncio.Event()
                 self._task = self._loop.create_task(self._drain())
-        try:
-            while (summary := await queue.get()) is not None:
-                yield summary
-        finally:
-            with self._lock:
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """Stop sending to this queue (on the server's event loop)."""
+        with self._lock:
+            if queue in self._subscribers:
                 self._subscribers.remove(queue)
-                if not self._subscribers:
-                    self._dirty.clear()
-                    if self._wake is not None:
-                        self._wake.set()  # on the loop: the drain sees nobody and ends
+            if not self._subscribers:
+                self._dirty.clear()
+                if self._wake is not None:
+                    self._wake.set()  # the drain sees nobody and ends
 
     def close(self) -> None:
         """End every stream (the server is stopping)."""

@@ -54,7 +54,7 @@ from ._runs import RunCache, RunLimits, RunTooLarge, check_span_count, derive_ru
 from ._store import SpanStore
 from ._traces import RunFacts, TraceStatus
 
-__all__ = ["error", "list_params", "query_routes", "run_body"]
+__all__ = ["error", "list_params", "query_routes", "run_body", "trace_page"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,17 +78,9 @@ def query_routes(
 
     def list_traces(request: Request) -> Response:
         try:
-            params = list_params(request.query_params)
-            if params.pop("open"):
-                params["open_ids"] = live.recent_ids()
-            if any(params[name] is not None for name in ("session", "task", "text")):
-                _label_runs(store, params["start_ns"], params["end_ns"])
-            page = store.list_traces(**params)
+            return JSONResponse(trace_page(store, live, request.query_params))
         except ValueError as exc:  # BadParameter, or a cursor that is not one of ours
             return error(400, str(exc))
-        return JSONResponse(
-            {"traces": [live.to_dict(t) for t in page.traces], "next_cursor": page.next_cursor}
-        )
 
     def get_trace(request: Request) -> Response:
         trace_id = _trace_id(request)
@@ -149,6 +141,17 @@ def query_routes(
         Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
         Route("/api/spans", spans_of_traces, methods=["GET"]),
     ]
+
+
+def trace_page(store: SpanStore, live: LiveTraces, query: Any) -> dict[str, Any]:
+    """The ``/api/traces`` answer to a query string; ValueError (BadParameter) for a bad one."""
+    params = list_params(query)
+    if params.pop("open"):
+        params["open_ids"] = live.recent_ids()
+    if any(params[name] is not None for name in ("session", "task", "text")):
+        _label_runs(store, params["start_ns"], params["end_ns"])
+    page = store.list_traces(**params)
+    return {"traces": [live.to_dict(t) for t in page.traces], "next_cursor": page.next_cursor}
 
 
 def run_body(store: SpanStore, runs: RunCache, limits: RunLimits, trace_id: str) -> bytes | None:

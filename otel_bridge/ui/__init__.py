@@ -1,19 +1,45 @@
-"""The web UI: pages served by the collector (``collector_ui``) or over any span source.
+"""The web UI: pages and the query API they read, on the collector or over any span source.
 
-``collector_ui`` is the collector's ``extension``: it adds the pages, their assets and the
-login form (``_pages``) to the collector's HTTP app, beside the query API the pages read.
+``collector_ui`` is the collector's ``extension``: it adds to the collector's HTTP app the
+pages, their assets and the login form (``_pages``), the routes the pages read beside the
+collector's own query API (``_api``: a session, a run's report, diff, compare, over a
+``RunReader``) and the live event stream (``_events``). ``source_app`` serves the same UI
+read-only over any ``SpanSource`` (``otel-bridge ui SOURCE``).
 """
 
 from __future__ import annotations
 
-from ..collector import AppParts, CollectorConfig, LiveTraces, RunCache, SpanStore
+from ..collector import (
+    AppParts,
+    CollectorConfig,
+    LiveTraces,
+    RunCache,
+    RunLimits,
+    SpanStore,
+)
+from ._api import api_routes, session_json
+from ._events import Feed, StillFeed, events_route, new_server_id
 from ._pages import PUBLIC_PATHS, is_page, page_routes
+from ._reader import RunReader, StoreReader
 
-__all__ = ["collector_ui"]
+__all__ = [
+    "Feed",
+    "RunReader",
+    "StillFeed",
+    "StoreReader",
+    "collector_ui",
+    "session_json",
+]
 
 
 def collector_ui(
     store: SpanStore, runs: RunCache, live: LiveTraces, config: CollectorConfig
 ) -> AppParts:
     """The web UI on the collector's HTTP port (``Collector(extension=collector_ui)``)."""
-    return AppParts(page_routes(config.token), PUBLIC_PATHS, is_page)
+    reader = StoreReader(store, runs, live, RunLimits(config.max_run_spans, config.max_run_depth))
+    routes = [
+        events_route(new_server_id(), live, live=True),
+        *api_routes(reader),
+        *page_routes(config.token),  # last: it answers every path no other route took
+    ]
+    return AppParts(routes, PUBLIC_PATHS, is_page)
