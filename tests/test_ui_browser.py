@@ -1,8 +1,9 @@
 """The collector's web UI in the system's headless Chromium, while runs arrive.
 
 A real ``otel-bridge collector serve`` with a token; the MASEval benchmark example
-(examples/maseval_benchmark.py) exports its three runs to it over OTLP/HTTP, and two LlamaIndex
-runs of one session carry HTML and scripts in their names and contents. The driver
+(examples/maseval_benchmark.py) exports its three runs to it over OTLP/HTTP, twice (services
+``brief-v1`` and ``brief-v2``), and two LlamaIndex runs of one session carry HTML and scripts in
+their names and contents. The driver
 (``tests/browser/inspect_ui.mjs``, playwright-core on ``/usr/bin/chromium``) watches the runs page
 while they arrive: the token form keeps it out until the right token, rows appear without a
 reload with the runs' tokens, a run's page shows its report, its session lists its runs oldest
@@ -112,13 +113,13 @@ class Served:
         self.process.stderr.close()
 
 
-def run_benchmark(url: str) -> dict[str, str]:
+def run_benchmark(url: str, service: str) -> dict[str, str]:
     """The example run as a person would, exporting to the collector: task id -> trace id."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(
         OTEL_EXPORTER_OTLP_ENDPOINT=url,
         OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{TOKEN}",
-        OTEL_SERVICE_NAME="ResearchBriefBenchmark",
+        OTEL_SERVICE_NAME=service,
     )
     done = subprocess.run(
         [sys.executable, str(EXAMPLE)], capture_output=True, text=True, env=env, timeout=300
@@ -172,8 +173,11 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
     driver = Driver(served.url, shots)
     try:
         assert driver.hear() == {"stage": "ready"}
-        tasks = run_benchmark(served.url)
-        sent = {trace_id: now_ms() for trace_id in tasks.values()}
+        sent = {}
+        tasks = run_benchmark(served.url, "brief-v1")
+        sent.update(dict.fromkeys(tasks.values(), now_ms()))
+        again = run_benchmark(served.url, "brief-v2")
+        sent.update(dict.fromkeys(again.values(), now_ms()))
         payload = []
         for topic in ("tracing", "metrics"):
             payload.append(await payload_run(llm, served.url, topic))
@@ -183,7 +187,7 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
                 "runs": sent,
                 "payload": payload,
                 "diff": [tasks["brief-traces"], tasks["brief-tokens"]],
-                "tasks": ["brief-traces", "brief-tokens"],
+                "compare": [["q", "brief-v1"], ["q", "brief-v2"]],
             }
         )
         assert driver.hear() == {"stage": "restart"}
@@ -207,13 +211,13 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
     # The runs appeared while the page stayed open, with their figures.
     runs = seen["runs"]
     assert runs["marker"] is True  # never reloaded
-    assert runs["runs"] == 5 and runs["counts"] == "5 runs · 0 with errors · 0 open"
+    assert runs["runs"] == 8 and runs["counts"] == "8 runs · 0 with errors · 0 open"
     assert {r["id"] for r in runs["rows"]} == set(sent)
     by_id = {r["id"]: r for r in runs["rows"]}
-    assert {task: by_id[i]["cells"]["tokens"] for task, i in tasks.items()} == TASK_TOKENS
-    assert {task: by_id[i]["cells"]["agents"] for task, i in tasks.items()} == dict.fromkeys(
-        tasks, "researcher, writer"
-    )
+    for benchmark in (tasks, again):
+        assert {task: by_id[i]["cells"]["tokens"] for task, i in benchmark.items()} == TASK_TOKENS
+        assert {by_id[i]["cells"]["task"] for i in benchmark.values()} == set(TASK_TOKENS)
+        assert {by_id[i]["cells"]["agents"] for i in benchmark.values()} == {"researcher, writer"}
     for trace_id in payload:
         cells = by_id[trace_id]["cells"]
         assert (cells["run"], cells["agents"], cells["tokens"]) == (
@@ -239,15 +243,15 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
     a, b = tasks["brief-traces"], tasks["brief-tokens"]
     assert seen["diff"]["url"] == f"/diff?a={a}&b={b}"
     assert seen["diff"]["firstDivergence"].startswith("First divergence: step 1")
-    assert [r["id"] for r in seen["filtered"]["rows"]] == [a]
-    assert seen["filtered"]["url"] == "/?task=brief-traces"
-    assert seen["compare"]["url"] == "/compare?a=task%3Dbrief-traces&b=task%3Dbrief-tokens"
-    assert seen["compare"]["sides"] == "Atask = brief-tracesBtask = brief-tokens"
+    assert {r["id"] for r in seen["filtered"]["rows"]} == set(tasks.values())
+    assert seen["filtered"]["url"] == "/?q=brief-v1"
+    assert seen["compare"]["url"] == "/compare?a=q%3Dbrief-v1&b=q%3Dbrief-v2"
+    assert seen["compare"]["sides"] == "Aq = brief-v1Bq = brief-v2"
 
     # The restart: "reconnecting…", then live again, the next run in the list, no reload.
     assert "reconnecting…" in seen["statuses"] and seen["statuses"][-1] == "live"
     assert seen["afterRestart"]["marker"] is True
-    assert seen["afterRestart"]["runs"] == 6
+    assert seen["afterRestart"]["runs"] == 9
     assert seen["unknown"] == {"text": f"No run has the trace id {'0' * 32}.", "back": "/"}
 
     # Nothing from elsewhere, no error, no script of the data ran.

@@ -5,7 +5,7 @@
 // A conversation over stdin/stdout, one JSON object a line. The driver signs in through the
 // token form (a wrong token first), opens the runs page and says {"stage": "ready"}; the test
 // sends runs and answers {"runs": {trace_id: sent_ms, ...}, "payload": [ids], "diff": [a, b],
-// "tasks": [t1, t2]}. The driver watches the rows appear (without a reload), opens a run, its
+// "compare": [[field, value], [field, value]]}. The driver watches the rows appear (without a reload), opens a run, its
 // session, goes back, diffs two runs, compares two filter sets, then says {"stage": "restart"};
 // the test restarts the collector on the same port and sends one more run ({"runs": {...}}).
 // The last line is {"stage": "done", ...what was seen}: rows, counts, texts, the times rows
@@ -111,10 +111,13 @@ try {
   const seen = await until("every run's row", () => page.evaluate((want) =>
     want.every((id) => id in window.__seen) && window.__seen, ids));
   out.appearedAfterMs = Object.fromEntries(ids.map((id) => [id, seen[id] - sent.runs[id]]));
-  // Counts and figures fill in as the collector derives the runs.
-  out.runs = await until("every run derived", async () => {
+  // Counts and figures fill in as the collector derives the runs; runs just sent are open
+  // for a few seconds, then ended.
+  out.sawOpen = false;
+  out.runs = await until("every run derived and ended", async () => {
     const view = await runsView(page);
-    return view.runs === ids.length && view.rows.every((r) => r.cells.tokens !== "–") && view;
+    out.sawOpen ||= view.rows.some((r) => r.status === "open");
+    return view.runs === ids.length && view.rows.every((r) => r.cells.tokens !== "–" && r.status !== "open") && view;
   });
   await shot(page, "runs");
   await page.setViewportSize({ width: 800, height: 800 });
@@ -180,14 +183,16 @@ try {
   stage = "compare";
   await page.goto(`${base}/`); // a fresh load of the runs page, as a shared link would be
   await page.waitForSelector(".layer .row");
-  const [t1, t2] = sent.tasks;
-  await page.fill("input[name=task]", t1);
-  await page.waitForURL(new RegExp(`task=${t1}`));
-  await until("the filtered rows", async () => (await runsView(page)).rows.every((r) => r.cells.task === t1));
+  const [[f1, v1], [f2, v2]] = sent.compare;
+  const before = (await runsView(page)).runs;
+  await page.fill(`input[name=${f1}]`, v1);
+  await page.waitForURL(new RegExp(`${f1}=${v1}`));
+  await until("the filtered rows", async () => (await runsView(page)).runs < before);
   out.filtered = await runsView(page);
   await page.click("text=Use these filters as A");
-  await page.fill("input[name=task]", t2);
-  await page.waitForURL(new RegExp(`task=${t2}`));
+  await page.fill(`input[name=${f1}]`, "");
+  await page.fill(`input[name=${f2}]`, v2);
+  await page.waitForURL(new RegExp(`${f2}=${v2}`));
   await page.click("text=Compare A with these filters");
   await page.waitForURL(/\/compare\?/);
   await frameWith(page, "/api/compare", "table");

@@ -44,12 +44,18 @@ export function tokens(run) {
   return (run.tokens_complete === false ? "≥" : "") + INTEGER.format(run.total_tokens);
 }
 
-/** $0.0123 (four significant digits below a cent), "–" when unknown. */
+/** $0.0123, $0.00026, $0.000021 (short enough for a column), "–" when unknown. */
 export function cost(usd) {
   if (usd === null || usd === undefined) return "–";
   if (usd === 0) return "$0";
-  if (usd < 0.01) return `$${usd.toPrecision(3)}`;
-  return `$${usd.toFixed(usd < 100 ? 4 : 2)}`;
+  if (usd < 0.000001) return "<$0.000001";
+  if (usd < 0.01) return `$${Number(usd.toPrecision(2)).toFixed(6).replace(/0+$/, "")}`;
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}
+
+/** The exact cost, for a title ("$0.0002553 (USD)"). */
+export function exactCost(usd) {
+  return usd === null || usd === undefined ? null : `$${usd} (USD)`;
 }
 
 /** 0.42 s, 12.3 s, 4 m 05 s, 2 h 03 m. */

@@ -8,7 +8,7 @@ export const SINCE = [
 ];
 const SINCE_MS = { "15m": 9e5, "1h": 36e5, "24h": 864e5, "7d": 6048e5 };
 const TEXT = [
-  ["q", "Search", "name, id, agent, task…"], ["agent", "Agent", "agent name"],
+  ["q", "Search", "name, agent, task…"], ["agent", "Agent", "agent"],
   ["session", "Session", "session id"], ["task", "Task", "task id"],
 ];
 export const KEYS = ["since", "start", "end", "status", "agent", "session", "task", "q"];

@@ -1,6 +1,6 @@
 // A run's page ("/runs/{trace_id}"): its facts and its report, which grows while the run does.
 import * as api from "./api.js";
-import { agents, badge, clipped, cost, duration, h, statusOf, tokens, when } from "./dom.js";
+import { agents, badge, clipped, cost, duration, exactCost, h, statusOf, tokens, when } from "./dom.js";
 import { subscribe } from "./live.js";
 import { failed, notFound } from "./missing.js";
 import { backLink, facts, frame } from "./pagehead.js";
@@ -36,7 +36,7 @@ export function render(main, traceId) {
       facts([
         ["Agents", agents(run)],
         ["Tokens", tokens(run), run && run.tokens_complete === false ? "Some LLM calls reported no token usage" : null],
-        ["Cost", cost(run ? run.cost_usd : null)],
+        ["Cost", cost(run ? run.cost_usd : null), exactCost(run && run.cost_usd)],
         ["Duration", duration(summary.duration_s)],
         ["Started", when(summary.start), summary.start],
         ["Spans", String(summary.span_count)],

@@ -1,5 +1,5 @@
 // One run as a row of the runs list and of a session's list: the same cells everywhere.
-import { agents, badge, clipped, cost, duration, h, statusOf, tokens, when } from "./dom.js";
+import { agents, badge, clipped, cost, duration, exactCost, h, statusOf, tokens, when } from "./dom.js";
 
 export const COLUMNS = [
   ["select", ""], ["status", "Status"], ["run", "Run"], ["started", "Started"],
@@ -41,7 +41,8 @@ export function runRow(summary, selection) {
     h("span", { role: "cell", class: "cell c-tokens num",
       title: run && run.tokens_complete === false ? "Some LLM calls reported no token usage" : null },
     tokens(run)),
-    h("span", { role: "cell", class: "cell c-cost num" }, cost(run ? run.cost_usd : null)),
+    h("span", { role: "cell", class: "cell c-cost num", title: exactCost(run && run.cost_usd) },
+      cost(run ? run.cost_usd : null)),
     h("span", { role: "cell", class: "cell c-session" }, session),
     clipped("span", summary.task_id || "–", { role: "cell", class: "cell c-task" }),
   );

@@ -1,6 +1,6 @@
 // A session's page ("/sessions/{id}"): its runs oldest first (turns, repetitions) and totals.
 import * as api from "./api.js";
-import { clipped, cost, duration, h } from "./dom.js";
+import { clipped, cost, duration, exactCost, h } from "./dom.js";
 import { subscribe } from "./live.js";
 import { failed, notFound } from "./missing.js";
 import { navigate } from "./nav.js";
@@ -29,7 +29,7 @@ export function render(main, sessionId) {
           ["Runs", INTEGER.format(t.runs)],
           ["Tokens", (t.tokens_complete === false ? "≥" : "") + INTEGER.format(t.total_tokens || 0),
             t.tokens_complete === false ? "Some LLM calls reported no token usage" : null],
-          ["Cost", cost(t.cost_usd)],
+          ["Cost", cost(t.cost_usd), exactCost(t.cost_usd)],
           ["Duration", duration(t.duration_s), "The runs' durations added up"],
           ["Errors", INTEGER.format(t.errors)],
         ]),
