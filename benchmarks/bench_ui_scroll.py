@@ -111,7 +111,9 @@ def measure(runs: int) -> dict[str, Any]:
             done = subprocess.run(
                 ["node", str(DRIVER), url], capture_output=True, text=True, timeout=900, check=True
             )
-            return dict(json.loads(done.stdout))
+            seen = dict(json.loads(done.stdout))
+            seen["load"] = os.getloadavg()[0]
+            return seen
         finally:
             os.kill(process.pid, signal.SIGTERM)
             process.wait(30)
@@ -123,7 +125,8 @@ def table(runs: int, seen: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"{runs:,} runs in the collector, the runs page at 1280x900 in headless Chromium "
-            "(software rendering, 2 shared cores); 600 frames scrolling 360 px each.",
+            "(software rendering, 2 shared cores, load average "
+            f"{seen['load']:.1f} when measured); 600 frames scrolling 360 px each.",
             "",
             "| first rows | every run loaded | frame ms p50 / p95 / max | frames > 50 ms "
             "| rows in the DOM (most) | DOM nodes (most) |",

@@ -316,7 +316,7 @@ async function uiScreenshots() {
         await sleep(300);
         await page.screenshot({ path: join(DOCS, `ui-${name}.png`) });
       };
-      const settled = (path) => page.frames().find((f) => new URL(f.url()).pathname === path);
+      const settled = (path) => page.frames().find((f) => new URL(f.url(), url).pathname === path);
       const frame = async (path, selector) => {
         for (let i = 0; i < 300 && !settled(path); i++) await sleep(100);
         await settled(path).waitForSelector(selector);

@@ -1,7 +1,7 @@
 // The diff page ("/diff?a=&b=") and the compare page ("/compare?a=&b="): the query API's own
 // HTML pages in a frame, under a header that says what is compared.
 import * as api from "./api.js";
-import { h } from "./dom.js";
+import { h, when } from "./dom.js";
 import { describe } from "./filters.js";
 import { notFound } from "./missing.js";
 import { backLink, frame } from "./pagehead.js";
@@ -18,7 +18,9 @@ export function renderDiff(main) {
   let left = false;
   const runLink = (label, id, summary) => h("span", { class: "side" }, h("b", {}, label),
     h("a", { class: "clip", href: `/runs/${encodeURIComponent(id)}`, title: `trace ${id}` },
-      summary && summary.root_name ? summary.root_name : id));
+      summary && summary.root_name ? summary.root_name : id),
+    summary ? h("span", { class: "muted clip" },
+      [summary.task_id, when(summary.start)].filter(Boolean).join(" · ")) : null);
   const head = h("div", { class: "page-head" },
     h("div", { class: "title-line" }, backLink(), h("h1", {}, "Diff of two runs")));
   main.replaceChildren(h("section", { class: "page frame-page" }, head));

@@ -15,6 +15,7 @@ export class RunList {
     this.rows = [];
     this.more = false;
     this.drawn = null;
+    this.built = new Map(); // trace id -> {summary, el, top}: the rows in the DOM
     this.layer = h("div", { class: "layer", role: "rowgroup" });
     this.spacer = h("div", { class: "spacer" }, this.layer);
     this.footer = h("div", { class: "list-footer", "aria-live": "polite" });
@@ -69,6 +70,10 @@ export class RunList {
   /** Redraw the rows in view (`changed`: the data changed, not only the scroll position). */
   draw(changed = false) {
     if (changed) this.drawn = null;
+    if (changed === "all") { // e.g. the selection changed: every checkbox
+      for (const entry of this.built.values()) entry.el.remove();
+      this.built.clear();
+    }
     if (this.pending) return;
     this.pending = requestAnimationFrame(() => {
       this.pending = null;
@@ -86,10 +91,32 @@ export class RunList {
     this.footer.textContent = this.more ? "Loading older runs…" : "";
     if (!this.drawn || this.drawn[0] !== first || this.drawn[1] !== last) {
       this.drawn = [first, last];
-      this.layer.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
-      this.layer.replaceChildren(...this.rows.slice(first, last).map((r) => runRow(r, this.selection)));
+      this.place(first, last);
     }
     if (this.more && last >= n - LOAD_AHEAD) this.loadMore();
+  }
+
+  // Rows that stay in view are kept (moved if their place changed), rows that come into view
+  // are built, rows that leave are removed; the DOM keeps the list's order.
+  place(first, last) {
+    const kept = new Map();
+    for (let i = first; i < last; i++) {
+      const r = this.rows[i];
+      let entry = this.built.get(r.trace_id);
+      if (!entry || entry.summary !== r) entry = { summary: r, el: runRow(r, this.selection), top: -1 };
+      if (entry.top !== i) {
+        entry.el.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
+        entry.top = i;
+      }
+      kept.set(r.trace_id, entry);
+    }
+    for (const [id, entry] of this.built) if (kept.get(id) !== entry) entry.el.remove();
+    let at = this.layer.firstChild;
+    for (const { el } of kept.values()) {
+      if (el === at) at = at.nextSibling;
+      else this.layer.insertBefore(el, at);
+    }
+    this.built = kept;
   }
 
   /** Stop watching the list's size (the page is left). */

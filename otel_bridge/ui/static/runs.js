@@ -21,7 +21,7 @@ export function render(main) {
   let loading = false;
   let pushed = true; // the URL's history entry was made for a finished edit
 
-  const selection = new Selection(() => { list.draw(true); paintTools(); });
+  const selection = new Selection(() => { list.draw("all"); paintTools(); });
   const list = new RunList(selection, () => loadMore());
   const counts = h("p", { class: "counts", "aria-live": "polite" });
   const message = h("div", { class: "empty", hidden: true });
