@@ -63,7 +63,7 @@ def test_the_commands_are_described_by_whole_sentences() -> None:
     # each description ends its sentence before the next command starts
     entries = re.split(r"\n  (?=\S)", "\n" + commands.rstrip())[1:]
     assert [entry.split()[0] for entry in entries] == [
-        *("collector", "compare", "demo", "derive", "diff", "export", "report", "traces")
+        *("collector", "compare", "demo", "derive", "diff", "export", "report", "traces", "ui")
     ]
     assert all(entry.rstrip().endswith(".") for entry in entries)
 

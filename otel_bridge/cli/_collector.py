@@ -141,12 +141,13 @@ def serve_command(
     """Receive OTLP traces, store them and show them (web UI at /) until Ctrl-C.
 
     \b
-    Web UI     GET /                           runs, a run, a session, diff, compare
     OTLP/HTTP  POST /v1/traces             protobuf or JSON, gzip allowed
     OTLP/gRPC  TraceService/Export
-    Query API  GET /api/traces?service=&status=ok|error&start=&end=&limit=&cursor=
+    Query API  GET /api/traces?status=&agent=&q=&session=&start=&limit=&cursor=
                GET /api/traces/{trace_id}/spans  OTLP/JSON (protobuf by Accept)
                GET /api/traces/{trace_id}/run    derived RunTrace JSON
+               and more: the README's "Query API"
+    Web UI     GET /  runs, a run, a session, diff, compare; live
     Read a run back with: otel-bridge derive http://HOST:HTTP_PORT --trace-id ID
     """
     config = CollectorConfig(

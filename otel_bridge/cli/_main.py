@@ -42,6 +42,7 @@ from ._options import (
 from ._prices import prices_option
 from ._progress import progress
 from ._report import report
+from ._ui import ui
 
 __all__ = ["main"]
 
@@ -219,6 +220,7 @@ main.add_command(demo)
 main.add_command(collector)
 main.add_command(diff)
 main.add_command(compare)
+main.add_command(ui)
 
 if __name__ == "__main__":
     main()

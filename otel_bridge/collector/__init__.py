@@ -32,6 +32,7 @@ from ._config import (
     DEFAULT_HTTP_PORT,
     TOKEN_ENV,
     CollectorConfig,
+    check_token,
     is_loopback,
 )
 from ._http_app import HEALTH_PATH, AppParts, Extension
@@ -40,6 +41,7 @@ from ._query_api import error, list_params, run_body, trace_page
 from ._runs import RunCache, RunLimits
 from ._server import Collector, serve
 from ._store import SpanStore, TracePage, TraceSummary
+from ._traces import decode_cursor, encode_cursor
 
 __all__ = [
     "COOKIE_NAME",
@@ -60,7 +62,10 @@ __all__ = [
     "TokenAuth",
     "TracePage",
     "TraceSummary",
+    "check_token",
     "cookie_value",
+    "decode_cursor",
+    "encode_cursor",
     "error",
     "is_loopback",
     "list_params",

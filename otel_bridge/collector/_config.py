@@ -21,6 +21,7 @@ __all__ = [
     "TOKEN_ENV",
     "CollectorConfig",
     "Synchronous",
+    "check_token",
     "is_loopback",
 ]
 
@@ -95,7 +96,7 @@ class CollectorConfig:
         if self.http_port is None and self.grpc_port is None:
             raise ConfigError("enable at least one receiver (HTTP or gRPC)")
         if self.token is not None:
-            _check_token(self.token)
+            check_token(self.token)
         for name in (
             "max_body_bytes",
             "max_pending_bytes",
@@ -128,7 +129,7 @@ class CollectorConfig:
             )
 
 
-def _check_token(token: str) -> None:
+def check_token(token: str) -> None:
     """A token that an ``Authorization`` header can carry, or ConfigError (never echoing it)."""
     if not token.strip():
         raise ConfigError("the token must not be empty")

@@ -21,14 +21,19 @@ from ._api import api_routes, session_json
 from ._events import Feed, StillFeed, events_route, new_server_id
 from ._pages import PUBLIC_PATHS, is_page, page_routes
 from ._reader import RunReader, StoreReader
+from ._source_app import SourceUI, source_app
+from ._source_reader import SourceReader
 
 __all__ = [
     "Feed",
     "RunReader",
+    "SourceReader",
+    "SourceUI",
     "StillFeed",
     "StoreReader",
     "collector_ui",
     "session_json",
+    "source_app",
 ]
 
 

@@ -24,6 +24,7 @@ from ..errors import (
     BadParameter,
     ConfigError,
     RunTooLarge,
+    SourceError,
     SpanFormatError,
     StoreError,
     TraceIdError,
@@ -122,16 +123,19 @@ def api_routes(reader: RunReader) -> list[BaseRoute]:
         """Faults of the source (gone, failing) answer 503 in the request's format."""
 
         def endpoint(request: Request) -> Response:
+            as_html = request.query_params.get("format") == "html" or (
+                request.url.path.endswith("/report")
+            )
             try:
                 return handler(request)
             except StoreError:
                 raise  # the collector's own 503
-            except Exception as exc:  # a source that went away or answers nonsense
+            except SourceError as exc:  # a source that went away or fails
+                logger.warning("otel-bridge ui: %s: %s", request.url.path, exc)
+                return _fail(as_html, 503, f"The source cannot be read: {exc}")
+            except Exception as exc:  # a source that answers nonsense
                 logger.exception("otel-bridge ui: %s failed", request.url.path)
-                as_html = request.query_params.get("format") == "html" or (
-                    request.url.path.endswith("/report")
-                )
-                return _fail(as_html, 503, f"The spans could not be read: {exc}")
+                return _fail(as_html, 503, f"The source cannot be read: {exc!r}")
 
         return endpoint
 
