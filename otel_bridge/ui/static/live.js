@@ -71,7 +71,7 @@ function emit(event, data) {
 const WORDS = {
   connecting: ["connecting…", "Connecting to the collector's live updates"],
   live: ["live", "New runs and spans show up as they arrive"],
-  static: ["not live", "A read-only source: reload to see changes"],
+  static: ["read-only", "A read-only source (a file, Phoenix, Jaeger…): reload to see new runs"],
   reconnecting: ["reconnecting…", "The collector does not answer; trying again"],
 };
 
