@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -157,6 +158,40 @@ async def payload_run(llm: ScriptedLLMServer, url: str, topic: str) -> str:
     return f"{root.get_span_context().trace_id:032x}"
 
 
+async def recorded_run(llm: ScriptedLLMServer, path: Path) -> str:
+    """A LlamaIndex run's spans written to an OTLP/JSON file (not sent); its trace id."""
+    llm.set_script([Reply(content="Noted.", usage=Usage(40, 4))])
+    agent = FunctionAgent(
+        name="note-taker", tools=[], llm=scripted_openai_llm(llm, include_usage=True)
+    )
+    telemetry = Telemetry(otlp_json_file=path, service_name="ui-tests")
+    try:
+        with telemetry.start_run("a run sent in two parts") as root:
+            await agent.run(user_msg="Take a note.")
+    finally:
+        telemetry.shutdown()
+    return f"{root.get_span_context().trace_id:032x}"
+
+
+def send_part(url: str, path: Path, roots: bool) -> None:
+    """POST the file's spans to the collector: its root spans only, or every other span."""
+    resource_spans = []
+    for line in path.read_text().splitlines():
+        for rs in json.loads(line)["resourceSpans"]:
+            scopes = [
+                {**ss, "spans": [s for s in ss["spans"] if (not s.get("parentSpanId")) == roots]}
+                for ss in rs["scopeSpans"]
+            ]
+            resource_spans.append({**rs, "scopeSpans": [ss for ss in scopes if ss["spans"]]})
+    request = urllib.request.Request(
+        f"{url}/v1/traces",
+        json.dumps({"resourceSpans": resource_spans}).encode(),
+        {"content-type": "application/json", "authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+
+
 def now_ms() -> float:
     return time.time() * 1000
 
@@ -194,6 +229,14 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
         served.restart()
         late = await payload_run(llm, served.url, "logs")
         driver.say({"runs": {late: now_ms()}})
+        assert driver.hear() == {"stage": "grow"}
+        parts = tmp_path / "parts.otlp.json"
+        grow = await recorded_run(llm, parts)
+        send_part(served.url, parts, roots=False)
+        driver.say({"grow": grow})
+        assert driver.hear() == {"stage": "grown"}
+        send_part(served.url, parts, roots=True)
+        driver.say({})
         seen = driver.hear()
     finally:
         driver.close()
@@ -253,6 +296,13 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
     assert seen["afterRestart"]["marker"] is True
     assert seen["afterRestart"]["runs"] == 9
     assert seen["unknown"] == {"text": f"No run has the trace id {'0' * 32}.", "back": "/"}
+
+    # A run without its root span yet: "in progress", then its root arrives: ended, reloaded.
+    grown = seen["grow"]
+    assert grown["before"]["state"] == "in progress: the report grows as spans arrive"
+    assert grown["after"]["state"] == "ended" and grown["after"]["marker"] is True
+    assert int(grown["after"]["spans"]) == int(grown["before"]["spans"]) + 1
+    assert grown["reports"] >= 2  # the report was loaded, then loaded again
 
     # Nothing from elsewhere, no error, no script of the data ran.
     assert seen["foreignRequests"] == []

@@ -227,6 +227,31 @@ try {
   await page.goto(`${base}/runs/${"0".repeat(32)}`);
   await page.waitForSelector("[data-missing]");
   out.unknown = { text: await page.textContent("[data-missing] .lead"), back: await page.getAttribute(".back", "href") };
+
+  // 8. A run in progress: its page says so, then grows when the rest of its spans arrive.
+  stage = "grow";
+  say({ stage: "grow" });
+  const { grow } = await hear(); // a run whose root span has not arrived yet
+  let reports = 0;
+  page.on("framenavigated", (f) => {
+    if (new URL(f.url(), base).pathname === `/api/traces/${grow}/report`) reports += 1;
+  });
+  const facts = () => page.evaluate(() => ({
+    state: document.querySelector(".state").textContent,
+    spans: document.querySelector(".facts") && Array.from(document.querySelectorAll(".fact"))
+      .find((f) => f.querySelector("dt").textContent === "Spans").querySelector("dd").textContent,
+    marker: window.__marker === true,
+  }));
+  await page.goto(`${base}/runs/${grow}`);
+  await frameWith(page, `/api/traces/${grow}/report`, "h1");
+  await page.evaluate(() => { window.__marker = true; });
+  out.grow = { before: await facts() };
+  await shot(page, "run-open");
+  say({ stage: "grown" });
+  await hear(); // the root span was sent
+  await until("the run to end", async () => (await facts()).state === "ended", 60000);
+  out.grow.after = await facts();
+  out.grow.reports = reports;
 } finally {
   await browser.close();
 }
