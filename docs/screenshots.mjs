@@ -311,10 +311,10 @@ async function uiScreenshots() {
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      const shot = async (name) => {
+      const shot = async (name, height = 800) => {
         await page.mouse.move(1270, 790); // no row under the pointer
         await sleep(300);
-        await page.screenshot({ path: join(DOCS, `ui-${name}.png`) });
+        await page.screenshot({ path: join(DOCS, `ui-${name}.png`), clip: { x: 0, y: 0, width: 1280, height } });
       };
       const settled = (path) => page.frames().find((f) => new URL(f.url(), url).pathname === path);
       const frame = async (path, selector) => {
@@ -322,13 +322,14 @@ async function uiScreenshots() {
         await settled(path).waitForSelector(selector);
       };
       await page.goto(`${url}/login?next=%2F`);
-      await shot("login");
+      await shot("login", 340); // the form, not the empty page below it
       await page.fill("#token", UI_TOKEN);
       await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
       const total = 3 + 3 + runs.turns.length;
       await page.waitForFunction((n) => {
         const rows = Array.from(document.querySelectorAll(".layer .row"));
-        return rows.length === n && rows.every((r) => r.querySelector(".c-tokens").textContent !== "–")
+        return rows.length === n && rows.every((r) => r.querySelector(".c-tokens").textContent !== "–"
+          && r.dataset.status !== "open") // derived and ended
           && document.querySelector(".live-status").dataset.state === "live";
       }, total, { timeout: 60000 });
       await page.check(`[data-trace-id="${runs.v1["brief-traces"]}"] input`);
