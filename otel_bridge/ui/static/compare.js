@@ -29,8 +29,9 @@ export function renderDiff(main) {
     if (left) return;
     const gone = [[a, ra], [b, rb]].filter(([, r]) => r.status === "rejected" && r.reason.status !== 0);
     if (gone.length) {
+      const why = gone[0][1].reason;
       notFound(main, `No run has the trace id ${gone.map(([id]) => id).join(" nor ")}.`,
-        gone[0][1].reason.message);
+        why.status === 400 ? why.message : "");
       return;
     }
     const [sa, sb] = [ra.value, rb.value];

@@ -74,7 +74,7 @@ export function render(main, traceId) {
     } catch (err) {
       if (left) return;
       if (err.status === 404 || err.status === 400) {
-        notFound(main, `No run has the trace id ${traceId}.`, err.message);
+        notFound(main, `No run has the trace id ${traceId}.`, err.status === 400 ? err.message : "");
       } else failed(main, `Could not read the run: ${err.message}`);
       return;
     }

@@ -49,7 +49,7 @@ export function render(main, sessionId) {
     } catch (err) {
       if (left) return;
       if (err.status === 404 || err.status === 400) {
-        notFound(main, `No runs belong to a session ${sessionId}.`, err.message);
+        notFound(main, `No runs belong to a session ${sessionId}.`, err.status === 400 ? err.message : "");
       } else failed(main, `Could not read the session: ${err.message}`);
       return;
     }
