@@ -41,7 +41,8 @@ CHROMIUM = "/usr/bin/chromium"
 TOKEN = "ui-test-token-4f1c"
 PAYLOAD = '<script>window.__pwned = true</script><img src="x" onerror="window.__pwned = true">'
 SESSION = 'chat-<img src=x onerror="window.__pwned = true">'  # no "/": one path segment
-RUN_NAME = f"reply {PAYLOAD}"
+# Odd Unicode (a right-to-left override, a combining accent, an emoji) and a long tail.
+RUN_NAME = f"reply {PAYLOAD} \u202eodd\u202c e\u0301 \U0001f9ea " + " ".join(["long"] * 300)
 # Tokens of each task of the example, from its scripted server's usage.
 TASK_TOKENS = {"brief-handoffs": "1,735", "brief-tokens": "1,731", "brief-traces": "1,727"}
 
@@ -255,6 +256,7 @@ async def test_ui_watches_a_benchmark_live(llm: ScriptedLLMServer, tmp_path: Pat
     runs = seen["runs"]
     assert runs["marker"] is True  # never reloaded
     assert runs["runs"] == 8 and runs["counts"] == "8 runs · 0 with errors · 0 open"
+    assert runs["rowHeights"] == [36]  # a long name is cut on its line, not wrapped
     assert {r["id"] for r in runs["rows"]} == set(sent)
     by_id = {r["id"]: r for r in runs["rows"]}
     for benchmark in (tasks, again):

@@ -45,6 +45,8 @@ const runsView = (page) => page.evaluate(() => ({
     id: r.dataset.traceId, status: r.dataset.status,
     cells: Object.fromEntries(Array.from(r.children).map((c) => [c.className.match(/c-(\w+)/)[1], c.textContent])),
   })),
+  rowHeights: [...new Set(Array.from(document.querySelectorAll(".layer .row"))
+    .map((r) => Math.round(r.getBoundingClientRect().height)))],
   marker: window.__marker === true,
   pwned: Boolean(window.__pwned),
 }));
