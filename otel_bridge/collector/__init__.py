@@ -36,7 +36,7 @@ from ._config import (
     is_loopback,
 )
 from ._http_app import HEALTH_PATH, AppParts, Extension
-from ._live import LiveTraces
+from ._live import Changes, LiveTraces
 from ._query_api import error, list_params, run_body, trace_page
 from ._runs import RunCache, RunLimits
 from ._server import Collector, serve
@@ -52,6 +52,7 @@ __all__ = [
     "LOGIN_PATH",
     "TOKEN_ENV",
     "AppParts",
+    "Changes",
     "Collector",
     "CollectorConfig",
     "Extension",

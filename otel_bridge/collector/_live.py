@@ -19,20 +19,40 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._store import SpanStore
 from ._traces import TraceSummary
 
-__all__ = ["COALESCE_S", "OPEN_WINDOW_S", "LiveTraces"]
+__all__ = ["COALESCE_S", "OPEN_WINDOW_S", "Changes", "LiveTraces"]
 
 logger = logging.getLogger(__name__)
 
 OPEN_WINDOW_S = 5.0
 COALESCE_S = 0.25  # at most one event per trace per this long
 RECENT_MAX = 5000  # traces remembered as recently changed (the open flag)
-QUEUE_MAX = 10_000  # events waiting for one slow subscriber; beyond, its stream ends
+QUEUE_MAX = 2400  # batches (10 minutes) waiting for one slow subscriber; beyond, it ends
+
+
+class Changes:
+    """The summaries of the traces that changed in one ``COALESCE_S``, shared by every
+    subscriber: ``encoded`` turns them into bytes once for all of them."""
+
+    __slots__ = ("_encoded", "summaries")
+
+    def __init__(self, summaries: list[dict[str, Any]]) -> None:
+        self.summaries = summaries
+        self._encoded: bytes | None = None
+
+    def encoded(self, encode: Callable[[list[dict[str, Any]]], bytes]) -> bytes:
+        """``encode(summaries)``, computed by the first subscriber that asks (on the loop)."""
+        if self._encoded is None:
+            self._encoded = encode(self.summaries)
+        return self._encoded
+
+
+Queue = asyncio.Queue["Changes | None"]
 
 
 class LiveTraces:
@@ -43,7 +63,7 @@ class LiveTraces:
         self._lock = threading.Lock()
         self._recent: OrderedDict[bytes, float] = OrderedDict()  # id -> monotonic time
         self._dirty: set[bytes] = set()
-        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
+        self._subscribers: list[Queue] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -105,11 +125,11 @@ class LiveTraces:
 
     # ---- the event stream --------------------------------------------------------------------
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
-        """A queue of the summaries of the traces that change from now on; None ends it (the
-        server stops, or the subscriber fell ``QUEUE_MAX`` events behind). Call on the
-        server's event loop; ``unsubscribe`` when done."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_MAX)
+    def subscribe(self) -> Queue:
+        """A queue of the ``Changes`` from now on; None ends it (the server stops, or the
+        subscriber fell ``QUEUE_MAX`` batches behind). Call on the server's event loop;
+        ``unsubscribe`` when done."""
+        queue: Queue = asyncio.Queue(QUEUE_MAX)
         with self._lock:
             if self._closed:
                 queue.put_nowait(None)
@@ -121,7 +141,7 @@ class LiveTraces:
                 self._task = self._loop.create_task(self._drain())
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+    def unsubscribe(self, queue: Queue) -> None:
         """Stop sending to this queue (on the server's event loop)."""
         with self._lock:
             if queue in self._subscribers:
@@ -159,21 +179,20 @@ class LiveTraces:
                 continue
             try:
                 summaries = await asyncio.to_thread(self.store.summaries, list(dirty))
-                events = [self.to_dict(s) for s in summaries]
+                changes = Changes([self.to_dict(s) for s in summaries])
             except Exception:  # a closed store: the streams end with the server
                 logger.exception("otel-bridge collector: could not read changed traces")
                 continue
             for queue in subscribers:
-                for event in events:
-                    if queue.full():
-                        self.dropped += 1
-                        _end(queue)
-                        break
-                    queue.put_nowait(event)
-            self.sent += len(events) * len(subscribers)
+                if queue.full():
+                    self.dropped += 1
+                    _end(queue)
+                else:
+                    queue.put_nowait(changes)
+            self.sent += len(changes.summaries) * len(subscribers)
 
 
-def _end(queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+def _end(queue: Queue) -> None:
     """Tell a subscriber its stream is over (the queue keeps one place for that)."""
     while queue.full():
         queue.get_nowait()

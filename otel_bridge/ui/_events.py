@@ -20,19 +20,21 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from ..collector import Changes
+
 __all__ = ["KEEPALIVE_S", "Feed", "StillFeed", "events_route", "new_server_id"]
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 1000
 
-Queue = asyncio.Queue[dict[str, Any] | None]
+Queue = asyncio.Queue[Changes | None]
 
 
 class Feed(Protocol):
     """Where trace summaries come from as traces change (``LiveTraces`` on a collector)."""
 
     def subscribe(self) -> Queue:
-        """A queue of changed summaries; None in it ends the stream."""
+        """A queue of the changed traces' summaries, a batch at a time; None ends the stream."""
         ...
 
     def unsubscribe(self, queue: Queue) -> None:
@@ -81,6 +83,11 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {text}\n\n".encode()
 
 
+def _trace_events(summaries: list[dict[str, Any]]) -> bytes:
+    """One ``trace`` event per summary, as one chunk (written once for every stream)."""
+    return b"".join(_event("trace", summary) for summary in summaries)
+
+
 def events_route(server_id: str, feed: Feed, live: bool) -> Route:
     """The ``/api/events`` route of a server."""
 
@@ -92,13 +99,13 @@ def events_route(server_id: str, feed: Feed, live: bool) -> Route:
             )
             while True:
                 try:
-                    summary = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    changes = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
                     yield b": keepalive\n\n"
                     continue
-                if summary is None:
+                if changes is None:
                     return
-                yield _event("trace", summary)
+                yield changes.encoded(_trace_events)
         finally:
             feed.unsubscribe(queue)
 
