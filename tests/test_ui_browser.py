@@ -78,7 +78,11 @@ class Driver:
             self.process.wait(30)
             assert self.process.stderr is not None
             raise AssertionError(f"the browser driver stopped: {self.process.stderr.read()}")
-        return dict(json.loads(line))
+        message = dict(json.loads(line))
+        if message.get("stage") == "failed":  # the driver's own words, and what it had seen
+            error = message.pop("error")
+            raise AssertionError(f"in the browser, at {message['failedAt']}: {error}\n{message}")
+        return message
 
     def say(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None

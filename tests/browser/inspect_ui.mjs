@@ -8,7 +8,7 @@
 // "compare": [[field, value], [field, value]]}. The driver watches the rows appear (without a reload), opens a run, its
 // session, goes back, diffs two runs, compares two filter sets, then says {"stage": "restart"};
 // the test restarts the collector on the same port and sends one more run ({"runs": {...}}).
-// The last line is {"stage": "done", ...what was seen}: rows, counts, texts, the times rows
+// The last line is {"stage": "done", ...what was seen} (or {"stage": "failed", "error", ...}): rows, counts, texts, the times rows
 // took to appear, console errors and page errors by stage, every request that left BASE_URL's
 // host, and whether a script in the data ran (window.__pwned).
 import { chromium } from "playwright-core";
@@ -254,6 +254,11 @@ try {
   await until("the run to end", async () => (await facts()).state === "ended", 60000);
   out.grow.after = await facts();
   out.grow.reports = reports;
+} catch (err) {
+  // What went wrong, where, and what the page looked like: the test shows it.
+  Object.assign(out, { stage: "failed", failedAt: stage, error: String((err && err.stack) || err) });
+  const [open] = browser.contexts().flatMap((c) => c.pages());
+  if (open) await open.screenshot({ path: join(shots, "ui-failed.png") }).catch(() => null);
 } finally {
   await browser.close();
 }

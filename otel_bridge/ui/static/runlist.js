@@ -14,6 +14,7 @@ export class RunList {
     this.loadMore = loadMore;
     this.rows = [];
     this.more = false;
+    this.problem = ""; // why older runs could not be read, in words
     this.drawn = null;
     this.built = new Map(); // trace id -> {summary, el, top}: the rows in the DOM
     this.layer = h("div", { class: "layer", role: "rowgroup" });
@@ -88,7 +89,7 @@ export class RunList {
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(n, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
     this.spacer.style.height = `${n * ROW_HEIGHT}px`;
-    this.footer.textContent = this.more ? "Loading older runs…" : "";
+    this.footer.textContent = this.problem || (this.more ? "Loading older runs…" : "");
     if (!this.drawn || this.drawn[0] !== first || this.drawn[1] !== last) {
       this.drawn = [first, last];
       this.place(first, last);

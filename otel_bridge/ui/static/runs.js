@@ -11,6 +11,7 @@ import { Selection } from "./runrow.js";
 
 const PAGE = 200; // runs per /api/traces request
 const OPEN_CHECK_MS = 3000; // how often runs shown as open, with no news for a while, are re-read
+const RETRY_MS = 3000; // a failed read is tried again after this
 const INTEGER = new Intl.NumberFormat("en-US");
 
 export function render(main) {
@@ -42,21 +43,27 @@ export function render(main) {
       if (mine !== generation) return;
       loading = false;
       list.set([], false);
-      paintCounts(`Could not read the runs: ${err.message}`);
+      paintCounts(`Could not read the runs: ${err.message} Trying again in a few seconds.`);
+      setTimeout(() => { if (mine === generation) load(); }, RETRY_MS);
     }
   }
 
+  let retryAt = 0;
   async function loadMore() {
-    if (loading || !cursor) return;
+    if (loading || !cursor || Date.now() < retryAt) return;
     const mine = generation;
     loading = true;
     try {
       const page = await api.traces(apiFilters(state.filters), cursor, PAGE);
       if (mine !== generation) return;
       cursor = page.next_cursor;
+      list.problem = "";
       list.append(page.traces, Boolean(cursor));
     } catch (err) {
-      if (mine === generation) paintCounts(`Could not read older runs: ${err.message}`);
+      if (mine !== generation) return;
+      retryAt = Date.now() + RETRY_MS; // scrolling asks again after this
+      list.problem = `Could not read older runs: ${err.message}`;
+      list.draw(true);
     } finally {
       if (mine === generation) {
         loading = false;
