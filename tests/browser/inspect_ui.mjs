@@ -22,7 +22,7 @@ const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const hear = async () => JSON.parse((await lines.next()).value);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
-const out = { stage: "done", consoleErrors: [], pageErrors: [], foreignRequests: [], statuses: [] };
+const out = { stage: "done", consoleErrors: [], pageErrors: [], foreignRequests: [] };
 let stage = "login";
 
 async function until(what, test, timeoutMs = 30000) {
@@ -212,16 +212,21 @@ try {
   await page.goto(`${base}/`);
   await page.waitForSelector(".layer .row");
   await until("the live stream", () => page.isVisible(".live-status[data-state=live]"));
-  await page.evaluate(() => { window.__marker = true; });
-  const watch = setInterval(async () => {
-    const text = await page.textContent(".live-status").catch(() => null);
-    if (text && out.statuses[out.statuses.length - 1] !== text) out.statuses.push(text);
-  }, 50);
+  await page.evaluate(() => {
+    window.__marker = true;
+    window.__statuses = []; // every text the status line shows, in order
+    const line = document.querySelector(".live-status");
+    new MutationObserver(() => {
+      if (window.__statuses[window.__statuses.length - 1] !== line.textContent) {
+        window.__statuses.push(line.textContent);
+      }
+    }).observe(line, { subtree: true, childList: true, characterData: true });
+  });
   say({ stage: "restart" });
   const after = await hear();
   const [late] = Object.keys(after.runs);
   await until("the run sent after the restart", () => page.isVisible(`[data-trace-id="${late}"]`));
-  clearInterval(watch);
+  out.statuses = await page.evaluate(() => window.__statuses);
   out.afterRestart = await runsView(page);
 
   // 7. An id no collector has: a page that says so, with a way back.
