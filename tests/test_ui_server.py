@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ui_fixtures import EventReader
 
 from otel_bridge.collector import Collector
 from otel_bridge.ui import collector_ui
@@ -77,6 +78,9 @@ def test_the_login_form_and_its_assets_need_no_token(guarded: httpx.Client) -> N
     assert guarded.get("/static/login.html").status_code == 200
     assert guarded.get("/static/index.html").status_code == 401
     assert guarded.get("/static/index.html", headers=HTML).status_code == 303
+    # The public prefix /static/login.* leads nowhere else.
+    sneaky = guarded.get("/static/login.x/%2e%2e/index.html")
+    assert sneaky.status_code == 404 and "No such file." in sneaky.text
 
 
 def test_a_wrong_token_is_kept_out(guarded: httpx.Client) -> None:
@@ -109,6 +113,10 @@ def test_the_right_token_sets_an_httponly_strict_cookie(guarded: httpx.Client) -
     # The bearer header still works alone.
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     assert guarded.get("/runs/abc", headers=bearer).status_code == 200
+    # The live event stream takes the cookie too (EventSource sends it).
+    with EventReader(str(guarded.base_url).rstrip("/"), headers=jar) as reader:
+        _, name, _ = reader.next()
+        assert name == "hello"
 
 
 @pytest.mark.parametrize(
@@ -159,6 +167,9 @@ def test_an_unknown_path_is_a_page_or_json_saying_so(open_ui: httpx.Client) -> N
     api = open_ui.get("/api/nowhere")
     assert api.status_code == 404
     assert api.json() == {"error": "no such route: GET /api/nowhere"}
+    # A route asked with another method is still a 405.
+    assert open_ui.get("/v1/traces").status_code == 405
+    assert open_ui.post("/api/traces").status_code == 405
 
 
 def test_an_asset_is_served_with_its_type(open_ui: httpx.Client) -> None:

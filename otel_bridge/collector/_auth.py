@@ -80,6 +80,8 @@ def cookie_matches(cookie_header: str | bytes | None, token: str | None) -> bool
 class TokenAuth:
     """ASGI middleware: every path but ``public`` ones needs the token (bearer or cookie).
 
+    A public path ending in ``*`` is a prefix (``/static/login.*``).
+
     ``is_page`` (the app has the web UI and its login form): a GET or HEAD without the token
     of a page path, or asking for HTML, is redirected (303) to ``/login?next=<path and
     query>``. ``refusal`` makes
@@ -97,12 +99,19 @@ class TokenAuth:
     ) -> None:
         self.app = app
         self.token = token
-        self.public = frozenset(public)
+        self.public = frozenset(p for p in public if not p.endswith("*"))
+        self.public_prefixes = tuple(p[:-1] for p in public if p.endswith("*"))
         self.is_page = is_page
         self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.token is None or scope["path"] in self.public:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or self.token is None
+            or path in self.public
+            or path.startswith(self.public_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,11 +31,13 @@ HEALTH_PATH = "/healthz"
 @dataclass(frozen=True)
 class AppParts:
     """What an extension adds to the collector's HTTP app (the web UI): routes, paths that
-    need no token, and which paths are pages (sent to the login form without the token)."""
+    need no token, which paths are pages (sent to the login form without the token), and
+    the answer to a path no route takes."""
 
     routes: Sequence[BaseRoute] = ()
     public: Collection[str] = field(default_factory=frozenset)
     is_page: Callable[[str], bool] | None = None
+    not_found: Callable[[Request, Exception], Response] | None = None
 
 
 # Called once when the HTTP app is built, with what the query API reads.
@@ -76,7 +79,12 @@ def build_app(
         *query_routes(store, runs, live, config),
         *parts.routes,
     ]
-    app = Starlette(routes=routes, exception_handlers={StoreError: store_failed})
+    handlers: dict[Any, Callable[[Request, Exception], Response | Awaitable[Response]]] = {
+        StoreError: store_failed
+    }
+    if parts.not_found is not None:
+        handlers[404] = parts.not_found
+    app = Starlette(routes=routes, exception_handlers=handlers)
     return TokenAuth(
         app,
         config.token,

@@ -70,6 +70,7 @@ class LiveTraces:
         self._closed = False
         self.sent = 0  # events handed to subscribers
         self.dropped = 0  # subscribers cut off for not reading
+        self.busy_s = 0.0  # time spent reading and building the changes (benchmarks)
 
     # ---- called on the writer's and the facts' threads ---------------------------------------
 
@@ -177,6 +178,7 @@ class LiveTraces:
                 subscribers = list(self._subscribers)
             if not dirty or not subscribers:
                 continue
+            started = time.perf_counter()
             try:
                 summaries = await asyncio.to_thread(self.store.summaries, list(dirty))
                 changes = Changes([self.to_dict(s) for s in summaries])
@@ -190,6 +192,7 @@ class LiveTraces:
                 else:
                     queue.put_nowait(changes)
             self.sent += len(changes.summaries) * len(subscribers)
+            self.busy_s += time.perf_counter() - started
 
 
 def _end(queue: Queue) -> None:

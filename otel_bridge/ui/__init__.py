@@ -19,7 +19,7 @@ from ..collector import (
 )
 from ._api import api_routes, session_json
 from ._events import Feed, StillFeed, events_route, new_server_id
-from ._pages import PUBLIC_PATHS, is_page, page_routes
+from ._pages import PUBLIC_PATHS, is_page, not_found, page_routes
 from ._reader import RunReader, StoreReader
 from ._source_app import SourceUI, source_app
 from ._source_reader import SourceReader
@@ -45,6 +45,6 @@ def collector_ui(
     routes = [
         events_route(new_server_id(), live, live=True),
         *api_routes(reader),
-        *page_routes(config.token),  # last: it answers every path no other route took
+        *page_routes(config.token),
     ]
-    return AppParts(routes, PUBLIC_PATHS, is_page)
+    return AppParts(routes, PUBLIC_PATHS, is_page, not_found)

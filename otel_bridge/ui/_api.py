@@ -35,7 +35,7 @@ from ..tables import to_tables
 from ._pages import EMBED_CSP, html_error, secured
 from ._reader import RunReader, run_facts
 
-__all__ = ["SessionTotals", "api_routes", "session_json"]
+__all__ = ["api_routes", "session_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ MAX_SESSION_RUNS = 10_000  # runs listed for one session
 MAX_SESSION_DERIVED = 200  # runs of a session derived on request (the rest: listed as they are)
 MAX_SET_RUNS = 1000  # runs of one side of a comparison (a side's own limit= may ask fewer)
 PAGE = "1000"
-
-SessionTotals = dict[str, Any]
 
 
 def _all_traces(reader: RunReader, query: Mapping[str, str], most: int) -> list[dict[str, Any]]:
@@ -86,7 +84,7 @@ def session_json(reader: RunReader, session_id: str) -> dict[str, Any] | None:
     facts = [s.get("run") for s in runs]
     tokens = [f["total_tokens"] for f in facts if f and f.get("total_tokens") is not None]
     costs = [f["cost_usd"] for f in facts if f and f.get("cost_usd") is not None]
-    totals: SessionTotals = {
+    totals: dict[str, Any] = {
         "runs": len(runs),
         "total_tokens": sum(tokens) if tokens else None,
         "tokens_complete": all(bool(f and f.get("tokens_complete")) for f in facts),
@@ -128,8 +126,10 @@ def api_routes(reader: RunReader) -> list[BaseRoute]:
             )
             try:
                 return handler(request)
-            except StoreError:
-                raise  # the collector's own 503
+            except StoreError as exc:  # the collector's own fault
+                if as_html:
+                    return html_error(503, f"The collector cannot read its store: {exc}")
+                raise  # its JSON 503
             except SourceError as exc:  # a source that went away or fails
                 logger.warning("otel-bridge ui: %s: %s", request.url.path, exc)
                 return _fail(as_html, 503, f"The source cannot be read: {exc}")

@@ -27,6 +27,7 @@ __all__ = [
     "UI_CSP",
     "html_error",
     "is_page",
+    "not_found",
     "page_routes",
     "safe_next",
     "secured",
@@ -45,9 +46,7 @@ EMBED_CSP = (
     "img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 )
 _HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-PUBLIC_PATHS = frozenset(
-    {LOGIN_PATH, "/static/login.html", "/static/login.js", "/static/login.css", "/static/app.css"}
-)
+PUBLIC_PATHS = frozenset({LOGIN_PATH, "/static/login.*", "/static/app.css"})
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # no "..", no hidden files
 MAX_FORM_BYTES = 8192
 
@@ -75,6 +74,14 @@ def html_error(status: int, message: str) -> Response:
         '<p><a href="/" target="_top">Back to the runs</a></p></main></body></html>'
     )
     return secured(HTMLResponse(body, status))
+
+
+def not_found(request: Request, exc: Exception) -> Response:
+    """The answer to a path no route takes: a page, or JSON under ``/api/``."""
+    path = request.url.path
+    if path.startswith("/api/") and "text/html" not in request.headers.get("accept", ""):
+        return error(404, f"no such route: {request.method} {path}")
+    return html_error(404, f"No such page: {path}")
 
 
 def safe_next(target: str | None) -> str:
@@ -108,8 +115,7 @@ def _serve(path: Path) -> Response:
 
 
 def page_routes(token: str | None) -> list[BaseRoute]:
-    """Pages, ``/static/{file}`` and ``/login`` (``token``: the collector's, or None), and
-    the answer to any other path (so they go last)."""
+    """Pages, ``/static/{file}`` and ``/login`` (``token``: the collector's, or None)."""
 
     def page(request: Request) -> Response:
         return _serve(STATIC / "index.html")
@@ -141,12 +147,6 @@ def page_routes(token: str | None) -> list[BaseRoute]:
         )
         return response
 
-    def not_found(request: Request) -> Response:
-        path = request.url.path
-        if path.startswith("/api/") and "text/html" not in request.headers.get("accept", ""):
-            return error(404, f"no such route: {request.method} {path}")
-        return html_error(404, f"No such page: {path}")
-
     return [
         Route("/", page, methods=["GET", "HEAD"]),
         Route("/runs/{trace_id}", page, methods=["GET", "HEAD"]),
@@ -156,7 +156,6 @@ def page_routes(token: str | None) -> list[BaseRoute]:
         Route("/static/{name:path}", static, methods=["GET", "HEAD"]),
         Route(LOGIN_PATH, login_form, methods=["GET", "HEAD"]),
         Route(LOGIN_PATH, login, methods=["POST"]),
-        Route("/{path:path}", not_found),  # last: what no other route took
     ]
 
 

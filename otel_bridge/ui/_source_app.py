@@ -26,7 +26,7 @@ from ..sources import SpanSource
 from ..spans import format_trace_id
 from ._api import api_routes
 from ._events import StillFeed, events_route, new_server_id
-from ._pages import PUBLIC_PATHS, html_error, is_page, page_routes
+from ._pages import PUBLIC_PATHS, html_error, is_page, not_found, page_routes
 from ._source_reader import SourceReader
 
 __all__ = ["SourceUI", "source_app"]
@@ -106,9 +106,9 @@ def source_app(
         *_trace_routes(reader),
         events_route(new_server_id(), feed, live=False),
         *api_routes(reader),
-        *page_routes(token),  # last: it answers every path no other route took
+        *page_routes(token),
     ]
-    app = Starlette(routes=routes, exception_handlers={SourceError: _source_failed})
+    app = Starlette(routes=routes, exception_handlers={SourceError: _source_failed, 404: not_found})
     return TokenAuth(app, token, public={HEALTH_PATH, *PUBLIC_PATHS}, is_page=is_page), feed
 
 
