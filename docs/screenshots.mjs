@@ -4,6 +4,8 @@
 //   docs/phoenix-trace.png         the project's agent steps and LLM calls (status, latency, tokens)
 //   docs/phoenix-trace-detail.png  the run's trace: the span tree with each agent's steps
 //   docs/jaeger-trace.png          the run's trace in the Jaeger UI: agents, tools, the handoff
+//   docs/ui-*.png                  otel-bridge's own web UI (`ui` mode): the runs, a run, a
+//                                  session, a diff, a compare, the token form
 //
 // Usage, from the repository root (after `cd tests/browser && npm ci`):
 //
@@ -15,10 +17,15 @@
 //   node docs/screenshots.mjs jaeger               # Jaeger's only
 //   node docs/screenshots.mjs reports              # otel-bridge's own report of the same task
 //                                                  # in two frameworks (below)
+//   node docs/screenshots.mjs ui                   # the web UI's only: starts
+//                                                  # `otel-bridge collector serve` with a token,
+//                                                  # sends it tests/support/ui_runs.py's runs, stops it
 //
 // Jaeger's: build/bin/jaeger (bash .ci/build-binaries) serves the jaeger-ui build that
 // JAEGER_UI_ASSETS points at (its packages/jaeger-ui/build directory; the UI is on no package
 // registry: README.md says how to build it). Without JAEGER_UI_ASSETS that picture is skipped.
+//
+// The `ui` mode runs `PYTHON -m otel_bridge.cli` (PYTHON: default .venv/bin/python).
 //
 // Prints what the pictures show (span names of the tree) and fails when an agent is missing.
 //
@@ -330,8 +337,99 @@ async function reportScreenshots() {
   console.log(JSON.stringify({ report: join(out, "report"), pictures: workdir, seen }));
 }
 
+// ---- otel-bridge's own web UI --------------------------------------------------------------
+
+const PYTHON = process.env.PYTHON || join(ROOT, ".venv/bin/python");
+const UI_TOKEN = "screenshots-token";
+
+// `otel-bridge collector serve` on a free loopback port with a token; its URL from its first line.
+async function startCollector(workdir) {
+  const child = spawn(PYTHON, [
+    "-m", "otel_bridge.cli", "collector", "serve", "--db", join(workdir, "spans.db"),
+    "--http-port", "0", "--grpc-port", "0", "--token", UI_TOKEN,
+  ], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let said = "";
+  const url = await new Promise((done, fail) => {
+    child.stderr.on("data", (chunk) => {
+      said += chunk;
+      const found = said.match(/query API (http:\/\/127\.0\.0\.1:\d+)/);
+      if (found) done(found[1]);
+    });
+    child.on("exit", (code) => fail(new Error(`the collector exited with ${code}: ${said}`)));
+  });
+  return { child, url };
+}
+
+async function uiScreenshots() {
+  const workdir = mkdtempSync(join(tmpdir(), "ui-screenshots-"));
+  const { child, url } = await startCollector(workdir);
+  try {
+    const sent = spawnSync(PYTHON, [join(ROOT, "tests/support/ui_runs.py"), url, UI_TOKEN],
+      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    if (sent.status !== 0) throw new Error(`tests/support/ui_runs.py failed (${sent.status})`);
+    const runs = JSON.parse(sent.stdout.trim().split("\n").pop());
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const shot = async (name, height = 800) => {
+        await page.mouse.move(1270, 790); // no row under the pointer
+        await sleep(300);
+        await page.screenshot({ path: join(DOCS, `ui-${name}.png`), clip: { x: 0, y: 0, width: 1280, height } });
+      };
+      const settled = (path) => page.frames().find((f) => new URL(f.url(), url).pathname === path);
+      const frame = async (path, selector) => {
+        for (let i = 0; i < 300 && !settled(path); i++) await sleep(100);
+        await settled(path).waitForSelector(selector);
+      };
+      await page.goto(`${url}/login?next=%2F`);
+      await shot("login", 340); // the form, not the empty page below it
+      await page.fill("#token", UI_TOKEN);
+      await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
+      const total = 3 + 3 + runs.turns.length;
+      await page.waitForFunction((n) => {
+        const rows = Array.from(document.querySelectorAll(".layer .row"));
+        return rows.length === n && rows.every((r) => r.querySelector(".c-tokens").textContent !== "–"
+          && r.dataset.status !== "open") // derived and ended
+          && document.querySelector(".live-status").dataset.state === "live";
+      }, total, { timeout: 60000 });
+      await page.check(`[data-trace-id="${runs.v1["brief-traces"]}"] input`);
+      await page.check(`[data-trace-id="${runs.v2["brief-traces"]}"] input`);
+      await shot("runs");
+      await page.goto(`${url}/runs/${runs.v2["brief-traces"]}`);
+      await frame(`/api/traces/${runs.v2["brief-traces"]}/report`, "h1");
+      await shot("run");
+      await page.goto(`${url}/sessions/${encodeURIComponent(runs.session)}`);
+      await page.waitForSelector(".session-page .facts");
+      await shot("session");
+      await page.goto(`${url}/diff?a=${runs.v1["brief-traces"]}&b=${runs.v2["brief-traces"]}`);
+      await frame("/api/diff", "#first-divergence");
+      await shot("diff");
+      const compare = new URLSearchParams({ a: "q=brief-v1", b: "q=brief-v2" });
+      await page.goto(`${url}/compare?${compare}`);
+      await frame("/api/compare", "table");
+      await shot("compare");
+      console.log(JSON.stringify({ ui: url, ...runs }));
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    try {
+      process.kill(-child.pid, "SIGTERM"); // its own process group (detached), by its pid
+    } catch {
+      // already gone
+    }
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
 const [given, project = "otel-bridge-demo"] = process.argv.slice(2);
-if (given === "jaeger") {
+if (given === "ui") {
+  await uiScreenshots();
+} else if (given === "jaeger") {
   await jaegerScreenshot();
 } else if (given === "reports") {
   await reportScreenshots();
