@@ -189,7 +189,15 @@ try {
   const before = (await runsView(page)).runs;
   await page.fill(`input[name=${f1}]`, v1);
   await page.waitForURL(new RegExp(`${f1}=${v1}`));
-  await until("the filtered rows", async () => (await runsView(page)).runs < before);
+  // The runs the query API gives for that filter: the page shows exactly those once settled.
+  const wanted = await page.evaluate(async (query) => {
+    const answer = await fetch(`/api/traces?${query}&limit=1000`);
+    return (await answer.json()).traces.map((t) => t.trace_id).sort().join(" ");
+  }, `${f1}=${encodeURIComponent(v1)}`);
+  await until("the filtered rows", async () => {
+    const view = await runsView(page);
+    return view.runs < before && view.rows.map((r) => r.id).sort().join(" ") === wanted;
+  });
   out.filtered = await runsView(page);
   await page.click("text=Use these filters as A");
   await page.fill(`input[name=${f1}]`, "");
