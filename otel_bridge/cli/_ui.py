@@ -1,16 +1,18 @@
-"""``otel-bridge ui SOURCE``: the web UI, read-only, over any span source."""
+"""``otel-bridge ui SOURCE``: the web UI, read-only, over any span source or an export."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from contextlib import nullcontext
 from types import FrameType
 
 import click
 
 from ..collector import TOKEN_ENV
-from ..sources import SOURCE_KINDS, open_source
-from ..ui import SourceReader, SourceUI
+from ..sources import SOURCE_KINDS, SpanSource, open_source
+from ..tables import is_export
+from ..ui import ExportReader, SourceReader, SourceUI
 from ._options import SOURCES_HELP
 
 __all__ = ["DEFAULT_UI_PORT", "UI_TOKEN_ENV", "ui"]
@@ -62,11 +64,19 @@ def ui(
 
     The same pages as the collector's web UI (runs, a run, a session, diff,
     compare) and the same query API, over an OTLP file or a file exporter's folder,
-    Phoenix, Jaeger or another collector. Nothing is written anywhere.
+    an export directory (`otel-bridge export`), Phoenix, Jaeger or another
+    collector. Nothing is written anywhere.
     """
-    opened = open_source(source, kind=kind, project=project, service=service, token=source_token)
-    with opened:
+    opened: SpanSource | None = None
+    reader: SourceReader
+    if is_export(source):
+        reader = ExportReader(source)  # the runs' tables: no spans to open
+    else:
+        opened = open_source(
+            source, kind=kind, project=project, service=service, token=source_token
+        )
         reader = SourceReader(opened)
+    with opened if opened is not None else nullcontext():
         runs = reader.check()  # an unreadable source fails here, in one line
         stop = threading.Event()
 
@@ -76,7 +86,7 @@ def ui(
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             with SourceUI(opened, host, port, token, allow_remote, reader) as served:
-                click.echo(f"otel-bridge ui ready: {runs} run(s) of {opened.describe()}", err=True)
+                click.echo(f"otel-bridge ui ready: {runs} run(s) of {reader.describe()}", err=True)
                 click.echo(f"Web UI: {served.url}/ (read-only; Ctrl-C stops it)", err=True)
                 stop.wait()
         finally:

@@ -47,7 +47,7 @@ Run = RunTrace | Mapping[str, Any]
 
 
 def to_tables(traces: Iterable[Run]) -> dict[TableName, list[dict[str, Any]]]:
-    """The six tables of these runs as lists of rows (column -> value; times as ISO-8601)."""
+    """The seven tables of these runs as lists of rows (column -> value; times as ISO-8601)."""
     tables: dict[TableName, list[dict[str, Any]]] = {name: [] for name in TABLES}
     names = {table: [name for name, _ in COLUMNS[table]] for table in TABLES}
     for trace in traces:
@@ -57,7 +57,7 @@ def to_tables(traces: Iterable[Run]) -> dict[TableName, list[dict[str, Any]]]:
 
 
 def to_dataframes(traces: Iterable[Run]) -> dict[TableName, Any]:
-    """The six tables as pandas DataFrames with the documented column types (needs pyarrow)."""
+    """The seven tables as pandas DataFrames with the documented column types (needs pyarrow)."""
     buffers: dict[TableName, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
     for trace in traces:
         for table, rows in rows_of(trace).items():

@@ -19,12 +19,14 @@ from ..collector import (
 )
 from ._api import api_routes, session_json
 from ._events import Feed, StillFeed, events_route, new_server_id
+from ._export_reader import ExportReader
 from ._pages import PUBLIC_PATHS, is_page, not_found, page_routes
 from ._reader import RunReader, StoreReader
 from ._source_app import SourceUI, source_app
 from ._source_reader import SourceReader
 
 __all__ = [
+    "ExportReader",
     "Feed",
     "RunReader",
     "SourceReader",

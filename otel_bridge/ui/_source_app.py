@@ -71,7 +71,13 @@ def _trace_routes(reader: SourceReader) -> list[BaseRoute]:
         if isinstance(trace_id, Response):
             return trace_id
         found = reader.spans(trace_id)
-        return JSONResponse(request_to_json(to_request(found))) if found else unknown(trace_id)
+        if found:
+            return JSONResponse(request_to_json(to_request(found)))
+        if reader.source is None and reader.summary(trace_id) is not None:
+            return error(
+                404, f"{reader.describe()} keeps the run of trace {trace_id}, not its spans"
+            )
+        return unknown(trace_id)
 
     def run(request: Request) -> Response:
         trace_id = trace_id_of(request)
@@ -92,9 +98,10 @@ def _trace_routes(reader: SourceReader) -> list[BaseRoute]:
 
 
 def source_app(
-    source: SpanSource, token: str | None = None, reader: SourceReader | None = None
+    source: SpanSource | None, token: str | None = None, reader: SourceReader | None = None
 ) -> tuple[ASGIApp, StillFeed]:
-    """The UI's app over a source, and its event feed (``close`` it before stopping)."""
+    """The UI's app over a source (or the reader given), and its event feed (``close`` it
+    before stopping)."""
     reader = reader or SourceReader(source)
     feed = StillFeed()
 
@@ -116,7 +123,7 @@ def source_app(
 class SourceUI:
     """The UI over a source on ``host:port`` (0: a free port), served from a thread."""
 
-    source: SpanSource
+    source: SpanSource | None  # None: the reader's (an export directory's ExportReader)
     host: str = "127.0.0.1"
     port: int = 0
     token: str | None = None

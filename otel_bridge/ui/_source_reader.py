@@ -57,11 +57,10 @@ def summary_json(summary: RunSummary, facts: Mapping[str, Any] | None) -> dict[s
 class SourceReader:
     """A ``RunReader`` over a ``SpanSource`` (see the module doc)."""
 
-    def __init__(self, source: SpanSource, refresh_s: float | None = None) -> None:
-        self.source = source
-        self.refresh_s = (
-            refresh_s if refresh_s is not None else (REFRESH_S if source.remote else None)
-        )
+    def __init__(self, source: SpanSource | None, refresh_s: float | None = None) -> None:
+        self.source = source  # None: a subclass that reads no spans (an export's tables)
+        remote = source is not None and source.remote
+        self.refresh_s = refresh_s if refresh_s is not None else (REFRESH_S if remote else None)
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()  # one read of the source at a time
         self._listing: list[RunSummary] | None = None
@@ -80,6 +79,8 @@ class SourceReader:
             )
         if listing is not None and not stale and not fresh:
             return listing
+        if self.source is None:
+            return []
         with self._read_lock:
             listed = self.source.list_runs(RunQuery(limit=MAX_RUNS))
             found = [item.summary for item in itertools.islice(listed, MAX_RUNS)]
@@ -88,6 +89,10 @@ class SourceReader:
             self._listing, self._listed_at = found, time.monotonic()
             self._by_id = {s.trace_id: s for s in found}
         return found
+
+    def describe(self) -> str:
+        """What the reader reads, for people."""
+        return "nothing" if self.source is None else self.source.describe()
 
     def check(self) -> int:
         """Read the run list now (SourceError when the source cannot be read); how many runs."""
@@ -185,7 +190,7 @@ class SourceReader:
 
     def spans(self, trace_id: str) -> list[SpanRecord] | None:
         """A trace's spans, or None when the source has no such trace."""
-        if self._known(trace_id) is None:
+        if self._known(trace_id) is None or self.source is None:
             return None
         with self._read_lock:
             return self.source.read_trace(trace_id)
