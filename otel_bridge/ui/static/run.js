@@ -39,7 +39,7 @@ export function render(main, traceId) {
         ["Cost", cost(run ? run.cost_usd : null), exactCost(run && run.cost_usd)],
         ["Duration", duration(summary.duration_s)],
         ["Started", when(summary.start), summary.start],
-        ["Spans", String(summary.span_count)],
+        ["Spans", summary.span_count == null ? null : String(summary.span_count)],
         ["Session", session, summary.session_id],
         ["Task", summary.task_id],
       ]));
