@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from support.collector_fixtures import export_demo
 from support.jaeger_fixtures import JaegerServer, as_jaeger_legacy_serves, jaeger
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.scripted import ScriptedLLMServer
+from otel_bridge.sources import open_source
 from otel_bridge.telemetry import Protocol
+from otel_bridge.ui import SourceUI
 
 pytestmark = pytest.mark.jaeger
 __all__ = ["jaeger"]  # the fixture, imported for pytest
@@ -67,3 +70,29 @@ def test_jaeger_listens_on_loopback_only(jaeger: JaegerServer) -> None:
     sockets = jaeger.listening_sockets()
     assert {port for _, port in sockets} == set(jaeger.ports.values())
     assert {host for host, _ in sockets} == {"127.0.0.1"}
+
+
+async def test_the_web_ui_over_jaeger(
+    jaeger: JaegerServer, llm: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    """`otel-bridge ui jaeger+URL`: the run Jaeger holds, listed with its agents and tokens,
+    its report and its spans, read-only."""
+    telemetry = Telemetry(otlp_endpoint=jaeger.otlp_http_endpoint, service_name="jaeger-ui")
+    trace_id = await export_demo(telemetry, llm)
+    jaeger.wait_for_trace(trace_id, len(telemetry.spans(trace_id)))
+    telemetry.shutdown()
+    with (
+        SourceUI(open_source(f"jaeger+{jaeger.query_url}")) as served,
+        httpx.Client(base_url=served.url, timeout=60) as api,
+    ):
+        [listed] = api.get("/api/traces", params={"q": "jaeger-ui"}).json()["traces"]
+        assert listed["trace_id"] == trace_id and listed["service"] == "jaeger-ui"
+        assert listed["run"]["agents"] == ["researcher", "writer"]
+        assert listed["run"]["total_tokens"] == 2363  # the demo script's usage
+        report = api.get(f"/api/traces/{trace_id}/report")
+        assert report.status_code == 200 and "researcher" in report.text
+        spans = api.get(f"/api/traces/{trace_id}/spans").json()
+        assert (
+            sum(len(ss["spans"]) for rs in spans["resourceSpans"] for ss in rs["scopeSpans"]) == 32
+        )
+        assert api.get(f"/runs/{trace_id}").status_code == 200
