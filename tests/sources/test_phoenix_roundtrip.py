@@ -20,7 +20,9 @@ from support.runs import traced
 
 from otel_bridge import Telemetry, derive, load_spans
 from otel_bridge.scripted import ScriptedLLMServer, demo_script
+from otel_bridge.sources import open_source
 from otel_bridge.telemetry import Protocol
+from otel_bridge.ui import SourceUI
 
 pytestmark = pytest.mark.phoenix
 
@@ -76,3 +78,27 @@ async def test_handoff_run_round_trips_through_phoenix(
         timeout=10,
     )
     assert (default.status_code, default.json()["data"]) == (200, [])  # it exists, empty
+
+
+async def test_the_web_ui_over_phoenix(phoenix: PhoenixServer, llm: ScriptedLLMServer) -> None:
+    """`otel-bridge ui phoenix+URL/PROJECT`: the run Phoenix holds, listed with its agents and
+    tokens, its report, read-only."""
+    project = "otel-bridge-ui"
+    telemetry = Telemetry(otlp_endpoint=phoenix.http_endpoint, project_name=project)
+    try:
+        _, trace_id = await traced(telemetry, scenarios.handoff(llm))
+    finally:
+        telemetry.shutdown()
+    memory = telemetry.spans(trace_id)
+    phoenix.fetch_spans(trace_id, variant="otlpv1", min_spans=len(memory), project=project)
+    with (
+        SourceUI(open_source(f"phoenix+{phoenix.http_endpoint}/{project}")) as served,
+        httpx.Client(base_url=served.url, timeout=60) as api,
+    ):
+        [listed] = api.get("/api/traces").json()["traces"]
+        assert listed["trace_id"] == trace_id
+        assert listed["run"]["agents"] == ["researcher", "writer"]
+        assert listed["run"]["total_tokens"] == derive(memory).usage.total_tokens
+        report = api.get(f"/api/traces/{trace_id}/report")
+        assert report.status_code == 200 and "researcher" in report.text
+        assert api.get(f"/api/traces/{trace_id}/run").json()["handoffs"][0]["to"] == "writer"
