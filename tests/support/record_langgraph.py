@@ -7,6 +7,7 @@ LangGraph nor the scripted server; their expected figures are the scripts' liter
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -49,4 +50,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Arguments are only for --help: a run re-records tests/data.
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()

@@ -8,6 +8,7 @@ derivation tests run without smolagents installed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -68,4 +69,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Arguments are only for --help: a run re-records tests/data.
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()
