@@ -173,7 +173,8 @@ def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> 
         .render(
             rows=rows,
             choices={name: values for name, values in choices.items() if len(values) > 1},
-            with_labels=any(row.labels for row in rows),
+            # The task · rep · session column: the framework has its filter, not a column.
+            with_labels=any(set(row.labels) - {"framework"} for row in rows),
             title=title,
             errors=sum(row.status == "error" for row in rows),
             with_cost=any(row.cost is not None for row in rows),

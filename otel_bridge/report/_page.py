@@ -27,7 +27,12 @@ __all__ = [
 ]
 
 # The labels people group runs by, in the order shown: RunTrace JSON key -> what it is called.
-LABELS = {"task_id": "task", "repetition": "repetition", "session_id": "session"}
+LABELS = {
+    "task_id": "task",
+    "repetition": "repetition",
+    "session_id": "session",
+    "framework": "framework",
+}
 
 TOKEN_KEYS = (
     "input_tokens",
@@ -223,7 +228,8 @@ def conversation(data: RunTraceJSON, colours: Mapping[str, int]) -> list[Message
 
 
 def labels(data: RunTraceJSON) -> dict[str, str]:
-    """The run's task, repetition and session, as text, leaving out those it does not have."""
+    """The run's task, repetition, session and framework, as text, leaving out those it does
+    not have."""
     given = mapping(data.get("labels"))
     return {
         name: str(given[key])

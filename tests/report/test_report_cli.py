@@ -266,3 +266,9 @@ def test_a_collectors_runs_are_chosen_as_derive_chooses_them(tmp_path: Path) -> 
     assert len(pages) == 2 and "index.html" in pages  # one run page and the index
     assert one.exit_code == 0, one.output
     assert FIRST in (tmp_path / "first.html").read_text()
+
+
+def test_summary_names_the_framework() -> None:
+    data = derive(handoff_trace().spans).to_dict()
+    assert any(line.split("│")[1].strip() == "framework llama_index"
+               for line in _summary([data]).splitlines() if "│" in line)  # fmt: skip

@@ -232,7 +232,10 @@ async def test_the_demo_page_explains_the_wait_before_the_first_call(
     for size in ("1280x900", "800x900"):
         seen = inspect("run", page, artifacts / f"report-cli-demo-{size}.png", size)
         _clean(seen)
-        assert seen["labels"] == {"session": data["labels"]["session_id"]}
+        assert seen["labels"] == {
+            "session": data["labels"]["session_id"],
+            "framework": "llama_index",
+        }
         if _lead_pct(data) >= 3:
             assert seen["leadKey"].endswith(" before the first LLM call")
             if _lead_pct(data) >= 15:  # and inside itself when it is wide enough

@@ -262,3 +262,17 @@ def test_delegations_are_counted_beside_the_handoffs() -> None:
     page = run_html(data)
     assert "<dt>agents · handoffs · delegations</dt><dd>2 · 1 · 1</dd>" in page
     assert ">+1 deleg.</small>" in index_html([data])
+
+
+def test_the_framework_is_named_in_the_header_and_filters_the_index() -> None:
+    llama = derive(handoff_trace().spans).to_dict()  # AgentWorkflow's step names
+    smol = cast(dict[str, Any], dict(llama))
+    smol["trace_id"], smol["labels"] = "b" * 32, {**llama["labels"], "framework": "smolagents"}
+    header = run_html(llama).split('<dl class="labels" id="run-labels">')[1].split("</dl>")[0]
+    assert '<div data-label="framework"><dt>framework</dt><dd class="mono">llama_index</dd>' in (
+        header
+    )
+    index = index_html([llama, smol])
+    assert re.findall(r'<select data-filter="(\w+)">', index) == ["framework"]
+    assert 'data-framework="smolagents"' in index and 'data-framework="llama_index"' in index
+    assert "task · rep · session" not in index  # no task, repetition or session to show
