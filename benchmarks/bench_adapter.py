@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
+from interleave import interleaved, timed
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 from results import write_section
@@ -88,12 +86,6 @@ def _agent(kind: str, server: ScriptedLLMServer) -> Any:
     return FunctionAgent(name="calc", tools=[FunctionTool.from_defaults(_add, name="add")], llm=llm)
 
 
-def _time(call: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
-
-
 def measure_bare(kind: str, runs: int) -> list[float]:
     """The agent alone, nothing instrumented (run this in a fresh process)."""
     with ScriptedLLMServer(_router(kind)) as server, asyncio.Runner() as runner:
@@ -104,7 +96,7 @@ def measure_bare(kind: str, runs: int) -> list[float]:
 
         for _ in range(WARMUP):
             runner.run(once())
-        return [_time(lambda: runner.run(once())) for _ in range(runs)]
+        return [timed(lambda: runner.run(once())) for _ in range(runs)]
 
 
 def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float]]:
@@ -140,16 +132,7 @@ def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
         }
-        for call in variants.values():
-            for _ in range(WARMUP):
-                call()
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        order = list(variants)
-        rng = random.Random(seed)
-        for _ in range(runs):
-            rng.shuffle(order)
-            for name in order:
-                times[name].append(_time(variants[name]))
+        times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = LlamaIndexAgentAdapter(ours_agent, "check", telemetry)
         check.run(query)
         assert check.last_run is not None and check.last_run.usage.complete

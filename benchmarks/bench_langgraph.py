@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import random
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tiling  # noqa: E402
+from interleave import interleaved, timed  # noqa: E402
 from results import write_section  # noqa: E402
 
 from otel_bridge import SpanRecord, derive  # noqa: E402
@@ -87,12 +86,6 @@ def _router() -> Any:
     return ConversationRouter({lg.QUERY: lg.SWARM_REPLIES})
 
 
-def _time(call: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
-
-
 def measure_bare(runs: int) -> list[float]:
     """The graph alone, nothing instrumented (run this in a fresh process)."""
     from support import langgraph_scenarios as lg
@@ -103,7 +96,7 @@ def measure_bare(runs: int) -> list[float]:
         graph = _graph(server)
         for _ in range(WARMUP):
             lg.invoke(graph)
-        return [_time(lambda: lg.invoke(graph)) for _ in range(runs)]
+        return [timed(lambda: lg.invoke(graph)) for _ in range(runs)]
 
 
 def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
@@ -133,18 +126,12 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
         }
-        for call in variants.values():
-            for _ in range(WARMUP):
-                call()
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        order = list(variants)
-        rng = random.Random(seed)
-        for _ in range(runs):
-            rng.shuffle(order)
-            for name in order:
-                times[name].append(_time(variants[name]))
-            for trace in tel.run_traces():  # keep the capture from growing across rounds
+
+        def forget() -> None:  # keep the capture from growing across rounds
+            for trace in tel.run_traces():
                 tel.capture.discard(trace.trace_id)
+
+        times = interleaved(variants, runs, warmup=WARMUP, seed=seed, after_round=forget)
         check = LangGraphAgentAdapter(ours_graph, "check", tel)
         check.run(lg.QUERY)
         assert check.last_run is not None and len(check.last_run.handoffs) == 1

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import sys
 import time
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tiling  # noqa: E402
+from interleave import interleaved  # noqa: E402
 from results import write_section  # noqa: E402
 
 from otel_bridge import SpanRecord, derive  # noqa: E402
@@ -99,17 +99,7 @@ def adapter_table(runs: int) -> str:
             "instrumented": instrumented,
             "OpenAIAgentsAdapter": adapter,
         }
-        for run in variants.values():
-            for _ in range(3):
-                run()
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        for _ in range(runs):
-            order = list(variants)
-            random.shuffle(order)
-            for name in order:
-                start = time.perf_counter()
-                variants[name]()
-                times[name].append(time.perf_counter() - start)
+        times = interleaved(variants, runs, warmup=3)
     loop.close()
     telemetry.shutdown()
     base = statistics.median(times["instrumented"])

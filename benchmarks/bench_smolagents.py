@@ -22,18 +22,17 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import random
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from interleave import interleaved, timed
 from results import write_section
 from support.records import KIND, TraceBuilder, flatten
 
@@ -177,12 +176,6 @@ def _agent(server: Any) -> Any:
     return smol_scenarios.agent(server)
 
 
-def _time(call: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
-
-
 def measure_bare(runs: int) -> list[float]:
     """The agent alone, smolagents not instrumented (run this in a fresh process)."""
     from otel_bridge.scripted import ScriptedLLMServer
@@ -191,7 +184,7 @@ def measure_bare(runs: int) -> list[float]:
         agent = _agent(server)
         for _ in range(WARMUP):
             agent.run(QUERY)
-        return [_time(lambda: agent.run(QUERY)) for _ in range(runs)]
+        return [timed(lambda: agent.run(QUERY)) for _ in range(runs)]
 
 
 def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
@@ -220,16 +213,7 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
         }
-        for call in variants.values():
-            for _ in range(WARMUP):
-                call()
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        order = list(variants)
-        rng = random.Random(seed)
-        for _ in range(runs):
-            rng.shuffle(order)
-            for name in order:
-                times[name].append(_time(variants[name]))
+        times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = SmolAgentAdapter(ours_agent, "check", telemetry)
         check.run(QUERY)
         assert check.last_run is not None and check.last_run.usage.input_tokens == 280
