@@ -118,7 +118,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
     call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
-    any_parts: bool | None = None  # whether any key is a content part's (one look for all)
+    joined: str | None = None  # the span's keys as one text, a key per line (joined once)
     i = 0
     while True:
         keys = _message_keys(prefix, i)
@@ -132,12 +132,12 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             content = as_text(content, keys.content, note)
         without_content = content is None
         if without_content:
-            if any_parts is None:
-                any_parts = _PARTS_MARK in "\n".join(attrs)  # at C speed: most spans have none
+            if joined is None:
+                joined = "\n".join(attrs)
             content = ""
-            if any_parts:
+            if _PARTS_MARK in joined:  # at C speed: most spans have no content parts
                 if parts is None:
-                    parts, call_indices = _part_indices(attrs, prefix)
+                    parts, call_indices = _part_indices(attrs, prefix, joined)
                 content = _parts(attrs, keys.contents, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
@@ -149,7 +149,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             # Some instrumentors number a message's tool calls on from the previous message's
             # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
             if parts is None:
-                parts, call_indices = _part_indices(attrs, prefix)
+                parts, call_indices = _part_indices(attrs, prefix, joined or "\n".join(attrs))
             scanned = call_indices.get(i)
             calls = _tool_calls(attrs, keys.base, note, scanned) if scanned else []
             if calls:
@@ -166,7 +166,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
 
 
 def _part_indices(
-    attrs: Mapping[str, Any], prefix: str
+    attrs: Mapping[str, Any], prefix: str, joined: str
 ) -> tuple[dict[int, int], dict[int, list[int]]]:
     """The highest content part index of each message, and each message's tool call indices,
     from one pass over the keys.
@@ -176,10 +176,9 @@ def _part_indices(
     The keys are searched as one text, a key per line, by regular expressions (at C speed);
     keys holding a line break are looked at one by one.
     """
-    blob = "\n".join(attrs)
-    if blob.count("\n") != len(attrs) - 1:
+    if joined.count("\n") != len(attrs) - 1:
         return _part_indices_by_key(attrs, prefix)
-    blob = f"\n{blob}\n"  # every key between line breaks: patterns start with a literal
+    blob = f"\n{joined}\n"  # every key between line breaks: patterns start with a literal
     parts_at, calls_at = _index_patterns(prefix)
     highest: dict[int, int] = {}
     for message, part in parts_at.findall(blob):

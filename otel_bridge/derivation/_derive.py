@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from .. import conventions as conv
@@ -298,28 +298,34 @@ def _run_input(calls: list[Call], messages: list[conv.Message]) -> str | None:
     return next((m["content"] for m in messages if m.get("role") == "user"), None)
 
 
-def _task(roots: list[SpanRecord], trace: TraceLookups) -> str | None:
-    """The task its framework records on the run's root (or on the first agent run right under
-    a root of ours), else None."""
+def _on_root(
+    roots: list[SpanRecord],
+    trace: TraceLookups,
+    read: Callable[[SpanRecord, conv.ValueNotes], str | None],
+    child: slice,
+) -> str | None:
+    """What ``read`` finds on the run's root, else on the ``child`` of the agent runs right
+    under it (a root of ours wraps the framework's own run)."""
     for root in roots[:1]:
-        for span in (root, *trace.index.children.get(root.span_id, ())[:1]):
-            task = trace.frameworks.run_input(span, trace.notes)
-            if task is not None:
-                return task
+        for span in (root, *trace.index.children.get(root.span_id, ())[child]):
+            found = read(span, trace.notes)
+            if found is not None:
+                return found
     return None
+
+
+def _task(roots: list[SpanRecord], trace: TraceLookups) -> str | None:
+    """The task its framework records on the run's root (or its first agent run), else None."""
+    return _on_root(roots, trace, trace.frameworks.run_input, slice(None, 1))
 
 
 def _answer(
     roots: list[SpanRecord], trace: TraceLookups, messages: list[conv.Message]
 ) -> str | None:
-    """The answer its framework records on the run's root (or on the last agent run right
-    under a root of ours), else the last assistant text or tool result."""
-    for root in roots[:1]:
-        for span in (root, *trace.index.children.get(root.span_id, ())[-1:]):
-            answer = trace.frameworks.run_answer(span, trace.notes)
-            if answer is not None:
-                return answer
-    return _final_answer(messages)
+    """The answer its framework records on the run's root (or its last agent run), else the
+    last assistant text or tool result."""
+    found = _on_root(roots, trace, trace.frameworks.run_answer, slice(-1, None))
+    return found if found is not None else _final_answer(messages)
 
 
 def _final_answer(messages: list[conv.Message]) -> str | None:

@@ -51,6 +51,12 @@ class ExportReader(SourceReader):
         """None: an export keeps no spans (the routes say so for a run it holds)."""
         return None
 
+    def without_spans(self, trace_id: str) -> str:
+        """For a run the export holds: it keeps the run, not its spans."""
+        if trace_id in self._exported:
+            return f"{self.describe()} keeps the run of trace {trace_id}, not its spans"
+        return super().without_spans(trace_id)
+
     def run(self, trace_id: str) -> RunTraceJSON | None:
         """The run's RunTrace JSON as the export's tables hold it."""
         return self._exported.get(trace_id)

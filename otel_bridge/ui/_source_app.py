@@ -73,11 +73,7 @@ def _trace_routes(reader: SourceReader) -> list[BaseRoute]:
         found = reader.spans(trace_id)
         if found:
             return JSONResponse(request_to_json(to_request(found)))
-        if reader.source is None and reader.summary(trace_id) is not None:
-            return error(
-                404, f"{reader.describe()} keeps the run of trace {trace_id}, not its spans"
-            )
-        return unknown(trace_id)
+        return error(404, reader.without_spans(trace_id))
 
     def run(request: Request) -> Response:
         trace_id = trace_id_of(request)

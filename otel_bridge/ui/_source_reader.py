@@ -195,6 +195,10 @@ class SourceReader:
         with self._read_lock:
             return self.source.read_trace(trace_id)
 
+    def without_spans(self, trace_id: str) -> str:
+        """Why there are no spans to give for ``trace_id``, in words."""
+        return f"no spans of trace {trace_id}"
+
     def run(self, trace_id: str) -> RunTraceJSON | None:
         """See ``RunReader.run``."""
         with self._lock:
