@@ -9,9 +9,10 @@ constant, a dropped argument, ...) and runs the tests that reach the changed fun
 "mutant" the tests do not fail on has survived. Each target runs in a scratch copy of the
 project (mutmut writes its ``mutants/`` there), with the test files that exercise it. The
 table gives each module's mutants, killed (a test failed, or the mutant hung until its
-timeout), survived and kill rate; ``EQUIVALENT`` lists the survivors that cannot be killed
-because they change nothing observable, each with the reason, and the last column counts them
-as killed. ``--write`` puts the table and the survivors into docs/RELIABILITY.md.
+timeout), survived and kill rate; ``equivalent_mutants/TARGET.toml`` lists the survivors
+that cannot be killed because they change nothing observable, each with the reason, and the
+last column counts them as killed. ``--write`` puts the table and the survivors into
+docs/RELIABILITY.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -73,46 +75,12 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
     ),
 }
 
-# Survivors that change nothing a caller can observe, by mutant name, with the reason.
-_ZIP = "zip's strict check: every row is built from COLUMNS, so the lengths always match"
-_UNUSED_DEFAULT = "a default no caller uses: TableWriter always passes format and mode"
-_SUFFIX = "a longer random suffix of a hidden temporary name"
-_T, _W, _E, _A = (f"otel_bridge.tables.{m}" for m in ("", "_writer.", "_export_dir.", "_arrow."))
+# Survivors that change nothing a caller can observe, by mutant name, with the reason: one
+# TOML file per target in stress/equivalent_mutants/ ("module.x_function__mutmut_3" = "why").
 EQUIVALENT: dict[str, str] = {
-    **{f"{_W}xǁ_JsonLinesSinkǁwrite__mutmut_{n}": _ZIP for n in (11, 14, 15)},
-    **{f"{_T}x_to_tables__mutmut_{n}": _ZIP for n in (8, 11, 12)},
-    **{f"{_A}x_arrow_table__mutmut_{n}": _ZIP for n in (7, 9, 10, 14, 17, 18)},
-    f"{_W}xǁ_JsonLinesSinkǁwrite__mutmut_5": "ensure_ascii=None is falsy, as False is",
-    f"{_T}_rows.x__json__mutmut_5": "ensure_ascii=None is falsy, as False is",
-    f"{_W}xǁ_TextSinkǁ__init____mutmut_13": "'UTF-8' names the same codec as 'utf-8'",
-    f"{_E}x__read_manifest__mutmut_6": "'UTF-8' names the same codec as 'utf-8'",
-    f"{_E}x__write_manifest__mutmut_19": "'UTF-8' names the same codec as 'utf-8'",
-    f"{_W}xǁ_ParquetSinkǁ__init____mutmut_11": "pyarrow takes the codec name in any case",
-    f"{_E}x__staging_dir__mutmut_2": _SUFFIX,
-    f"{_E}x__commit__mutmut_33": _SUFFIX,
-    f"{_E}x__write_manifest__mutmut_5": _SUFFIX,
-    **{
-        f"{_W}xǁ_ParquetSinkǁwrite__mutmut_{n}": "pyarrow's default row group (1,048,576 rows) "
-        "holds a whole batch as long as batch_rows is below it (20,000 by default)"
-        for n in (2, 4)
-    },
-    **{f"{_E}xǁExportTargetǁ__init____mutmut_{n}": _UNUSED_DEFAULT for n in (1, 2, 3, 4)},
-    f"{_W}xǁ_Sinkǁclose__mutmut_1": "the abstract method's default: never called",
-    f"{_W}xǁ_TextSinkǁclose__mutmut_1": "a text file closes the same way, quiet or not",
-    **{
-        f"{_W}xǁ_CsvSinkǁwrite__mutmut_{n}": "the default of _BOOL.get: only True and False "
-        "are looked up, and both are in it"
-        for n in (5, 6, 7)
-    },
-    **{
-        f"{_A}x_arrow_table__mutmut_{n}": "timestamps read as text either way (or all null), "
-        "then cast to the column's type"
-        for n in (25, 27)
-    },
-    **{
-        f"{_E}x__write_manifest__mutmut_{n}": "the manifest's indentation: it is read as JSON"
-        for n in (12, 14, 16)
-    },
+    name: reason
+    for path in sorted((Path(__file__).parent / "equivalent_mutants").glob("*.toml"))
+    for name, reason in tomllib.loads(path.read_text(encoding="utf-8")).items()
 }
 
 KILLED = {"killed", "timeout"}  # a mutant that hangs is caught (by its timeout)
