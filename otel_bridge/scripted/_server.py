@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from .._threaded_server import ThreadedServer, tcp_socket
 from ..errors import ScriptError, ServerError
+from ._responses import chat_view, response_body, response_events, responses_sse_event, wire_usage
 from ._wire import (
     SSE_DONE,
     Reply,
@@ -166,6 +167,7 @@ class Exchange:
     """One request the server received and what it answered (ground truth for tests).
 
     ``index`` counts requests since the server was created (``clear_log`` does not reset it).
+    ``api`` is "chat" (``/v1/chat/completions``) or "responses" (``/v1/responses``).
     ``usage`` is what the reply reported or would have reported; ``usage_sent`` is what
     actually went over the wire (None for a stream without ``include_usage`` or an error).
     """
@@ -180,10 +182,13 @@ class Exchange:
     response_id: str | None = None
     tool_call_ids: tuple[str, ...] = ()
     error: str | None = None
+    api: str = "chat"
 
     @property
     def messages(self) -> list[Mapping[str, Any]]:
-        """The request's messages."""
+        """The request's messages (a Responses request's items read as chat messages)."""
+        if self.api == "responses":
+            return request_messages(chat_view(self.request_json))
         return request_messages(self.request_json)
 
 
@@ -191,7 +196,10 @@ class Exchange:
 
 
 class ScriptedLLMServer:
-    """An OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, in a background thread.
+    """OpenAI-compatible ``POST /v1/chat/completions`` and ``/v1/responses`` on 127.0.0.1.
+
+    Served in a background thread; both APIs answer from the same script (a Responses request
+    is routed as the chat request it stands for, see ``_responses.chat_view``).
 
     ``with ScriptedLLMServer(router) as server: llm = scripted_openai_llm(server)``; then
     ``server.log`` holds every exchange. ``set_script`` swaps the script of a running server.
@@ -215,7 +223,12 @@ class ScriptedLLMServer:
         """Bind an ephemeral port and serve in a daemon thread; returns self."""
         if self._server is not None:
             raise ServerError("the scripted LLM server is already running")
-        app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._handle_chat, methods=["POST"]),
+                Route("/v1/responses", self._handle_responses, methods=["POST"]),
+            ]
+        )
         server = ThreadedServer(
             app, tcp_socket("127.0.0.1", 0), "scripted-llm", timeout_graceful_shutdown=1
         )
@@ -291,16 +304,19 @@ class ScriptedLLMServer:
         usage: Usage | None = None,
         usage_sent: Usage | None = None,
         error: str | None = None,
+        api: str = "chat",
     ) -> Exchange:
+        chat = chat_view(body) if api == "responses" else body
+        prefix = "resp_scripted" if api == "responses" else "chatcmpl-scripted"
         with self._lock:
             index = next(self._sequence)
             answered = reply is not None and status == 200
             exchange = Exchange(
                 index=index, request_json=body, reply=reply, status=status, streamed=streamed,
-                usage=usage, usage_sent=usage_sent, error=error,
-                response_id=f"chatcmpl-scripted{index:06d}" if answered else None,
+                usage=usage, usage_sent=usage_sent, error=error, api=api,
+                response_id=f"{prefix}{index:06d}" if answered else None,
                 tool_call_ids=(
-                    tuple(tool_call_ids(body, reply, salt=str(index))) if reply and answered else ()
+                    tuple(tool_call_ids(chat, reply, salt=str(index))) if reply and answered else ()
                 ),
             )  # fmt: skip
             self._log.append(exchange)
@@ -308,40 +324,51 @@ class ScriptedLLMServer:
 
     # -- HTTP
 
-    async def _handle(self, request: Request) -> Response:
+    async def _handle_chat(self, request: Request) -> Response:
+        return await self._answer(request, "chat")
+
+    async def _handle_responses(self, request: Request) -> Response:
+        return await self._answer(request, "responses")
+
+    async def _answer(self, request: Request, api: str) -> Response:
         try:
             body = await request.json()
         except ValueError:
             return JSONResponse(openai_error(400, "the request body is not JSON"), status_code=400)
         if not isinstance(body, dict):
             return JSONResponse(openai_error(400, "the request body is not an object"), 400)
+        chat = chat_view(body) if api == "responses" else body
         streamed = body.get("stream") is True
         with self._lock:
             router = self._router
         try:
-            reply = router(body)
-            if reply.agent is not None and reply.agent not in system_prompt(body):
+            reply = router(chat)
+            if reply.agent is not None and reply.agent not in system_prompt(chat):
                 raise ScriptError(
                     f"the reply is scripted for agent {reply.agent!r} but the system prompt is "
-                    f"{system_prompt(body)[:200]!r}"
+                    f"{system_prompt(chat)[:200]!r}"
                 )
         except Exception as exc:  # a script bug: answer 400 so that no client retries it
             if not isinstance(exc, ScriptError):
                 logger.exception("the scripted LLM router raised")
             message = f"scripted_llm: {exc}"
-            self._record(body, streamed, None, 400, error=message)
+            self._record(body, streamed, None, 400, error=message, api=api)
             return JSONResponse(openai_error(400, message, code="script_error"), 400)
 
         if reply.status != 200:
-            self._record(body, streamed, reply, reply.status, error=f"HTTP {reply.status}")
+            self._record(body, streamed, reply, reply.status, error=f"HTTP {reply.status}", api=api)
             await asyncio.sleep(reply.delay_s)
             payload = dict(reply.error_body or openai_error(reply.status, "scripted error"))
             return JSONResponse(payload, status_code=reply.status)
 
-        usage = reply.usage or estimate_usage(body, reply)
-        wants_usage = request_wants_usage(body) and self.stream_usage
+        usage = reply.usage or estimate_usage(chat, reply)
+        if api == "responses":  # a Responses stream always ends with its usage
+            usage = wire_usage(usage)
+            wants_usage = self.stream_usage
+        else:
+            wants_usage = request_wants_usage(body) and self.stream_usage
         usage_sent = usage if not streamed or wants_usage else None
-        exchange = self._record(body, streamed, reply, 200, usage, usage_sent)
+        exchange = self._record(body, streamed, reply, 200, usage, usage_sent, api=api)
         meta = ResponseMeta(
             response_id=exchange.response_id or "",
             model=str(body.get("model", "scripted")),
@@ -349,18 +376,25 @@ class ScriptedLLMServer:
             tool_call_ids=exchange.tool_call_ids,
         )
         await asyncio.sleep(reply.delay_s)
+        if api == "responses" and not streamed:
+            return JSONResponse(response_body(body, reply, meta, usage))
         if not streamed:
             return JSONResponse(completion_body(reply, meta, usage))
-        chunks = stream_chunks(reply, meta, usage_sent)
-        return StreamingResponse(_sse(chunks, reply.chunk_delay_s), media_type="text/event-stream")
+        if api == "responses":
+            events = [
+                responses_sse_event(e) for e in response_events(body, reply, meta, usage_sent)
+            ]
+        else:
+            events = [sse_event(chunk) for chunk in stream_chunks(reply, meta, usage_sent)]
+            events.append(SSE_DONE)
+        return StreamingResponse(_sse(events, reply.chunk_delay_s), media_type="text/event-stream")
 
 
-async def _sse(chunks: Sequence[Mapping[str, Any]], delay_s: float) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield sse_event(chunk)
-        if delay_s:
+async def _sse(events: Sequence[bytes], delay_s: float) -> AsyncIterator[bytes]:
+    for index, event in enumerate(events):
+        if index and delay_s:
             await asyncio.sleep(delay_s)
-    yield SSE_DONE
+        yield event
 
 
 # ----------------------------------------------------------------------------- the client side
