@@ -131,7 +131,7 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     for span in index.spans:
         if span.span_id not in llm_ids or llm_above.get(span.span_id) is not None:
             continue
-        facts = _refined(trace.frameworks, span, conv.read_llm(span, trace.notes))
+        facts = _refined(trace, span, conv.read_llm(span, trace.notes))
         if facts.usage is None:
             facts = _usage_from_nested(trace, span, llm_ids, facts)
         end = span.end_ns
@@ -143,16 +143,24 @@ def llm_calls(trace: TraceLookups) -> list[Call]:
     return _one_record_per_call(trace, calls)
 
 
-def _refined(frameworks: fw.Panel, span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
-    """The call's messages in OpenAI format where its framework re-sends history its own way,
-    and its usage as its framework recorded it."""
+def _refined(trace: TraceLookups, span: SpanRecord, facts: conv.LLMFacts) -> conv.LLMFacts:
+    """The call's messages in OpenAI format where its framework re-sends history its own way
+    (or records the answer its own way), and its usage as its framework recorded it."""
+    frameworks = trace.frameworks
     inputs = frameworks.refine_messages(span, facts.input_messages)
     outputs = frameworks.refine_messages(span, facts.output_messages)
+    finish = facts.finish_reason
+    if not outputs and (answer := frameworks.recorded_answer(span, trace.notes)):
+        outputs = answer
+        if finish is None:
+            finish = "tool_calls" if answer[-1].get("tool_calls") else "stop"
     usage = frameworks.refine_usage(span, facts.usage)
     same = inputs is facts.input_messages and outputs is facts.output_messages
     if same and usage is facts.usage:
         return facts
-    return replace(facts, input_messages=inputs, output_messages=outputs, usage=usage)
+    return replace(
+        facts, input_messages=inputs, output_messages=outputs, usage=usage, finish_reason=finish
+    )
 
 
 def _one_record_per_call(trace: TraceLookups, calls: list[Call]) -> list[Call]:

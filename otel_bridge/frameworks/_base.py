@@ -102,6 +102,11 @@ class Framework:
         form (the span: the call's, which another instrumentation may have written)."""
         return messages
 
+    def recorded_answer(self, span: SpanRecord, notes: ValueNotes | None) -> list[Message]:
+        """A model call's answer where the framework records it in its own form and the
+        convention's output messages are absent, else []."""
+        return []
+
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """The handoff a tool call asks for, else None (not a handoff tool)."""
         return None

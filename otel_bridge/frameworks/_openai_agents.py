@@ -7,17 +7,20 @@ function tool a TOOL span named after it (arguments as JSON in ``input.value``).
 a TOOL span ``handoff to <agent>`` whose input is the agent handing off and whose output the
 agent taking over; the model called it as ``transfer_to_<agent>``. An agent used as a tool
 (``agent.as_tool()``) is a TOOL span with the other agent's ``Agent workflow`` inside: a
-delegation (``derivation`` finds it by that shape).
+delegation (``derivation`` finds it by that shape). A streamed call on chat completions
+(``Runner.run_streamed`` with ``OpenAIChatCompletionsModel``) records its answer only as the
+SDK's Responses-API objects in ``output.value``, without output messages: read from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
+from typing import Any
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
-from ..conventions import ToolFacts, ValueNotes, as_text, genai_attributes
+from ..conventions import Message, ToolFacts, ValueNotes, as_text, genai_attributes, json_value
 from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import Framework, Instrumentation, Transfer
@@ -30,6 +33,8 @@ RUN_SPAN = "Agent workflow"
 _KIND = SpanAttributes.OPENINFERENCE_SPAN_KIND
 _AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
 _AGENT_NAME = SpanAttributes.AGENT_NAME
+_LLM_KIND = OpenInferenceSpanKindValues.LLM.value
+_OUTPUT = SpanAttributes.OUTPUT_VALUE
 
 
 class OpenAIAgents(Framework):
@@ -76,6 +81,24 @@ class OpenAIAgents(Framework):
             return facts
         return replace(facts, name=f"{TRANSFER_PREFIX}{_tool_name(target)}", arguments={})
 
+    def recorded_answer(self, span: SpanRecord, notes: ValueNotes | None) -> list[Message]:
+        """A ``generation`` whose ``output.value`` holds Responses-API objects (a streamed call
+        on chat completions): one assistant message per response, its text and tool calls."""
+        attrs = span.attributes
+        raw = attrs.get(_OUTPUT)
+        if attrs.get(_KIND) != _LLM_KIND or type(raw) is not str or '"response"' not in raw:
+            return []
+        note = notes.for_span(span) if notes is not None else None
+        value, parsed = json_value(raw, _OUTPUT, note, text_ok=True)
+        responses = value if parsed and isinstance(value, list) else [value]
+        return [
+            _answer(response["output"])
+            for response in responses
+            if isinstance(response, Mapping)
+            and response.get("object") == "response"
+            and isinstance(response.get("output"), list)
+        ]
+
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """``handoff to <agent>``: control passes to that agent."""
         target = _handoff_target(span, None)
@@ -112,6 +135,28 @@ def _handoff_target(span: SpanRecord, facts: ToolFacts | None) -> str | None:
     if isinstance(name, str) and name.startswith(TRANSFER_PREFIX) and isinstance(output, str):
         return output or None
     return None
+
+
+def _answer(items: list[Any]) -> Message:
+    """One assistant message of a response's output items (message text, function calls)."""
+    texts, calls = [], []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "message":
+            parts = item.get("content")
+            texts += [
+                p["text"]
+                for p in (parts if isinstance(parts, list) else [])
+                if isinstance(p, Mapping) and isinstance(p.get("text"), str)
+            ]
+        elif item.get("type") == "function_call":
+            function = {"name": item.get("name"), "arguments": item.get("arguments")}
+            calls.append({"id": item.get("call_id"), "type": "function", "function": function})
+    message: Message = {"role": "assistant", "content": "".join(texts)}
+    if calls:
+        message["tool_calls"] = calls
+    return message
 
 
 def _tool_name(agent: str) -> str:

@@ -44,6 +44,7 @@ class Panel:
         )
         self._refine_tool = _implementing(frameworks, "refine_tool")
         self._refine_messages = _implementing(frameworks, "refine_messages")
+        self._recorded_answer = _implementing(frameworks, "recorded_answer")
         self._transfer = _implementing(frameworks, "transfer")
         self._requested_transfer = _implementing(frameworks, "requested_transfer")
         self._node_transfer = _implementing(frameworks, "node_transfer")
@@ -120,6 +121,15 @@ class Panel:
             if messages:
                 messages = hook(span, messages)
         return messages
+
+    def recorded_answer(self, span: SpanRecord, notes: ValueNotes | None) -> list[Message]:
+        """A model call's answer its framework recorded its own way (when the convention's
+        output messages are absent), else []."""
+        for hook in self._recorded_answer:
+            answer: list[Message] = hook(span, notes)
+            if answer:
+                return answer
+        return []
 
     def transfer(self, tool: ToolCall, span: SpanRecord) -> Transfer | None:
         """The handoff a tool call asks for, as its framework says, else None."""
