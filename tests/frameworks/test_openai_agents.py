@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 from agents import Agent, OpenAIChatCompletionsModel, Runner
+from agents.models import openai_provider
 from maseval import AgentAdapter
 from openai import AsyncOpenAI
-from support.openai_agents_team import ANSWER, explode, search, team, team_router
+from support.openai_agents_team import ANSWER, FACT, explode, search, team, team_router
 from support.paths import TESTS
 
 from otel_bridge import Telemetry, derive, load_spans
@@ -35,13 +36,45 @@ def sdk_telemetry() -> Any:
     telemetry.shutdown()
 
 
+@pytest.fixture
+def sdk_default_client(llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's default model (no ``model=``) reaches the scripted server through the
+    environment, as a user's would reach OpenAI.
+
+    The SDK keeps one ``httpx.AsyncClient`` for its default clients; each test here runs in an
+    event loop of its own, and a pooled connection of a closed loop fails the next loop's
+    first request (which the SDK then retries without a span). Each test gets a fresh one.
+    """
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "fake")
+    monkeypatch.setattr(openai_provider, "_http_client", None)
+
+
+@pytest.mark.parametrize(
+    ("api", "streamed"),
+    [("chat", False), ("chat", True), ("default", False), ("default", True)],
+    ids=["chat", "chat-streamed", "responses", "responses-streamed"],
+)
 async def test_a_handoff_and_an_agent_as_tool_derive_from_spans(
-    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+    llm: ScriptedLLMServer,
+    sdk_telemetry: Telemetry,
+    sdk_default_client: None,
+    api: str,
+    streamed: bool,
 ) -> None:
+    """The same run on chat completions and on the SDK's default, the Responses API, through
+    ``Runner.run`` and ``Runner.run_streamed``."""
     llm.set_script(team_router())
     with sdk_telemetry.start_run("team") as span:
-        result = await Runner.run(team(llm), "Tell me about otel")
+        if streamed:
+            result: Any = Runner.run_streamed(team(llm, api), "Tell me about otel")
+            async for _event in result.stream_events():
+                pass
+        else:
+            result = await Runner.run(team(llm, api), "Tell me about otel")
     trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    assert {e.api for e in llm.log} == {"chat" if api == "chat" else "responses"}
+    assert any(e.streamed for e in llm.log) == streamed
     assert result.final_output == trace.output == ANSWER
     assert trace.labels["framework"] == "openai_agents"
     assert [(h.from_agent, h.to_agent) for h in trace.handoffs] == [("researcher", "writer")]
@@ -62,9 +95,12 @@ async def test_a_handoff_and_an_agent_as_tool_derive_from_spans(
     assert delegation.tool_call_id == asked[2]
     sent = llm.usage_sent_total()
     assert (trace.usage.input_tokens, trace.usage.output_tokens) == (sent.prompt, sent.completion)
+    # Streamed on chat completions, the SDK asks for no usage: only the checker (an agent as
+    # a tool runs unstreamed) reports tokens, and the run says tokens are missing.
+    unreported = api == "chat" and streamed
     assert {a: s.usage.input_tokens for a, s in trace.agents.items()} == {
-        "researcher": 150,
-        "writer": 130,
+        "researcher": 0 if unreported else 150,
+        "writer": 0 if unreported else 130,
         "checker": 20,
     }
     assert [(m["agent"], m["role"]) for m in trace.messages] == [
@@ -82,7 +118,42 @@ async def test_a_handoff_and_an_agent_as_tool_derive_from_spans(
         ("writer", "tool"),
         ("writer", "assistant"),
     ]
-    assert trace.issues == []
+    tool_results = [
+        (m.get("tool_call_id"), m["content"]) for m in trace.messages if m["role"] == "tool"
+    ]
+    assert tool_results[0] == (asked[0], FACT)
+    assert tool_results[-1] == (asked[2], "looks right")
+    # The writer's answer reused 32 cached prompt tokens: OpenInference records them from the
+    # Responses API, not from chat completions.
+    assert trace.usage.cached_input_tokens == (0 if api == "chat" else 32)
+    assert trace.issues == (["tokens_missing"] if unreported else [])
+
+
+async def test_cached_and_reasoning_tokens_of_the_responses_api(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry, sdk_default_client: None
+) -> None:
+    """The Responses API always reports cached and reasoning counts; each call keeps its own."""
+    llm.set_script(
+        [
+            Reply(
+                tool_calls=[ToolCallSpec("search", {"query": "otel"})],
+                usage=Usage(300, 20, cached=256, reasoning=12),
+            ),
+            Reply(content="Done.", usage=Usage(340, 8)),
+        ]
+    )
+    agent = Agent(name="solo", instructions="You search.", tools=[search])
+    with sdk_telemetry.start_run("solo") as span:
+        await Runner.run(agent, "go")
+    trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    assert [(c.usage.cached_input_tokens, c.usage.reasoning_tokens) for c in trace.llm_calls] == [
+        (256, 12),
+        (0, 0),
+    ]
+    usage = trace.agents["solo"].usage
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (640, 256, 28)
+    assert usage.reasoning_tokens == 12
+    assert trace.output == "Done."
 
 
 async def test_a_raising_tool_is_an_error_on_its_agent(
@@ -106,11 +177,12 @@ async def test_a_raising_tool_is_an_error_on_its_agent(
     assert trace.output == "It failed."
 
 
+@pytest.mark.parametrize("api", ["chat", "default"], ids=["chat", "responses"])
 def test_the_adapter_keeps_maseval_contract_and_the_conversation(
-    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry, sdk_default_client: None, api: str
 ) -> None:
     llm.set_script(team_router())
-    adapter = OpenAIAgentsAdapter(team(llm), "team", sdk_telemetry, task_id="t1", repetition=0)
+    adapter = OpenAIAgentsAdapter(team(llm, api), "team", sdk_telemetry, task_id="t1", repetition=0)
     assert isinstance(adapter, AgentAdapter)
     assert len(adapter.get_messages()) == 0
     config = {k: v for k, v in adapter.gather_config().items() if k != "gathered_at"}
@@ -174,13 +246,20 @@ def test_concurrent_runs_on_threads_never_mix(
         assert trace.output == f"answer {i}"
 
 
-def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("api", "streamed"),
+    [("chat", ""), ("responses", ""), ("chat", "streamed")],
+    ids=["chat", "responses", "chat-streamed"],
+)
+def test_opentelemetrys_own_instrumentation_derives_the_same_run(
+    tmp_path: Path, api: str, streamed: str
+) -> None:
     """OpenTelemetry's GenAI instrumentation of the SDK (and of the OpenAI client) records no
     span of the handoff itself: it is found from the model's transfer_to_writer call."""
     recorder = TESTS / "instrumented" / "record_openai_agents.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     done = subprocess.run(
-        [sys.executable, str(recorder), str(tmp_path)],
+        [sys.executable, str(recorder), str(tmp_path), "genai", api, streamed],
         capture_output=True,
         text=True,
         timeout=300,
@@ -188,6 +267,7 @@ def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr[-3000:]
     truth = json.loads((tmp_path / "team.truth.json").read_text())
+    assert truth["apis"] == [api]
     trace = derive(load_spans(tmp_path / "team.otlp.json"))
     asked = truth["tool_call_ids"]
     assert trace.output == truth["answer"] == ANSWER
@@ -203,21 +283,25 @@ def test_opentelemetrys_own_instrumentation_derives_the_same_run(tmp_path: Path)
         usage["prompt"],
         usage["completion"],
     )
+    # Streamed on chat completions, the SDK asks for no usage (the checker runs unstreamed).
+    unreported = streamed and api == "chat"
+    assert trace.usage.cached_input_tokens == usage["cached"] == (0 if unreported else 32)
     assert {a: (s.llm_calls, s.usage.input_tokens) for a, s in trace.agents.items()} == {
-        "researcher": (2, 150),
-        "writer": (2, 130),
+        "researcher": (2, 0 if unreported else 150),
+        "writer": (2, 0 if unreported else 130),
         "checker": (1, 20),
     }
     assert [(t.agent, t.name, t.tool_call_id) for t in trace.tool_calls] == [
         ("researcher", "search", asked[0]),
         ("writer", "ask_checker", asked[2]),
     ]
-    assert trace.issues == []
+    assert trace.issues == (["tokens_missing"] if unreported else [])
 
 
+@pytest.mark.parametrize("api", ["chat", "responses"])
 @pytest.mark.parametrize("semconv", ["openinference", "genai", "both"])
 def test_exported_spans_derive_as_captured(
-    llm: ScriptedLLMServer, tmp_path: Path, semconv: str
+    llm: ScriptedLLMServer, tmp_path: Path, semconv: str, api: str
 ) -> None:
     """Every export mode keeps the run: agents (``invoke_agent`` in GenAI), the handoff, the
     agent used as a tool, tools with their ids."""
@@ -225,7 +309,7 @@ def test_exported_spans_derive_as_captured(
     path = tmp_path / "team.otlp.json"
     telemetry = Telemetry(otlp_json_file=path, semconv=semconv, frameworks=["openai_agents"])  # type: ignore[arg-type]
     try:
-        adapter = OpenAIAgentsAdapter(team(llm), "team", telemetry)
+        adapter = OpenAIAgentsAdapter(team(llm, api), "team", telemetry)
         assert adapter.run("Tell me about otel") == ANSWER
         captured = adapter.last_run
     finally:

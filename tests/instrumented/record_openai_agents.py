@@ -1,10 +1,13 @@
 """Record the OpenAI Agents SDK team run (tests/support/openai_agents_team.py) under OpenTelemetry's
 own GenAI instrumentation of the SDK and of the OpenAI client, in a process of its own.
 
-Usage: ``python tests/instrumented/record_openai_agents.py OUTDIR [openinference]``: the spans
-go to ``OUTDIR/team.otlp.json``, what the scripted server saw and sent to
-``OUTDIR/team.truth.json``. With ``openinference`` the run is recorded by otel-bridge's own
-Telemetry (OpenInference's instrumentor) instead: how tests/data/openai_agents/ was made.
+Usage: ``python tests/instrumented/record_openai_agents.py OUTDIR [genai|openinference]
+[chat|responses] [streamed]``: the spans go to ``OUTDIR/team.otlp.json``, what the scripted
+server saw and sent to ``OUTDIR/team.truth.json``. With ``openinference`` the run is recorded
+by otel-bridge's own Telemetry (OpenInference's instrumentor) instead: how
+tests/data/openai_agents/ was made.
+``responses`` runs the agents on the SDK's default model, the Responses API, instead of chat
+completions; ``streamed`` runs them with ``Runner.run_streamed``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 
-def main(out: Path, mode: str = "genai") -> None:
+def main(out: Path, mode: str = "genai", api: str = "chat", streamed: str = "") -> None:
     from otel_bridge.scripted import ScriptedLLMServer
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -37,7 +40,12 @@ def main(out: Path, mode: str = "genai") -> None:
 
     async def run(server: ScriptedLLMServer) -> Any:
         with root("team"):
-            return await Runner.run(team(server), "Tell me about otel")
+            if not streamed:
+                return await Runner.run(team(server, api), "Tell me about otel")
+            result = Runner.run_streamed(team(server, api), "Tell me about otel")
+            async for _event in result.stream_events():
+                pass
+            return result
 
     with ScriptedLLMServer(team_router()) as server:
         result = asyncio.run(run(server))
@@ -46,6 +54,7 @@ def main(out: Path, mode: str = "genai") -> None:
             "answer": result.final_output,
             "tool_call_ids": [i for e in server.log for i in e.tool_call_ids],
             "usage": {"prompt": sent.prompt, "completion": sent.completion, "cached": sent.cached},
+            "apis": sorted({e.api for e in server.log}),
         }
     provider.shutdown()
     (out / "team.truth.json").write_text(json.dumps(truth))
@@ -71,4 +80,4 @@ def _genai_provider(path: Path) -> Any:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), *sys.argv[2:3])
+    main(Path(sys.argv[1]), *sys.argv[2:5])

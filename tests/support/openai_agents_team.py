@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import Agent, OpenAIChatCompletionsModel, function_tool
+from agents import Agent, Model, OpenAIChatCompletionsModel, OpenAIResponsesModel, function_tool
 from openai import AsyncOpenAI
 
 from otel_bridge.scripted import ConversationRouter, Reply, ScriptedLLMServer, ToolCallSpec, Usage
@@ -45,7 +45,7 @@ def team_router() -> ConversationRouter:
                     tool_calls=[ToolCallSpec("ask_checker", {"input": "check it"})],
                     usage=Usage(70, 7),
                 ),
-                Reply(content=ANSWER, usage=Usage(60, 6)),
+                Reply(content=ANSWER, usage=Usage(60, 6, cached=32)),
                 Reply(content="Second answer.", usage=Usage(90, 4)),
             ],
             "[checker]": [Reply(content="looks right", usage=Usage(20, 2))],
@@ -53,9 +53,20 @@ def team_router() -> ConversationRouter:
     )
 
 
-def team(server: ScriptedLLMServer) -> Agent[Any]:
-    client = AsyncOpenAI(base_url=server.base_url, api_key="fake")
-    model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+def scripted_model(server: ScriptedLLMServer, api: str = "chat") -> Model | None:
+    """The SDK's model on the real ``AsyncOpenAI`` client: chat completions, the Responses API,
+    or ("default") none, so that the SDK picks its default (the Responses API, with a client
+    made from ``OPENAI_BASE_URL``)."""
+    if api == "default":
+        return None
+    client = AsyncOpenAI(base_url=server.base_url, api_key="fake", max_retries=0)
+    if api == "responses":
+        return OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client)
+    return OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+
+
+def team(server: ScriptedLLMServer, api: str = "chat") -> Agent[Any]:
+    model = scripted_model(server, api)
     checker = Agent(name="checker", instructions="[checker] You check.", model=model)
     writer = Agent(
         name="writer",
