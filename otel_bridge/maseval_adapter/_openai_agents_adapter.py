@@ -94,6 +94,13 @@ class OpenAIAgentsAdapter(SpanAgentAdapter):
         output = getattr(result, "final_output", result)
         return "" if output is None else str(output)
 
+    def _silence_hint(self) -> str:
+        return (
+            "Is the SDK's tracing disabled (agents.set_tracing_disabled(True), "
+            "OPENAI_AGENTS_DISABLE_TRACING=1 or RunConfig(tracing_disabled=True))? "
+            "otel-bridge reads the SDK's trace."
+        )
+
     def _agent_config(self) -> dict[str, Any]:
         return _describe(self.agent, set())
 

@@ -139,6 +139,10 @@ class SpanAgentAdapter(AgentAdapter):
         """What MASEval gets from a run that gave no answer text (it asks for a non-empty str)."""
         return f"(no answer: the agent returned {'None' if result is None else 'an empty answer'})"
 
+    def _silence_hint(self) -> str:
+        """What may keep the framework's spans from arriving (said when a run has none)."""
+        return "Is its instrumentation off, or are its spans sent to another TracerProvider?"
+
     def _agent_config(self) -> dict[str, Any]:
         """A JSON description of the agent for ``gather_config()``."""
         return {"type": type(self.agent).__name__}
@@ -238,6 +242,13 @@ class SpanAgentAdapter(AgentAdapter):
         if span is not None:
             record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)
             record.trace = self._derive(record.trace_id, record)
+            if error is None and record.trace is not None and not record.trace.llm_calls:
+                logger.warning(
+                    "otel-bridge: the run of %r answered, but no span of its model calls "
+                    "arrived: its messages, tokens and tool calls are missing. %s",
+                    self.name,
+                    self._silence_hint(),
+                )
             if not self._own_telemetry:  # nobody else reads the default's spans: keep no copy
                 self.telemetry.capture.discard(record.trace_id)
         with self._state_lock:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, Runner
+from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner
 from agents.models import openai_provider
 from maseval import AgentAdapter
 from openai import AsyncOpenAI
@@ -321,3 +321,27 @@ def test_exported_spans_derive_as_captured(
     if semconv != "openinference":
         assert {"invoke_agent researcher", "invoke_agent writer", "invoke_agent checker"} <= names
         assert "execute_tool transfer_to_writer → writer" in names
+
+
+def test_a_run_with_the_sdks_tracing_disabled_says_why_its_data_is_missing(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK's own switch silences the spans otel-bridge reads: the answer is kept, the run
+    says it has no model calls, and the log names the switches."""
+    llm.set_script(team_router())
+    adapter = OpenAIAgentsAdapter(
+        team(llm),
+        "team",
+        sdk_telemetry,
+        run_kwargs={"run_config": RunConfig(tracing_disabled=True)},
+    )
+    assert adapter.run("Tell me about otel") == ANSWER
+    trace = adapter.last_run
+    assert trace is not None and trace.llm_calls == [] and "no_llm_calls" in trace.issues
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "no span of its model calls arrived" in warning.getMessage()
+    assert "RunConfig(tracing_disabled=True)" in warning.getMessage()
+    caplog.clear()
+    traced = OpenAIAgentsAdapter(team(llm), "team", sdk_telemetry)
+    assert traced.run("Tell me about otel") == ANSWER
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
