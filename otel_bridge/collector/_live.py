@@ -9,7 +9,9 @@ summaries in one query (on a worker thread) and hands them to every subscriber. 
 subscriber nothing is gathered and no task runs.
 
 A trace is *open* while it has spans but no root span, or got spans in the last
-``OPEN_WINDOW_S`` seconds (late children of an ended run still arriving).
+``OPEN_WINDOW_S`` seconds (late children of an ended run still arriving). A run sent as open
+with its root is sent again once that window has passed, so that pages stop showing it in
+progress.
 """
 
 from __future__ import annotations
@@ -185,6 +187,7 @@ class LiveTraces:
             except Exception:  # a closed store: the streams end with the server
                 logger.exception("otel-bridge collector: could not read changed traces")
                 continue
+            self._send_again_when_closed(summaries, changes)
             for queue in subscribers:
                 if queue.full():
                     self.dropped += 1
@@ -193,6 +196,23 @@ class LiveTraces:
                     queue.put_nowait(changes)
             self.sent += len(changes.summaries) * len(subscribers)
             self.busy_s += time.perf_counter() - started
+
+    def _send_again_when_closed(self, summaries: list[TraceSummary], changes: Changes) -> None:
+        """Mark the runs sent as open only by their recent spans changed again once their
+        window has passed (later spans send them anew and schedule this again)."""
+        loop = self._loop
+        if loop is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            ends = {
+                key: at + OPEN_WINDOW_S
+                for summary, sent in zip(summaries, changes.summaries, strict=True)
+                if sent["open"] and summary.root_name is not None
+                if (at := self._recent.get(key := bytes.fromhex(summary.trace_id))) is not None
+            }
+        for key, end in ends.items():
+            loop.call_later(max(0.0, end - now) + 0.01, self.changed, (key,))
 
 
 def _end(queue: Queue) -> None:

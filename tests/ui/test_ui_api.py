@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from opentelemetry import trace as trace_api
 from support.collector_fixtures import export_demo
 from support.ui_fixtures import EventReader, provider, send_run, ui_collector
 
 from otel_bridge import Telemetry
+from otel_bridge.collector import _live
 from otel_bridge.scripted import ScriptedLLMServer
 
 UNKNOWN = "0af7651916cd43dd8448eb211c80319c"
@@ -168,6 +170,21 @@ def test_events_say_hello_then_each_new_run_within_a_second(tmp_path: Path) -> N
             assert derived["run"] is not None
     assert reader.ended()  # the stream ended with the server
     assert live._task is None or live._task.done()
+
+
+def test_an_ended_run_is_sent_again_when_its_open_window_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page showing a run "in progress" (its late spans' window) hears when it is over."""
+    monkeypatch.setattr(_live, "OPEN_WINDOW_S", 1.0)
+    with ui_collector(tmp_path) as running, EventReader(running.http_url) as reader:
+        reader.next()  # hello
+        trace_id = send_run(provider(running.http_url, "live"), "ends")
+        first_at, first = reader.wait_for(trace_id, root_name="ends")
+        assert first["open"] is True
+        closed_at, closed = reader.wait_for(trace_id, timeout_s=5, open=False)
+        assert closed["root_name"] == "ends" and closed["span_count"] == 2
+        assert 0.5 < closed_at - first_at < 3.0, f"sent {closed_at - first_at:.2f} s later"
 
 
 def test_a_restarted_collector_has_another_server_id(tmp_path: Path) -> None:
