@@ -44,11 +44,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_PROJECT = "otel-bridge-demo"
 RUN_NAME = "otel-bridge demo"
 # Loggers whose export-failure messages the demo replaces by its one notice at the end.
-QUIET_LOGGERS = (
-    "opentelemetry.exporter",
-    "opentelemetry.sdk.trace.export",
-    "otel_bridge.telemetry",
-)
+QUIET_LOGGERS = ("opentelemetry.sdk.trace.export", "otel_bridge.telemetry")
+HELD_LOGGER = "opentelemetry.exporter"  # its errors still reach the Telemetry's failure reasons
 
 
 @dataclass(frozen=True)
@@ -218,14 +215,24 @@ def _start_file(path: Path) -> None:
 
 @contextmanager
 def _quiet_export_logs() -> Iterator[None]:
-    """Hold back export-failure logs (and retry chatter); the demo reports them once."""
+    """Hold back export-failure logs (and retry chatter); the demo reports them once.
+
+    The exporters' own loggers are kept from the console, not silenced: the Telemetry hears
+    their reasons (a 401, an UNAUTHENTICATED) below them, and the demo says what to do.
+    """
     loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
+    held, hold = logging.getLogger(HELD_LOGGER), logging.NullHandler()
+    propagate = held.propagate
+    held.propagate = False
+    held.addHandler(hold)
     try:
         yield
     finally:
+        held.removeHandler(hold)
+        held.propagate = propagate
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
 
@@ -281,9 +288,18 @@ def say(console: Console, markup: str) -> None:
 
 def _export_notice(result: DemoResult) -> str:
     failed = "; ".join(f"{target}: {error}" for target, error in result.export_errors.items())
+    refused = any(
+        "401" in error or "UNAUTHENTICATED" in error for error in result.export_errors.values()
+    )
+    question = (
+        "The endpoint wants a token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20TOKEN"
+        " and run again."
+        if refused
+        else "Is a collector, Jaeger or Phoenix listening there?"
+    )
     return (
         f"Export failed ({failed}). The run completed and its data is complete: the spans are "
-        f"in {result.out}. Is a collector, Jaeger or Phoenix listening there?"
+        f"in {result.out}. {question}"
     )
 
 

@@ -52,8 +52,49 @@ class OTLPJsonFileExporter(SpanExporter):
         return True
 
 
+class _ExportReasons(logging.Filter):
+    """Why an OTLP exporter failed, in its own words: it logs the reason (an HTTP status, a
+    gRPC code) and returns only FAILURE. Kept per thread, the thread that exported.
+
+    A filter placed first on the exporters' own loggers: it sees each error before the gRPC
+    exporter's duplicate filter drops a repeat, and lets every record through.
+    """
+
+    LOGGERS = (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the latest error of this thread; pass every record on."""
+        if record.levelno >= logging.ERROR:
+            self._local.reason = record.getMessage().rstrip(".")
+        return True
+
+    def take(self) -> str | None:
+        """The latest error logged on this thread since the last ``take``."""
+        reason, self._local.reason = getattr(self._local, "reason", None), None
+        return reason
+
+
+_REASONS = _ExportReasons()
+
+
+def _listen_for_reasons() -> None:
+    """Hear the OTLP exporters' errors (a filter put first, once; nothing else changes)."""
+    for name in _ExportReasons.LOGGERS:
+        exporter = logging.getLogger(name)
+        if _REASONS not in exporter.filters:
+            exporter.filters.insert(0, _REASONS)
+
+
 class ReportingExporter(SpanExporter):
-    """Wraps an exporter: counts failed batches and spans, logs the first failure clearly.
+    """Wraps an exporter: counts failed batches and spans, logs the first failure clearly,
+    with the exporter's own reason when it logged one (``401``, ``UNAUTHENTICATED``, ...).
 
     It remembers which traces lost spans (the last ``MAX_FAILED_TRACES``), so a RunTrace can
     say its own export failed.
@@ -69,12 +110,16 @@ class ReportingExporter(SpanExporter):
         self.last_error: str | None = None
         self._failed_traces: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
+        _listen_for_reasons()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Export, never raising; a failure is counted and reported once."""
+        _REASONS.take()  # an older reason of this thread is not this batch's
         try:
             result = self.inner.export(spans)
-            error = None if result is SpanExportResult.SUCCESS else "exporter returned FAILURE"
+            error = None
+            if result is not SpanExportResult.SUCCESS:
+                error = _REASONS.take() or "exporter returned FAILURE"
         except Exception as exc:  # an exporter bug must not reach the agent
             result, error = SpanExportResult.FAILURE, f"{type(exc).__name__}: {exc}"
         if error is not None:

@@ -24,6 +24,7 @@ from support.scenarios import assert_handoff_spans_name_their_agents
 from otel_bridge import derive, derive_all, load_spans
 from otel_bridge.cli import main
 from otel_bridge.cli._demo import DemoOptions, openai_llm, run_demo
+from otel_bridge.collector import Collector
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.otlp import decode_request, from_request
 from otel_bridge.scripted import demo_script
@@ -213,3 +214,38 @@ def test_a_model_name_only_the_endpoint_knows() -> None:
     llm = openai_llm("llama3.2:3b", "http://127.0.0.1:1/v1", None)
     assert llm.metadata.is_function_calling_model and llm.metadata.is_chat_model
     assert openai_llm("gpt-4o-mini", None, "sk-test").metadata.context_window > 100_000
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_a_collector_that_wants_a_token_is_named_as_the_reason(
+    tmp_path: Path, protocol: Protocol
+) -> None:
+    """The exporter's own reason (401, UNAUTHENTICATED) reaches the person, with what to do;
+    with the token in OTEL_EXPORTER_OTLP_HEADERS the same run is stored."""
+    with Collector(tmp_path / "guarded.db", token="s3cret") as running:
+        endpoint = running.http_url if protocol == "http/protobuf" else running.grpc_endpoint
+        options = DemoOptions(
+            out=tmp_path / "run.otlp.json",
+            otlp_endpoint=endpoint,
+            protocol=protocol,
+            export_timeout_s=2.0,
+        )
+        refused = run_demo(options)
+        (reason,) = refused.export_errors.values()
+        assert ("401" if protocol == "http/protobuf" else "UNAUTHENTICATED") in reason, reason
+        assert refused.trace is not None and refused.trace.issues == ["export_failed"]
+        text = CliRunner().invoke(
+            main,
+            ["demo", "--out", str(options.out), "--otlp-endpoint", endpoint,
+             "--protocol", protocol, "--export-timeout", "2"],
+            env=CLEAN_ENV,
+        ).output  # fmt: skip
+        said = " ".join(text.split())  # as a person reads it, whatever the line breaks
+        assert "The endpoint wants a token: set OTEL_EXPORTER_OTLP_HEADERS=" in said
+        assert "Is a collector" not in text
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20s3cret")
+            accepted = run_demo(options)
+        assert accepted.export_errors == {} and accepted.trace is not None
+        stored = running.store.trace(accepted.trace.trace_id)
+        assert stored is not None and stored.span_count == len(load_spans(options.out))
