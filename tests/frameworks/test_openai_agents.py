@@ -17,11 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner
+from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, RunConfig, Runner
 from agents.models import openai_provider
 from maseval import AgentAdapter
 from openai import AsyncOpenAI
-from support.openai_agents_team import ANSWER, FACT, explode, search, team, team_router
+from support.openai_agents_team import (
+    ANSWER,
+    FACT,
+    explode,
+    scripted_model,
+    search,
+    team,
+    team_router,
+)
 from support.paths import TESTS
 
 from otel_bridge import Telemetry, derive, load_spans
@@ -154,6 +162,51 @@ async def test_cached_and_reasoning_tokens_of_the_responses_api(
     assert (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens) == (640, 256, 28)
     assert usage.reasoning_tokens == 12
     assert trace.output == "Done."
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+async def test_parallel_tool_calls_streamed_with_usage(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry, api: str
+) -> None:
+    """Two tool calls in one turn, streamed, usage asked for (chat completions needs
+    ``include_usage``): each call with its id, result and agent, every token counted."""
+    llm.set_script(
+        [
+            Reply(
+                tool_calls=[
+                    ToolCallSpec("search", {"query": "otel"}),
+                    ToolCallSpec("search", {"query": "genai"}),
+                ],
+                usage=Usage(80, 12, cached=16),
+            ),
+            Reply(content="Both found.", usage=Usage(120, 5)),
+        ]
+    )
+    agent = Agent(
+        name="solo",
+        instructions="You search.",
+        model=scripted_model(llm, api),
+        tools=[search],
+        model_settings=ModelSettings(include_usage=True),
+    )
+    with sdk_telemetry.start_run("solo") as span:
+        result = Runner.run_streamed(agent, "Find both.")
+        async for _event in result.stream_events():
+            pass
+    trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    first = llm.log[0]
+    assert first.streamed and first.usage_sent is not None
+    assert [(t.agent, t.arguments, t.tool_call_id, t.output) for t in trace.tool_calls] == [
+        ("solo", {"query": "otel"}, first.tool_call_ids[0], FACT),
+        ("solo", {"query": "genai"}, first.tool_call_ids[1], FACT),
+    ]
+    results = [m["tool_call_id"] for m in trace.messages if m["role"] == "tool"]
+    assert results == list(first.tool_call_ids)
+    assert (trace.usage.input_tokens, trace.usage.output_tokens) == (200, 17)
+    # Chat completions' cached count is not recorded by OpenInference; the Responses API's is.
+    assert trace.usage.cached_input_tokens == (0 if api == "chat" else 16)
+    assert trace.output == result.final_output == "Both found."
+    assert trace.issues == []
 
 
 async def test_a_raising_tool_is_an_error_on_its_agent(
