@@ -247,5 +247,6 @@ def test_a_collector_that_wants_a_token_is_named_as_the_reason(
             env.setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20s3cret")
             accepted = run_demo(options)
         assert accepted.export_errors == {} and accepted.trace is not None
+        assert running.store is not None
         stored = running.store.trace(accepted.trace.trace_id)
         assert stored is not None and stored.span_count == len(load_spans(options.out))
