@@ -18,10 +18,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..report._html import _asset as report_asset
-from ..report._html import _csp as csp
-from ..report._html import script_json
-from ..report._timeline import Arrow, Bar, Timeline, lay_out
+from ..report import Arrow, Bar, Timeline, lay_out, script_json
+from ..report import asset as report_asset
+from ..report import page_csp as csp
 from ..run_json import RunTraceJSON
 from ..spans import iso, iso_ns
 from ._diff import Diff, describe, step_text

@@ -249,6 +249,6 @@ def _passed(a: Any, b: Any) -> str:
 
 
 def _index_script() -> str:
-    from ..report._html import _asset
+    from ..report import asset
 
-    return _asset("index.js")
+    return asset("index.js")

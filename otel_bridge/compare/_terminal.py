@@ -9,7 +9,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..report._format import cost_text
+from ..report import cost_text
 from ._diff import AlignedStep, Diff, clip, describe, step_text
 
 __all__ = ["MARKS", "STATUS_TEXT", "figure", "render_diff", "signed"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from ..conventions import Message, ToolFacts, ValueNotes
 from ..run_trace import TokenUsage, ToolCall
@@ -30,6 +31,14 @@ class Instrumentation:
     """Importable modules that say the framework is installed."""
     extra: str
     """The otel-bridge extra that installs the framework's instrumentation."""
+
+    def installed(self) -> bool:
+        """True when the framework and its instrumentor can be imported (nothing is imported)."""
+        module = self.instrumentor.partition(":")[0]
+        try:
+            return all(find_spec(name) is not None for name in (*self.requires, module))
+        except (ImportError, ValueError):  # a parent package missing or broken
+            return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from maseval.core.usage import CostCalculator
 from ..errors import ConfigError, FrameworkNotInstalled
 from ..frameworks import by_name
 from ..telemetry import Telemetry
-from ..telemetry._routing import installed
 from ._span_adapter import Conversation, SpanAgentAdapter
 
 __all__ = ["LangGraphAgentAdapter"]
@@ -41,7 +40,8 @@ class _Carrier:
 @lru_cache(maxsize=1)
 def _installed() -> bool:
     """True when LangGraph and its instrumentor can be imported (looked up once)."""
-    return installed(by_name("langgraph"))
+    spec = by_name("langgraph").instrumentation
+    return spec is not None and spec.installed()
 
 
 class LangGraphAgentAdapter(SpanAgentAdapter):

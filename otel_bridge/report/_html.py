@@ -27,7 +27,7 @@ from ._graph import lay_out_graph
 from ._page import LABELS, IndexRow, conversation, index_row, labels, token_rows, totals
 from ._timeline import lay_out
 
-__all__ = ["index_html", "index_page", "run_href", "run_html", "script_json"]
+__all__ = ["asset", "index_html", "index_page", "page_csp", "run_href", "run_html", "script_json"]
 
 _JSON_ESCAPES = {
     ord("<"): "\\u003c",
@@ -58,12 +58,13 @@ def _environment() -> Environment:
 
 
 @cache
-def _asset(name: str) -> str:
-    """A stylesheet or script, inlined as it is (never parsed as a template)."""
+def asset(name: str) -> str:
+    """A stylesheet or script of the report, inlined as it is (never parsed as a template)."""
     return (files("otel_bridge.report") / "templates" / name).read_text(encoding="utf-8")
 
 
-def _csp(script: str) -> str:
+def page_csp(script: str) -> str:
+    """The Content-Security-Policy of a page whose one script is ``script``."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     # Inline style attributes place the bars; nothing may be fetched, framed or submitted.
     return (
@@ -118,7 +119,7 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         }
         for d in map(mapping, data.get("delegations") or ())
     ]
-    script = _asset("run.js")
+    script = asset("run.js")
     by_lane: list[dict[str, list[Any]]] = [{"llm": [], "tool": []} for _ in timeline.lanes]
     for bar in timeline.bars:
         by_lane[bar.lane][bar.track].append(bar)
@@ -139,9 +140,9 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
             model_rows=model_rows,
             messages=messages,
             payload=script_json({"details": timeline.details}),
-            css=Markup(_asset("report.css")),
+            css=Markup(asset("report.css")),
             script=Markup(script),
-            csp=_csp(script),
+            csp=page_csp(script),
         )
     )
 
@@ -160,7 +161,7 @@ def index_html(
 
 def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> str:
     """The index page of rows already made (``_page.index_row``), newest run first."""
-    script = _asset("index.js")
+    script = asset("index.js")
     rows = sorted(rows, key=lambda row: row.start_ns, reverse=True)
     # A filter per label that tells some runs apart (values in their natural order).
     choices = {
@@ -178,9 +179,9 @@ def index_page(rows: Sequence[IndexRow], *, title: str = "otel-bridge runs") -> 
             title=title,
             errors=sum(row.status == "error" for row in rows),
             with_cost=any(row.cost is not None for row in rows),
-            css=Markup(_asset("report.css")),
+            css=Markup(asset("report.css")),
             script=Markup(script),
-            csp=_csp(script),
+            csp=page_csp(script),
         )
     )
 

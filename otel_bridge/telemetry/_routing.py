@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from importlib import import_module
-from importlib.util import find_spec
 from typing import Any, Protocol
 
 from opentelemetry import trace as trace_api
@@ -204,13 +203,7 @@ class _RoutingProvider(trace_api.TracerProvider):
 def installed(framework: Framework) -> bool:
     """True when the framework and its instrumentor can be imported."""
     spec = framework.instrumentation
-    if spec is None:
-        return False
-    module = spec.instrumentor.partition(":")[0]
-    try:
-        return all(find_spec(name) is not None for name in (*spec.requires, module))
-    except (ImportError, ValueError):  # a parent package missing or broken
-        return False
+    return spec is not None and spec.installed()
 
 
 def ensure_instrumented(frameworks: Iterable[Framework]) -> None:

@@ -157,7 +157,7 @@ def test_something_else_than_run_trace_json_is_one_clear_error(bad: Any) -> None
 
 
 def test_amounts_side_by_side_keep_three_significant_digits() -> None:
-    from otel_bridge.report._format import cost_text
+    from otel_bridge.report import cost_text
 
     def cost(total: float) -> dict[str, object]:
         return {"total_usd": total, "complete": True}
@@ -215,7 +215,7 @@ def test_the_index_lists_newest_first_and_filters_by_the_labels_that_differ() ->
 
 
 def test_the_time_before_the_first_call_is_named_and_badges_sit_on_lane_borders() -> None:
-    from otel_bridge.report._timeline import lay_out
+    from otel_bridge.report import lay_out
 
     data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
     t0 = iso_ns(data["start"])
