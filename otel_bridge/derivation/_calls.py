@@ -361,7 +361,7 @@ def node_transfers(
             span_id=span.span_id_hex,
             agent=calls[before - 1].agent if before else None,
             name=span.name,
-            tool_call_id=None,
+            tool_call_id=asked.tool_call_id,
             arguments=None,
             output=None,
             start_ns=span.end_ns,  # control passes when the node is done

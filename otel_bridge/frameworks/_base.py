@@ -43,10 +43,12 @@ class Instrumentation:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """What a tool call asks for when it hands control to another agent."""
+    """What a tool call (or a graph node) asks for when it hands control to another agent;
+    ``tool_call_id``: the id of the call a node wrote into the history for it, if any."""
 
     to_agent: str | None
     reason: str | None
+    tool_call_id: str | None = None
 
 
 class Framework:

@@ -189,7 +189,10 @@ class LangGraph(Framework):
         if span.name == CALL_AGENT and TRANSFER_BACK in output:
             at = output.rfind(TRANSFER_BACK) + len(TRANSFER_BACK)
             end = output.find('"', at)
-            return Transfer(to_agent=output[at:end] or None, reason=None) if end > at else None
+            if end <= at:
+                return None
+            to_agent = output[at:end]
+            return Transfer(to_agent, None, _transfer_back_id(output, TRANSFER_BACK + to_agent))
         if output.startswith('{"graph": null') and GOTO_MARK in output:
             value, parsed = json_value(output, _OUTPUT, None, text_ok=True)
             goto = value.get("goto") if parsed and isinstance(value, dict) else None
@@ -198,6 +201,21 @@ class LangGraph(Framework):
 
 
 LANGGRAPH = LangGraph()
+
+
+def _transfer_back_id(output: str, tool_name: str) -> str | None:
+    """The id langgraph-supervisor gave the ``transfer_back_to_<supervisor>`` call it wrote
+    into the agent's messages (the last such call of the node's output)."""
+    value, parsed = json_value(output, _OUTPUT, None, text_ok=True)
+    messages = value.get("messages") if parsed and isinstance(value, dict) else None
+    found = None
+    for message in messages if isinstance(messages, list) else ():
+        data = message.get("data") if isinstance(message, dict) else None
+        calls = data.get("tool_calls") if isinstance(data, dict) else None
+        for call in calls if isinstance(calls, list) else ():
+            if isinstance(call, dict) and call.get("name") == tool_name:
+                found = call.get("id") if isinstance(call.get("id"), str) else None
+    return found
 
 
 def _authored(message: Message) -> Message:

@@ -175,6 +175,9 @@ def test_supervisor_transfers_and_the_transfer_back_are_handoffs() -> None:
     assert [(m["agent"], m["tool_calls"][0]["function"]["name"]) for m in back] == [
         ("researcher", "transfer_back_to_supervisor")
     ]
+    # ... with the id langgraph-supervisor gave that call: the handoff back's id.
+    assert trace.handoffs[1].tool_call_id == back[0]["tool_calls"][0]["id"]
+    assert trace.handoffs[1].tool_call_id == "79868677-43f7-4df1-a63a-e7697b0df88d"
     assert [(t.agent, t.name) for t in trace.tool_calls] == [
         ("supervisor", "transfer_to_researcher"),
         ("researcher", "search"),
