@@ -1,9 +1,9 @@
 """A scripted OpenAI-compatible model on 127.0.0.1, for the demo and the tests.
 
-Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.OpenAI`` client.
-The OpenAI wire format (requests in, JSON and SSE replies out) is pure (``_wire``); the HTTP
-server, scripts and routers are ``_server``; the demo's researcher -> writer run and its
-offline tools are ``_demo_script``.
+Real agents talk to it through their frameworks' real OpenAI clients. The OpenAI wire formats
+(requests in, JSON and SSE replies out) are pure: chat completions in ``_wire``, the Responses
+API in ``_responses``; the HTTP server, scripts and routers are ``_server``; the demo's
+researcher -> writer run and its offline tools are ``_demo_script``.
 """
 
 from __future__ import annotations

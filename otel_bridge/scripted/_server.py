@@ -1,7 +1,8 @@
-"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and the demo.
+"""A scripted OpenAI-compatible server on 127.0.0.1 (chat completions and the Responses API),
+for tests and the demo.
 
-Real LlamaIndex agents talk to it through the real ``llama_index.llms.openai.OpenAI`` client
-(see ``scripted_openai_llm``). Each request is answered by a *script*:
+Real agents talk to it through their frameworks' real OpenAI clients (LlamaIndex's through
+``scripted_openai_llm``). Each request is answered by a *script*:
 
 - a sequence of ``Reply`` objects, consumed in order by every caller (``ReplyQueue``); or
 - a router, any callable ``request_json -> Reply``. ``ConversationRouter`` is the ready-made
