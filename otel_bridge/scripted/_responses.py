@@ -14,18 +14,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._wire import Reply, ResponseMeta, Usage
+from ._wire import Reply, ResponseMeta, Usage, text_of
 
 __all__ = ["chat_view", "response_body", "response_events", "responses_sse_event", "wire_usage"]
-
-
-def _text(content: Any) -> str:
-    """Text of an input message's ``content``: a string or a list of input/output text parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
-    return ""
 
 
 def _chat_tools(tools: Any) -> list[dict[str, Any]]:
@@ -65,13 +56,13 @@ def chat_view(request: Mapping[str, Any]) -> dict[str, Any]:
         kind = item.get("type", "message")
         turn = messages[-1] if messages and messages[-1]["role"] == "assistant" else None
         if kind == "message" and item.get("role") == "assistant":
-            text = _text(item.get("content"))
+            text = text_of(item.get("content"))
             if turn is None:
                 messages.append({"role": "assistant", "content": text})
             else:
                 turn["content"] = (turn["content"] or "") + text
         elif kind == "message":
-            messages.append({"role": item.get("role"), "content": _text(item.get("content"))})
+            messages.append({"role": item.get("role"), "content": text_of(item.get("content"))})
         elif kind == "function_call":
             if turn is None:
                 turn = {"role": "assistant", "content": None}
@@ -89,7 +80,7 @@ def chat_view(request: Mapping[str, Any]) -> dict[str, Any]:
                 {
                     "role": "tool",
                     "tool_call_id": item.get("call_id"),
-                    "content": output if isinstance(output, str) else _text(output),
+                    "content": output if isinstance(output, str) else text_of(output),
                 }
             )
     return {

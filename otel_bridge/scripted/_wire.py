@@ -35,6 +35,7 @@ __all__ = [
     "sse_event",
     "stream_chunks",
     "system_prompt",
+    "text_of",
     "tool_call_ids",
 ]
 
@@ -125,7 +126,7 @@ class Reply:
         return "tool_calls" if self.tool_calls else "stop"
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """Text of an OpenAI message ``content``: a string or a list of content parts."""
     if isinstance(content, str):
         return content
@@ -146,7 +147,7 @@ def system_prompt(request: Mapping[str, Any]) -> str:
     """Text of the request's first system (or developer) message, "" if none."""
     for message in request_messages(request):
         if message.get("role") in ("system", "developer"):
-            return _text_of(message.get("content"))
+            return text_of(message.get("content"))
     return ""
 
 
@@ -154,7 +155,7 @@ def first_user_text(request: Mapping[str, Any]) -> str:
     """Text of the request's first user message, "" if none."""
     for message in request_messages(request):
         if message.get("role") == "user":
-            return _text_of(message.get("content"))
+            return text_of(message.get("content"))
     return ""
 
 
