@@ -10,13 +10,21 @@ usage estimates and tool-call ids work the same for both APIs. A reply is render
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._wire import Reply, ResponseMeta, Usage, text_of
 
-__all__ = ["chat_view", "response_body", "response_events", "responses_sse_event", "wire_usage"]
+__all__ = [
+    "chat_view",
+    "conversation_after",
+    "response_body",
+    "response_events",
+    "responses_sse_event",
+    "wire_usage",
+]
 
 
 def _chat_tools(tools: Any) -> list[dict[str, Any]]:
@@ -35,18 +43,23 @@ def _chat_tools(tools: Any) -> list[dict[str, Any]]:
     ]
 
 
-def chat_view(request: Mapping[str, Any]) -> dict[str, Any]:
+def chat_view(
+    request: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
     """The chat-completions request a Responses request stands for.
 
-    ``instructions`` becomes the system message; a string ``input`` the user message. Items:
-    a message keeps its role; ``function_call`` items join the assistant turn they follow (one
-    assistant message per model turn, as chat has it); ``function_call_output`` is a tool
-    message; other items (reasoning, ...) carry no conversation and are left out.
+    ``instructions`` becomes the system message; ``earlier``, the conversation of the response
+    named by ``previous_response_id`` (its own instructions are not carried over), comes next;
+    a string ``input`` is the user message. Items: a message keeps its role; ``function_call``
+    items join the assistant turn they follow (one assistant message per model turn, as chat
+    has it); ``function_call_output`` is a tool message; other items (reasoning, ...) carry no
+    conversation and are left out.
     """
     messages: list[dict[str, Any]] = []
     instructions = request.get("instructions")
     if isinstance(instructions, str) and instructions:
         messages.append({"role": "system", "content": instructions})
+    messages += [copy.deepcopy(dict(message)) for message in earlier]
     items = request.get("input")
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
@@ -89,6 +102,24 @@ def chat_view(request: Mapping[str, Any]) -> dict[str, Any]:
         "tools": _chat_tools(request.get("tools")),
         "stream": request.get("stream") is True,
     }
+
+
+def conversation_after(
+    chat: Mapping[str, Any], reply: Reply, tool_call_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """What a stored response holds for a later ``previous_response_id``: the conversation
+    without its instructions, then the reply as an assistant message."""
+    answer: dict[str, Any] = {"role": "assistant", "content": reply.content or None}
+    if reply.tool_calls:
+        answer["tool_calls"] = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_json},
+            }
+            for call, call_id in zip(reply.tool_calls, tool_call_ids, strict=True)
+        ]
+    return [*(m for m in chat["messages"] if m.get("role") != "system"), answer]
 
 
 def wire_usage(usage: Usage) -> Usage:

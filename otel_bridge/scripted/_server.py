@@ -30,7 +30,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -43,7 +43,14 @@ from starlette.routing import Route
 
 from .._threaded_server import ThreadedServer, tcp_socket
 from ..errors import ScriptError, ServerError
-from ._responses import chat_view, response_body, response_events, responses_sse_event, wire_usage
+from ._responses import (
+    chat_view,
+    conversation_after,
+    response_body,
+    response_events,
+    responses_sse_event,
+    wire_usage,
+)
 from ._wire import (
     SSE_DONE,
     Reply,
@@ -89,6 +96,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+STORED_MAX = 10_000
+"""Responses API: how many responses' conversations are kept for ``previous_response_id``."""
 
 Router = Callable[[Mapping[str, Any]], Reply]
 """A script as a function: the request JSON in, the reply to send out."""
@@ -184,13 +194,14 @@ class Exchange:
     tool_call_ids: tuple[str, ...] = ()
     error: str | None = None
     api: str = "chat"
+    chat_json: Mapping[str, Any] | None = None
+    """A Responses request as the chat request it stands for (its earlier conversation
+    included when it names a ``previous_response_id``)."""
 
     @property
     def messages(self) -> list[Mapping[str, Any]]:
-        """The request's messages (a Responses request's items read as chat messages)."""
-        if self.api == "responses":
-            return request_messages(chat_view(self.request_json))
-        return request_messages(self.request_json)
+        """The request's messages (a Responses request's as chat messages)."""
+        return request_messages(self.chat_json or self.request_json)
 
 
 # ----------------------------------------------------------------------------- the server
@@ -214,6 +225,8 @@ class ScriptedLLMServer:
         self._router: Router = ReplyQueue(())
         self._log: list[Exchange] = []
         self._sequence = itertools.count()  # not reset by clear_log: ids stay unique
+        # Responses API: each response's conversation, for a later previous_response_id
+        self._stored: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self._server: ThreadedServer | None = None
         if script is not None:
             self.set_script(script)
@@ -306,8 +319,9 @@ class ScriptedLLMServer:
         usage_sent: Usage | None = None,
         error: str | None = None,
         api: str = "chat",
+        chat: Mapping[str, Any] | None = None,
     ) -> Exchange:
-        chat = chat_view(body) if api == "responses" else body
+        chat = chat if chat is not None else body
         prefix = "resp_scripted" if api == "responses" else "chatcmpl-scripted"
         with self._lock:
             index = next(self._sequence)
@@ -315,6 +329,7 @@ class ScriptedLLMServer:
             exchange = Exchange(
                 index=index, request_json=body, reply=reply, status=status, streamed=streamed,
                 usage=usage, usage_sent=usage_sent, error=error, api=api,
+                chat_json=chat if api == "responses" else None,
                 response_id=f"{prefix}{index:06d}" if answered else None,
                 tool_call_ids=(
                     tuple(tool_call_ids(chat, reply, salt=str(index))) if reply and answered else ()
@@ -322,6 +337,13 @@ class ScriptedLLMServer:
             )  # fmt: skip
             self._log.append(exchange)
             return exchange
+
+    def _store(self, exchange: Exchange, conversation: list[dict[str, Any]]) -> None:
+        """Keep a response's conversation (the latest ``STORED_MAX``) for a later request."""
+        with self._lock:
+            self._stored[exchange.response_id or ""] = conversation
+            while len(self._stored) > STORED_MAX:
+                self._stored.popitem(last=False)
 
     # -- HTTP
 
@@ -338,8 +360,20 @@ class ScriptedLLMServer:
             return JSONResponse(openai_error(400, "the request body is not JSON"), status_code=400)
         if not isinstance(body, dict):
             return JSONResponse(openai_error(400, "the request body is not an object"), 400)
-        chat = chat_view(body) if api == "responses" else body
         streamed = body.get("stream") is True
+        if api == "responses":
+            previous = body.get("previous_response_id")
+            with self._lock:
+                earlier = self._stored.get(previous) if isinstance(previous, str) else []
+            if earlier is None:
+                message = f"Previous response with id {previous!r} not found."
+                self._record(body, streamed, None, 400, error=message, api=api)
+                return JSONResponse(
+                    openai_error(400, message, code="previous_response_not_found"), 400
+                )
+            chat = chat_view(body, earlier)
+        else:
+            chat = body
         with self._lock:
             router = self._router
         try:
@@ -353,11 +387,12 @@ class ScriptedLLMServer:
             if not isinstance(exc, ScriptError):
                 logger.exception("the scripted LLM router raised")
             message = f"scripted_llm: {exc}"
-            self._record(body, streamed, None, 400, error=message, api=api)
+            self._record(body, streamed, None, 400, error=message, api=api, chat=chat)
             return JSONResponse(openai_error(400, message, code="script_error"), 400)
 
         if reply.status != 200:
-            self._record(body, streamed, reply, reply.status, error=f"HTTP {reply.status}", api=api)
+            error = f"HTTP {reply.status}"
+            self._record(body, streamed, reply, reply.status, error=error, api=api, chat=chat)
             await asyncio.sleep(reply.delay_s)
             payload = dict(reply.error_body or openai_error(reply.status, "scripted error"))
             return JSONResponse(payload, status_code=reply.status)
@@ -369,7 +404,9 @@ class ScriptedLLMServer:
         else:
             wants_usage = request_wants_usage(body) and self.stream_usage
         usage_sent = usage if not streamed or wants_usage else None
-        exchange = self._record(body, streamed, reply, 200, usage, usage_sent, api=api)
+        exchange = self._record(body, streamed, reply, 200, usage, usage_sent, api=api, chat=chat)
+        if api == "responses" and body.get("store") is not False:
+            self._store(exchange, conversation_after(chat, reply, exchange.tool_call_ids))
         meta = ResponseMeta(
             response_id=exchange.response_id or "",
             model=str(body.get("model", "scripted")),

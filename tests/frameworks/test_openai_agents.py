@@ -209,6 +209,40 @@ async def test_parallel_tool_calls_streamed_with_usage(
     assert trace.issues == []
 
 
+async def test_response_chaining_sends_only_new_items_and_still_derives(
+    llm: ScriptedLLMServer, sdk_telemetry: Telemetry
+) -> None:
+    """``auto_previous_response_id``: after the first call the SDK sends only the new items and
+    the server holds the rest; the run's spans still give its tool call, result and answer."""
+    llm.set_script(
+        [
+            Reply(tool_calls=[ToolCallSpec("search", {"query": "otel"})], usage=Usage(100, 10)),
+            Reply(content="Done.", usage=Usage(150, 5)),
+        ]
+    )
+    agent = Agent(
+        name="solo", instructions="You search.", model=scripted_model(llm, "responses"),
+        tools=[search],
+    )  # fmt: skip
+    with sdk_telemetry.start_run("chained") as span:
+        await Runner.run(agent, "go", auto_previous_response_id=True)
+    trace = sdk_telemetry.run_trace(f"{span.get_span_context().trace_id:032x}")
+    first, second = llm.log
+    assert second.request_json["previous_response_id"] == first.response_id
+    assert [i.get("type") for i in second.request_json["input"]] == ["function_call_output"]
+    (call_id,) = first.tool_call_ids
+    assert [(m["role"], m.get("tool_call_id")) for m in trace.messages] == [
+        ("system", None),
+        ("user", None),
+        ("assistant", None),
+        ("tool", call_id),
+        ("assistant", None),
+    ]
+    assert trace.messages[2]["tool_calls"][0]["id"] == call_id
+    assert [(t.tool_call_id, t.output) for t in trace.tool_calls] == [(call_id, FACT)]
+    assert (trace.output, trace.usage.input_tokens, trace.issues) == ("Done.", 250, [])
+
+
 async def test_a_raising_tool_is_an_error_on_its_agent(
     llm: ScriptedLLMServer, sdk_telemetry: Telemetry
 ) -> None:

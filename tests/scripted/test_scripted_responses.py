@@ -188,3 +188,44 @@ def test_errors_reach_the_client_as_the_api_sends_them(
     with pytest.raises(openai.BadRequestError, match="no conversation marker"):
         client.responses.create(model="m", input="go")
     assert [(e.api, e.status) for e in llm.log] == [("responses", 429), ("responses", 400)]
+
+
+def test_a_previous_response_carries_its_conversation(
+    llm: ScriptedLLMServer, client: openai.OpenAI
+) -> None:
+    """``previous_response_id``: the server holds the conversation, as the API does; the
+    script sees it whole (its turns counted), the instructions are the new request's."""
+    llm.set_script(
+        ConversationRouter(
+            {
+                "Find two": [
+                    Reply(tool_calls=[ToolCallSpec("search", {"query": "a"}, id="c1")]),
+                    Reply(content="Found A."),
+                    Reply(content="Nothing more."),
+                ]
+            }
+        )
+    )
+    first = client.responses.create(model="m", instructions="v1", input="Find two things.")
+    second = client.responses.create(
+        model="m",
+        instructions="v2",
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": "c1", "output": "A."}],
+    )
+    third = client.responses.create(
+        model="m", previous_response_id=second.id, input="More?", store=False
+    )
+    assert (second.output_text, third.output_text) == ("Found A.", "Nothing more.")
+    assert [(m["role"], m.get("content")) for m in llm.log[2].messages] == [
+        ("user", "Find two things."),
+        ("assistant", None),
+        ("tool", "A."),
+        ("assistant", "Found A."),
+        ("user", "More?"),
+    ]
+    assert llm.log[1].messages[0] == {"role": "system", "content": "v2"}
+    assert llm.log[1].messages[2]["tool_calls"][0]["id"] == "c1"
+    with pytest.raises(openai.BadRequestError, match="not found"):  # store=False kept nothing
+        client.responses.create(model="m", previous_response_id=third.id, input="And?")
+    assert llm.log[-1].status == 400
