@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from openai.types.responses import ResponseCompletedEvent, ResponseFunctionToolCall
@@ -229,3 +230,15 @@ def test_a_previous_response_carries_its_conversation(
     with pytest.raises(openai.BadRequestError, match="not found"):  # store=False kept nothing
         client.responses.create(model="m", previous_response_id=third.id, input="And?")
     assert llm.log[-1].status == 400
+
+
+def test_a_body_that_is_not_a_request_is_a_400_in_openais_words(llm: ScriptedLLMServer) -> None:
+    url = f"{llm.base_url}/responses"
+    not_json = httpx.post(url, content=b"{", headers={"content-type": "application/json"})
+    not_object = httpx.post(url, json=["input"])
+    assert (not_json.status_code, not_object.status_code) == (400, 400)
+    assert not_json.json()["error"]["message"] == "the request body is not JSON"
+    assert not_object.json()["error"]["type"] == "invalid_request_error"
+    llm.set_script([Reply(content="ok")])
+    odd = httpx.post(url, json={"model": "m", "input": [7, {"type": "unknown"}]}).json()
+    assert odd["output"][0]["content"][0]["text"] == "ok"  # what is not conversation is skipped
