@@ -38,10 +38,14 @@ from _report import ROOT, machine, write_section
 TARGETS: dict[str, tuple[list[str], list[str], str]] = {
     "tables": (
         ["otel_bridge/tables/*"],
-        ["tests/tables/test_tables.py", "tests/tables/test_export_failures.py"],
+        [
+            "tests/tables/test_tables.py",
+            "tests/tables/test_export_failures.py",
+            "tests/tables/test_read_back.py",
+        ],
         "every_column or without_labels or hold_every or once_closed or parquet_holds or refusal"
         " or row_groups or optional_packages or smaller_run or share_a_staging"
-        " or export_failures",
+        " or export_failures or read_back",
     ),
     "collector-writer": (
         ["otel_bridge/collector/_writer.py"],
