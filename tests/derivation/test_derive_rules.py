@@ -1,0 +1,162 @@
+"""Rules of derive() that each decide one value a user reads, on hand-built records: the run's
+answer (a ReAct agent's, a tool's, none), a user's price table and its refusals, and merging the
+histories of a chat's runs into one conversation.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from support.records import TraceBuilder, assistant, tool_result, user
+
+from otel_bridge import ConfigError, derive
+from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
+
+
+def answer_of(*outputs: dict[str, Any], status: str = "OK") -> str | None:
+    """The answer of a one-agent run whose one model call says ``outputs``."""
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    b.llm(step, 1, 9, [user("What is the capital of France?")], list(outputs))
+    return derive(b.spans).output
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("Thought: I know it.\nAnswer: Paris.", "Paris."),
+        ("Thought: sure.\nAnswer:  Paris. \n", "Paris."),
+        ("Thought: two.\nAnswer: Paris. Answer: not this part", "Paris. Answer: not this part"),
+        ("Thought: no answer marker here", "Thought: no answer marker here"),
+        ("The Answer: is Paris.", "The Answer: is Paris."),  # not a ReAct step
+        ("thought: lower case\nAnswer: Paris.", "thought: lower case\nAnswer: Paris."),
+    ],
+)
+def test_a_react_answer_is_the_text_after_its_answer_marker(text: str, answer: str) -> None:
+    assert answer_of(assistant(text)) == answer
+
+
+def test_a_run_ending_on_a_tool_result_answers_with_it_and_on_a_request_with_nothing() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    ask = [user("2+3?")]
+    b.llm(step, 1, 9, ask, [assistant("Thought: add.", calls=[("c1", "add", {"a": 2})])])
+    ct = b.call_tool(root, "c1", 11, 20)
+    b.tool(ct, "add", {"a": 2, "b": 3}, "5", 12, 15)
+    assert derive(b.spans).output == "5"  # the tool's result is the run's last word
+
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    b.llm(step, 1, 9, ask, [assistant("Let me add.", calls=[("c1", "add", {"a": 2})])])
+    assert derive(b.spans).output is None  # asked for a tool, never got its result
+
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    b.llm(step, 1, 9, ask, [assistant(calls=[("c1", "add", {"a": 2})])])
+    ct = b.call_tool(root, "c1", 11, 20)
+    b.tool(ct, "add", {"a": 2, "b": 3}, "", 12, 15)
+    assert derive(b.spans).output is None  # an empty result is no answer
+
+
+def test_the_last_assistant_text_is_the_answer_after_earlier_results() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    s1 = b.step(root, "solver", 0, 10)
+    ask = [user("2+3?")]
+    call = assistant(calls=[("c1", "add", {"a": 2})])
+    b.llm(s1, 1, 9, ask, [call])
+    ct = b.call_tool(root, "c1", 11, 20)
+    b.tool(ct, "add", {"a": 2, "b": 3}, "5", 12, 15)
+    s2 = b.step(root, "solver", 21, 30)
+    b.llm(s2, 22, 29, [*ask, call, tool_result("c1", "5")], [assistant("It is 5.")])
+    assert derive(b.spans).output == "It is 5."
+
+
+# ---- a user's price table ----------------------------------------------------------------------
+
+
+def test_a_price_table_reads_numbers_as_decimals_and_says_what_is_wrong() -> None:
+    table = parse_price_table(
+        {"My-Model": {"input_mtok": "0.15", "output_mtok": 0.6, "cached_input_mtok": 1}}
+    )
+    assert table == {
+        "My-Model": ModelPrice(Decimal("0.15"), Decimal("0.6"), Decimal(1), None),
+    }
+    price = table["My-Model"]
+    assert (price.input_mtok, price.output_mtok, price.cached_input_mtok) == (
+        Decimal("0.15"),
+        Decimal("0.6"),  # the decimal 0.6, not the float's binary neighbour
+        Decimal(1),
+    )
+    assert price.reasoning_mtok is None
+    assert price.to_dict() == {
+        "input_mtok": 0.15, "output_mtok": 0.6, "cached_input_mtok": 1.0, "reasoning_mtok": None,
+    }  # fmt: skip
+    refusals = [
+        ([], "prices.json: expected a mapping of model name to prices"),
+        ({"m": 3}, "prices.json: model 'm': expected a mapping like {input_mtok: ..., output"),
+        (
+            {"m": {"input_mtok": 1, "output_mtok": 2, "cache": 1}},
+            "prices.json: model 'm': unknown keys ['cache']; use ['cached_input_mtok', 'input_m",
+        ),
+        ({"m": {"input_mtok": 1}}, "prices.json: model 'm': missing output_mtok"),
+        ({"m": {}}, "prices.json: model 'm': missing input_mtok, output_mtok"),
+        (
+            {"m": {"input_mtok": True, "output_mtok": 2}},
+            "prices.json: model 'm': input_mtok: expected a number of USD per million tokens, "
+            "got True",
+        ),
+        (
+            {"m": {"input_mtok": [1], "output_mtok": 2}},
+            "prices.json: model 'm': input_mtok: expected a number of USD per million tokens, "
+            "got [1]",
+        ),
+        (
+            {"m": {"input_mtok": "cheap", "output_mtok": 2}},
+            "prices.json: model 'm': input_mtok: not a number: 'cheap'",
+        ),
+        (
+            {"m": {"input_mtok": 1, "output_mtok": "-0.5"}},
+            "prices.json: model 'm': output_mtok: expected a non-negative number, got '-0.5'",
+        ),
+        (
+            {"m": {"input_mtok": 1, "output_mtok": "NaN"}},
+            "prices.json: model 'm': output_mtok: expected a non-negative number, got 'NaN'",
+        ),
+        (
+            {"m": {"input_mtok": 1, "output_mtok": 2, "reasoning_mtok": "inf"}},
+            "prices.json: model 'm': reasoning_mtok: expected a non-negative number, got 'inf'",
+        ),
+        (
+            {"M": {"input_mtok": 1, "output_mtok": 2}, "m": {"input_mtok": 1, "output_mtok": 2}},
+            "price table: 'm' is listed twice (names ignore case)",
+        ),
+        ({"": {"input_mtok": 1, "output_mtok": 2}}, "price table: a model name must be a non-e"),
+    ]
+    for data, says in refusals:
+        with pytest.raises(ConfigError) as raised:
+            parse_price_table(data, "prices.json")
+        assert str(raised.value).startswith(says), (data, str(raised.value))
+    assert parse_price_table({"m": {"input_mtok": " 2 ", "output_mtok": 0}})["m"] == ModelPrice(
+        2, 0
+    )
+
+
+# ---- a chat's runs as one conversation ---------------------------------------------------------
+
+
+def test_runs_of_one_chat_merge_into_one_conversation() -> None:
+    hi, hello = user("hi"), assistant("Hello!")
+    again, sure = user("again"), assistant("Hello!")  # said twice: both kept
+    first = [hi, hello]
+    second = [hi, hello, again, sure]  # the second run re-sends the first
+    third = [hi, hello, again, sure, user("bye")]
+    assert merge_conversation([first, second, third]) == [hi, hello, again, sure, user("bye")]
+    assert merge_conversation([]) == []
+    assert merge_conversation([[hi], [user("other")]]) == [hi, user("other")]
