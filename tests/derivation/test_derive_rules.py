@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support.records import TraceBuilder, assistant, tool_result, user
 
-from otel_bridge import ConfigError, derive
+from otel_bridge import ConfigError, derive, derive_all
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
 
 
@@ -160,3 +160,51 @@ def test_runs_of_one_chat_merge_into_one_conversation() -> None:
     assert merge_conversation([first, second, third]) == [hi, hello, again, sure, user("bye")]
     assert merge_conversation([]) == []
     assert merge_conversation([[hi], [user("other")]]) == [hi, user("other")]
+
+
+# ---- one model call's record, and runs derived together ----------------------------------------
+
+
+def test_a_model_calls_record_holds_what_its_span_says() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    extra = {"llm.provider": "openai", "llm.token_count.completion_details.reasoning": 500}
+    span = b.llm(step, 1, 9, [user("q")], [assistant("Paris.")], (1000, 500), first_token=1,
+                 extra=extra)  # fmt: skip
+    prices = {"gpt-4o-mini": ModelPrice(1, 2, reasoning_mtok=4)}
+    (call,) = derive(b.spans, prices=prices).llm_calls
+    assert (call.span_id, call.agent, call.model, call.provider) == (
+        f"{span.span_id:016x}",
+        "solver",
+        "gpt-4o-mini",
+        "openai",
+    )
+    assert (call.finish_reason, call.status, call.time_to_first_token_ns) == ("stop", "ok", 0)
+    # every output token a reasoning token: priced at the reasoning rate, not left unknown
+    assert (call.usage.output_tokens, call.usage.reasoning_tokens) == (500, 500)
+    assert (call.cost.input_usd, call.cost.output_usd, call.cost.total_usd) == (
+        Decimal("0.001"),
+        Decimal("0.002"),
+        Decimal("0.003"),
+    )
+
+
+def test_a_price_needs_its_input_and_output_rates() -> None:
+    for missing in ({"input_mtok": None, "output_mtok": 1}, {"input_mtok": 1, "output_mtok": None}):
+        with pytest.raises(ConfigError, match="expected a number of USD per million tokens, got N"):
+            ModelPrice(**missing)  # type: ignore[arg-type]
+
+
+def test_runs_derived_together_are_flagged_only_for_their_own_evicted_spans() -> None:
+    first, second = TraceBuilder(trace_id=0xA1), TraceBuilder(trace_id=0xB2)
+    for b in (first, second):
+        root = b.root(0, 30)
+        step = b.step(root, "solver", 0, 10)
+        b.llm(step, 1, 9, [user("q")], [assistant("Paris.")])
+    runs = derive_all([*first.spans, *second.spans], {0xB2: 3})
+    assert [(r.trace_id[-2:], "evicted_spans" in r.issues) for r in runs] == [
+        ("a1", False),
+        ("b2", True),
+    ]
+    assert [r.issues for r in derive_all(first.spans)] == [[]]
