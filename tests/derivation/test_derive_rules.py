@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.records import TraceBuilder, assistant, tool_result, user
+from support.records import MS, TraceBuilder, assistant, sys, tool_result, user
 
 from otel_bridge import ConfigError, derive, derive_all
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
+from otel_bridge.spans import SpanEvent
 
 
 def answer_of(*outputs: dict[str, Any], status: str = "OK") -> str | None:
@@ -208,3 +209,81 @@ def test_runs_derived_together_are_flagged_only_for_their_own_evicted_spans() ->
         ("b2", True),
     ]
     assert [r.issues for r in derive_all(first.spans)] == [[]]
+
+
+# ---- the run as a whole: status, input, messages, issues ---------------------------------------
+
+
+def one_call_run(
+    root_status: str = "OK", call_status: str = "OK", inputs: list[dict[str, Any]] | None = None
+) -> TraceBuilder:
+    b = TraceBuilder()
+    root = b.root(0, 30, status=root_status)  # type: ignore[arg-type]
+    step = b.step(root, "solver", 0, 10)
+    asked = inputs if inputs is not None else [user("q")]
+    b.llm(step, 1, 9, asked, [assistant("Paris.")], status=call_status)  # type: ignore[arg-type]
+    return b
+
+
+def test_a_run_fails_when_its_root_or_its_last_model_call_does() -> None:
+    ok = derive(one_call_run().spans)
+    assert (ok.status, ok.output) == ("ok", "Paris.")
+    for failed in (one_call_run(root_status="ERROR"), one_call_run(call_status="ERROR")):
+        run = derive(failed.spans)
+        assert (run.status, run.output) == ("error", None)
+
+
+def test_the_input_is_the_latest_user_message_the_first_call_was_sent() -> None:
+    earlier = [user("earlier question"), assistant("earlier answer"), user("What now?")]
+    assert derive(one_call_run(inputs=earlier).spans).input == "What now?"
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    s1 = b.step(root, "solver", 0, 10)
+    b.llm(s1, 1, 9, [sys("You solve.")], [assistant("Hello, what shall I solve?")])
+    s2 = b.step(root, "solver", 11, 20)
+    later = [sys("You solve."), assistant("Hello, what shall I solve?"), user("2+3")]
+    b.llm(s2, 12, 19, later, [assistant("5")])
+    assert derive(b.spans).input == "2+3"  # the first call was sent none: the first user message
+
+
+def test_tool_results_are_named_after_their_tool_and_unsent_ones_say_the_error() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    s1 = b.step(root, "calc", 0, 10)
+    ask = [user("2+3, then 1/0?")]
+    turn = assistant(calls=[("c1", "add", {"a": 2}), ("c2", "div", {"a": 1})])
+    b.llm(s1, 1, 9, ask, [turn])
+    ct = b.call_tool(root, "c1", 11, 20)
+    b.tool(ct, "add", {"a": 2, "b": 3}, "5", 12, 15)
+    ct = b.call_tool(root, "c2", 21, 30)
+    boom = SpanEvent("exception", 25 * MS, {"exception.type": "ZeroDivisionError",
+                                             "exception.message": "division by zero"})  # fmt: skip
+    b.tool(ct, "div", {"a": 1, "b": 0}, None, 22, 28, status="ERROR", events=(boom,))
+    s2 = b.step(root, "calc", 31, 39)
+    b.llm(s2, 32, 38, [*ask, turn, tool_result("c1", "5")], [assistant("5, and 1/0 failed.")])
+    run = derive(b.spans)
+    (error,) = [t.error for t in run.tool_calls if t.status == "error"]
+    assert error is not None and "division by zero" in error
+    assert [(m["role"], m.get("name"), m.get("tool_call_id"), m["content"]) for m in run.messages] == [
+        ("user", None, None, "2+3, then 1/0?"),
+        ("assistant", None, None, ""),
+        ("tool", "add", "c1", "5"),  # re-sent by the next call, named after its tool
+        ("tool", "div", "c2", error),  # never re-sent: the tool's error stands for its result
+        ("assistant", None, None, "5, and 1/0 failed."),
+    ]
+
+
+def test_issues_name_several_roots_an_unknown_agent_among_others_and_missing_content() -> None:
+    b = one_call_run()
+    b.span("stray.root", 31, 32)  # a second span without a parent
+    assert derive(b.spans).issues == ["multiple_roots"]
+
+    b = one_call_run()
+    b.llm(b.spans[0], 10, 12, [user("q")], [assistant("again")])  # no agent step around it
+    assert "unknown_agent" not in derive(b.spans).issues  # one agent: the call is surely its
+
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    b.llm(step, 1, 9, [], [assistant("Paris.")])  # the answer recorded, not the prompt
+    assert derive(b.spans).issues == []
