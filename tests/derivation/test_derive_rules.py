@@ -218,10 +218,10 @@ def one_call_run(
     root_status: str = "OK", call_status: str = "OK", inputs: list[dict[str, Any]] | None = None
 ) -> TraceBuilder:
     b = TraceBuilder()
-    root = b.root(0, 30, status=root_status)  # type: ignore[arg-type]
+    root = b.root(0, 30, status=root_status)
     step = b.step(root, "solver", 0, 10)
     asked = inputs if inputs is not None else [user("q")]
-    b.llm(step, 1, 9, asked, [assistant("Paris.")], status=call_status)  # type: ignore[arg-type]
+    b.llm(step, 1, 9, asked, [assistant("Paris.")], status=call_status)
     return b
 
 
@@ -264,7 +264,8 @@ def test_tool_results_are_named_after_their_tool_and_unsent_ones_say_the_error()
     run = derive(b.spans)
     (error,) = [t.error for t in run.tool_calls if t.status == "error"]
     assert error is not None and "division by zero" in error
-    assert [(m["role"], m.get("name"), m.get("tool_call_id"), m["content"]) for m in run.messages] == [
+    said = [(m["role"], m.get("name"), m.get("tool_call_id"), m["content"]) for m in run.messages]
+    assert said == [
         ("user", None, None, "2+3, then 1/0?"),
         ("assistant", None, None, ""),
         ("tool", "add", "c1", "5"),  # re-sent by the next call, named after its tool
