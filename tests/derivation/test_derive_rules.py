@@ -288,3 +288,33 @@ def test_issues_name_several_roots_an_unknown_agent_among_others_and_missing_con
     step = b.step(root, "solver", 0, 10)
     b.llm(step, 1, 9, [], [assistant("Paris.")])  # the answer recorded, not the prompt
     assert derive(b.spans).issues == []
+
+
+def test_a_wrapper_call_takes_its_usage_from_the_call_nested_in_it_and_keeps_the_rest() -> None:
+    """A model call that reports no usage of its own, around the client's call that does."""
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    outer = b.llm(step, 1, 9, [user("q")], [assistant("Paris.")], None, "LLM.astream_chat",
+                  first_token=2, extra={"llm.provider": "openai"})  # fmt: skip
+    retry = b.span("retry", 1.5, 8.5, outer)
+    b.llm(retry, 2, 8, [user("other")], [], (100, 20), "OpenAI.chat",
+          extra={"llm.model_name": "gpt-4o-mini-2024-07-18", "llm.provider": "azure",
+                 "llm.token_count.prompt": "100"})  # fmt: skip
+    run = derive(b.spans)
+    (call,) = run.llm_calls
+    assert (call.span_id, call.model, call.provider, call.finish_reason) == (
+        f"{outer.span_id:016x}",
+        "gpt-4o-mini",
+        "openai",
+        "stop",
+    )
+    assert (call.usage.input_tokens, call.usage.output_tokens, call.usage.complete) == (
+        100,
+        20,
+        True,
+    )
+    # a stream: it lasts until its step ends; its first token came 1 ms after it started
+    assert (call.end_ns, call.time_to_first_token_ns) == (10 * MS, 1 * MS)
+    assert [m["content"] for m in run.messages] == ["q", "Paris."]
+    assert run.issues == ["coerced_values"]  # the nested call's count was text
