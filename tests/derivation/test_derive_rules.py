@@ -5,6 +5,7 @@ histories of a chat's runs into one conversation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,8 @@ from support.records import MS, TraceBuilder, assistant, sys, tool_result, user
 
 from otel_bridge import ConfigError, derive, derive_all
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
-from otel_bridge.spans import SpanEvent
+from otel_bridge.run_trace import Handoff
+from otel_bridge.spans import SpanEvent, SpanRecord, freeze
 
 
 def answer_of(*outputs: dict[str, Any], status: str = "OK") -> str | None:
@@ -318,3 +320,60 @@ def test_a_wrapper_call_takes_its_usage_from_the_call_nested_in_it_and_keeps_the
     assert (call.end_ns, call.time_to_first_token_ns) == (10 * MS, 1 * MS)
     assert [m["content"] for m in run.messages] == ["q", "Paris."]
     assert run.issues == ["coerced_values"]  # the nested call's count was text
+
+
+# ---- handoffs ----------------------------------------------------------------------------------
+
+ASK_WRITER = {"to_agent": "writer", "reason": "ready"}
+
+
+def handoffs_run(
+    *tries: tuple[dict[str, Any], str], agentless_call: bool = False
+) -> tuple[list[SpanRecord], list[int]]:
+    """researcher asks for one handoff per try (its tool's arguments and status), then the
+    writer answers; the tool spans' starts (ms) are returned with the spans."""
+    b = TraceBuilder()
+    root = b.root(0, 100)
+    history = [user("Brief me.")]
+    starts, t = [], 0
+    for n, (arguments, status) in enumerate(tries, 1):
+        step = b.step(root, "researcher", t + 1, t + 10)
+        turn = assistant(calls=[(f"h{n}", "handoff", dict(ASK_WRITER))])
+        b.llm(step, t + 2, t + 9, history, [turn])
+        ct = b.call_tool(root, f"h{n}", t + 11, t + 14)
+        tool = b.tool(ct, "handoff", arguments, "handed over", t + 12, t + 13, status=status)
+        if not arguments:  # not captured: the span records no input at all
+            bare = freeze({k: v for k, v in tool.attributes.items() if k != "input.value"})
+            b.spans[-1] = replace(tool, attributes=bare)
+        starts.append(t + 12)
+        history = [*history, turn, tool_result(f"h{n}", "handed over")]
+        t += 15
+    if agentless_call:
+        b.llm(root, t + 1, t + 2, [user("summarise")], [assistant("summary")])
+        t += 3
+    step = b.step(root, "writer", t + 1, t + 10)
+    b.llm(step, t + 2, t + 9, history, [assistant("The brief.")])
+    return b.spans, starts
+
+
+def test_a_handoff_is_accepted_when_the_target_agent_calls_its_model_next() -> None:
+    spans, (at,) = handoffs_run((ASK_WRITER, "OK"))
+    run = derive(spans)
+    assert run.handoffs == [Handoff("researcher", "writer", "ready", at * MS, "h1")]
+    assert run.issues == []
+    spans, (at,) = handoffs_run((ASK_WRITER, "OK"), agentless_call=True)
+    assert derive(spans).handoffs == [Handoff("researcher", "writer", "ready", at * MS, "h1")]
+
+
+def test_a_refused_handoff_does_not_hide_the_next_one() -> None:
+    spans, (_, at) = handoffs_run((ASK_WRITER, "ERROR"), (ASK_WRITER, "OK"))
+    run = derive(spans)
+    assert run.handoffs == [Handoff("researcher", "writer", "ready", at * MS, "h2")]
+    assert run.issues == ["handoff_rejected"]
+
+
+def test_a_handoff_whose_arguments_were_not_captured_goes_to_the_agent_that_took_over() -> None:
+    spans, (at,) = handoffs_run(({}, "OK"))
+    run = derive(spans)
+    assert run.tool_calls[0].arguments is None
+    assert run.handoffs == [Handoff("researcher", "writer", None, at * MS, "h1")]
