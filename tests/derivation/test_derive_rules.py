@@ -6,6 +6,7 @@ histories of a chat's runs into one conversation.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -377,3 +378,32 @@ def test_a_handoff_whose_arguments_were_not_captured_goes_to_the_agent_that_took
     run = derive(spans)
     assert run.tool_calls[0].arguments is None
     assert run.handoffs == [Handoff("researcher", "writer", None, at * MS, "h1")]
+
+
+# ---- prices in force when the call started -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "input_usd", "output_usd"),
+    [
+        # claude-sonnet-4-6 was tiered until 2026-03-13: above 200k input tokens, the whole call
+        # at 6 and 22.5 per million; from then on 3 and 15 whatever the prompt's size
+        (12, Decimal("1.5"), Decimal("0.0225")),
+        (14, Decimal("0.75"), Decimal("0.015")),
+    ],
+)
+def test_a_call_is_priced_at_the_prices_in_force_when_it_started(
+    day: int, input_usd: Decimal, output_usd: Decimal
+) -> None:
+    at = datetime(2026, 3, day, 12, tzinfo=UTC).timestamp() * 1000  # ms
+    b = TraceBuilder()
+    root = b.root(at, at + 30)
+    step = b.step(root, "writer", at, at + 10)
+    model = {"llm.model_name": "claude-sonnet-4-6", "llm.provider": "anthropic"}
+    b.llm(step, at + 1, at + 9, [user("q")], [assistant("a")], (250_000, 1000), extra=model)
+    cost = derive(b.spans).cost
+    assert (cost.input_usd, cost.output_usd, cost.total_usd) == (
+        input_usd,
+        output_usd,
+        input_usd + output_usd,
+    )
