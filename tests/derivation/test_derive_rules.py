@@ -407,3 +407,51 @@ def test_a_call_is_priced_at_the_prices_in_force_when_it_started(
         output_usd,
         input_usd + output_usd,
     )
+
+
+# ---- totals: per model, per agent, timings -----------------------------------------------------
+
+
+def without(span: SpanRecord, key: str) -> SpanRecord:
+    return replace(span, attributes=freeze({k: v for k, v in span.attributes.items() if k != key}))
+
+
+def test_usage_and_cost_per_model_and_errors_per_agent() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    step = b.step(root, "solver", 0, 30)
+    b.llm(step, 1, 5, [user("q")], [assistant(calls=[("c1", "f", {})])], (100, 10))
+    b.llm(step, 6, 10, [user("q")], [assistant("x")], (200, 20), status="ERROR")
+    unnamed = b.llm(step, 11, 15, [user("q")], [assistant("y")], (5, 1))
+    spans = [without(s, "llm.model_name") if s is unnamed else s for s in b.spans]
+    run = derive(spans, prices={"gpt-4o-mini": ModelPrice(1, 10)})
+    by_model = {m: (u.input_tokens, u.output_tokens) for m, u in run.usage_by_model.items()}
+    assert by_model == {"gpt-4o-mini": (300, 30), "unknown": (5, 1)}
+    assert {m: c.total_usd for m, c in run.cost_by_model.items()} == {
+        "gpt-4o-mini": Decimal("0.0006"),  # 300 x 1 + 30 x 10 per million
+        "unknown": None,  # no model, no price
+    }
+    assert (run.agents["solver"].llm_calls, run.agents["solver"].errors) == (3, 1)
+
+
+def test_timings_count_overlaps_once_and_skip_spans_that_end_before_they_start() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    step = b.step(root, "solver", 0, 40)
+    b.llm(step, 0, 10, [user("q")], [assistant(calls=[("c1", "f", {}), ("c2", "g", {})])])
+    backwards = b.tool(step, "f", {}, "1", 12, 11)  # a clock that went back: no time
+    b.tool(step, "g", {}, "2", 13, 20)
+    b.tool(step, "g", {}, "3", 20, 25)  # starts as the last one ends
+    b.llm(step, 25, 40, [user("q")], [assistant("3")])
+    run = derive(b.spans)
+    assert backwards.end_ns < backwards.start_ns
+    t = run.timings
+    assert (t.wall_ns, t.llm_ns, t.tool_ns, t.other_ns) == (40 * MS, 25 * MS, 12 * MS, 3 * MS)
+    assert t.per_agent_ns == {"solver": 40 * MS}
+
+    b = TraceBuilder()
+    root = b.root(0, 10)
+    step = b.step(root, "solver", 0, 10)
+    b.llm(step, 0, 10, [user("q")], [assistant("busy all along")])
+    t = derive(b.spans).timings
+    assert (t.wall_ns, t.llm_ns, t.other_ns) == (10 * MS, 10 * MS, 0)
