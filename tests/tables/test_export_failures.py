@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import locale
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.disk_full import disk_full
+from support.host_settings import ascii_locale
 
 from otel_bridge import ConfigError
 from otel_bridge.tables import (
@@ -162,17 +161,6 @@ def test_a_manifest_that_is_not_an_object_is_not_an_export(mode: WriteMode, tmp_
     assert names(tmp_path) == ["out"]
 
 
-@contextmanager
-def ascii_locale() -> Iterator[None]:
-    """The C locale for text: open() without an encoding would write and read ASCII only."""
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")
-    try:
-        yield
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
-
-
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_text_formats_and_the_manifest_are_utf8_whatever_the_locale(
     fmt: ExportFormat, tmp_path: Path
@@ -185,9 +173,9 @@ def test_text_formats_and_the_manifest_are_utf8_whatever_the_locale(
         manifest["note"] = "exporté par l'équipe"  # a person's note, in their language
         (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
         assert write_tables([{**RUN, "trace_id": "3" * 32}], out, fmt, "append") == ROWS
+        runs = read_export(out)["runs"]  # the parts and the manifest read as UTF-8 too
     (part, _) = sorted((out / "messages").iterdir())
     assert "À gauche, 200 m.".encode() in part.read_bytes()
-    runs = read_export(out)["runs"]
     assert sorted((r["trace_id"], r["input"]) for r in runs) == [
         ("3" * 32, "Où est la gare ?"),
         (T, "Où est la gare ?"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.host_settings import ascii_locale, time_zone
 
 from otel_bridge import SourceError
 from otel_bridge.tables import MANIFEST, ExportFormat, is_export, read_export, write_tables
@@ -146,3 +147,36 @@ def test_an_evaluation_whose_values_have_other_types_leaves_them_null(tmp_path: 
         None,
         None,
     )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reading_back_depends_on_neither_the_locale_nor_the_time_zone(
+    fmt: ExportFormat, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    text = "Où ?\r\nÀ gauche.\n"  # Windows and Unix line ends inside one text
+    messages = [{"role": "user", "content": text, "agent": "guide"}]
+    write_tables([{**RUN, "messages": messages}], out, fmt)
+    with ascii_locale(), time_zone("America/New_York"):
+        tables = read_export(out, ["runs", "messages"])
+    assert tables["runs"] == [{**RUNS_ROW, "messages": 1}]
+    assert [m["content"] for m in tables["messages"]] == [text]
+
+
+def test_only_the_formats_visible_part_files_are_read(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tables([RUN], out, "csv")
+    (out / "runs" / "notes.txt").write_text("not a part")
+    (out / "runs" / ".part-being-written.csv").write_text("trace_id\nhidden\n")
+    (out / "runs" / "part-old.jsonl").write_text('{"trace_id": "other format"}\n')
+    assert [r["trace_id"] for r in read_export(out, ["runs"])["runs"]] == [T]
+
+
+def test_a_manifest_that_is_not_an_object_names_no_format(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tables([RUN], out, "jsonl")
+    (out / MANIFEST).write_text('["jsonl"]')
+    with pytest.raises(
+        SourceError, match=re.escape(f"{out}: {MANIFEST} names no known format (None)")
+    ):
+        read_export(out)
