@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import locale
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,7 @@ ROWS = {
     "delegations": 0,
 }  # fmt: skip
 FULL = "cannot write the export: .*File too large"
+NOBODY = 65534  # an ordinary user's id
 
 
 def names(directory: Path) -> list[str]:
@@ -187,3 +191,40 @@ def test_parquet_refuses_a_value_of_another_type_than_its_column(tmp_path: Path)
     with pytest.raises(TypeError, match="Expected bytes, got a 'int' object"):
         write_tables([{**RUN, "llm_calls": [call]}], tmp_path / "out")
     assert names(tmp_path) == []  # not converted to "42", and nothing left behind
+
+
+def test_an_overwrite_succeeds_when_the_old_export_cannot_all_be_removed() -> None:
+    """A folder of the old export that its owner made read-only: the new export still takes its
+    place; what could not be removed stays hidden beside it. Run as an ordinary user (root may
+    remove anything), in a child process, in a directory of its own that user can reach."""
+    home = Path(tempfile.mkdtemp(prefix="otel-bridge-export-"))
+    try:
+        home.chmod(0o777)
+        out = home / "out"
+        pid = os.fork()
+        if pid == 0:  # the child: exit status 0 only if the overwrite went as it should
+            status = 1
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(NOBODY)
+                    os.setuid(NOBODY)
+                write_tables([RUN], out, "csv")
+                locked = out / "runs" / "locked"
+                locked.mkdir()
+                (locked / "kept.txt").write_text("x")
+                locked.chmod(0o555)
+                rows = write_tables([{**RUN, "trace_id": "4" * 32}], out, "csv", "overwrite")
+                if rows == ROWS and [r["trace_id"] for r in read_export(out)["runs"]] == ["4" * 32]:
+                    status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        (old,) = [p for p in home.iterdir() if p.name != "out"]
+        assert old.name.startswith(".out.old-")
+        assert (old / "runs" / "locked" / "kept.txt").exists()
+    finally:
+        for folder in home.rglob("*"):
+            if folder.is_dir():
+                folder.chmod(0o755)
+        shutil.rmtree(home)
