@@ -5,6 +5,7 @@ histories of a chat's runs into one conversation.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from support.records import MS, TraceBuilder, assistant, sys, tool_result, user
 
 from otel_bridge import ConfigError, derive, derive_all
+from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
 from otel_bridge.run_trace import Handoff
 from otel_bridge.spans import SpanEvent, SpanRecord, freeze
@@ -455,3 +457,46 @@ def test_timings_count_overlaps_once_and_skip_spans_that_end_before_they_start()
     b.llm(step, 0, 10, [user("q")], [assistant("busy all along")])
     t = derive(b.spans).timings
     assert (t.wall_ns, t.llm_ns, t.other_ns) == (10 * MS, 10 * MS, 0)
+
+
+# ---- one call recorded twice, by two instrumentations ------------------------------------------
+
+
+def test_a_call_recorded_by_two_instrumentations_is_one_call_with_what_either_says() -> None:
+    """OpenInference's streamed call and the OpenAI client's GenAI ``chat`` span beside it, in
+    one agent step: the OpenInference record is kept, filled with what only its twin says."""
+    b = TraceBuilder()
+    root = b.root(0, 30)
+    step = b.step(root, "solver", 0, 10)
+    kept = b.llm(step, 1, 5, [user("q")], [], None, "OpenAI.astream_chat", first_token=2)
+    chat = {
+        genai.OPERATION: "chat",
+        genai.PROVIDER: "openai",
+        genai.REQUEST_MODEL: "gpt-4o-mini-2024-07-18",
+        genai.INPUT_TOKENS: 120,
+        genai.OUTPUT_TOKENS: 8,
+        genai.FINISH_REASONS: ("length",),
+        genai.TIME_TO_FIRST_CHUNK: 0.5,
+        genai.INPUT_MESSAGES: json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": "other"}]}]
+        ),
+        genai.OUTPUT_MESSAGES: json.dumps(
+            [{"role": "assistant", "parts": [{"type": "text", "content": "Paris."}],
+              "finish_reason": "length"}]
+        ),
+    }  # fmt: skip
+    b.span("chat gpt-4o-mini", 1.5, 9, step, attrs=chat)
+    run = derive(b.spans)
+    (call,) = run.llm_calls
+    assert (call.span_id, call.model, call.provider, call.finish_reason) == (
+        f"{kept.span_id:016x}",
+        "gpt-4o-mini",
+        "openai",
+        "length",
+    )
+    assert (call.usage.input_tokens, call.usage.output_tokens) == (120, 8)
+    assert (call.end_ns, call.time_to_first_token_ns) == (10 * MS, 1 * MS)
+    assert [(m["role"], m["content"]) for m in run.messages] == [
+        ("user", "q"),
+        ("assistant", "Paris."),
+    ]
