@@ -500,3 +500,56 @@ def test_a_call_recorded_by_two_instrumentations_is_one_call_with_what_either_sa
         ("user", "q"),
         ("assistant", "Paris."),
     ]
+
+
+# ---- a handoff only the model's request records ------------------------------------------------
+
+
+def genai_chat(text: str | None = None, call: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A GenAI ``chat`` span's attributes: its answer is ``text``, or the tool ``call`` (id,
+    name) it asks for."""
+    part = (
+        {"type": "tool_call", "id": call[0], "name": call[1], "arguments": {}}
+        if call
+        else {"type": "text", "content": text}
+    )
+    return {
+        genai.OPERATION: "chat",
+        genai.REQUEST_MODEL: "gpt-4o-mini",
+        genai.INPUT_TOKENS: 50,
+        genai.OUTPUT_TOKENS: 5,
+        genai.INPUT_MESSAGES: json.dumps(
+            [{"role": "user", "parts": [{"type": "text", "content": "Brief me."}]}]
+        ),
+        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [part]}]),
+    }
+
+
+def test_a_handoff_the_model_asked_for_is_found_without_a_span_of_its_own() -> None:
+    """The OpenAI Agents SDK under OpenTelemetry's own instrumentation: no span records the
+    handoff, the model's ``transfer_to_writer`` call and the writer's next turn do."""
+    b = TraceBuilder(scope="opentelemetry.instrumentation.genai.openai_agents")
+    root = b.span("workflow", 0, 100)
+    for agent, start, says in [
+        ("researcher", 0, genai_chat(call=("call_h", "transfer_to_writer"))),
+        ("writer", 50, genai_chat("The brief.")),
+    ]:
+        run = b.span(f"invoke_agent {agent}", start, start + 40, root,
+                     attrs={genai.OPERATION: "invoke_agent", genai.AGENT_NAME: agent})  # fmt: skip
+        asking = b.span("chat gpt-4o-mini", start + 1, start + 10, run, attrs=says)
+        if agent == "researcher":
+            at = asking.end_ns
+    trace = derive(b.spans)
+    assert trace.handoffs == [Handoff("researcher", "writer", None, at, "call_h")]
+    assert trace.output == "The brief."
+
+    b = TraceBuilder(scope="opentelemetry.instrumentation.genai.openai_agents")
+    root = b.span("workflow", 0, 100)
+    for agent, start, end in [("researcher", 0, 45), ("writer", 50, 90)]:
+        attrs = {genai.OPERATION: "invoke_agent", genai.AGENT_NAME: agent}
+        b.span(f"invoke_agent {agent}", start, end, root, attrs=attrs)
+    researcher, writer = b.spans[1], b.spans[2]
+    b.span("chat", 1, 10, researcher, attrs=genai_chat(call=("call_h", "transfer_to_writer")))
+    b.span("chat", 20, 30, researcher, attrs=genai_chat("I will write it myself."))
+    b.span("chat", 51, 60, writer, attrs=genai_chat("The brief."))
+    assert derive(b.spans).handoffs == []  # the researcher went on: the request was not followed
