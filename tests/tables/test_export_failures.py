@@ -193,7 +193,7 @@ def test_parquet_refuses_a_value_of_another_type_than_its_column(tmp_path: Path)
     assert names(tmp_path) == []  # not converted to "42", and nothing left behind
 
 
-def test_an_overwrite_succeeds_when_the_old_export_cannot_all_be_removed() -> None:
+def test_an_overwrite_succeeds_when_the_old_export_cannot_be_removed_entirely() -> None:
     """A folder of the old export that its owner made read-only: the new export still takes its
     place; what could not be removed stays hidden beside it. Run as an ordinary user (root may
     remove anything), in a child process, in a directory of its own that user can reach."""
