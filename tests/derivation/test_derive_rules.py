@@ -553,3 +553,81 @@ def test_a_handoff_the_model_asked_for_is_found_without_a_span_of_its_own() -> N
     b.span("chat", 20, 30, researcher, attrs=genai_chat("I will write it myself."))
     b.span("chat", 51, 60, writer, attrs=genai_chat("The brief."))
     assert derive(b.spans).handoffs == []  # the researcher went on: the request was not followed
+
+
+# ---- a delegation's task, an answer left unrecorded, tool spans matched to the model's calls ---
+
+
+@pytest.mark.parametrize(
+    ("arguments", "task"),
+    [
+        ({"task": "Find the figures.", "about": "otel"}, "Find the figures."),
+        ({"query": "Find the figures.", "limit": 3}, "Find the figures."),  # the only text
+        ({"b": "two", "a": "one"}, '{"a": "one", "b": "two"}'),  # several texts: all, sorted
+        ({"limit": 3}, '{"limit": 3}'),
+    ],
+)
+def test_a_delegations_task_is_read_from_the_tools_arguments(
+    arguments: dict[str, Any], task: str
+) -> None:
+    """The manager's tool runs the researcher agent (LlamaIndex's agent-in-a-tool shape)."""
+    b = TraceBuilder()
+    root = b.root(0, 60)
+    s1 = b.step(root, "manager", 0, 10)
+    b.llm(s1, 1, 9, [user("Report.")], [assistant(calls=[("c1", "research", arguments)])])
+    ct = b.call_tool(root, "c1", 11, 50)
+    tool = b.tool(ct, "research", arguments, "figures", 12, 49)
+    inner = b.step(tool, "researcher", 13, 40)
+    b.llm(inner, 14, 39, [user("Find the figures.")], [assistant("figures")])
+    (delegation,) = derive(b.spans).delegations
+    assert (delegation.from_agent, delegation.to_agent, delegation.task) == (
+        "manager",
+        "researcher",
+        task,
+    )
+    assert (delegation.at_ns, delegation.tool_call_id) == (12 * MS, "c1")
+
+
+def test_the_answer_is_the_last_assistant_text_only_if_nothing_was_asked_after_it() -> None:
+    def answer(*turns: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> str | None:
+        b = TraceBuilder()
+        root = b.root(0, 100)
+        for n, (inputs, outputs) in enumerate(turns):
+            step = b.step(root, "solver", 10 * n, 10 * n + 9)
+            b.llm(step, 10 * n + 1, 10 * n + 8, inputs, outputs)
+        return derive(b.spans).output
+
+    hi, hello, add = user("hi"), assistant("Hello!"), user("add 2 and 3")
+    asks = assistant("Adding.", calls=[("c1", "add", {"a": 2, "b": 3})])
+    assert answer(([hi], [hello]), ([hi, hello, add], [asks])) is None  # not the earlier text
+    # the last call's answer not recorded: the last assistant text there is
+    assert answer(([hi], [hello]), ([hi, hello, add], [])) == "Hello!"
+
+
+def test_tool_spans_without_call_ids_get_the_id_the_model_asked_with_the_same_arguments() -> None:
+    """OpenTelemetry's own instrumentation of the OpenAI Agents SDK: its tool spans carry no
+    call id; two calls of one tool are told apart by their arguments."""
+    b = TraceBuilder(scope="opentelemetry.instrumentation.genai.openai_agents")
+    root = b.span("workflow", 0, 100)
+    researcher = {genai.OPERATION: "invoke_agent", genai.AGENT_NAME: "researcher"}
+    run = b.span("invoke_agent researcher", 0, 90, root, attrs=researcher)
+    calls = [
+        {"type": "tool_call", "id": "c1", "name": "search", "arguments": {"q": "a"}},
+        {"type": "tool_call", "id": "c2", "name": "search", "arguments": {"q": "b"}},
+    ]
+    asking = {
+        **genai_chat("unused"),
+        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": calls}]),
+    }
+    b.span("chat", 1, 10, run, attrs=asking)
+    for start, query in [(11, "b"), (15, "a"), (19, "a")]:  # the last one was never asked for
+        tool = {
+            genai.OPERATION: "execute_tool",
+            genai.TOOL_NAME: "search",
+            genai.TOOL_CALL_ARGUMENTS: json.dumps({"q": query}),
+            genai.TOOL_CALL_RESULT: f"found {query}",
+        }
+        b.span("execute_tool search", start, start + 3, run, attrs=tool)
+    b.span("chat", 30, 40, run, attrs=genai_chat("found a and b"))
+    ids = [(t.arguments, t.tool_call_id) for t in derive(b.spans).tool_calls]
+    assert ids == [({"q": "b"}, "c2"), ({"q": "a"}, "c1"), ({"q": "a"}, None)]
