@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from support.host_settings import time_zone
 from support.records import MS, TraceBuilder, assistant, sys, tool_result, user
 
-from otel_bridge import ConfigError, derive, derive_all
+from otel_bridge import ConfigError, TraceSelectionError, derive, derive_all
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
 from otel_bridge.run_trace import Handoff
@@ -386,24 +387,26 @@ def test_a_handoff_whose_arguments_were_not_captured_goes_to_the_agent_that_took
 
 
 @pytest.mark.parametrize(
-    ("day", "input_usd", "output_usd"),
+    ("started", "input_usd", "output_usd"),
     [
         # claude-sonnet-4-6 was tiered until 2026-03-13: above 200k input tokens, the whole call
         # at 6 and 22.5 per million; from then on 3 and 15 whatever the prompt's size
-        (12, Decimal("1.5"), Decimal("0.0225")),
-        (14, Decimal("0.75"), Decimal("0.015")),
+        (datetime(2026, 3, 12, 12, tzinfo=UTC), Decimal("1.5"), Decimal("0.0225")),
+        (datetime(2026, 3, 13, 0, 0, 1, tzinfo=UTC), Decimal("0.75"), Decimal("0.015")),
+        (datetime(2026, 3, 14, 12, tzinfo=UTC), Decimal("0.75"), Decimal("0.015")),
     ],
 )
 def test_a_call_is_priced_at_the_prices_in_force_when_it_started(
-    day: int, input_usd: Decimal, output_usd: Decimal
+    started: datetime, input_usd: Decimal, output_usd: Decimal
 ) -> None:
-    at = datetime(2026, 3, day, 12, tzinfo=UTC).timestamp() * 1000  # ms
+    at = started.timestamp() * 1000  # ms
     b = TraceBuilder()
     root = b.root(at, at + 30)
     step = b.step(root, "writer", at, at + 10)
     model = {"llm.model_name": "claude-sonnet-4-6", "llm.provider": "anthropic"}
-    b.llm(step, at + 1, at + 9, [user("q")], [assistant("a")], (250_000, 1000), extra=model)
-    cost = derive(b.spans).cost
+    b.llm(step, at + 0.1, at + 9, [user("q")], [assistant("a")], (250_000, 1000), extra=model)
+    with time_zone("Pacific/Kiritimati"):  # UTC+14: the local date is a day later
+        cost = derive(b.spans).cost
     assert (cost.input_usd, cost.output_usd, cost.total_usd) == (
         input_usd,
         output_usd,
@@ -631,3 +634,11 @@ def test_tool_spans_without_call_ids_get_the_id_the_model_asked_with_the_same_ar
     b.span("chat", 30, 40, run, attrs=genai_chat("found a and b"))
     ids = [(t.arguments, t.tool_call_id) for t in derive(b.spans).tool_calls]
     assert ids == [({"q": "b"}, "c2"), ({"q": "a"}, "c1"), ({"q": "a"}, None)]
+
+
+def test_a_trace_that_is_not_there_is_named() -> None:
+    with pytest.raises(TraceSelectionError, match=r"^no spans to derive a run from$"):
+        derive([])
+    spans = one_call_run().spans
+    with pytest.raises(TraceSelectionError, match=f"^no spans of trace {'f' * 32}$"):
+        derive(spans, "f" * 32)
