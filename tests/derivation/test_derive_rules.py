@@ -643,3 +643,8 @@ def test_a_trace_that_is_not_there_is_named() -> None:
     spans = one_call_run().spans
     with pytest.raises(TraceSelectionError, match=f"^no spans of trace {'f' * 32}$"):
         derive(spans, "f" * 32)
+
+
+def test_a_price_table_of_no_named_source_is_called_price_table_in_its_refusals() -> None:
+    with pytest.raises(ConfigError, match=r"^price table: expected a mapping of model name to p"):
+        parse_price_table(["gpt-4o-mini"])
