@@ -648,3 +648,13 @@ def test_a_trace_that_is_not_there_is_named() -> None:
 def test_a_price_table_of_no_named_source_is_called_price_table_in_its_refusals() -> None:
     with pytest.raises(ConfigError, match=r"^price table: expected a mapping of model name to p"):
         parse_price_table(["gpt-4o-mini"])
+
+
+def test_an_agent_named_by_a_number_is_read_as_text_and_flagged() -> None:
+    b = TraceBuilder()
+    root = b.span("workflow", 0, 30)
+    chat = {**genai_chat("Paris."), genai.AGENT_NAME: 7}
+    b.span("chat gpt-4o-mini", 1, 10, root, attrs=chat)
+    run = derive(b.spans)
+    assert [c.agent for c in run.llm_calls] == ["7"]
+    assert run.issues == ["coerced_values"]
