@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from support.fresh_prices import prices_not_memoised
 from support.host_settings import time_zone
 from support.records import MS, TraceBuilder, assistant, sys, tool_result, user
 
@@ -20,6 +21,8 @@ from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
 from otel_bridge.run_trace import Handoff
 from otel_bridge.spans import SpanEvent, SpanRecord, freeze
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 
 def answer_of(*outputs: dict[str, Any], status: str = "OK") -> str | None:

@@ -1,4 +1,4 @@
-"""Each derivation test prices its models from scratch, as a fresh process would.
+"""Each test prices its models from scratch, as a fresh process would (import the fixture).
 
 Prices are memoised per process (a model's genai-prices entry, a price's linear rates, a
 user's rates): without this, what a test asserts about a cost would be computed by whichever
@@ -13,9 +13,12 @@ import pytest
 
 from otel_bridge.derivation import _cost
 
+__all__ = ["prices_not_memoised"]
+
 
 @pytest.fixture(autouse=True)
-def _prices_not_memoised() -> Iterator[None]:
+def prices_not_memoised() -> Iterator[None]:
+    """The price memos emptied before the test."""
     _cost._genai_rates_cache.clear()
     _cost._genai_model.cache_clear()
     _cost._user_rates.cache_clear()
