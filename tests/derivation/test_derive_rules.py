@@ -459,9 +459,9 @@ def test_timings_count_overlaps_once_and_skip_spans_that_end_before_they_start()
     assert t.per_agent_ns == {"solver": 40 * MS}
 
     b = TraceBuilder()
-    root = b.root(0, 10)
-    step = b.step(root, "solver", 0, 10)
-    b.llm(step, 0, 10, [user("q")], [assistant("busy all along")])
+    root = b.root(5, 15)  # a run that starts later: wall time is its end less its start
+    step = b.step(root, "solver", 5, 15)
+    b.llm(step, 5, 15, [user("q")], [assistant("busy all along")])
     t = derive(b.spans).timings
     assert (t.wall_ns, t.llm_ns, t.other_ns) == (10 * MS, 10 * MS, 0)
 
