@@ -20,7 +20,7 @@ from otel_bridge import ConfigError, TraceSelectionError, derive, derive_all
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.derivation import ModelPrice, merge_conversation, parse_price_table
 from otel_bridge.run_trace import Handoff
-from otel_bridge.spans import SpanEvent, SpanRecord, freeze
+from otel_bridge.spans import SpanEvent, SpanRecord, StatusName, freeze
 
 __all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
@@ -224,7 +224,9 @@ def test_runs_derived_together_are_flagged_only_for_their_own_evicted_spans() ->
 
 
 def one_call_run(
-    root_status: str = "OK", call_status: str = "OK", inputs: list[dict[str, Any]] | None = None
+    root_status: StatusName = "OK",
+    call_status: StatusName = "OK",
+    inputs: list[dict[str, Any]] | None = None,
 ) -> TraceBuilder:
     b = TraceBuilder()
     root = b.root(0, 30, status=root_status)
@@ -336,7 +338,7 @@ ASK_WRITER = {"to_agent": "writer", "reason": "ready"}
 
 
 def handoffs_run(
-    *tries: tuple[dict[str, Any], str], agentless_call: bool = False
+    *tries: tuple[dict[str, Any], StatusName], agentless_call: bool = False
 ) -> tuple[list[SpanRecord], list[int]]:
     """researcher asks for one handoff per try (its tool's arguments and status), then the
     writer answers; the tool spans' starts (ms) are returned with the spans."""
