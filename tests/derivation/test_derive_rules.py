@@ -663,3 +663,35 @@ def test_an_agent_named_by_a_number_is_read_as_text_and_flagged() -> None:
     run = derive(b.spans)
     assert [c.agent for c in run.llm_calls] == ["7"]
     assert run.issues == ["coerced_values"]
+
+
+def test_a_react_step_re_sent_in_another_form_is_one_message() -> None:
+    """A ReAct agent stores its step re-formatted (``Action Input`` as a Python dict): the next
+    call's history holds another text for the same turn, which is not a new message."""
+    said = 'Thought: I need the tool.\nAction: add\nAction Input: {"a": 2, "b": 3}'
+    stored = "Thought: I need the tool.\nAction: add\nAction Input: {'a': 2, 'b': 3}"
+    ask, seen = [sys("You add."), user("2+3?")], user("Observation: 5")
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    s1 = b.step(root, "adder", 0, 10)
+    b.llm(s1, 1, 9, ask, [assistant(said)])
+    s2 = b.step(root, "adder", 11, 20)
+    b.llm(s2, 12, 19, [*ask, assistant(stored), seen], [assistant("Thought: done.\nAnswer: 5")])
+    run = derive(b.spans)
+    assert [(m["role"], m["content"]) for m in run.messages] == [
+        ("system", "You add."),
+        ("user", "2+3?"),
+        ("assistant", said),  # as the model said it
+        ("user", "Observation: 5"),
+        ("assistant", "Thought: done.\nAnswer: 5"),
+    ]
+    assert run.output == "5"
+
+    b = TraceBuilder()  # another agent's history holding that text: its own message
+    root = b.root(0, 40)
+    s1 = b.step(root, "adder", 0, 10)
+    b.llm(s1, 1, 9, ask, [assistant(said)])
+    s2 = b.step(root, "checker", 11, 20)
+    b.llm(s2, 12, 19, [*ask, assistant(stored), seen], [assistant("Checked.")])
+    contents = [m["content"] for m in derive(b.spans).messages]
+    assert contents == ["You add.", "2+3?", said, stored, "Observation: 5", "Checked."]
