@@ -695,3 +695,26 @@ def test_a_react_step_re_sent_in_another_form_is_one_message() -> None:
     b.llm(s2, 12, 19, [*ask, assistant(stored), seen], [assistant("Checked.")])
     contents = [m["content"] for m in derive(b.spans).messages]
     assert contents == ["You add.", "2+3?", said, stored, "Observation: 5", "Checked."]
+
+
+def test_a_tools_agent_is_its_own_the_callers_of_its_id_the_one_above_or_the_last_to_ask() -> None:
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    s1 = b.step(root, "researcher", 0, 9.5)
+    b.llm(s1, 1, 9, [user("Find it.")], [assistant(calls=[("c1", "search", {"q": "it"})])])
+    s2 = b.step(root, "writer", 10, 12)
+    b.llm(s2, 10, 12, [user("Write.")], [assistant("Writing.")])
+    b.tool(s2, "note", {"text": "x"}, "noted", 11, 11.5)  # inside the writer's step
+    ct = b.call_tool(root, "c1", 13, 20)
+    b.tool(ct, "search", {"q": "it"}, "found", 14, 15)  # asked for by the researcher
+    own = b.tool(root, "lookup", {"q": "it"}, "looked up", 21, 22)
+    named = {**own.attributes, "agent.name": "librarian"}  # names its own agent
+    b.spans[-1] = replace(own, attributes=freeze(named))
+    b.tool(root, "stray", {}, "?", 30, 31)  # nobody's: the last agent to call its model
+    agents = [(t.name, t.agent) for t in derive(b.spans).tool_calls]
+    assert agents == [
+        ("note", "writer"),
+        ("search", "researcher"),
+        ("lookup", "librarian"),
+        ("stray", "writer"),
+    ]
