@@ -33,14 +33,20 @@ from _report import ROOT, machine, write_section
 
 # target -> (files mutated, as glob patterns; the test files that reach them; a pytest -k
 # expression leaving out the tests that take many seconds each: whole-process crash rounds,
-# SIGTERM, and the real adapter runs the Parquet tests start with, which are repeated for
-# every mutant; they check the same code paths as the ones kept, with real data).
+# SIGTERM, the real adapter runs the Parquet tests start with, and a fresh process loading the
+# price database, which are repeated for every mutant; they check the same code paths as the
+# ones kept, with real data).
 TARGETS: dict[str, tuple[list[str], list[str], str]] = {
     "tables": (
         ["otel_bridge/tables/*"],
-        ["tests/tables/test_tables.py"],
+        [
+            "tests/tables/test_tables.py",
+            "tests/tables/test_export_failures.py",
+            "tests/tables/test_read_back.py",
+        ],
         "every_column or without_labels or hold_every or once_closed or parquet_holds or refusal"
-        " or row_groups or optional_packages or smaller_run or share_a_staging",
+        " or row_groups or optional_packages or smaller_run or share_a_staging"
+        " or export_failures or read_back",
     ),
     "collector-writer": (
         ["otel_bridge/collector/_writer.py"],
@@ -55,10 +61,17 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
             "tests/derivation/test_derive_issues.py",
             "tests/derivation/test_cost.py",
             "tests/derivation/test_timings.py",
+            "tests/derivation/test_derive_guards.py",
+            "tests/derivation/test_derive_rules.py",
+            "tests/derivation/test_robust_json.py",
             "tests/conventions/test_message_parts.py",
             "tests/conventions/test_labels.py",
+            "tests/conventions/test_conventions_genai.py",
+            "tests/frameworks/test_smolagents_derive.py",
+            "tests/frameworks/test_openai_agents_recorded.py",
+            "tests/frameworks/test_langgraph_derive.py",
         ],
-        "",
+        "not loads_the_price_database",
     ),
     "conventions": (
         ["otel_bridge/conventions/*"],

@@ -221,7 +221,11 @@ class _TextSink(_Sink):
         self._columns = [name for name, _ in COLUMNS[table]]
 
     def close(self, quiet: bool = False) -> None:
-        self._file.close()
+        try:
+            self._file.close()  # writes out what is buffered: fails when the disk is full
+        except OSError:
+            if not quiet:
+                raise
 
 
 class _CsvSink(_TextSink):

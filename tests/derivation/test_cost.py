@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes
+from support.fresh_prices import prices_not_memoised
 from support.paths import ROOT
 from support.records import TraceBuilder, assistant, handoff_trace, user
 
@@ -24,6 +25,8 @@ from otel_bridge import ConfigError, Cost, ModelPrice, Telemetry, derive, derive
 from otel_bridge import load_price_table as load_prices
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.telemetry import TelemetryConfig
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 CACHED = SpanAttributes.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ
 REASONING = SpanAttributes.LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from support.fresh_prices import prices_not_memoised
 from support.records import TraceBuilder, assistant, sys, tool_result, user
 
 from otel_bridge import derive
 from otel_bridge.spans import SpanEvent, freeze
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 HANDOFF = {"to_agent": "writer", "reason": "write it"}
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from support.fresh_prices import prices_not_memoised
 from support.records import MS, TraceBuilder, assistant, handoff_trace, user
 
 from otel_bridge import derive, derive_all
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 
 def test_a_clean_run_has_no_issues() -> None:

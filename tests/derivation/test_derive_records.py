@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes
+from support.fresh_prices import prices_not_memoised
 from support.records import MS, TraceBuilder, assistant, handoff_trace, sys, user
 
 from otel_bridge import derive, derive_all
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.spans import SpanEvent
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 DESIGN_KEYS = {
     "trace_id",

@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes
+from support.fresh_prices import prices_not_memoised
 from support.records import KIND, TraceBuilder, assistant, user
 
 from otel_bridge import RunTrace, derive
 from otel_bridge.conventions import genai_attributes as genai
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 PROMPT = SpanAttributes.LLM_TOKEN_COUNT_PROMPT
 COMPLETION = SpanAttributes.LLM_TOKEN_COUNT_COMPLETION

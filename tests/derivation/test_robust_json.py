@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes
+from support.fresh_prices import prices_not_memoised
 from support.records import KIND, TraceBuilder
 
 from otel_bridge import RunTrace, derive
 from otel_bridge.conventions import genai_attributes as genai
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000

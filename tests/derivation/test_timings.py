@@ -7,10 +7,13 @@ end of its agent step.
 
 from __future__ import annotations
 
+from support.fresh_prices import prices_not_memoised
 from support.records import MS, TraceBuilder, assistant, handoff_trace, user
 
 from otel_bridge import RunTrace, derive
 from otel_bridge.maseval_adapter._runs import summarize
+
+__all__ = ["prices_not_memoised"]  # an autouse fixture, imported for pytest
 
 
 def timings_ms(trace: RunTrace) -> dict[str, object]:
