@@ -11,12 +11,13 @@ type coerced or rejected and noted with its attribute.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.llms import AudioBlock, ChatMessage, ImageBlock, TextBlock
-from support.records import KIND, MS, TraceBuilder, assistant
+from support.records import KIND, MS, TraceBuilder, assistant, tool_result
 from support.runs import traced_run
 
 from otel_bridge import SpanRecord, Telemetry, derive
@@ -357,3 +358,54 @@ def test_a_tool_span_in_both_conventions_takes_what_openinference_leaves_out() -
         ("a", "c1"),
     ]
     assert problems == []
+
+
+SAID_TWICE = {
+    "role": ({"role": "user", "content": "ok"}, {"role": "assistant", "content": "ok"}),
+    "tool call id": (tool_result("c1", "ok"), tool_result("c2", "ok")),
+    "name": ({"role": "user", "content": "hi"}, {"role": "user", "content": "hi"}),
+    "call id": (assistant("", [("c1", "f", {"q": 1})]), assistant("", [("c2", "f", {"q": 1})])),
+    "call name": (assistant("", [("c1", "f", {})]), assistant("", [("c1", "g", {})])),
+    "call arguments": (
+        assistant("", [("c1", "f", {"q": 1})]),
+        assistant("", [("c1", "f", {"q": 2})]),
+    ),
+}
+
+
+@pytest.mark.parametrize("differing", SAID_TWICE)
+def test_a_message_differing_from_an_earlier_one_in_one_field_is_not_a_resend(
+    differing: str,
+) -> None:
+    """The later call re-sends the first answer (so it is history) and a message that differs
+    from the first call's input in only one field: that message is new, and kept."""
+    first, second = SAID_TWICE[differing]
+    names = {}
+    if differing == "name":
+        names = {"llm.input_messages.0.message.name": "ann"}
+    b = TraceBuilder()
+    step = b.step(b.root(), "solo", 0, 50)
+    b.llm(step, 1, 10, [first], [assistant("first")], extra=names)
+    if differing == "name":
+        names = {"llm.input_messages.0.message.name": "bob"}
+    b.llm(step, 11, 20, [second, assistant("first")], [assistant("second")], extra=names)
+    history = [
+        {k: v for k, v in m.items() if k not in ("agent", "name")} for m in derive(b.spans).messages
+    ]
+    expected = [
+        first,
+        {"role": "assistant", "content": "first"},
+        second,
+        {"role": "assistant", "content": "second"},
+    ]
+    assert history == [openai_format(m) for m in expected]
+
+
+def openai_format(message: dict[str, Any]) -> dict[str, Any]:
+    """A message of support.records in OpenAI's format (as derive() gives it)."""
+    out = {k: v for k, v in message.items() if k != "tool_calls"}
+    if "tool_calls" in message:
+        out["tool_calls"] = [
+            fn(c["id"], c["name"], json.dumps(c["args"])) for c in message["tool_calls"]
+        ]
+    return out
