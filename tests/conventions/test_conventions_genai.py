@@ -12,11 +12,20 @@ import json
 from types import MappingProxyType
 from typing import Any
 
+import pytest
 from support.value_log import derive_logged, invoke_agent, record
 
 from otel_bridge import derive
-from otel_bridge.conventions import LLMFacts, ToolFacts, ValueNotes, read_llm, read_tool
+from otel_bridge.conventions import (
+    LLMFacts,
+    ToolFacts,
+    ValueNotes,
+    parse_json,
+    read_llm,
+    read_tool,
+)
 from otel_bridge.conventions import genai_attributes as g
+from otel_bridge.errors import JsonTooDeep, SpanFormatError
 from otel_bridge.run_trace import TokenUsage
 from otel_bridge.spans import SpanEvent, SpanRecord
 
@@ -609,3 +618,96 @@ def test_openllmetry_call_tool_tasks_read_field_by_field() -> None:
         (where, "rejected", "12", "JSON of the expected shape, at most 100 levels deep"),
         ("tool.arguments", "coerced", "3", "text"),
     ]
+
+
+# ---- value rules at their bounds -----------------------------------------------------------
+
+MAX_COUNT = 2**63 - 1
+COUNT_RULE = "a token count is an integer from 0 to 2**63-1"
+
+
+class Count(int):
+    """An int of another type, as a caller building SpanRecords may hold (an IntEnum, say)."""
+
+
+def test_token_counts_at_the_bounds_of_the_rule() -> None:
+    cases: list[tuple[Any, int | None]] = [
+        (MAX_COUNT, MAX_COUNT),
+        (str(MAX_COUNT), MAX_COUNT),
+        (str(MAX_COUNT + 1), None),
+        ("9" * 19, None),
+        (0.0, 0),
+        (Count(0), 0),
+        (Count(MAX_COUNT), MAX_COUNT),
+        (10**5000, None),
+    ]
+    spans = [
+        record(
+            i, None, "chat", 0, 1, {g.OPERATION: "chat", g.INPUT_TOKENS: value, g.OUTPUT_TOKENS: 1}
+        )
+        for i, (value, _) in enumerate(cases, 1)
+    ]
+    facts, problems = facts_of(read_llm, spans)
+    assert [f.usage.input_tokens if f.usage else None for f in facts] == [n for _, n in cases]
+    assert problems == [
+        (g.INPUT_TOKENS, "coerced", repr(str(MAX_COUNT)), COUNT_RULE),
+        (g.INPUT_TOKENS, "rejected", repr(str(MAX_COUNT + 1)), COUNT_RULE),
+        (g.INPUT_TOKENS, "rejected", repr("9" * 19), COUNT_RULE),
+        (g.INPUT_TOKENS, "coerced", "0.0", COUNT_RULE),
+        (g.INPUT_TOKENS, "coerced", "0", COUNT_RULE),
+        (g.INPUT_TOKENS, "coerced", str(MAX_COUNT), COUNT_RULE),
+        (g.INPUT_TOKENS, "rejected", "<int>", COUNT_RULE),
+    ]
+
+
+def test_a_value_shown_in_a_problem_is_cut_at_80_characters() -> None:
+    values = ["x" * 78, "x" * 79, "y" * 200]  # a repr of 80, 81 and 202 characters
+    spans = [
+        record(i, None, "chat", 0, 1, {g.OPERATION: "chat", g.INPUT_TOKENS: v, g.OUTPUT_TOKENS: 1})
+        for i, v in enumerate(values, 1)
+    ]
+    _, problems = facts_of(read_llm, spans)
+    assert [p[2] for p in problems] == [
+        repr("x" * 78),
+        "'" + "x" * 76 + "...",
+        "'" + "y" * 76 + "...",
+    ]
+
+
+def test_time_to_first_chunk_at_the_bounds_of_the_rule() -> None:
+    largest = 1.7976931348623157e299  # seconds whose nanoseconds are the largest float
+    cases: list[tuple[Any, int | None]] = [
+        (0, 10 * MS),
+        (0.0, 10 * MS),
+        (largest, 10 * MS + round(largest * 1e9)),
+        (-1, None),
+        (float("inf"), None),
+        (True, None),
+    ]
+    spans = [
+        record(i, None, "chat", 10, 90, {g.OPERATION: "chat", g.TIME_TO_FIRST_CHUNK: value})
+        for i, (value, _) in enumerate(cases, 1)
+    ]
+    facts, problems = facts_of(read_llm, spans)
+    assert [f.first_token_ns for f in facts] == [ns for _, ns in cases]
+    rule = "a duration is a finite number of seconds >= 0"
+    assert problems == [
+        (g.TIME_TO_FIRST_CHUNK, "rejected", "-1", rule),
+        (g.TIME_TO_FIRST_CHUNK, "rejected", "inf", rule),
+        (g.TIME_TO_FIRST_CHUNK, "rejected", "True", rule),
+    ]
+
+
+def nested(depth: int) -> str:
+    """JSON ``depth`` levels deep with more than 100 brackets in all, and a scalar last."""
+    return "[" * depth + "]" * (depth - 1) + ', [], {"k": [1]}, 2]'
+
+
+def test_json_depth_is_counted_exactly() -> None:
+    assert parse_json(nested(100))[-1] == 2
+    assert parse_json('{"a": ' + nested(99) + "}")["a"][-1] == 2
+    for deep in (nested(101), '{"a": ' + nested(100) + "}"):
+        with pytest.raises(JsonTooDeep, match=r"^JSON nested deeper than 100 levels$"):
+            parse_json(deep)
+    with pytest.raises(SpanFormatError, match=r"^NaN is not JSON$"):
+        parse_json("[NaN]")

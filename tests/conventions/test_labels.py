@@ -53,3 +53,47 @@ def test_labels_from_openinference_metadata_and_none_when_unsaid() -> None:
         "repetition": None,
         "framework": "llama_index",
     }
+
+
+def labels_of(**root: object) -> dict[str, object]:
+    labels = dict(derive(labelled(**root).spans).labels)
+    del labels["framework"]
+    return labels
+
+
+def test_the_genai_conversation_id_is_the_session_when_openinference_names_none() -> None:
+    assert labels_of(**{"gen_ai.conversation.id": "conv-1"}) == {
+        "session_id": "conv-1",
+        "task_id": None,
+        "repetition": None,
+    }
+    assert labels_of(**{"session.id": "s-1", "gen_ai.conversation.id": "conv-1"})["session_id"] == (
+        "s-1"
+    )
+
+
+def test_a_repetition_that_is_not_an_integer_is_not_a_label() -> None:
+    for repetition in ("2", True, 2.0):
+        assert labels_of(**{"maseval.task.repetition": repetition}) == {
+            "session_id": None,
+            "task_id": None,
+            "repetition": None,
+        }, repetition
+
+
+def test_metadata_holding_one_of_the_labels_gives_that_one() -> None:
+    assert labels_of(metadata=json.dumps({"task_id": "t-1"})) == {
+        "session_id": None,
+        "task_id": "t-1",
+        "repetition": None,
+    }
+    assert labels_of(metadata=json.dumps({"repetition": 3, "user": "x"})) == {
+        "session_id": None,
+        "task_id": None,
+        "repetition": 3,
+    }
+    assert labels_of(metadata='{"task_id": broken') == {
+        "session_id": None,
+        "task_id": None,
+        "repetition": None,
+    }
