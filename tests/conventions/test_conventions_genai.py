@@ -20,6 +20,7 @@ from otel_bridge.conventions import (
     LLMFacts,
     ToolFacts,
     ValueNotes,
+    handoff_target,
     parse_json,
     read_llm,
     read_tool,
@@ -711,3 +712,23 @@ def test_json_depth_is_counted_exactly() -> None:
             parse_json(deep)
     with pytest.raises(SpanFormatError, match=r"^NaN is not JSON$"):
         parse_json("[NaN]")
+
+
+def test_a_transfer_names_its_target_in_either_spelling() -> None:
+    spans = [
+        record(1, None, "t", 0, 1, {g.TRANSFER_TARGET_NAME: 5}),
+        record(2, None, "t", 0, 1, {g.TRANSFER_TARGET_NAME: "", g.HANDOFF_TARGET: "writer"}),
+        record(3, None, "t", 0, 1, {g.TOOL_NAME: "transfer_to_writer"}),
+    ]
+    targets, problems = facts_of(handoff_target, spans)
+    assert targets == ["5", "writer", None]
+    assert problems == [(g.TRANSFER_TARGET_NAME, "coerced", "5", "text")]
+    assert [handoff_target(s) for s in spans] == targets  # without notes, the same
+
+
+def test_the_readers_read_the_same_without_notes() -> None:
+    chat = record(1, None, "chat", 0, 1, {g.OPERATION: "chat", g.REQUEST_MODEL: 4})
+    tool = record(2, None, "t", 0, 1, {g.OPERATION: "execute_tool", g.TOOL_NAME: 5})
+    openllmetry = record(3, None, "t", 0, 1, {g.TRACELOOP_SPAN_KIND: "task", "tool.name": 6})
+    assert read_llm(chat).model == "4"
+    assert [read_tool(tool).name, read_tool(openllmetry).name] == ["5", "6"]

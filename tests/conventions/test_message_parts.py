@@ -348,16 +348,21 @@ def test_openinference_tools_read_field_by_field() -> None:
 
 def test_a_tool_span_in_both_conventions_takes_what_openinference_leaves_out() -> None:
     genai = {"gen_ai.operation.name": "execute_tool"}
-    no_id = tool(1, tool__name="search", **genai, gen_ai__tool__call__id="call_9")
+    no_id = tool(1, tool__name="search", **genai, gen_ai__tool__call__id=9)
     no_name = tool(2, tool__id="call_1", **genai, gen_ai__tool__name="fetch")
     both = tool(3, tool__name="a", tool__id="c1", **genai, gen_ai__tool__name="b")
     facts, problems = read_all(read_tool, [no_id, no_name, both])
     assert [(f.name, f.tool_call_id) for f in facts] == [
-        ("search", "call_9"),
+        ("search", "9"),
         ("fetch", "call_1"),
         ("a", "c1"),
     ]
-    assert problems == []
+    assert problems == [("gen_ai.tool.call.id", "coerced", "9")]
+    assert [(f.name, f.tool_call_id) for f in map(read_tool, [no_id, no_name])] == [
+        ("search", "9"),
+        ("fetch", "call_1"),
+    ]
+    assert read_llm(llm_span(4, llm__system=7)).provider == "7"  # without notes, the same
 
 
 SAID_TWICE = {
