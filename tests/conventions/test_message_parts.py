@@ -172,32 +172,29 @@ def fn(call_id: Any, name: Any, arguments: str = "{}") -> dict[str, Any]:
 
 def test_openinference_messages_read_field_by_field() -> None:
     m0, m1, m2, m3 = (f"{IN}.{i}.message" for i in range(4))
-    span = llm_span(
-        1,
-        **{
-            f"{m0}.role": "user",
-            f"{m0}.content": 5,
-            f"{m0}.name": 9,
-            f"{m1}.role": "assistant",
-            f"{m1}.tool_calls.0.tool_call.function.name": 6,
-            f"{m1}.tool_calls.0.tool_call.id": 7,
-            f"{m1}.tool_calls.0.tool_call.function.arguments": 8,
-            f"{m1}.tool_calls.1.tool_call.function.name": "search",
-            f"{m1}.tool_calls.2.tool_call.id": "call_only_id",
-            f"{m1}.tool_calls.3.tool_call.function.name": ("x",),
-            f"{m1}.tool_calls.3.tool_call.id": ("y",),
-            f"{m1}.tool_calls.4.tool_call.function.name": "after both rejected: not read",
-            f"{m2}.role": "tool",
-            f"{m2}.content": "sunny",
-            f"{m2}.tool_call_id": 70,
-            f"{m3}.role": 3,
-            f"{m3}.contents.0.message_content.text": 4,
-            f"{m3}.contents.1.message_content.text": "and text",
-            f"{IN}.4.message.role": ["not text"],
-            f"{IN}.5.message.role": "user",
-        },
-    )
-    (facts,), problems = read_all(read_llm, [span])
+    attributes: dict[str, Any] = {
+        f"{m0}.role": "user",
+        f"{m0}.content": 5,
+        f"{m0}.name": 9,
+        f"{m1}.role": "assistant",
+        f"{m1}.tool_calls.0.tool_call.function.name": 6,
+        f"{m1}.tool_calls.0.tool_call.id": 7,
+        f"{m1}.tool_calls.0.tool_call.function.arguments": 8,
+        f"{m1}.tool_calls.1.tool_call.function.name": "search",
+        f"{m1}.tool_calls.2.tool_call.id": "call_only_id",
+        f"{m1}.tool_calls.3.tool_call.function.name": ("x",),
+        f"{m1}.tool_calls.3.tool_call.id": ("y",),
+        f"{m1}.tool_calls.4.tool_call.function.name": "after both rejected: not read",
+        f"{m2}.role": "tool",
+        f"{m2}.content": "sunny",
+        f"{m2}.tool_call_id": 70,
+        f"{m3}.role": 3,
+        f"{m3}.contents.0.message_content.text": 4,
+        f"{m3}.contents.1.message_content.text": "and text",
+        f"{IN}.4.message.role": ["not text"],
+        f"{IN}.5.message.role": "user",
+    }
+    (facts,), problems = read_all(read_llm, [llm_span(1, **attributes)])
     assert facts.input_messages == [
         {"role": "user", "content": "5", "name": "9"},
         {
@@ -228,7 +225,7 @@ def test_tool_calls_numbered_on_from_the_previous_message_are_found(line_break: 
     """openinference-instrumentation-openai-agents numbers a message's tool calls on from the
     previous message's: the second message's first call is ``tool_calls.1``."""
     m0, m1 = f"{OUT}.0.message", f"{OUT}.1.message"
-    attributes = {
+    attributes: dict[str, Any] = {
         f"{m0}.role": "assistant",
         f"{m0}.tool_calls.0.tool_call.id": "call_a",
         f"{m0}.tool_calls.0.tool_call.function.name": "search",
