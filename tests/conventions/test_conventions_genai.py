@@ -20,7 +20,10 @@ from otel_bridge.conventions import (
     LLMFacts,
     ToolFacts,
     ValueNotes,
+    activation_agent,
+    explicit_agent,
     handoff_target,
+    json_value,
     parse_json,
     read_llm,
     read_tool,
@@ -732,3 +735,64 @@ def test_the_readers_read_the_same_without_notes() -> None:
     openllmetry = record(3, None, "t", 0, 1, {g.TRACELOOP_SPAN_KIND: "task", "tool.name": 6})
     assert read_llm(chat).model == "4"
     assert [read_tool(tool).name, read_tool(openllmetry).name] == ["5", "6"]
+
+
+def test_agents_named_by_either_convention() -> None:
+    spans = [
+        record(1, None, "a", 0, 1, {"agent.name": 5}),
+        record(2, None, "a", 0, 1, {"agent.name": "", "graph.node.name": "node"}),
+        record(3, None, "a", 0, 1, {g.AGENT_NAME: 6}),
+        record(4, None, "a", 0, 1, {g.OPERATION: g.OP_INVOKE_AGENT, g.AGENT_NAME: 7}),
+        record(5, None, "a", 0, 1, {g.OPERATION: "chat", g.AGENT_NAME: "not an activation"}),
+    ]
+    named, problems = facts_of(explicit_agent, spans)
+    assert named == ["5", "node", "6", "7", "not an activation"]
+    activations, again = facts_of(activation_agent, spans)
+    assert activations == [None, None, None, "7", None]
+    assert problems == [
+        ("agent.name", "coerced", "5", "text"),
+        (g.AGENT_NAME, "coerced", "6", "text"),
+        (g.AGENT_NAME, "coerced", "7", "text"),
+    ]
+    assert again == [(g.AGENT_NAME, "coerced", "7", "text")]
+    assert [explicit_agent(s) for s in spans] == named  # without notes, the same
+    assert [activation_agent(s) for s in spans] == activations
+
+
+def test_json_values_say_whether_they_are_json() -> None:
+    assert json_value(5, "x", None, text_ok=True) == ("5", False)
+    assert json_value("not JSON", "x", None, text_ok=True) == ("not JSON", False)
+    assert json_value('{"a": 1}', "x", None, text_ok=True) == ({"a": 1}, True)
+    with pytest.raises(SpanFormatError, match=r"^not JSON: Expecting value"):
+        parse_json("{'a': 1}"[1:])
+    with pytest.raises(JsonTooDeep, match=r"^JSON nested deeper than 100 levels$"):
+        parse_json("[" * 100_000 + "]" * 100_000)  # deeper than Python's parser goes
+    objects = '{"a": ' * 101 + "1" + "}" * 101
+    with pytest.raises(JsonTooDeep):
+        parse_json(objects)
+
+
+def test_entries_of_the_wrong_shape_are_skipped_without_notes_too() -> None:
+    chat = record(
+        1, None, "chat", 0, 1, {g.OPERATION: "chat", g.INPUT_MESSAGES: '{"role": "user"}'}
+    )
+    assert read_llm(chat).input_messages == []
+    deep = '{"a": ' * 101 + "1" + "}" * 101
+    failed = (exception("ValueError", 8),)
+    task = {g.TRACELOOP_SPAN_KIND: "task", "tool.name": "f"}
+    tasks = [
+        record(2, None, "t", 0, 1, {**task, g.TRACELOOP_OUTPUT: deep}),
+        record(3, None, "t", 0, 1, task, status="ERROR", events=failed),
+    ]
+    facts, problems = facts_of(read_tool, tasks)
+    assert [(f.output, f.error) for f in facts] == [(None, None), (None, "ValueError: 8")]
+    rule = "JSON of the expected shape, at most 100 levels deep"
+    assert problems == [
+        (g.TRACELOOP_OUTPUT, "rejected", shown_of(deep), rule),
+        ("exception.message", "coerced", "8", "text"),
+    ]
+
+
+def shown_of(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

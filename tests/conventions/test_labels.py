@@ -6,7 +6,8 @@ import json
 
 from support.records import TraceBuilder, assistant, user
 
-from otel_bridge import derive, to_tables
+from otel_bridge import SpanRecord, derive, to_tables
+from otel_bridge.conventions import run_labels
 
 
 def labelled(**root: object) -> TraceBuilder:
@@ -97,3 +98,20 @@ def test_metadata_holding_one_of_the_labels_gives_that_one() -> None:
         "task_id": None,
         "repetition": None,
     }
+
+
+def test_the_root_span_says_first_and_later_spans_fill_in_the_rest() -> None:
+    child = SpanRecord(
+        0x51, 2, 1, "step", 1, 2, attributes={"session.id": "from-child", "maseval.task.id": "t-2"}
+    )
+    root = SpanRecord(0x51, 1, None, "run", 0, 3, attributes={"session.id": "from-root"})
+    assert run_labels([child, root]) == {
+        "session_id": "from-root",
+        "task_id": "t-2",
+        "repetition": None,
+        "framework": None,
+    }
+    spans = [SpanRecord(0x51, i, 1, "step", 1, 2) for i in range(2, 66)]
+    late = SpanRecord(0x51, 66, 1, "step", 1, 2, attributes={"session.id": "s"})
+    assert run_labels([*spans, late])["session_id"] is None  # looked for in the first 64 only
+    assert run_labels([*spans[:-1], late])["session_id"] == "s"

@@ -411,3 +411,39 @@ def openai_format(message: dict[str, Any]) -> dict[str, Any]:
             fn(c["id"], c["name"], json.dumps(c["args"])) for c in message["tool_calls"]
         ]
     return out
+
+
+def test_calls_of_a_message_with_content_and_parts_listed_out_of_order() -> None:
+    m0, m1, m2 = (f"{OUT}.{i}.message" for i in range(3))
+    attributes: dict[str, Any] = {
+        f"{m0}.role": "assistant",
+        f"{m0}.content": "Let me look.",
+        f"{m0}.tool_calls.0.tool_call.function.name": "search",
+        f"{m1}.role": "assistant",
+        f"{m1}.content": "And fetch.",
+        f"{m1}.tool_calls.0.tool_call.id": "call_2",
+        f"{m2}.role": "user",
+        f"{m2}.contents.1.message_content.text": "second",  # listed before the first part
+        f"{m2}.contents.0.message_content.text": "first",
+    }
+    (facts,), _ = read_all(read_llm, [llm_span(1, **attributes)])
+    assert facts.output_messages == [
+        {"role": "assistant", "content": "Let me look.", "tool_calls": [fn(None, "search")]},
+        {"role": "assistant", "content": "And fetch.", "tool_calls": [fn("call_2", None)]},
+        {"role": "user", "content": "first\nsecond"},
+    ]
+
+
+def test_calls_numbered_on_in_a_span_without_content_parts() -> None:
+    m0, m1 = f"{OUT}.0.message", f"{OUT}.1.message"
+    attributes: dict[str, Any] = {
+        f"{m0}.role": "assistant",
+        f"{m0}.tool_calls.0.tool_call.id": "call_a",
+        f"{m1}.role": "assistant",
+        f"{m1}.tool_calls.1.tool_call.id": "call_b",
+    }
+    (facts,), _ = read_all(read_llm, [llm_span(1, **attributes)])
+    assert facts.output_messages == [
+        {"role": "assistant", "content": "", "tool_calls": [fn("call_a", None)]},
+        {"role": "assistant", "content": "", "tool_calls": [fn("call_b", None)]},
+    ]
