@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -337,3 +338,87 @@ def test_one_batch_sums_up_a_trace_whose_root_comes_last(tmp_path: Path) -> None
     assert (summary.span_count, summary.error_count, summary.status) == (4, 2, "error")
     assert (summary.service, summary.root_name) == ("front", "run-9")  # the root's, found last
     assert (summary.start_ns, summary.end_ns) == (T0 - S, T0 + 9 * S)
+
+
+def test_a_closed_store_refuses_batches_and_closing_again_is_fine(tmp_path: Path) -> None:
+    store = SpanStore(tmp_path / "closed.db")
+    writers = [t for t in threading.enumerate() if t.name == "otel-bridge-writer"]
+    assert writers and all(t.daemon for t in writers)  # never keeps a process from exiting
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match=r"^the store is closed$"):
+        store.submit(batch_from_request(to_request(trace(1, T0, service="a"))))
+
+
+def test_a_trace_whose_error_comes_after_a_good_span_in_one_batch_is_an_error(
+    tmp_path: Path,
+) -> None:
+    spans = trace(1, T0, service="a", error=True)  # the root first, the failing child last
+    with SpanStore(tmp_path / "late-error.db") as store:
+        assert store_traces(store, to_request(spans)) == 3
+        (summary,) = store.list_traces().traces
+    assert (summary.span_count, summary.error_count, summary.status) == (3, 1, "error")
+
+
+def test_a_batch_resending_some_spans_sums_up_the_trace_from_what_is_stored(
+    tmp_path: Path,
+) -> None:
+    root, step, failed = trace(4, T0, service="a", error=True)
+    seen: list[list[bytes]] = []
+    with SpanStore(tmp_path / "resend.db") as store:
+        store.writer.on_traces = seen.append
+        assert store_traces(store, to_request([root, step])) == 2
+        assert store_traces(store, to_request([step, failed])) == 1  # the step again
+        (summary,) = store.list_traces().traces
+        assert store.writer.committed_spans == 3
+    assert (summary.span_count, summary.error_count, summary.status) == (3, 1, "error")
+    assert (summary.root_name, summary.start_ns, summary.end_ns) == ("run-4", T0, T0 + 5 * S)
+    assert seen == [[(4).to_bytes(16, "big")], [(4).to_bytes(16, "big")]]
+
+
+def test_a_failing_listener_is_logged_and_the_writer_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def fail(_: object) -> None:
+        raise RuntimeError("listener bug")
+
+    caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
+    with SpanStore(tmp_path / "listeners.db") as store:
+        store.writer.on_traces = fail
+        store.writer.on_roots = fail
+        assert store_traces(store, to_request(trace(1, T0, service="a"))) == 3
+        assert store_traces(store, to_request(trace(2, T0, service="a"))) == 3
+    logged = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert (
+        logged
+        == [
+            ("otel-bridge collector: trace listener failed", True),
+            ("otel-bridge collector: root listener failed", True),
+        ]
+        * 2
+    )
+
+
+def test_closing_commits_what_is_queued_and_says_when_the_writer_is_held_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "held.db"
+    caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
+    before = set(threading.enumerate())
+    store = SpanStore(path)
+    (writer,) = [t for t in set(threading.enumerate()) - before if t.name == "otel-bridge-writer"]
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer waits on its first batch
+    futures = [
+        store.submit(batch_from_request(to_request(trace(i, T0, service="a")))) for i in (1, 2, 3)
+    ]
+    store.writer.close(timeout_s=1.0)  # the queue ends with the stop sign, behind the batches
+    assert [r.getMessage() for r in caplog.records] == [
+        "otel-bridge collector: the writer did not stop in 1 s"
+    ]
+    blocker.execute("COMMIT")
+    blocker.close()
+    assert [f.result(timeout=30) for f in futures] == [3, 3, 3]
+    writer.join(30)
+    assert not writer.is_alive()
+    store.close()
