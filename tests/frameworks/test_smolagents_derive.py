@@ -206,6 +206,8 @@ def test_max_steps_answer_call_is_counted() -> None:
     assert [(c.usage.input_tokens, c.usage.output_tokens) for c in trace.llm_calls] == sent(truth)
     assert truth["calls"][1]["system_start"].find("An agent tried to answer") >= 0
     assert [c.agent for c in trace.llm_calls] == ["assistant", "assistant"]
+    # The answer smolagents forces after the last step is text, not a final_answer call.
+    assert [c.finish_reason for c in trace.llm_calls] == ["tool_calls", "stop"]
     assert trace.output == "OTel is a CNCF project, as far as I got."
     systems = [m["content"] for m in trace.messages if m["role"] == "system"]
     assert len(systems) == 2 and systems[1].startswith("An agent tried to answer a user query")
