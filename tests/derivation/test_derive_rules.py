@@ -718,3 +718,87 @@ def test_a_tools_agent_is_its_own_the_callers_of_its_id_the_one_above_or_the_las
         ("lookup", "librarian"),
         ("stray", "writer"),
     ]
+
+
+def test_each_agent_run_inside_another_agents_tool_is_one_delegation() -> None:
+    """Two turns of the researcher inside one tool are one delegation; a second tool runs the
+    reviewer; the manager's own turn inside its own tool delegates nothing."""
+    b = TraceBuilder()
+    root = b.root(0, 100)
+    s1 = b.step(root, "manager", 0, 10)
+    asked = [("c1", "research", {"task": "Dig."}), ("c2", "review", {"task": "Check."})]
+    b.llm(s1, 1, 9, [user("Report.")], [assistant(calls=[*asked, ("c3", "recheck", {})])])
+    research = b.tool(b.call_tool(root, "c1", 11, 40), "research", {"task": "Dig."}, "ok", 12, 39)
+    for start in (13, 25):  # two turns of one agent run
+        turn = b.step(research, "researcher", start, start + 10)
+        b.llm(turn, start + 1, start + 9, [user("Dig.")], [assistant("dug")])
+    review = b.tool(b.call_tool(root, "c2", 41, 60), "review", {"task": "Check."}, "ok", 42, 59)
+    turn = b.step(review, "reviewer", 43, 58)
+    b.llm(turn, 44, 57, [user("Check.")], [assistant("checked")])
+    recheck = b.tool(b.call_tool(root, "c3", 61, 80), "recheck", {}, "ok", 62, 79)
+    turn = b.step(recheck, "manager", 63, 78)
+    b.llm(turn, 64, 77, [user("Again.")], [assistant("again")])
+    found = derive(b.spans).delegations
+    assert [(d.from_agent, d.to_agent, d.task, d.tool_call_id, d.at_ns) for d in found] == [
+        ("manager", "researcher", "Dig.", "c1", 12 * MS),
+        ("manager", "reviewer", "Check.", "c2", 42 * MS),
+    ]
+
+
+def agent_run(b: TraceBuilder, name: str, start: float, end: float, parent: SpanRecord) -> Any:
+    """A GenAI ``invoke_agent`` span: one activation of ``name``."""
+    attrs = {genai.OPERATION: "invoke_agent", genai.AGENT_NAME: name}
+    return b.span(f"invoke_agent {name}", start, end, parent, attrs=attrs)
+
+
+def test_an_agent_run_inside_another_agents_run_is_one_delegation_per_agent() -> None:
+    """A managed agent's run nested in its manager's: one delegation, whatever the number of
+    its runs there; an agent inside its own run, or under a span the trace lacks, is none."""
+    b = TraceBuilder()
+    root = b.span("workflow", 0, 100)
+    manager = agent_run(b, "manager", 0, 95, root)
+    b.span("chat", 1, 5, manager, attrs=genai_chat(call=("m1", "researcher")))
+    b.span("chat", 6, 9, manager, attrs=genai_chat("Over to the researcher."))  # no call in it
+    first = agent_run(b, "researcher", 10, 30, manager)
+    b.span("chat", 11, 19, first, attrs=genai_chat("dug"))
+    itself = agent_run(b, "researcher", 20, 29, first)
+    b.span("chat", 21, 28, itself, attrs=genai_chat("dug deeper"))
+    second = agent_run(b, "researcher", 40, 60, manager)
+    b.span("chat", 41, 59, second, attrs=genai_chat("dug again"))
+    b.span("chat", 61, 65, manager, attrs=genai_chat(call=("m2", "researcher")))  # later
+    lost = agent_run(b, "helper", 70, 80, manager)
+    b.span("chat", 71, 79, lost, attrs=genai_chat("helped"))
+    b.spans[b.spans.index(lost)] = replace(lost, parent_id=0xDEAD)  # its parent never arrived
+    found = derive(b.spans).delegations
+    assert [(d.from_agent, d.to_agent, d.tool_call_id, d.at_ns) for d in found] == [
+        ("manager", "researcher", "m1", 10 * MS)
+    ]
+
+
+def test_a_delegation_asked_with_plain_text_has_that_text_as_its_task() -> None:
+    b = TraceBuilder()
+    root = b.span("workflow", 0, 100)
+    manager = agent_run(b, "manager", 0, 95, root)
+    call = {"type": "tool_call", "id": "c5", "name": "ask_writer", "arguments": "Write it up."}
+    chat = {
+        **genai_chat(),
+        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [call]}]),
+    }
+    b.span("chat", 1, 9, manager, attrs=chat)  # the model asked with text, not JSON
+    asking = {
+        genai.OPERATION: "execute_tool",
+        genai.TOOL_NAME: "ask_writer",
+        genai.TOOL_CALL_ID: "c5",
+        genai.TOOL_CALL_ARGUMENTS: "Write it up.",  # text, not JSON
+        genai.TOOL_CALL_RESULT: "written",
+    }
+    tool = b.span("execute_tool ask_writer", 10, 50, manager, attrs=asking)
+    writer = agent_run(b, "writer", 11, 49, tool)
+    b.span("chat", 12, 48, writer, attrs=genai_chat("written"))
+    (delegation,) = derive(b.spans).delegations
+    assert (delegation.from_agent, delegation.to_agent, delegation.task) == (
+        "manager",
+        "writer",
+        "Write it up.",
+    )
+    assert (delegation.tool_call_id, delegation.at_ns) == ("c5", 10 * MS)
