@@ -62,6 +62,10 @@ class Framework:
     scopes: tuple[str, ...] = ()
     """Instrumentation scope names (prefixes) of the spans its instrumentors write."""
 
+    def installed(self) -> bool:
+        """True when the framework and its instrumentor can be imported (nothing is imported)."""
+        return self.instrumentation is not None and self.instrumentation.installed()
+
     def recognizes(self, span: SpanRecord) -> bool:
         """True when the span was written for this framework (by scope, else by its shape)."""
         return bool(self.scopes) and span.scope.startswith(self.scopes)

@@ -40,8 +40,7 @@ class _Carrier:
 @lru_cache(maxsize=1)
 def _installed() -> bool:
     """True when LangGraph and its instrumentor can be imported (looked up once)."""
-    spec = by_name("langgraph").instrumentation
-    return spec is not None and spec.installed()
+    return by_name("langgraph").installed()
 
 
 class LangGraphAgentAdapter(SpanAgentAdapter):

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._wire import Reply, ResponseMeta, Usage, text_of
+from ._wire import Reply, ResponseMeta, Usage, text_of, wire_tool_calls
 
 __all__ = [
     "chat_view",
@@ -111,14 +111,7 @@ def conversation_after(
     without its instructions, then the reply as an assistant message."""
     answer: dict[str, Any] = {"role": "assistant", "content": reply.content or None}
     if reply.tool_calls:
-        answer["tool_calls"] = [
-            {
-                "id": call_id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments_json},
-            }
-            for call, call_id in zip(reply.tool_calls, tool_call_ids, strict=True)
-        ]
+        answer["tool_calls"] = wire_tool_calls(reply, tool_call_ids)
     return [*(m for m in chat["messages"] if m.get("role") != "system"), answer]
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "system_prompt",
     "text_of",
     "tool_call_ids",
+    "wire_tool_calls",
 ]
 
 SSE_DONE = b"data: [DONE]\n\n"
@@ -213,7 +214,8 @@ def tool_call_ids(request: Mapping[str, Any], reply: Reply, salt: str = "") -> l
     ]
 
 
-def _wire_tool_calls(reply: Reply, ids: Sequence[str]) -> list[dict[str, Any]]:
+def wire_tool_calls(reply: Reply, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """A reply's tool calls as an assistant message carries them, with their ids."""
     return [
         {
             "id": call_id,
@@ -242,7 +244,7 @@ def completion_body(reply: Reply, meta: ResponseMeta, usage: Usage) -> dict[str,
         "refusal": None,
     }
     if reply.tool_calls:
-        message["tool_calls"] = _wire_tool_calls(reply, meta.tool_call_ids)
+        message["tool_calls"] = wire_tool_calls(reply, meta.tool_call_ids)
     return {
         "id": meta.response_id,
         "object": "chat.completion",

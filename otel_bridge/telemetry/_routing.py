@@ -34,7 +34,6 @@ __all__ = [
     "OwnerRegistrar",
     "activated",
     "ensure_instrumented",
-    "installed",
     "register_live",
     "unregister",
 ]
@@ -200,12 +199,6 @@ class _RoutingProvider(trace_api.TracerProvider):
         return _RoutingTracer(instrumenting_module_name, instrumenting_library_version, schema_url)
 
 
-def installed(framework: Framework) -> bool:
-    """True when the framework and its instrumentor can be imported."""
-    spec = framework.instrumentation
-    return spec is not None and spec.installed()
-
-
 def ensure_instrumented(frameworks: Iterable[Framework]) -> None:
     """Instrument each framework once per process, on the routing provider.
 
@@ -219,7 +212,7 @@ def ensure_instrumented(frameworks: Iterable[Framework]) -> None:
             spec = framework.instrumentation
             if spec is None:
                 continue
-            if not installed(framework):
+            if not framework.installed():
                 raise FrameworkNotInstalled(
                     f"{framework.title or framework.name} is not installed: "
                     f"pip install 'otel-bridge[{spec.extra}]'"

@@ -124,7 +124,7 @@ class Telemetry:
         # named (each must be installed: FrameworkNotInstalled names the extra otherwise).
         chosen = fw.select(frameworks)
         if frameworks is None:
-            chosen = tuple(f for f in chosen if routing.installed(f))
+            chosen = tuple(f for f in chosen if f.installed())
         self.frameworks = chosen
         routing.ensure_instrumented(chosen)
         preload_prices()  # before agents run on threads: see preload_prices

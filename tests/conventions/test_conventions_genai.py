@@ -48,18 +48,10 @@ def span(
     status_message: str = "",
     events: tuple[SpanEvent, ...] = (),
 ) -> SpanRecord:
-    return SpanRecord(
-        trace_id=TRACE,
-        span_id=span_id,
-        parent_id=parent,
-        name=name,
-        start_ns=int(start_ms * MS),
-        end_ns=int(end_ms * MS),
-        status=status,  # type: ignore[arg-type]
-        status_message=status_message,
-        attributes=MappingProxyType(attributes or {}),
-        events=events,
-    )
+    return record(
+        span_id, parent, name, start_ms, end_ms, attributes,
+        status=status, status_message=status_message, events=events, trace_id=TRACE,
+    )  # fmt: skip
 
 
 def chat(span_id: int, parent: int, start_ms: float, end_ms: float, **extra: Any) -> SpanRecord:
