@@ -88,7 +88,8 @@ def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stderr is not None
-    found = re.search(r"query API (http://127\.0\.0\.1:\d+)", process.stderr.readline())
+    process.stderr.readline()  # "otel-bridge collector ready (...)", then a line per endpoint
+    found = re.search(r"query API +(http://127\.0\.0\.1:\d+)", process.stderr.readline())
     if found is None:
         process.kill()
         raise SystemExit("the collector did not start")

@@ -170,8 +170,12 @@ def serve_command(
     )
 
     def ready(running: Collector) -> None:
-        click.echo(f"otel-bridge collector ready: {running.describe()}", err=True)
-        click.echo(f"Web UI: {running.http_url}/", err=True)
+        token = "token required" if running.config.token else "no token"
+        lines = [*running.endpoints(), ("Web UI", f"{running.http_url}/")]
+        width = max(len(label) for label, _ in lines)
+        click.echo(f"otel-bridge collector ready ({token})", err=True)
+        for label, value in lines:
+            click.echo(f"  {label:<{width}}  {value}", err=True)
 
     try:
         serve(config, on_ready=ready, extension=collector_ui)

@@ -170,14 +170,19 @@ class Collector:
             raise ServerError("the collector's gRPC receiver is not running")
         return f"http://{self._url_host}:{self.grpc_port}"
 
+    def endpoints(self) -> list[tuple[str, str]]:
+        """What it listens on and where it stores, as (label, value) pairs."""
+        found = []
+        if self.http_port is not None:
+            found.append(("OTLP/HTTP, query API", self.http_url))
+        if self.grpc_port is not None:
+            found.append(("OTLP/gRPC", self.grpc_endpoint))
+        found.append(("database", str(Path(self.config.db_path))))
+        return found
+
     def describe(self) -> str:
         """One line: where it listens and stores."""
-        parts = []
-        if self.http_port is not None:
-            parts.append(f"OTLP/HTTP + query API {self.http_url}")
-        if self.grpc_port is not None:
-            parts.append(f"OTLP/gRPC {self.grpc_endpoint}")
-        parts.append(f"database {Path(self.config.db_path)}")
+        parts = [f"{label} {value}" for label, value in self.endpoints()]
         parts.append("token required" if self.config.token else "no token")
         return ", ".join(parts)
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.collector_fixtures import ready_block
 
 from otel_bridge.cli import main
 
@@ -28,8 +29,10 @@ def test_collector_serve_creates_the_databases_directories(tmp_path: Path) -> No
     )
     try:
         assert process.stderr is not None
-        ready = process.stderr.readline()
-        assert ready.startswith("otel-bridge collector ready:"), ready
+        said = ready_block(process.stderr)
+        assert said["ready"] == "otel-bridge collector ready (no token)", said
+        assert said["database"] == str(db)
+        assert said["Web UI"] == f"{said['OTLP/HTTP, query API']}/"
         assert db.exists()
     finally:
         process.terminate()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from support.collector_fixtures import serve_collector
 from support.crash_rounds import crash_round
 
 from otel_bridge import SpanRecord, derive, load_spans
@@ -146,27 +145,8 @@ def test_restart_on_the_same_database_keeps_everything(tmp_path: Path) -> None:
         assert second.store.list_traces().traces[0].error_count == 1
 
 
-def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
-    """``otel-bridge collector serve`` in a child process, and its HTTP URL once it is ready."""
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "otel_bridge.cli", "collector", "serve", "--db", str(db),
-            "--http-port", "0", "--grpc-port", "0",
-        ],
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    match = re.search(r"OTLP/HTTP \+ query API (http://127\.0\.0\.1:\d+)", line)
-    if match is None:
-        process.kill()
-        process.wait(10)
-        raise AssertionError(f"the collector did not start: {line}")
-    return process, match.group(1)
-
-
 def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    process, url = serve(tmp_path / "term.db")
+    process, url, _ = serve_collector(tmp_path / "term.db")
     try:
         spans = trace(1, T0, service="term")
         body = to_request(spans).SerializeToString()

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import pytest
 
@@ -141,6 +141,15 @@ def serve_collector(
 
     The caller stops it by its pid (``os.kill(process.pid, ...)``) and closes its stderr.
     """
+    process, said = start_collector(db, *args, preexec_fn=preexec_fn)
+    return process, said["OTLP/HTTP, query API"], int(said["OTLP/gRPC"].rpartition(":")[2])
+
+
+def start_collector(
+    db: Path, *args: str, preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``otel-bridge collector serve`` on loopback ports it picks, and what it said once ready
+    (``ready_block``); raises AssertionError with its output when it did not start."""
     process = subprocess.Popen(
         [
             sys.executable, "-m", "otel_bridge.cli", "collector", "serve", "--db", str(db),
@@ -149,15 +158,28 @@ def serve_collector(
         stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=preexec_fn,
     )  # fmt: skip
     assert process.stderr is not None
-    line = process.stderr.readline()
-    match = re.search(
-        r"OTLP/HTTP \+ query API (http://127\.0\.0\.1:\d+), OTLP/gRPC http://127\.0\.0\.1:(\d+)",
-        line,
-    )
-    if match is None:
+    said = ready_block(process.stderr)
+    http, grpc = said.get("OTLP/HTTP, query API", ""), said.get("OTLP/gRPC", "")
+    loopback = re.compile(r"http://127\.0\.0\.1:\d+")
+    if not loopback.fullmatch(http) or not loopback.fullmatch(grpc):
         process.kill()
         process.wait(10)
         rest = process.stderr.read()
         process.stderr.close()
-        raise AssertionError(f"the collector did not start: {line}{rest}")
-    return process, match.group(1), int(match.group(2))
+        raise AssertionError(f"the collector did not start: {said}{rest}")
+    return process, said
+
+
+def ready_block(stream: IO[str]) -> dict[str, str]:
+    """What ``collector serve`` says once it is ready: its first line (under ``"ready"``) and
+    each aligned ``label  value`` line after it, up to the Web UI's."""
+    first = stream.readline()
+    said = {"ready": first.rstrip("\n")}
+    if not first.startswith("otel-bridge collector ready"):
+        return said
+    while line := stream.readline():
+        label, _, value = line.strip().partition("  ")
+        said[label] = value.strip()
+        if label == "Web UI":
+            break
+    return said

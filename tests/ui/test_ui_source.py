@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.collector_fixtures import serve_collector
+from support.collector_fixtures import start_collector
 from support.ui_fixtures import EventReader, provider, send_run, ui_collector
 
 from otel_bridge import Telemetry
@@ -171,12 +171,15 @@ def test_ui_command_on_a_missing_source_is_one_error_line(tmp_path: Path) -> Non
 
 
 def test_collector_serve_says_the_ui_url(tmp_path: Path) -> None:
-    process, url, _ = serve_collector(tmp_path / "spans.db")
+    """Where it listens, a line each within 80 columns, the Web UI's last."""
+    process, said = start_collector(tmp_path / "spans.db")
     assert process.stderr is not None
     try:
-        line = process.stderr.readline()
-        assert line == f"Web UI: {url}/\n"
-        assert len(line) <= 80
+        url = said["OTLP/HTTP, query API"]
+        assert list(said)[-1] == "Web UI" and said["Web UI"] == f"{url}/"
+        assert said["ready"] == "otel-bridge collector ready (no token)"
+        widths = {label: len(f"  {label:<20}  {value}") for label, value in said.items()}
+        assert all(width <= 80 for label, width in widths.items() if label != "database"), widths
         page = httpx.get(url + "/")
         assert page.status_code == 200 and "<html" in page.text
     finally:
