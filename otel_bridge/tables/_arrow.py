@@ -60,12 +60,46 @@ def arrow_table(table: TableName, rows: Sequence[tuple[Any, ...]]) -> Any:
     columns = COLUMNS[table]
     values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     arrays = []
-    for (_, kind), column in zip(columns, values, strict=True):
-        if kind == "timestamp":  # ISO-8601 text in the RunTrace JSON: parsed by Arrow, in C
-            arrays.append(pa.array(column, pa.string()).cast(_type(kind)))
-        else:
-            arrays.append(pa.array(column, _type(kind)))
+    for (name, kind), column in zip(columns, values, strict=True):
+        try:
+            arrays.append(_array(column, kind))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise ConfigError(_wrong_value(table, name, kind, column, rows)) from exc
     return pa.Table.from_arrays(arrays, schema=arrow_schema(table))
+
+
+def _array(column: Sequence[Any], kind: ColumnType) -> Any:
+    pa = pyarrow()
+    if kind == "timestamp":  # ISO-8601 text in the RunTrace JSON: parsed by Arrow, in C
+        return pa.array(column, pa.string()).cast(_type(kind))
+    return pa.array(column, _type(kind))
+
+
+_WANTED: dict[ColumnType, str] = {
+    "string": "text",
+    "int64": "an integer",
+    "float64": "a number",
+    "bool": "true or false",
+    "timestamp": "an ISO-8601 time",
+}
+
+
+def _wrong_value(
+    table: TableName,
+    name: str,
+    kind: ColumnType,
+    column: Sequence[Any],
+    rows: Sequence[tuple[Any, ...]],
+) -> str:
+    """Which run gives which value a column cannot hold (every table starts with trace_id)."""
+    pa = pyarrow()
+    for value, row in zip(column, rows, strict=True):
+        try:
+            _array([value], kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+            return f"{table}.{name} wants {_WANTED[kind]}: the run {row[0]} gives {shown}"
+    return f"{table}.{name} wants {_WANTED[kind]}: a run gives a value it cannot hold"
 
 
 def to_pandas(table: Any) -> Any:

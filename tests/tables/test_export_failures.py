@@ -186,11 +186,51 @@ def test_text_formats_and_the_manifest_are_utf8_whatever_the_locale(
     ]
 
 
-def test_parquet_refuses_a_value_of_another_type_than_its_column(tmp_path: Path) -> None:
-    call = {**RUN["llm_calls"][0], "model": 42}  # not RunTrace JSON: a model is text
-    with pytest.raises(TypeError, match="Expected bytes, got a 'int' object"):
-        write_tables([{**RUN, "llm_calls": [call]}], tmp_path / "out")
-    assert names(tmp_path) == []  # not converted to "42", and nothing left behind
+@pytest.mark.parametrize(
+    ("table", "change", "said"),
+    [
+        ("llm_calls", {"model": 42}, "llm_calls.model wants text: the run {T} gives 42"),
+        (
+            "llm_calls",
+            {"duration_s": "two seconds"},
+            "llm_calls.duration_s wants a number: the run {T} gives 'two seconds'",
+        ),
+        (
+            "llm_calls",
+            {"start": "yesterday"},
+            "llm_calls.start wants an ISO-8601 time: the run {T} gives 'yesterday'",
+        ),
+        (
+            "llm_calls",
+            {"usage": {"input_tokens": "many", "output_tokens": 1, "total_tokens": 1}},
+            "llm_calls.input_tokens wants an integer: the run {T} gives 'many'",
+        ),
+        (
+            "runs",
+            {"labels": {**RUN["labels"], "repetition": 2**70}},
+            "runs.repetition wants an integer: the run {T} gives 1180591620717411303424",
+        ),
+        (
+            "llm_calls",
+            {"model": ["gpt-4o-mini", "gpt-4o"] * 10},
+            "llm_calls.model wants text: the run {T} gives ['gpt-4o-mini', 'gpt-4o', "
+            "'gpt-4o-mini', 'gpt-4o', 'gpt-4...",
+        ),
+    ],
+)
+def test_parquet_refuses_a_value_of_another_type_than_its_column(
+    table: str, change: dict[str, Any], said: str, tmp_path: Path
+) -> None:
+    """Not RunTrace JSON: one ConfigError naming the column, the run and the value (never
+    converted, e.g. 42 to "42"), and nothing left behind."""
+    if table == "runs":
+        run = {**RUN, **change}
+    else:
+        run = {**RUN, "llm_calls": [{**RUN["llm_calls"][0], **change}]}
+    with pytest.raises(ConfigError) as refused:
+        write_tables([run], tmp_path / "out")
+    assert str(refused.value) == said.format(T=T)
+    assert names(tmp_path) == []
 
 
 def test_an_overwrite_succeeds_when_the_old_export_cannot_be_removed_entirely() -> None:
