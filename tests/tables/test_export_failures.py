@@ -205,6 +205,16 @@ def test_text_formats_and_the_manifest_are_utf8_whatever_the_locale(
             {"usage": {"input_tokens": "many", "output_tokens": 1, "total_tokens": 1}},
             "llm_calls.input_tokens wants an integer: the run {T} gives 'many'",
         ),
+        (  # a value shown up to 60 characters, longer ones cut to 57 and "..."
+            "llm_calls",
+            {"usage": {"input_tokens": "x" * 58, "output_tokens": 1, "total_tokens": 1}},
+            "llm_calls.input_tokens wants an integer: the run {T} gives '" + "x" * 58 + "'",
+        ),
+        (
+            "llm_calls",
+            {"usage": {"input_tokens": "x" * 59, "output_tokens": 1, "total_tokens": 1}},
+            "llm_calls.input_tokens wants an integer: the run {T} gives '" + "x" * 56 + "...",
+        ),
         (
             "runs",
             {"labels": {**RUN["labels"], "repetition": 2**70}},
