@@ -14,7 +14,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import click
 
@@ -95,23 +94,24 @@ def export(
         if workers is None:  # one per CPU, if each has enough runs to be worth its start
             workers = min(MAX_WORKERS, os.cpu_count() or 1, len(ids) // MIN_RUNS_PER_WORKER or 1)
         method = _start_method()
+        where = (str(target.staging), str(target.directory))
         local = runs.source is not None and not runs.source.remote
         # A local source (files) is read by forked workers, each from the same listing: a
         # spawned one would have to list the files again.
         count = 1 if local and method != "fork" else min(workers, len(ids))
         if count <= 1:
             with counting(len(ids), "exporting") as tick:
-                parts = [_write_part(iter(runs), target.staging, fmt, tick)]
+                parts = [_write_part(iter(runs), where, fmt, tick)]
         elif local:
             # Runs in the order they end in the files: each worker a stretch of them, so it
             # reads only its stretch of the messages.
             size = -(-len(ids) // count)
             chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
-            local_jobs = [(runs.source, chunk, str(target.staging), fmt) for chunk in chunks]
+            local_jobs = [(runs.source, chunk, where, fmt) for chunk in chunks]
             parts = run_parallel(_export_local_worker, local_jobs, len(ids), "exporting", method)
         else:
             jobs = [
-                (source, ids[i::count], selection, str(target.staging), fmt) for i in range(count)
+                (source, ids[i::count], selection, where, fmt) for i in range(count)
             ]
             parts = run_parallel(_export_worker, jobs, len(ids), "exporting", method)
         target.commit()
@@ -138,12 +138,13 @@ def _start_method() -> StartMethod:
 
 def _write_part(
     spans_of_runs: Iterator[list[SpanRecord]],
-    staging: str | Path,
+    where: tuple[str, str],
     fmt: ExportFormat,
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
-    """Derive each run and add it to one part of the export; rows written per table."""
-    part = PartWriter(staging, fmt)
+    """Derive each run and add it to one part of the export (``where``: its staging directory
+    and the export's); rows written per table."""
+    part = PartWriter(where[0], fmt, export=where[1])
     done, reported_at = 0, time.monotonic()
     # What is alive now (modules, the run list) outlives the export: frozen, it is left out of
     # the cycle collector's passes, which the many short-lived spans and rows set off.
@@ -175,19 +176,19 @@ def _write_part(
 def _export_local_worker(
     source: SpanSource,
     ids: list[str],
-    staging: str,
+    where: tuple[str, str],
     fmt: ExportFormat,
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
     """One forked worker of a parallel export of files: its stretch of the runs."""
-    return _write_part(source.read_traces(ids), staging, fmt, report)
+    return _write_part(source.read_traces(ids), where, fmt, report)
 
 
 def _export_worker(
     source: str,
     ids: list[str],
     selection: RunSelection,
-    staging: str,
+    where: tuple[str, str],
     fmt: ExportFormat,
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
@@ -202,4 +203,4 @@ def _export_worker(
         token=selection.token,
         prefetch=0,
     )
-    return _write_part(spans, staging, fmt, report)
+    return _write_part(spans, where, fmt, report)

@@ -28,14 +28,24 @@ BATCH_ROWS = 20_000
 
 
 class PartWriter:
-    """One part of every table, written into ``staging`` (an ``ExportTarget``'s)."""
+    """One part of every table, written into ``staging`` (an ``ExportTarget``'s).
+
+    Its errors name ``export``, the directory the export is for (default: ``staging``): the
+    staging directory is hidden, and gone once the export is discarded.
+    """
 
     def __init__(
-        self, staging: str | Path, format: ExportFormat, *, batch_rows: int = BATCH_ROWS
+        self,
+        staging: str | Path,
+        format: ExportFormat,
+        *,
+        batch_rows: int = BATCH_ROWS,
+        export: str | Path | None = None,
     ) -> None:
         if batch_rows < 1:
             raise ConfigError(f"batch_rows must be at least 1, got {batch_rows}")
         self.staging = Path(staging)
+        self.export = self.staging if export is None else Path(export)
         self.batch_rows = batch_rows
         self.part = uuid.uuid4().hex
         self.runs = 0
@@ -47,7 +57,7 @@ class PartWriter:
                 self._sinks[table] = _open_sink(self.staging, table, self.part, format)
         except OSError as exc:
             self.abort()
-            raise ConfigError(f"{self.staging}: cannot write the export: {exc}") from exc
+            raise ConfigError(f"{self.export}: cannot write the export: {exc}") from exc
 
     def add(self, trace: RunTrace | Mapping[str, Any]) -> None:
         """Add one run (a RunTrace or its JSON)."""
@@ -65,7 +75,7 @@ class PartWriter:
             try:
                 self._sinks[table].close()
             except OSError as exc:
-                raise ConfigError(f"{self.staging}: cannot write the export: {exc}") from exc
+                raise ConfigError(f"{self.export}: cannot write the export: {exc}") from exc
         return dict(self.rows)
 
     def abort(self) -> None:
@@ -79,7 +89,7 @@ class PartWriter:
             try:
                 self._sinks[table].write(buffer)
             except OSError as exc:
-                raise ConfigError(f"{self.staging}: cannot write the export: {exc}") from exc
+                raise ConfigError(f"{self.export}: cannot write the export: {exc}") from exc
             self.rows[table] += len(buffer)
             self._buffers[table] = []
 
@@ -102,7 +112,9 @@ class TableWriter:
     ) -> None:
         self.target = ExportTarget(directory, format, mode)
         try:
-            self._part = PartWriter(self.target.staging, format, batch_rows=batch_rows)
+            self._part = PartWriter(
+                self.target.staging, format, batch_rows=batch_rows, export=self.target.directory
+            )
         except BaseException:
             self.target.abort()
             raise

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from support.disk_full import disk_full
 from support.host_settings import ascii_locale
 
 from otel_bridge import ConfigError
+from otel_bridge.cli import main
 from otel_bridge.tables import (
     MANIFEST,
     ExportFormat,
@@ -71,20 +73,36 @@ def test_a_full_disk_fails_the_export_with_its_reason_and_leaves_nothing(
     out = tmp_path / "out"
     writer = TableWriter(out, fmt)
     writer.add(RUN)
-    with disk_full(), pytest.raises(ConfigError, match=FULL):
+    # The export's own directory is named, not the hidden one it was staged in.
+    with disk_full(), pytest.raises(ConfigError, match=f"^{re.escape(str(out))}: {FULL}"):
         writer.close()  # the buffered rows, then the files' ends, cannot be written
     assert names(tmp_path) == []  # no export, no staging directory
     assert write_tables([RUN], out, fmt) == ROWS  # once there is room again
 
 
+def test_the_export_command_on_a_full_disk_names_the_directory_it_was_asked_for(
+    tmp_path: Path,
+) -> None:
+    source = Path(__file__).parents[1] / "data" / "smolagents" / "managed.otlp.json"
+    out = tmp_path / "tables"
+    with disk_full():
+        done = CliRunner().invoke(main, ["export", str(source), "--format", "csv", "-o", str(out)])
+    assert done.exit_code == 2, done.output
+    assert done.output.startswith(f"otel-bridge: error: {out}: cannot write the export: ")
+    assert "File too large" in done.output
+    assert names(tmp_path) == []  # no export, no staging directory
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_part_whose_files_cannot_be_finished_says_so(fmt: ExportFormat, tmp_path: Path) -> None:
-    part = PartWriter(tmp_path, fmt, batch_rows=1)
-    part.add(RUN)  # every row written at once: only the files' ends are left
-    assert part.rows == ROWS
-    with disk_full(), pytest.raises(ConfigError, match=f"^{re.escape(str(tmp_path))}: {FULL}"):
-        part.close()
-    part.abort()  # as a worker does after a failure: quiet
+    for export in (None, tmp_path / "the export"):
+        part = PartWriter(tmp_path, fmt, batch_rows=1, export=export)
+        part.add(RUN)  # every row written at once: only the files' ends are left
+        assert part.rows == ROWS
+        named = re.escape(str(export or tmp_path))
+        with disk_full(), pytest.raises(ConfigError, match=f"^{named}: {FULL}"):
+            part.close()
+        part.abort()  # as a worker does after a failure: quiet
     missing = tmp_path / "missing"
     with pytest.raises(
         ConfigError, match=f"^{re.escape(str(missing))}: cannot write the export: .*No such file"
