@@ -282,6 +282,9 @@ def test_a_call_recorded_by_two_instrumentations_is_one_call_with_what_either_sa
     ]
 
 
+# ---- tool calls, agents and messages the spans leave implicit -----------------------------------
+
+
 def test_tool_spans_without_call_ids_get_the_id_the_model_asked_with_the_same_arguments() -> None:
     """OpenTelemetry's own instrumentation of the OpenAI Agents SDK: its tool spans carry no
     call id; two calls of one tool are told apart by their arguments."""
