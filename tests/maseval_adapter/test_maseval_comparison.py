@@ -72,10 +72,20 @@ def _agent(kind: str, server: ScriptedLLMServer, include_usage: bool) -> Any:
     return demo_workflow(server, include_usage=include_usage)
 
 
-def _measure_messages(messages: list[dict[str, Any]]) -> tuple[int, int, int]:
-    calls = sum(len(m.get("tool_calls") or ()) for m in messages)
-    results = sum(1 for m in messages if m.get("role") == "tool")
-    return len(messages), calls, results
+def _measured(adapter: Any, llm_calls: int | None = None, handoffs: int | None = None) -> Measured:
+    """What an adapter's messages and usage show after its run."""
+    messages = adapter.get_messages().to_list()
+    usage = adapter.gather_usage()
+    return Measured(
+        messages=len(messages),
+        tool_calls=sum(len(m.get("tool_calls") or ()) for m in messages),
+        tool_results=sum(1 for m in messages if m.get("role") == "tool"),
+        tokens=getattr(usage, "total_tokens", 0),
+        input_tokens=getattr(usage, "input_tokens", 0),
+        cached_tokens=getattr(usage, "cached_input_tokens", 0),
+        llm_calls=llm_calls,
+        handoffs=handoffs,
+    )
 
 
 def run_maseval(kind: str, server: ScriptedLLMServer, include_usage: bool) -> Measured:
@@ -84,18 +94,7 @@ def run_maseval(kind: str, server: ScriptedLLMServer, include_usage: bool) -> Me
     server.set_script(router)
     adapter = MasevalAdapter(_agent(kind, server, include_usage), "maseval")
     adapter.run(query)
-    usage = adapter.gather_usage()
-    messages, calls, results = _measure_messages(adapter.get_messages().to_list())
-    return Measured(
-        messages=messages,
-        tool_calls=calls,
-        tool_results=results,
-        tokens=getattr(usage, "total_tokens", 0),
-        input_tokens=getattr(usage, "input_tokens", 0),
-        cached_tokens=getattr(usage, "cached_input_tokens", 0),
-        llm_calls=None,
-        handoffs=None,
-    )
+    return _measured(adapter)
 
 
 def run_ours(kind: str, server: ScriptedLLMServer, module_telemetry: Telemetry) -> Measured:
@@ -104,19 +103,9 @@ def run_ours(kind: str, server: ScriptedLLMServer, module_telemetry: Telemetry) 
     server.set_script(router)
     adapter = LlamaIndexAgentAdapter(_agent(kind, server, False), "ours", module_telemetry)
     adapter.run(query)
-    usage = adapter.gather_usage()
     traces = adapter.gather_traces()
-    messages, calls, results = _measure_messages(adapter.get_messages().to_list())
-    return Measured(
-        messages=messages,
-        tool_calls=calls,
-        tool_results=results,
-        tokens=getattr(usage, "total_tokens", 0),
-        input_tokens=getattr(usage, "input_tokens", 0),
-        cached_tokens=getattr(usage, "cached_input_tokens", 0),
-        llm_calls=sum(len(run["llm_calls"]) for run in traces["runs"]),
-        handoffs=len(traces["handoffs"]),
-    )
+    calls = sum(len(run["llm_calls"]) for run in traces["runs"])
+    return _measured(adapter, llm_calls=calls, handoffs=len(traces["handoffs"]))
 
 
 def ground_truth(kind: str, server: ScriptedLLMServer) -> Measured:

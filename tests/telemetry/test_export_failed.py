@@ -82,68 +82,55 @@ def issues_where_maseval_reads(adapter: LlamaIndexAgentAdapter) -> tuple[list[st
 def test_a_dead_endpoint_gives_export_failed_when_the_run_returns(
     scripted_server: ScriptedLLMServer, protocol: str
 ) -> None:
-    telemetry = Telemetry(
+    with Telemetry(
         otlp_endpoint=f"http://{LOOPBACK}:{free_port()}",
         protocol=protocol,  # type: ignore[arg-type]
         export_timeout_s=0.5,
-    )
-    try:
+    ) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         assert issues_where_maseval_reads(adapter) == (["export_failed"], ["export_failed"])
-    finally:
-        telemetry.shutdown()
 
 
 def test_a_silent_endpoint_gives_export_failed_after_the_bounded_wait(
     scripted_server: ScriptedLLMServer, silent: SilentEndpoint
 ) -> None:
-    telemetry = Telemetry(
+    with Telemetry(
         otlp_endpoint=f"http://{LOOPBACK}:{silent.port}", export_timeout_s=1.0, export_wait_s=4.0
-    )
-    try:
+    ) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         assert issues_where_maseval_reads(adapter) == (["export_failed"], ["export_failed"])
         assert silent.accepted, "the exporter did connect"
-    finally:
-        telemetry.shutdown()
 
 
 def test_a_wait_shorter_than_the_export_marks_the_run_pending_until_it_is_known(
     scripted_server: ScriptedLLMServer, silent: SilentEndpoint
 ) -> None:
-    telemetry = Telemetry(
+    with Telemetry(
         otlp_endpoint=f"http://{LOOPBACK}:{silent.port}", export_timeout_s=1.5, export_wait_s=0.2
-    )
-    try:
+    ) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         assert issues_where_maseval_reads(adapter) == (["export_pending"], ["export_pending"])
         run = adapter.last_run
         assert run is not None
         telemetry.force_flush()  # the export gives up after its timeout
         assert telemetry.run_trace(run.trace_id).issues == ["export_failed"]
-    finally:
-        telemetry.shutdown()
 
 
 def test_without_waiting_a_run_not_yet_exported_is_pending(
     scripted_server: ScriptedLLMServer, collector: Collector
 ) -> None:
-    telemetry = Telemetry(otlp_endpoint=collector.http_url, export_wait_s=0)
-    try:
+    with Telemetry(otlp_endpoint=collector.http_url, export_wait_s=0) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         assert issues_where_maseval_reads(adapter) == (["export_pending"], ["export_pending"])
         telemetry.force_flush()
         run = adapter.last_run
         assert run is not None and telemetry.run_trace(run.trace_id).issues == []
-    finally:
-        telemetry.shutdown()
 
 
 def test_a_healthy_endpoint_holds_the_run_when_it_returns(
     scripted_server: ScriptedLLMServer, collector: Collector
 ) -> None:
-    telemetry = Telemetry(otlp_endpoint=collector.http_url)
-    try:
+    with Telemetry(otlp_endpoint=collector.http_url) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         assert issues_where_maseval_reads(adapter) == ([], [])
         run = adapter.last_run
@@ -151,19 +138,14 @@ def test_a_healthy_endpoint_holds_the_run_when_it_returns(
         # No flush: run_trace already exported the run and waited for the collector's answer.
         stored = load_spans(collector.http_url, run.trace_id)
         assert len(stored) == len(telemetry.spans(run.trace_id))
-    finally:
-        telemetry.shutdown()
 
 
 def test_the_file_exporter_alone_is_waited_for_too(
     scripted_server: ScriptedLLMServer, tmp_path: pytest.TempPathFactory
 ) -> None:
     path = tmp_path / "run.otlp.json"  # type: ignore[operator]
-    telemetry = Telemetry(otlp_json_file=path)
-    try:
+    with Telemetry(otlp_json_file=path) as telemetry:
         adapter = adapter_run(scripted_server, telemetry)
         run = adapter.last_run
         assert run is not None and run.issues == []
         assert len(load_spans(path, run.trace_id)) == len(telemetry.spans(run.trace_id))
-    finally:
-        telemetry.shutdown()

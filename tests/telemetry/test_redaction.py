@@ -27,7 +27,14 @@ from otel_bridge import Telemetry, load_spans
 from otel_bridge.collector import Collector
 from otel_bridge.errors import ConfigError
 from otel_bridge.maseval_adapter import LlamaIndexAgentAdapter
-from otel_bridge.scripted import Reply, ScriptedLLMServer, ToolCallSpec, Usage, scripted_openai_llm
+from otel_bridge.scripted import (
+    DemoScript,
+    Reply,
+    ScriptedLLMServer,
+    ToolCallSpec,
+    Usage,
+    scripted_openai_llm,
+)
 from otel_bridge.telemetry import REDACTED, SECRET_PATTERNS, Redaction
 
 __all__ = ["collector", "scripted_server"]  # fixtures, imported for pytest
@@ -161,20 +168,25 @@ def test_hiding_inputs_and_outputs_keeps_the_run_structure(
     assert script.answer.encode() not in path.read_bytes()
 
 
+def genai_demo(server: ScriptedLLMServer, path: Path, **hide: bool) -> DemoScript:
+    """The demo run through the adapter, its spans written to ``path`` in the GenAI view with
+    content (``hide``: ``hide_inputs`` / ``hide_outputs``); the answer is kept either way."""
+    script = demo()
+    server.set_script(script.router())
+    telemetry = Telemetry(otlp_json_file=path, semconv="genai", genai_content=True, **hide)
+    try:
+        adapter = LlamaIndexAgentAdapter(demo_workflow(server), "team", telemetry)
+        assert adapter.run(script.user_msg) == script.answer
+    finally:
+        telemetry.shutdown()
+    return script
+
+
 def test_the_genai_view_hides_its_message_attributes(
     scripted_server: ScriptedLLMServer, tmp_path: Path
 ) -> None:
-    script = demo()
-    scripted_server.set_script(script.router())
     path = tmp_path / "genai.otlp.json"
-    telemetry = Telemetry(
-        otlp_json_file=path, semconv="genai", genai_content=True, hide_inputs=True
-    )
-    try:
-        adapter = LlamaIndexAgentAdapter(demo_workflow(scripted_server), "team", telemetry)
-        adapter.run(script.user_msg)
-    finally:
-        telemetry.shutdown()
+    script = genai_demo(scripted_server, path, hide_inputs=True)
     keys = {k for s in load_spans(path) for k in s.attributes}
     assert "gen_ai.output.messages" in keys  # outputs are not hidden here
     assert {
@@ -188,17 +200,8 @@ def test_the_genai_view_hides_its_message_attributes(
 def test_the_genai_view_hides_its_output_attributes(
     scripted_server: ScriptedLLMServer, tmp_path: Path
 ) -> None:
-    script = demo()
-    scripted_server.set_script(script.router())
     path = tmp_path / "genai-outputs.otlp.json"
-    telemetry = Telemetry(
-        otlp_json_file=path, semconv="genai", genai_content=True, hide_outputs=True
-    )
-    try:
-        adapter = LlamaIndexAgentAdapter(demo_workflow(scripted_server), "team", telemetry)
-        assert adapter.run(script.user_msg) == script.answer
-    finally:
-        telemetry.shutdown()
+    script = genai_demo(scripted_server, path, hide_outputs=True)
     keys = {k for s in load_spans(path) for k in s.attributes}
     assert "gen_ai.input.messages" in keys  # inputs are not hidden here
     assert {"gen_ai.output.messages", "gen_ai.tool.call.result"}.isdisjoint(keys)
