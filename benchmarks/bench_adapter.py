@@ -23,11 +23,10 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 from typing import Any
 
-from interleave import interleaved, timed
+from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 from results import write_section
@@ -153,32 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_only:
         print(json.dumps(measure_bare(args.kind, args.runs)))
         return 0
-    bare_out = subprocess.run(
-        [sys.executable, __file__, "--bare-only", "--runs", str(args.runs), "--kind", args.kind],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    times = {"bare": json.loads(bare_out.stdout.strip().splitlines()[-1])}
+    bare_args = ["--bare-only", "--runs", str(args.runs), "--kind", args.kind]
+    times = {"bare": times_in_a_fresh_process(__file__, bare_args)}
     times.update(measure_interleaved(args.kind, args.runs, args.seed))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    base = medians["instrumented"]
     if args.json:
+        medians = {name: statistics.median(values) for name, values in times.items()}
         print(json.dumps({"medians_s": medians, "runs": args.runs, "kind": args.kind}))
         return 0
-    lines = [
+    table = ratio_table(
         f"`python benchmarks/bench_adapter.py --runs {args.runs} --kind {args.kind}` "
         f"(medians; warm-up {WARMUP} runs each)",
-        "",
-        "| variant | median ms | / instrumented | / bare |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, median in medians.items():
-        lines.append(
-            f"| {name} | {median * 1000:.2f} | {median / base:.3f} | "
-            f"{median / medians['bare']:.3f} |"
-        )
-    table = "\n".join(lines)
+        times,
+    )
     print(table)
     if args.write:
         write_section(f"adapter-{args.kind}", table)

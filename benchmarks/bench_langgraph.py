@@ -21,7 +21,6 @@ import argparse
 import gc
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tiling  # noqa: E402
-from interleave import interleaved, timed  # noqa: E402
+from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process  # noqa: E402
 from results import write_section  # noqa: E402
 
 from otel_bridge import SpanRecord, derive  # noqa: E402
@@ -140,29 +139,13 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
 
 def adapter_table(runs: int, seed: int) -> str:
     """Medians of the four variants and their ratios."""
-    bare_out = subprocess.run(
-        [sys.executable, __file__, "--bare-only", "--runs", str(runs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    times = {"bare": json.loads(bare_out.stdout.strip().splitlines()[-1])}
+    times = {"bare": times_in_a_fresh_process(__file__, ["--bare-only", "--runs", str(runs)])}
     times.update(measure_interleaved(runs, seed))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    base = medians["instrumented"]
-    lines = [
+    return ratio_table(
         f"`python benchmarks/bench_langgraph.py --part adapter --runs {runs}` "
         f"(swarm run; medians; warm-up {WARMUP} runs each)",
-        "",
-        "| variant | median ms | / instrumented | / bare |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, median in medians.items():
-        lines.append(
-            f"| {name} | {median * 1000:.2f} | {median / base:.3f} | "
-            f"{median / medians['bare']:.3f} |"
-        )
-    return "\n".join(lines)
+        times,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

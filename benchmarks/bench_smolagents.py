@@ -23,7 +23,6 @@ import argparse
 import gc
 import json
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -32,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from interleave import interleaved, timed
+from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process
 from results import write_section
 from support.records import KIND, TraceBuilder, flatten
 
@@ -221,29 +220,13 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
 
 
 def adapter_table(runs: int, seed: int) -> str:
-    bare = subprocess.run(
-        [sys.executable, __file__, "bare", "--runs", str(runs)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    times = {"bare": json.loads(bare.stdout.strip().splitlines()[-1])}
+    times = {"bare": times_in_a_fresh_process(__file__, ["bare", "--runs", str(runs)])}
     times.update(measure_interleaved(runs, seed))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    base = medians["instrumented"]
-    lines = [
+    return ratio_table(
         f"`python benchmarks/bench_smolagents.py adapter --runs {runs}` "
         f"(medians; warm-up {WARMUP} runs each)",
-        "",
-        "| variant | median ms | / instrumented | / bare |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, median in medians.items():
-        lines.append(
-            f"| {name} | {median * 1000:.2f} | {median / base:.3f} | "
-            f"{median / medians['bare']:.3f} |"
-        )
-    return "\n".join(lines)
+        times,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
+import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
@@ -38,3 +42,30 @@ def interleaved(
         if after_round is not None:
             after_round()
     return times
+
+
+def times_in_a_fresh_process(script: str, args: Sequence[str]) -> list[float]:
+    """Seconds per run that ``script`` prints as its last line (a JSON list), run with ``args``
+    in a new interpreter: the bare variant, with no instrumentation loaded in the process."""
+    done = subprocess.run(
+        [sys.executable, script, *args], check=True, capture_output=True, text=True
+    )
+    return [float(t) for t in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def ratio_table(heading: str, times: Mapping[str, Sequence[float]]) -> str:
+    """Medians of the variants (``bare`` and ``instrumented`` among them) and their ratios to
+    those two, as a Markdown table under ``heading``."""
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    base, bare = medians["instrumented"], medians["bare"]
+    lines = [
+        heading,
+        "",
+        "| variant | median ms | / instrumented | / bare |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, median in medians.items():
+        lines.append(
+            f"| {name} | {median * 1000:.2f} | {median / base:.3f} | {median / bare:.3f} |"
+        )
+    return "\n".join(lines)
