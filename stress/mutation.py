@@ -86,6 +86,7 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
             "tests/conventions/test_labels.py",
             "tests/conventions/test_message_parts.py",
             "tests/conventions/test_tool_span_conventions.py",
+            "tests/conventions/test_tool_call_keys.py",
         ],
         "",
     ),

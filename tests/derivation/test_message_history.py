@@ -117,3 +117,26 @@ def test_a_receiving_agent_whose_first_call_failed_keeps_its_prompt_after_the_re
         ("tool", "Agent writer is now handling the request.", "writer"),
         ("system", "You write.", "writer"),
     ]
+
+
+def test_only_a_tool_result_takes_the_agent_of_its_tool() -> None:
+    """The writer's first message after the handoff names the handoff's call id: it is still
+    the writer's, while the handoff's result is the researcher's (whose tool it was)."""
+    b = TraceBuilder()
+    root = b.root(0, 40)
+    step = b.step(root, "researcher", 0, 10)
+    b.llm(step, 1, 9, [user("Brief me.")], [HANDOFF])
+    handoff = b.call_tool(root, "h1", 11, 14)
+    b.tool(handoff, "handoff", {"to_agent": "writer"}, HANDED["content"], 12, 13)
+    step = b.step(root, "writer", 15, 25)
+    follow_up = {"role": "user", "content": "Go on from the handoff.", "tool_call_id": "h1"}
+    writes = [sys("You write."), user("Brief me."), HANDOFF, HANDED, follow_up]
+    b.llm(step, 16, 24, writes, [assistant("The brief.")])
+    assert [(m["role"], m["content"], m["agent"]) for m in derive(b.spans).messages] == [
+        ("user", "Brief me.", "researcher"),
+        ("assistant", "", "researcher"),
+        ("tool", "Agent writer is now handling the request.", "researcher"),
+        ("system", "You write.", "writer"),
+        ("user", "Go on from the handoff.", "writer"),
+        ("assistant", "The brief.", "writer"),
+    ]
