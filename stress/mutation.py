@@ -50,7 +50,7 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
     ),
     "collector-writer": (
         ["otel_bridge/collector/_writer.py"],
-        ["tests/collector/test_collector_store.py"],
+        ["tests/collector/test_collector_store.py", "tests/collector/test_collector_upkeep.py"],
         "not crash and not sigterm",
     ),
     "derivation": (
@@ -74,6 +74,8 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
             "tests/frameworks/test_smolagents_derive.py",
             "tests/frameworks/test_openai_agents_recorded.py",
             "tests/frameworks/test_langgraph_derive.py",
+            "tests/derivation/test_handoff_acceptance.py",
+            "tests/derivation/test_message_history.py",
         ],
         "not loads_the_price_database",
     ),
@@ -87,6 +89,8 @@ TARGETS: dict[str, tuple[list[str], list[str], str]] = {
             "tests/derivation/test_robust_depth.py",
             "tests/conventions/test_labels.py",
             "tests/conventions/test_message_parts.py",
+            "tests/conventions/test_tool_span_conventions.py",
+            "tests/conventions/test_tool_call_keys.py",
         ],
         "",
     ),
