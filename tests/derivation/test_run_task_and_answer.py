@@ -24,12 +24,15 @@ def recorded(name: str) -> list[SpanRecord]:
     return load_spans(DATA / "smolagents" / f"{name}.otlp.json")
 
 
-def code_agent_run(answer: object = "Paris", before: bool = True, after: bool = True) -> RunTrace:
+def code_agent_run(
+    answer: object = "Paris", before: bool = True, after: bool = True, wrapped: bool = True
+) -> RunTrace:
     """A root of ours around a ``CodeAgent.run`` (its task and answer on it), with spans of the
-    caller's own before and after it; the model answers with code calling ``final_answer``."""
+    caller's own before and after it (``wrapped=False``: the agent's run alone, as its root);
+    the model answers with code calling ``final_answer``."""
     b = TraceBuilder()
-    root = b.span("evaluate france", 0, 100)
-    if before:
+    root = b.span("evaluate france", 0, 100) if wrapped else None
+    if before and root is not None:
         b.span("load dataset", 1, 2, root)
     run = b.span(
         "CodeAgent.run",
@@ -46,7 +49,7 @@ def code_agent_run(answer: object = "Paris", before: bool = True, after: bool = 
     step = b.span("Step 1", 4, 80, run, attrs={KIND: "CHAIN"})
     asked = [sys("You solve tasks with code."), user(f"New task:\n{TASK}")]
     b.llm(step, 5, 20, asked, [assistant(CODE)], name="OpenAIModel.generate")
-    if after:
+    if after and root is not None:
         b.span("save results", 91, 95, root)
     return derive(b.spans)
 
@@ -58,6 +61,8 @@ def test_the_task_and_answer_are_those_of_the_agent_run_among_the_callers_spans(
     assert run.issues == []
     alone = code_agent_run(before=False, after=False)
     assert (alone.input, alone.output) == (TASK, "Paris")
+    unwrapped = code_agent_run(wrapped=False)
+    assert (unwrapped.input, unwrapped.output) == (TASK, "Paris")
 
 
 def test_a_run_without_its_recorded_answer_answers_with_the_models_last_text() -> None:
@@ -67,9 +72,10 @@ def test_a_run_without_its_recorded_answer_answers_with_the_models_last_text() -
 
 
 def test_an_answer_recorded_as_a_number_is_read_as_text_and_flagged() -> None:
-    run = code_agent_run(answer=42)
-    assert run.output == "42"
-    assert run.issues == ["coerced_values"]
+    for wrapped in (True, False):
+        run = code_agent_run(answer=42, wrapped=wrapped)
+        assert run.output == "42"
+        assert run.issues == ["coerced_values"]
 
 
 def test_the_task_is_the_first_runs_and_the_answer_the_last_runs() -> None:
