@@ -213,7 +213,6 @@ def _derive_trace(
         # Content capture was off: messages, the run's input and answer, tool arguments and
         # results, and handoff reasons cannot be derived (they are left empty, not guessed).
         issues.append("no_message_content")
-    issues.extend(read.value_issues(trace))
 
     roots = index.roots or index.orphans
     # Some instrumentations never mark the root (OpenLLMetry, whose root even ends early):
@@ -221,11 +220,14 @@ def _derive_trace(
     failed = any(r.status == "ERROR" for r in roots) or bool(
         llm_calls and llm_calls[-1].status == "error"
     )
+    task = _task(roots, trace) or _run_input(calls, messages)
+    answer = None if failed else _answer(roots, trace, messages)
+    issues.extend(read.value_issues(trace))  # once every value is read, the task and answer too
     return RunTrace(
         trace_id=index.spans[0].trace_id_hex,
         status="error" if failed else "ok",
-        input=_task(roots, trace) or _run_input(calls, messages),
-        output=None if failed else _answer(roots, trace, messages),
+        input=task,
+        output=answer,
         agents=agents,
         usage=usage,
         handoffs=handoffs,
@@ -302,12 +304,18 @@ def _on_root(
     roots: list[SpanRecord],
     trace: TraceLookups,
     read: Callable[[SpanRecord, conv.ValueNotes], str | None],
-    child: slice,
+    last: bool,
 ) -> str | None:
-    """What ``read`` finds on the run's root, else on the ``child`` of the agent runs right
-    under it (a root of ours wraps the framework's own run)."""
-    for root in roots[:1]:
-        for span in (root, *trace.index.children.get(root.span_id, ())[child]):
+    """What ``read`` finds on the run's root, else on the spans right under it (a root of ours
+    wraps the framework's own runs, among other spans): the first span that records it, or
+    with ``last`` the last one. Without a root (it was lost), the same over the top spans left.
+    """
+    for root in reversed(roots) if last else roots:
+        found = read(root, trace.notes)
+        if found is not None:
+            return found
+        children = trace.index.children.get(root.span_id, [])
+        for span in reversed(children) if last else children:
             found = read(span, trace.notes)
             if found is not None:
                 return found
@@ -316,7 +324,7 @@ def _on_root(
 
 def _task(roots: list[SpanRecord], trace: TraceLookups) -> str | None:
     """The task its framework records on the run's root (or its first agent run), else None."""
-    return _on_root(roots, trace, trace.frameworks.run_input, slice(None, 1))
+    return _on_root(roots, trace, trace.frameworks.run_input, last=False)
 
 
 def _answer(
@@ -324,7 +332,7 @@ def _answer(
 ) -> str | None:
     """The answer its framework records on the run's root (or its last agent run), else the
     last assistant text or tool result."""
-    found = _on_root(roots, trace, trace.frameworks.run_answer, slice(-1, None))
+    found = _on_root(roots, trace, trace.frameworks.run_answer, last=True)
     return found if found is not None else _final_answer(messages)
 
 

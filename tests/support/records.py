@@ -78,7 +78,7 @@ class TraceBuilder:
 
     def llm(
         self,
-        parent: SpanRecord,
+        parent: SpanRecord | None,
         start: float,
         end: float,
         inputs: list[dict[str, Any]],
