@@ -286,7 +286,7 @@ def _name_tool_results(messages: list[conv.Message], tools: list[ToolCall]) -> N
     names.update({t.tool_call_id: t.name for t in tools if t.tool_call_id})
     for message in messages:
         if message.get("role") == "tool" and not message.get("name"):
-            name = names.get(message.get("tool_call_id") or "")
+            name = names.get(message.get("tool_call_id"))
             if name:
                 message["name"] = name
 
