@@ -68,7 +68,7 @@ def task(span_id: int, start: float, end: float, output: Any = None) -> SpanReco
     return record(span_id, 1, "AgentWorkflow.task", start, end, attributes)
 
 
-def chat(span_id: int, parent: int, start: float, end: float) -> SpanRecord:
+def chat(span_id: int, parent: int | None, start: float, end: float) -> SpanRecord:
     attributes = {
         g.OPERATION: "chat",
         g.PROVIDER: "openai",

@@ -223,13 +223,16 @@ def test_tools_with_a_bare_argument_get_the_arguments_asked_by_their_call_id_onl
     b = TraceBuilder()
     root = b.root(0, 60)
     step = b.step(root, "solver", 0, 10)
-    asked = [
-        ("c1", "search", {"query": "otel"}),
-        ("c2", "fetch", ["https://otel.io"]),  # arguments that are not an object
-        ("c3", "rank", {"query": "otel"}),
-        (odd_id, "lookup", {"term": "otel"}),
-    ]
-    b.llm(step, 1, 9, [user("q")], [assistant(calls=asked)])
+    asking = assistant(
+        calls=[
+            ("c1", "search", {"query": "otel"}),
+            ("c3", "rank", {"query": "otel"}),
+            (odd_id, "lookup", {"term": "otel"}),
+        ]
+    )
+    # arguments that are not an object
+    asking["tool_calls"].insert(1, {"id": "c2", "name": "fetch", "args": ["https://otel.io"]})
+    b.llm(step, 1, 9, [user("q")], [asking])
     for n, (name, argument) in enumerate([("search", "otel"), ("fetch", "https://otel.io")]):
         bare_tool(
             b, b.call_tool(root, f"c{n + 1}", 11 + 5 * n, 15 + 5 * n), name, argument, 12 + 5 * n
