@@ -203,6 +203,19 @@ def test_the_search_that_ran_is_told_from_odd_recorded_requests_by_its_arguments
     ]
 
 
+def test_a_recorded_request_with_a_number_for_its_id_is_read_as_text_and_flagged() -> None:
+    spans = with_first_answer(
+        [{"type": "function_call", "call_id": 17, "name": "search", "arguments": "{}"}]
+    )
+    trace, logged = derive_logged(spans)
+    asked = next(m for m in trace.messages if m.get("tool_calls"))
+    assert [c["id"] for c in asked["tool_calls"]] == ["17"]
+    assert "coerced_values" in trace.issues
+    assert [line.split(" attribute ")[1] for line in logged] == [
+        "output.value function_call.call_id: coerced 17 (text)"
+    ]
+
+
 # ---- a bare argument recorded (LangChain's single-argument tools) --------------------------
 
 
