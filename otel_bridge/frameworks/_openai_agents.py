@@ -14,13 +14,22 @@ SDK's Responses-API objects in ``output.value``, without output messages: read f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
 from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
-from ..conventions import Message, ToolFacts, ValueNotes, as_text, genai_attributes, json_value
+from ..conventions import (
+    Message,
+    Note,
+    ToolFacts,
+    ValueNotes,
+    as_text,
+    genai_attributes,
+    json_value,
+)
 from ..run_trace import ToolCall
 from ..spans import SpanRecord
 from ._base import Framework, Instrumentation, Transfer
@@ -35,6 +44,8 @@ _AGENT_KIND = OpenInferenceSpanKindValues.AGENT.value
 _AGENT_NAME = SpanAttributes.AGENT_NAME
 _LLM_KIND = OpenInferenceSpanKindValues.LLM.value
 _OUTPUT = SpanAttributes.OUTPUT_VALUE
+_CALL_NAME = f"{_OUTPUT} function_call.name"
+_CALL_ID = f"{_OUTPUT} function_call.call_id"
 
 
 class OpenAIAgents(Framework):
@@ -92,7 +103,7 @@ class OpenAIAgents(Framework):
         value, parsed = json_value(raw, _OUTPUT, note, text_ok=True)
         responses = value if parsed and isinstance(value, list) else [value]
         return [
-            _answer(response["output"])
+            _answer(response["output"], note)
             for response in responses
             if isinstance(response, Mapping)
             and response.get("object") == "response"
@@ -137,8 +148,9 @@ def _handoff_target(span: SpanRecord, facts: ToolFacts | None) -> str | None:
     return None
 
 
-def _answer(items: list[Any]) -> Message:
-    """One assistant message of a response's output items (message text, function calls)."""
+def _answer(items: list[Any], note: Note | None) -> Message:
+    """One assistant message of a response's output items (message text, function calls);
+    a call's arguments as JSON text, as OpenAI's format has them, whatever form they came in."""
     texts, calls = [], []
     for item in items:
         if not isinstance(item, Mapping):
@@ -151,8 +163,12 @@ def _answer(items: list[Any]) -> Message:
                 if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             ]
         elif item.get("type") == "function_call":
-            function = {"name": item.get("name"), "arguments": item.get("arguments")}
-            calls.append({"id": item.get("call_id"), "type": "function", "function": function})
+            arguments = item.get("arguments")
+            if not isinstance(arguments, str):
+                arguments = "{}" if arguments is None else json.dumps(arguments)
+            function = {"name": as_text(item.get("name"), _CALL_NAME, note), "arguments": arguments}
+            call_id = as_text(item.get("call_id"), _CALL_ID, note)
+            calls.append({"id": call_id, "type": "function", "function": function})
     message: Message = {"role": "assistant", "content": "".join(texts)}
     if calls:
         message["tool_calls"] = calls
