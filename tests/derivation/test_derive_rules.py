@@ -168,7 +168,7 @@ def test_a_wrapper_call_takes_its_usage_from_the_call_nested_in_it_and_keeps_the
     outer = b.llm(step, 1, 9, [user("q")], [assistant("Paris.")], None, "LLM.astream_chat",
                   first_token=2, extra={"llm.provider": "openai"})  # fmt: skip
     retry = b.span("retry", 1.5, 8.5, outer)
-    b.span("prepare request", 1.2, 1.4, outer)  # a child with none of its own, searched first
+    b.span("prepare request", 1.2, 1.4, outer)  # a child with no usage of its own
     b.llm(retry, 2, 8, [user("other")], [], (100, 20), "OpenAI.chat",
           extra={"llm.model_name": "gpt-4o-mini-2024-07-18", "llm.provider": "azure",
                  "llm.token_count.prompt": "100"})  # fmt: skip
