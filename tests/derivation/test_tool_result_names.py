@@ -33,9 +33,10 @@ def test_a_result_keeps_the_name_it_was_sent_with() -> None:
 
 
 def test_a_result_without_a_call_id_is_not_named_after_a_call_without_one() -> None:
-    asks = assistant(calls=[("", "search", {"q": "it"})])  # a call recorded without its id
     unanswered = {"role": "tool", "content": "it"}
-    assert names(user("Find it."), asks, unanswered)[2] == ("tool", None, "it")
+    for missing in ("", None):  # a call recorded with an empty id, or without one
+        asks = assistant(calls=[(missing, "search", {"q": "it"})])
+        assert names(user("Find it."), asks, unanswered)[2] == ("tool", None, "it")
 
 
 def test_only_tool_results_are_named() -> None:
