@@ -110,9 +110,7 @@ def export(
             local_jobs = [(runs.source, chunk, where, fmt) for chunk in chunks]
             parts = run_parallel(_export_local_worker, local_jobs, len(ids), "exporting", method)
         else:
-            jobs = [
-                (source, ids[i::count], selection, where, fmt) for i in range(count)
-            ]
+            jobs = [(source, ids[i::count], selection, where, fmt) for i in range(count)]
             parts = run_parallel(_export_worker, jobs, len(ids), "exporting", method)
         target.commit()
     except BaseException:
