@@ -34,8 +34,9 @@ def test_a_result_keeps_the_name_it_was_sent_with() -> None:
 
 def test_a_result_without_a_call_id_is_not_named_after_a_call_without_one() -> None:
     unanswered = {"role": "tool", "content": "it"}
-    for missing in ("", None):  # a call recorded with an empty id, or without one
-        asks = assistant(calls=[(missing, "search", {"q": "it"})])
+    with_empty_id = assistant(calls=[("", "search", {"q": "it"})])
+    without_id = {**with_empty_id, "tool_calls": [{"name": "search", "args": {"q": "it"}}]}
+    for asks in (with_empty_id, without_id):
         assert names(user("Find it."), asks, unanswered)[2] == ("tool", None, "it")
 
 

@@ -158,7 +158,8 @@ def flatten(prefix: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
             elif part is not None:  # None: a part the instrumentation writes nothing for
                 out.update({f"{content}.{key}": value for key, value in part.items()})
         for k, call in enumerate(message.get("tool_calls", ())):
-            out[f"{base}.tool_calls.{k}.tool_call.id"] = call["id"]
+            if "id" in call:  # a call recorded without its id has no id attribute
+                out[f"{base}.tool_calls.{k}.tool_call.id"] = call["id"]
             out[f"{base}.tool_calls.{k}.tool_call.function.name"] = call["name"]
             out[f"{base}.tool_calls.{k}.tool_call.function.arguments"] = json.dumps(call["args"])
         if "tool_call_id" in message:

@@ -168,12 +168,20 @@ def test_hiding_inputs_and_outputs_keeps_the_run_structure(
     assert script.answer.encode() not in path.read_bytes()
 
 
-def genai_demo(server: ScriptedLLMServer, path: Path, **hide: bool) -> DemoScript:
+def genai_demo(
+    server: ScriptedLLMServer, path: Path, *, hide_inputs: bool = False, hide_outputs: bool = False
+) -> DemoScript:
     """The demo run through the adapter, its spans written to ``path`` in the GenAI view with
-    content (``hide``: ``hide_inputs`` / ``hide_outputs``); the answer is kept either way."""
+    content, inputs or outputs hidden; the answer is kept either way."""
     script = demo()
     server.set_script(script.router())
-    telemetry = Telemetry(otlp_json_file=path, semconv="genai", genai_content=True, **hide)
+    telemetry = Telemetry(
+        otlp_json_file=path,
+        semconv="genai",
+        genai_content=True,
+        hide_inputs=hide_inputs,
+        hide_outputs=hide_outputs,
+    )
     try:
         adapter = LlamaIndexAgentAdapter(demo_workflow(server), "team", telemetry)
         assert adapter.run(script.user_msg) == script.answer
