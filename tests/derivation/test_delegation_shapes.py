@@ -4,38 +4,18 @@ call nor an agent run."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from support.genai_spans import genai_chat, invoke_agent
 from support.records import MS, TraceBuilder, assistant, user
 
-from otel_bridge import SpanRecord, derive
-from otel_bridge.conventions import genai_attributes as genai
+from otel_bridge import derive
 
 
 def chat(text: str | None = None, call: tuple[str, str] | None = None) -> dict[str, Any]:
-    """A GenAI ``chat`` span's attributes: it answers ``text`` or asks for ``call`` (id, name)."""
-    part = (
-        {"type": "tool_call", "id": call[0], "name": call[1], "arguments": {"task": "Dig."}}
-        if call
-        else {"type": "text", "content": text}
-    )
-    return {
-        genai.OPERATION: "chat",
-        genai.REQUEST_MODEL: "gpt-4o-mini",
-        genai.INPUT_TOKENS: 50,
-        genai.OUTPUT_TOKENS: 5,
-        genai.INPUT_MESSAGES: json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Report."}]}]
-        ),
-        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [part]}]),
-    }
-
-
-def agent_run(b: TraceBuilder, name: str, start: float, end: float, parent: SpanRecord) -> Any:
-    """A GenAI ``invoke_agent`` span: one activation of ``name``."""
-    attrs = {genai.OPERATION: "invoke_agent", genai.AGENT_NAME: name}
-    return b.span(f"invoke_agent {name}", start, end, parent, attrs=attrs)
+    """A GenAI ``chat`` span's attributes: it answers ``text`` or asks for ``call`` (id, name)
+    with the task "Dig."."""
+    return genai_chat(text, call, arguments={"task": "Dig."}, asked="Report.")
 
 
 def test_the_call_asking_for_a_managed_agent_may_start_when_its_run_does() -> None:
@@ -43,9 +23,9 @@ def test_the_call_asking_for_a_managed_agent_may_start_when_its_run_does() -> No
     run it asked for start at the same instant."""
     b = TraceBuilder()
     root = b.span("workflow", 0, 100)
-    manager = agent_run(b, "manager", 0, 95, root)
+    manager = invoke_agent(b, "manager", 0, 95, root)
     b.span("chat", 10, 10, manager, attrs=chat(call=("m1", "researcher")))
-    researcher = agent_run(b, "researcher", 10, 30, manager)
+    researcher = invoke_agent(b, "researcher", 10, 30, manager)
     b.span("chat", 11, 29, researcher, attrs=chat("dug"))
     (delegation,) = derive(b.spans).delegations
     found = (delegation.from_agent, delegation.to_agent, delegation.task, delegation.at_ns)

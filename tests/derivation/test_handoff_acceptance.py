@@ -6,11 +6,11 @@ and on GenAI spans where only the model's ``transfer_to_<agent>`` request record
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from support.fresh_prices import prices_not_memoised
+from support.genai_spans import genai_chat
 from support.records import MS, TraceBuilder, assistant, user
 
 from otel_bridge import derive
@@ -150,20 +150,9 @@ def test_refusals_of_either_kind_are_flagged_and_hide_no_later_handoff() -> None
 def chat(text: str | None = None, transfer_to: str | None = None) -> dict[str, Any]:
     """A GenAI ``chat`` span's attributes: the answer ``text``, or a ``transfer_to_<agent>``
     tool call."""
-    part: dict[str, Any] = {"type": "text", "content": text}
-    if transfer_to is not None:
-        name = f"transfer_to_{transfer_to}"
-        part = {"type": "tool_call", "id": f"call_{transfer_to}", "name": name, "arguments": {}}
-    return {
-        genai.OPERATION: "chat",
-        genai.REQUEST_MODEL: "gpt-4o-mini",
-        genai.INPUT_TOKENS: 50,
-        genai.OUTPUT_TOKENS: 5,
-        genai.INPUT_MESSAGES: json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Brief me."}]}]
-        ),
-        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [part]}]),
-    }
+    if transfer_to is None:
+        return genai_chat(text)
+    return genai_chat(call=(f"call_{transfer_to}", f"transfer_to_{transfer_to}"))
 
 
 def test_a_transfer_the_model_asked_for_last_is_no_handoff() -> None:

@@ -4,9 +4,9 @@ text refused and flagged."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from support.genai_spans import genai_chat as chat
 from support.records import MS, TraceBuilder, assistant, sys, user
 
 from otel_bridge import RunTrace, derive
@@ -14,25 +14,6 @@ from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.run_trace import Handoff
 
 OPENAI_AGENTS = "opentelemetry.instrumentation.genai.openai_agents"
-
-
-def chat(text: str | None = None, call: tuple[str, str] | None = None) -> dict[str, Any]:
-    """A GenAI ``chat`` span's attributes: it answers ``text`` or asks for ``call`` (id, name)."""
-    part = (
-        {"type": "tool_call", "id": call[0], "name": call[1], "arguments": {}}
-        if call
-        else {"type": "text", "content": text}
-    )
-    return {
-        genai.OPERATION: "chat",
-        genai.REQUEST_MODEL: "gpt-4o-mini",
-        genai.INPUT_TOKENS: 50,
-        genai.OUTPUT_TOKENS: 5,
-        genai.INPUT_MESSAGES: json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Brief me."}]}]
-        ),
-        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [part]}]),
-    }
 
 
 def escalation(target: object) -> dict[str, Any]:

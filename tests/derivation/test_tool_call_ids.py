@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from openinference.semconv.trace import SpanAttributes as oi
+from support.genai_spans import genai_chat
 from support.paths import DATA
 from support.records import KIND, TraceBuilder, assistant, user
 from support.value_log import derive_logged
@@ -33,17 +34,7 @@ def chat(
     b: TraceBuilder, parent: SpanRecord, start: float, end: float, parts: list[dict[str, Any]]
 ) -> SpanRecord:
     """A GenAI ``chat`` span whose answer is ``parts`` (text, tool calls)."""
-    attrs = {
-        genai.OPERATION: "chat",
-        genai.REQUEST_MODEL: "gpt-4o-mini",
-        genai.INPUT_TOKENS: 50,
-        genai.OUTPUT_TOKENS: 5,
-        genai.INPUT_MESSAGES: json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Brief me."}]}]
-        ),
-        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": parts}]),
-    }
-    return b.span("chat gpt-4o-mini", start, end, parent, attrs=attrs)
+    return b.span("chat gpt-4o-mini", start, end, parent, attrs=genai_chat(parts=parts))
 
 
 def asks(call_id: str, name: str, arguments: Any) -> dict[str, Any]:

@@ -12,23 +12,32 @@ from support.records import TraceBuilder
 __all__ = ["genai_chat", "invoke_agent"]
 
 
-def genai_chat(text: str | None = None, call: tuple[str, str] | None = None) -> dict[str, Any]:
-    """A GenAI ``chat`` span's attributes: its answer is ``text``, or the tool ``call`` (id,
-    name) it asks for."""
-    part = (
-        {"type": "tool_call", "id": call[0], "name": call[1], "arguments": {}}
-        if call
-        else {"type": "text", "content": text}
-    )
+def genai_chat(
+    text: str | None = None,
+    call: tuple[str, str] | None = None,
+    *,
+    arguments: dict[str, Any] | None = None,
+    parts: list[dict[str, Any]] | None = None,
+    asked: str = "Brief me.",
+) -> dict[str, Any]:
+    """A GenAI ``chat`` span's attributes, asked ``asked``: its answer is ``text``, or the tool
+    ``call`` (id, name) with ``arguments`` it asks for, or the answer's ``parts`` as given."""
+    if parts is None:
+        part = (
+            {"type": "tool_call", "id": call[0], "name": call[1], "arguments": arguments or {}}
+            if call
+            else {"type": "text", "content": text}
+        )
+        parts = [part]
     return {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: "gpt-4o-mini",
         genai.INPUT_TOKENS: 50,
         genai.OUTPUT_TOKENS: 5,
         genai.INPUT_MESSAGES: json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Brief me."}]}]
+            [{"role": "user", "parts": [{"type": "text", "content": asked}]}]
         ),
-        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": [part]}]),
+        genai.OUTPUT_MESSAGES: json.dumps([{"role": "assistant", "parts": parts}]),
     }
 
 
