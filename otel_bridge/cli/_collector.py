@@ -170,10 +170,9 @@ def serve_command(
     )
 
     def ready(running: Collector) -> None:
-        token = "token required" if running.config.token else "no token"
         lines = [*running.endpoints(), ("Web UI", f"{running.http_url}/")]
         width = max(len(label) for label, _ in lines)
-        click.echo(f"otel-bridge collector ready ({token})", err=True)
+        click.echo(f"otel-bridge collector ready ({running.access})", err=True)
         for label, value in lines:
             click.echo(f"  {label:<{width}}  {value}", err=True)
 

@@ -180,11 +180,14 @@ class Collector:
         found.append(("database", str(Path(self.config.db_path))))
         return found
 
+    @property
+    def access(self) -> str:
+        """Whether a client needs the bearer token: "token required" or "no token"."""
+        return "token required" if self.config.token else "no token"
+
     def describe(self) -> str:
         """One line: where it listens and stores."""
-        parts = [f"{label} {value}" for label, value in self.endpoints()]
-        parts.append("token required" if self.config.token else "no token")
-        return ", ".join(parts)
+        return ", ".join([*(f"{label} {value}" for label, value in self.endpoints()), self.access])
 
 
 def serve(

@@ -97,7 +97,9 @@ def _wrong_value(
         try:
             _array([value], kind)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+            shown = repr(value)
+            if len(shown) > 60:
+                shown = f"{shown[:57]}..."
             return f"{table}.{name} wants {_WANTED[kind]}: the run {row[0]} gives {shown}"
     return f"{table}.{name} wants {_WANTED[kind]}: a run gives a value it cannot hold"
 

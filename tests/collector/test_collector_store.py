@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from support.collector_fixtures import serve_collector
+from support.collector_fixtures import serve_collector, store_with_writer
 from support.crash_rounds import crash_round
 
 from otel_bridge import SpanRecord, derive, load_spans
@@ -384,9 +384,7 @@ def test_closing_commits_what_is_queued_and_says_when_the_writer_is_held_up(
 ) -> None:
     path = tmp_path / "held.db"
     caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
-    before = set(threading.enumerate())
-    store = SpanStore(path)
-    (writer,) = [t for t in set(threading.enumerate()) - before if t.name == "otel-bridge-writer"]
+    store, writer = store_with_writer(path)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the writer waits on its first batch
     futures = [

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from support.collector_fixtures import store_with_writer
 
 from otel_bridge import SpanRecord
 from otel_bridge.collector import SpanStore
@@ -68,9 +69,7 @@ def test_closing_waits_30_s_for_a_held_up_writer_and_says_so(
 ) -> None:
     path = tmp_path / "held.db"
     caplog.set_level(logging.ERROR, logger="otel_bridge.collector._writer")
-    before = set(threading.enumerate())
-    store = SpanStore(path)
-    (writer,) = [t for t in set(threading.enumerate()) - before if t.name == "otel-bridge-writer"]
+    store, writer = store_with_writer(path)
     waited: list[float | None] = []
     # The 30 s are not sat through: the wait returns at once, the writer still held up.
     monkeypatch.setattr(writer, "join", lambda timeout=None: waited.append(timeout))

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from support.paths import DATA
-from support.value_log import derive_logged, record
+from support.value_log import chat_record, derive_logged, record
 
 from otel_bridge import derive, load_spans
 from otel_bridge.conventions import genai_attributes as g
@@ -68,21 +68,12 @@ def task(span_id: int, start: float, end: float, output: Any = None) -> SpanReco
     return record(span_id, 1, "AgentWorkflow.task", start, end, attributes)
 
 
-def chat(span_id: int, parent: int | None, start: float, end: float) -> SpanRecord:
-    attributes = {
-        g.OPERATION: "chat",
-        g.PROVIDER: "openai",
-        g.REQUEST_MODEL: "gpt-4o-mini",
-        g.INPUT_TOKENS: 100,
-        g.OUTPUT_TOKENS: 10,
-    }
-    return record(span_id, parent, "openai.chat", start, end, attributes)
-
-
 def test_an_openllmetry_task_naming_its_agent_by_a_number_is_read_as_text_and_flagged() -> None:
     run, logged = derive_logged(
         workflow(
-            task(2, 1, 2, {"input": [], "current_agent_name": 7}), task(3, 3, 20), chat(4, 3, 4, 19)
+            task(2, 1, 2, {"input": [], "current_agent_name": 7}),
+            task(3, 3, 20),
+            chat_record(4, 3, 4, 19, name="openai.chat"),
         )
     )
     assert [c.agent for c in run.llm_calls] == ["7"]
@@ -100,8 +91,8 @@ def test_a_model_call_the_openllmetry_workflow_makes_outside_its_tasks_is_no_age
         workflow(
             task(2, 1, 2, {"input": [], "current_agent_name": "researcher"}),
             task(3, 3, 20),
-            chat(4, 3, 4, 19),
-            chat(5, 1, 30, 40),
+            chat_record(4, 3, 4, 19, name="openai.chat"),
+            chat_record(5, 1, 30, 40, name="openai.chat"),
         )
     )
     assert [c.agent for c in trace.llm_calls] == ["researcher", None]
@@ -109,7 +100,7 @@ def test_a_model_call_the_openllmetry_workflow_makes_outside_its_tasks_is_no_age
 
 
 def test_a_trace_of_one_span_logs_its_value_problems_with_its_trace() -> None:
-    call = chat(9, None, 0, 10)
+    call = chat_record(9, None, 0, 10, name="openai.chat")
     span = record(9, None, call.name, 0, 10, {**call.attributes, g.AGENT_NAME: 7}, trace_id=0x5)
     run, logged = derive_logged([span])
     assert run.trace_id == f"{0x5:032x}"

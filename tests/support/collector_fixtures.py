@@ -18,6 +18,7 @@ import math
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ import pytest
 
 from otel_bridge import Telemetry
 from otel_bridge._threaded_server import ThreadedServer, tcp_socket
-from otel_bridge.collector import Collector
+from otel_bridge.collector import Collector, SpanStore
 from otel_bridge.scripted import ScriptedLLMServer, demo_script
 from support import scenarios
 from support.phoenix_server import LOOPBACK
@@ -183,3 +184,11 @@ def ready_block(stream: IO[str]) -> dict[str, str]:
         if label == "Web UI":
             break
     return said
+
+
+def store_with_writer(path: Path) -> tuple[SpanStore, threading.Thread]:
+    """A SpanStore on ``path`` and the writer thread it started."""
+    before = set(threading.enumerate())
+    store = SpanStore(path)
+    (writer,) = [t for t in set(threading.enumerate()) - before if t.name == "otel-bridge-writer"]
+    return store, writer

@@ -76,3 +76,24 @@ def invoke_agent(
     """A GenAI ``invoke_agent`` span of agent ``name``."""
     attributes = {g.OPERATION: g.OP_INVOKE_AGENT, g.AGENT_NAME: name}
     return record(span_id, parent, f"invoke_agent {name}", start, end, attributes)
+
+
+def chat_record(
+    span_id: int,
+    parent: int | None,
+    start: float,
+    end: float,
+    extra: dict[str, Any] | None = None,
+    *,
+    name: str = "chat gpt-4o-mini",
+) -> SpanRecord:
+    """A GenAI ``chat`` span of gpt-4o-mini on OpenAI (100 tokens in, 10 out), and ``extra``."""
+    attributes = {
+        g.OPERATION: "chat",
+        g.PROVIDER: "openai",
+        g.REQUEST_MODEL: "gpt-4o-mini",
+        g.INPUT_TOKENS: 100,
+        g.OUTPUT_TOKENS: 10,
+        **(extra or {}),
+    }
+    return record(span_id, parent, name, start, end, attributes)

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from support.disk_full import disk_full
 from support.host_settings import ascii_locale
+from support.table_run import RUN, T
 
 from otel_bridge import ConfigError
 from otel_bridge.cli import main
@@ -36,24 +37,6 @@ from otel_bridge.tables import (
 )
 
 FORMATS = ["parquet", "csv", "jsonl"]
-T = "5b8efff798038103d269b633813fc60c"
-RUN: dict[str, Any] = {
-    "trace_id": T, "status": "ok", "input": "Où est la gare ?", "output": "À gauche, 200 m.",
-    "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:02Z",
-    "labels": {"session_id": "s-9", "task_id": "t-1", "repetition": 0, "framework": "smolagents"},
-    "agents": {"guide": {"usage": None, "cost": None, "llm_calls": 1, "tool_calls": 0,
-                         "duration_s": 2.0, "errors": 0}},
-    "messages": [
-        {"role": "user", "content": "Où est la gare ?", "agent": "guide"},
-        {"role": "assistant", "content": "À gauche, 200 m.", "agent": "guide"},
-    ],
-    "llm_calls": [
-        {"span_id": "00000000000000c1", "agent": "guide", "model": "gpt-4o-mini",
-         "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:02Z", "duration_s": 2.0,
-         "usage": None, "status": "ok"},
-    ],
-    "tool_calls": [], "handoffs": [], "delegations": [],
-}  # fmt: skip
 ROWS = {
     "runs": 1, "agents": 1, "llm_calls": 1, "tool_calls": 0, "messages": 2, "handoffs": 0,
     "delegations": 0,
