@@ -314,7 +314,9 @@ def test_concurrent_runs_on_threads_never_mix(
             }
         )
     )
-    client = AsyncOpenAI(base_url=llm.base_url, api_key="fake")
+    # A response that never arrives is asked again after 30 s (the client's retry), well within
+    # the test's time limit; the default waits 10 minutes.
+    client = AsyncOpenAI(base_url=llm.base_url, api_key="fake", timeout=30)
     model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
 
     def one(i: int) -> tuple[int, Any]:

@@ -114,7 +114,12 @@ class Served:
     def stop(self) -> None:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:  # never left running, even when it fails to stop
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+            raise
         assert self.process.stderr is not None
         self.process.stderr.close()
 
