@@ -62,12 +62,13 @@ OTEL_BRIDGE = [sys.executable, "-m", "otel_bridge.cli"]
 class CollectorProcess:
     """``otel-bridge collector serve`` on a free loopback port; stopped by its own pid."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, prepare: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [*OTEL_BRIDGE, "collector", "serve", "--db", str(db), "--http-port", str(self.port),
-             "--no-grpc", "--no-prepare-runs", "--synchronous", "NORMAL"],
+             "--no-grpc", *([] if prepare else ["--no-prepare-runs"]),
+             "--synchronous", "NORMAL"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         deadline = time.monotonic() + 60

@@ -15,6 +15,7 @@ from typing_extensions import TypedDict  # the one pydantic reads on Python 3.11
 from .errors import SpanFormatError
 
 __all__ = [
+    "NDJSON",
     "AgentJSON",
     "CostJSON",
     "DelegationJSON",
@@ -31,6 +32,9 @@ __all__ = [
     "as_run_json",
     "json_schema",
 ]
+
+NDJSON = "application/x-ndjson"
+"""The media type of RunTrace JSON objects one per line (the collector's ``/api/runs``)."""
 
 Status = Literal["ok", "error"]
 

@@ -20,8 +20,7 @@ import click
 from ..derivation import derive as derive_run
 from ..errors import ConfigError
 from ..report import plural
-from ..sources import SpanSource, parse_source, read_runs, run_labels
-from ..spans import SpanRecord
+from ..sources import Derivable, SpanSource, open_source, parse_source
 from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
 from ._options import (
     SOURCES_HELP,
@@ -101,7 +100,7 @@ def export(
         count = 1 if local and method != "fork" else min(workers, len(ids))
         if count <= 1:
             with counting(len(ids), "exporting") as tick:
-                parts = [_write_part(iter(runs), where, fmt, tick)]
+                parts = [_write_part(runs.derivable(), where, fmt, tick)]
         elif local:
             # Runs in the order they end in the files: each worker a stretch of them, so it
             # reads only its stretch of the messages.
@@ -135,13 +134,14 @@ def _start_method() -> StartMethod:
 
 
 def _write_part(
-    spans_of_runs: Iterator[list[SpanRecord]],
+    runs: Iterator[Derivable],
     where: tuple[str, str],
     fmt: ExportFormat,
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
-    """Derive each run and add it to one part of the export (``where``: its staging directory
-    and the export's); rows written per table."""
+    """Add each run to one part of the export (``where``: its staging directory and the
+    export's), derived from its spans unless its source gave its RunTrace JSON; rows written
+    per table."""
     part = PartWriter(where[0], fmt, export=where[1])
     done, reported_at = 0, time.monotonic()
     # What is alive now (modules, the run list) outlives the export: frozen, it is left out of
@@ -150,11 +150,11 @@ def _write_part(
     if frozen:
         gc.freeze()
     try:
-        for spans in spans_of_runs:
-            record = derive_run(spans).to_dict()
-            if "labels" not in record:  # RunTrace JSON without labels: read them here
-                record["labels"] = run_labels(spans)
-            part.add(record)
+        for run in runs:
+            if isinstance(run, dict):  # derived by its source already (a collector)
+                part.add(run)
+            else:
+                part.add(derive_run(run).to_dict())
             done += 1
             # A worker's report crosses processes: a few a second, not one per run.
             if time.monotonic() - reported_at >= REPORT_EVERY_S:
@@ -191,14 +191,10 @@ def _export_worker(
     report: Callable[[int], None],
 ) -> dict[TableName, int]:
     """One worker process of a parallel export: its share of the runs, as its own part."""
-    # No read-ahead thread: it would contend with the derivation for this process's
-    # interpreter, while the other workers use the CPU when this one waits for the server.
-    spans = read_runs(
-        source,
-        ids,
-        kind=selection.kind,
-        project=selection.project,
-        token=selection.token,
-        prefetch=0,
+    opened = open_source(
+        source, kind=selection.kind, project=selection.project, token=selection.token
     )
-    return _write_part(spans, where, fmt, report)
+    with opened:
+        # No read-ahead thread: it would contend with the derivation for this process's
+        # interpreter, while the other workers use the CPU when this one waits for the server.
+        return _write_part(opened.read_derived(ids, prefetch=0), where, fmt, report)

@@ -37,6 +37,7 @@ from ._options import (
     filter_options,
     note_open,
     one_trace_id,
+    run_jsons,
     source_options,
     with_selection,
 )
@@ -97,8 +98,8 @@ def derive(
         emit(derive_run(selection.spans(source, only), only, prices=prices).to_dict())
         return
     runs = selection.runs(source)
-    for spans in progress(runs, len(runs), "deriving", stdout_shared=True):
-        emit(derive_run(spans, prices=prices).to_dict())
+    for run in progress(run_jsons(runs, prices), len(runs), "deriving", stdout_shared=True):
+        emit(run)
     note_open(runs)
 
 

@@ -16,7 +16,7 @@ from ..compare import export_runs
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError, TraceIdError
 from ..report import plural
-from ..run_json import RunTraceJSON
+from ..run_json import RunTraceJSON, as_run_json
 from ..sources import (
     SOURCE_KINDS,
     Runs,
@@ -38,6 +38,7 @@ __all__ = [
     "filter_options",
     "note_open",
     "one_trace_id",
+    "run_jsons",
     "source_options",
     "split_run",
     "with_selection",
@@ -239,6 +240,18 @@ class RunSelection:
             found = [s.trace_id for s in self.summaries(source, 2, details=False)]
             trace_id = _the_one(source, found)
         return derive(self.spans(source, trace_id), trace_id, prices=prices).to_dict()
+
+
+def run_jsons(runs: Runs, prices: Mapping[str, ModelPrice] | None) -> Iterator[RunTraceJSON]:
+    """The RunTrace JSON of each selected run, one at a time: as its source derived it already
+    (a collector) where that is what deriving here would give (the bundled prices), else
+    derived here from its spans."""
+    if prices is not None:
+        return (derive(spans, prices=prices).to_dict() for spans in runs)
+    return (
+        as_run_json(run) if isinstance(run, dict) else derive(run).to_dict()
+        for run in runs.derivable()
+    )
 
 
 def with_selection(command: Callable[..., None]) -> Callable[..., None]:

@@ -17,6 +17,7 @@ from ._options import (
     filter_options,
     note_open,
     one_trace_id,
+    run_jsons,
     source_options,
     with_selection,
 )
@@ -89,9 +90,12 @@ def report(
             )
         runs = selection.runs(source)
         with counting(len(runs), "writing run pages") as advance:
-            traces = (derive(s, prices=prices) for s in runs)  # one run in memory at a time
             path = write_report_dir(
-                traces, directory, overwrite=overwrite, title=title, progress=lambda _: advance(1)
+                run_jsons(runs, prices),  # one run in memory at a time
+                directory,
+                overwrite=overwrite,
+                title=title,
+                progress=lambda _: advance(1),
             )
         note_open(runs)
         click.echo(f"Wrote {path / 'index.html'} and {plural(len(runs), 'run page')} in {path}.")

@@ -27,6 +27,11 @@ Routes:
 - ``GET /api/traces/{trace_id}/run``: the derived ``RunTrace`` (``derive(...).to_dict()``).
   Ended runs are derived ahead of the request (``_runs.RunPreparer``); answers are kept until
   the trace gets more spans.
+- ``GET /api/runs?code=CODE&trace_id=ID&trace_id=ID...``: the RunTrace JSON the collector
+  already derived for up to 200 traces, one per line (``application/x-ndjson``), if derived by
+  the code ``CODE`` names (``derivation_code()``: a client reuses only what it would derive
+  itself) from the spans the trace has now. The others are left out: the client derives them
+  from their spans. What an export reads first, so that a run is derived once.
 
 Errors are ``{"error": message}`` with 400 (bad parameter), 401 (token), 404 (unknown trace),
 422 (``/run`` of a trace beyond ``max_run_spans``/``max_run_depth``, or whose spans cannot be
@@ -44,9 +49,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .._derivation_code import derivation_code
 from ..conventions import run_labels
 from ..errors import BadParameter, SpanFormatError, StoreError, TraceIdError
 from ..otlp import JSON, PROTOBUF, from_request, request_to_json
+from ..run_json import NDJSON
 from ..spans import format_trace_id, iso_ns, printable
 from ._config import CollectorConfig
 from ._live import LiveTraces
@@ -124,6 +131,14 @@ def query_routes(
             size += len(body)
         yield b"".join(pending)
 
+    def derived_runs(request: Request) -> Response:
+        trace_ids = _trace_ids(request, "runs")
+        if isinstance(trace_ids, Response):
+            return trace_ids
+        kept = store.run_json(trace_ids, request.query_params.get("code") or "")
+        lines = [body for trace_id in trace_ids if (body := kept.get(trace_id)) is not None]
+        return Response(b"\n".join(lines), media_type=NDJSON)
+
     def trace_run(request: Request) -> Response:
         trace_id = _trace_id(request)
         if isinstance(trace_id, Response):
@@ -140,6 +155,7 @@ def query_routes(
         Route("/api/traces/{trace_id}/spans", trace_spans, methods=["GET"]),
         Route("/api/traces/{trace_id}/run", trace_run, methods=["GET"]),
         Route("/api/spans", spans_of_traces, methods=["GET"]),
+        Route("/api/runs", derived_runs, methods=["GET"]),
     ]
 
 
@@ -155,7 +171,7 @@ def trace_page(store: SpanStore, live: LiveTraces, query: Any) -> dict[str, Any]
 
 
 def run_body(store: SpanStore, runs: RunCache, limits: RunLimits, trace_id: str) -> bytes | None:
-    """A stored trace's RunTrace JSON: from the cache, else derived now (and kept).
+    """A stored trace's RunTrace JSON: from the cache or the store, else derived now (and kept).
 
     None when the trace has no spans; RunTooLarge beyond the limits; SpanFormatError when its
     spans cannot be derived (the data, not the server); StoreError when the store fails.
@@ -164,6 +180,10 @@ def run_body(store: SpanStore, runs: RunCache, limits: RunLimits, trace_id: str)
     if summary is None:
         return None
     body = runs.get(trace_id, summary.span_count)
+    if body is None:  # derived before (this code, these spans), and no longer in memory
+        body = store.run_json([trace_id], derivation_code()).get(trace_id)
+        if body is not None:
+            runs.put(trace_id, summary.span_count, body)
     if body is not None:
         return body
     try:
@@ -190,11 +210,11 @@ def _trace_id(request: Request) -> str | JSONResponse:
         return error(400, str(exc))
 
 
-def _trace_ids(request: Request) -> list[str] | JSONResponse:
+def _trace_ids(request: Request, route: str = "spans") -> list[str] | JSONResponse:
     """The ``trace_id`` parameters as 32 hex characters, or the 400 answer."""
     given = request.query_params.getlist("trace_id")
     if not given:
-        return error(400, "give the traces to read: /api/spans?trace_id=ID&trace_id=ID...")
+        return error(400, f"give the traces to read: /api/{route}?trace_id=ID&trace_id=ID...")
     if len(given) > MAX_BATCH_TRACES:
         return error(
             400, f"at most {MAX_BATCH_TRACES} trace_id parameters per request, got {len(given)}"

@@ -128,8 +128,8 @@ def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple
     """(span count, RunTrace JSON) of a stored trace, or None when it has no spans.
 
     ``RunTooLarge`` when the trace is beyond the limits. What the run adds to the trace's
-    summary (agents, tokens, cost, labels) is kept in the store, so listings need no
-    derivation: each run is derived once.
+    summary (agents, tokens, cost, labels) and the RunTrace JSON are kept in the store, so
+    listings and exports need no derivation: each run is derived once.
     """
     otlp = store.trace_request(trace_id)
     if otlp is None:
@@ -145,13 +145,13 @@ def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple
             f"/api/traces/{trace_id}/spans and derive them locally"
         )
     run = derive(from_request(otlp)).to_dict()
-    store.remember_run(trace_id, RunFacts.of_run(spans, run))
     try:
         body = json.dumps(run, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
         # A lone surrogate that derivation found inside a JSON attribute (a message cut by a
         # UTF-16 producer): ASCII JSON carries it as an escape, which every client reads.
         body = json.dumps(run, separators=(",", ":")).encode()
+    store.remember_run(trace_id, RunFacts.of_run(spans, run), body)
     return spans, body
 
 
@@ -164,7 +164,7 @@ class RunPreparer:
         cache: RunCache,
         limits: RunLimits,
         grace_s: float = 0.5,
-        max_pending: int = 256,
+        max_pending: int = 10_000,
     ) -> None:
         self.store = store
         self.cache = cache

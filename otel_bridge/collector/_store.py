@@ -5,8 +5,10 @@ own OTLP protobuf bytes, beside the columns that queries need. A resource and sc
 stored once per distinct value (``origins``). The writer keeps one summary row per trace
 (``traces``: time range, span and error counts, service, root name) for listing. What a run's
 derivation adds to its summary (agents, tokens, cost, and the session and task labels) is kept
-in ``runs`` once the run is derived (``remember_run``, off the caller's thread): derived data,
-written without waiting for the disk, and valid while the trace's span count is unchanged.
+in ``runs`` once the run is derived (``remember_run``, off the caller's thread), and the
+RunTrace JSON itself in ``run_json`` (zstd-compressed, with the digest of the code that derived
+it), so a run is derived once, not again for each export: derived data, written without
+waiting for the disk, valid while the trace's span count (and the code) is unchanged.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import zstandard
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from .._derivation_code import derivation_code
 from ..errors import StoreError
 from ._checkpoint import Checkpointer
 from ._config import Synchronous
@@ -50,8 +54,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: run_json, the RunTrace JSON of derived runs
 ORIGIN_CACHE_SIZE = 4096  # resource + scope pairs kept in memory for reads
+RUN_JSON_LEVEL = 3  # zstd level of kept RunTrace JSON: about a tenth of its size, fast
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS origins (
@@ -100,6 +105,12 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id);
 CREATE INDEX IF NOT EXISTS runs_by_task ON runs (task_id);
+CREATE TABLE IF NOT EXISTS run_json (
+    trace_id BLOB PRIMARY KEY,
+    span_count INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    body BLOB NOT NULL
+);
 """
 
 
@@ -175,19 +186,32 @@ class SpanStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def remember_run(self, trace_id: str, facts: RunFacts) -> Future[None]:
-        """Keep what a run's derivation found on its summary (written on a thread of its own)."""
-        return self._facts.submit(self._write_facts, [(trace_id, facts)])
+    def remember_run(
+        self, trace_id: str, facts: RunFacts, run_json: bytes | None = None
+    ) -> Future[None]:
+        """Keep what a run's derivation found on its summary, and its RunTrace JSON when given
+        (written on a thread of its own)."""
+        kept = [] if run_json is None else [(trace_id, facts.span_count, run_json)]
+        return self._facts.submit(self._write_facts, [(trace_id, facts)], kept)
 
     def label_runs(self, found: list[tuple[str, RunFacts]]) -> None:
         """Keep the labels (or facts) of these runs now (a filtered listing waits for them)."""
         self._facts.submit(self._write_facts, found).result()
 
-    def _write_facts(self, found: list[tuple[str, RunFacts]]) -> None:
+    def _write_facts(
+        self,
+        found: list[tuple[str, RunFacts]],
+        run_json: Sequence[tuple[str, int, bytes]] = (),
+    ) -> None:
         if self._facts_conn is None:
             self._facts_conn = self._connect()
             # Derived data, derived again if lost: no need to wait for the disk.
             self._facts_conn.execute("PRAGMA synchronous=OFF")
+        code = derivation_code()
+        bodies = [
+            (bytes.fromhex(trace_id), spans, code, _compress(body))
+            for trace_id, spans, body in run_json
+        ]
         rows = [
             (
                 bytes.fromhex(trace_id),
@@ -207,6 +231,10 @@ class SpanStore:
                 self._facts_conn.executemany(
                     "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
+                if bodies:
+                    self._facts_conn.executemany(
+                        "INSERT OR REPLACE INTO run_json VALUES (?, ?, ?, ?)", bodies
+                    )
         except sqlite3.Error:
             logger.exception("otel-bridge collector: could not keep the facts of derived runs")
             return
@@ -343,6 +371,26 @@ class SpanStore:
             found.extend(summary_of_row(row) for row in rows)
         return found
 
+    def run_json(self, trace_ids: Sequence[str], code: str) -> dict[str, bytes]:
+        """The RunTrace JSON kept for these traces (trace id -> JSON), of those derived by the
+        code ``code`` names from the spans the trace has now."""
+        if code != derivation_code():  # kept runs were all derived by this code
+            return {}
+        found: dict[str, bytes] = {}
+        for at in range(0, len(trace_ids), 500):
+            chunk = [bytes.fromhex(trace_id) for trace_id in trace_ids[at : at + 500]]
+            marks = ", ".join("?" * len(chunk))
+            with self._reader() as conn:
+                rows = conn.execute(
+                    "SELECT j.trace_id, j.body FROM run_json j JOIN traces t "
+                    "ON t.trace_id = j.trace_id AND t.span_count = j.span_count "
+                    f"WHERE j.code = ? AND j.trace_id IN ({marks})",
+                    [code, *chunk],
+                ).fetchall()
+            for trace_id, body in rows:
+                found[trace_id.hex()] = _decompress(body)
+        return found
+
     def trace_request(self, trace_id: str) -> ExportTraceServiceRequest | None:
         """Every stored span of a trace as one OTLP request (None when there is none)."""
         body = self.trace_bytes(trace_id)
@@ -382,6 +430,14 @@ class SpanStore:
             ):
                 found[row[0]] = known[row[0]] = row[1:]
         return found
+
+
+def _compress(body: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=RUN_JSON_LEVEL).compress(body)
+
+
+def _decompress(body: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(body)
 
 
 _SUMMARY_COLUMNS = (

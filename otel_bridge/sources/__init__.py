@@ -22,6 +22,7 @@ from ..spans import SpanRecord, format_trace_id
 from ._collector import (
     CollectorSource,
     collector_run,
+    derived_runs,
     list_collector,
     read_collector,
     read_collector_many,
@@ -40,6 +41,7 @@ from ._phoenix import (
 )
 from ._runs import Runs, derive_runs, list_runs, only_run, open_source, read_runs, select_runs
 from ._source import (
+    Derivable,
     Listed,
     RunQuery,
     SpanSource,
@@ -58,6 +60,7 @@ __all__ = [
     "SOURCE_KINDS",
     "CaptureSource",
     "CollectorSource",
+    "Derivable",
     "FileSource",
     "JaegerLegacySource",
     "JaegerSource",
@@ -73,6 +76,7 @@ __all__ = [
     "SpanSource",
     "collector_run",
     "derive_runs",
+    "derived_runs",
     "jaeger_services",
     "list_collector",
     "list_phoenix",

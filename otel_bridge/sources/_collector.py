@@ -2,28 +2,33 @@
 
 ``GET /api/traces/{id}/spans`` (protobuf) for a trace's spans, ``GET /api/spans`` for the
 spans of many traces in one request, ``GET /api/traces`` (pages of summaries, newest first) for
-the list, ``GET /api/traces/{id}/run`` for a derived run.
+the list, ``GET /api/traces/{id}/run`` for a derived run, ``GET /api/runs`` for the runs of
+many traces the collector derived already (so an export does not derive them again).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 
+from .._derivation_code import derivation_code
 from ..errors import SourceError, SpanFormatError
 from ..otlp import PROTOBUF, decode_request, from_request
+from ..run_json import NDJSON
 from ..spans import SpanRecord, format_trace_id, group_by_trace, printable
 from ._http import client_for, get, json_of
 from ._reading import read_batches
-from ._source import Listed, RemoteSource, RunQuery, register
+from ._source import Derivable, Listed, RemoteSource, RunQuery, register
 from ._summary import RunSummary
 
 __all__ = [
     "MAX_BATCH_TRACES",
     "CollectorSource",
     "collector_run",
+    "derived_runs",
     "download_collector_many",
     "list_collector",
     "read_collector",
@@ -174,6 +179,39 @@ def collector_run(
     return body
 
 
+def derived_runs(
+    base_url: str,
+    trace_ids: list[str],
+    *,
+    token: str | None = None,
+    client: httpx.Client | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The RunTrace JSON the collector kept for these traces (up to MAX_BATCH_TRACES), by
+    trace id, of those it derived with this very code from the spans they have now
+    (``GET /api/runs``). A collector of another version, or from before that route, has none.
+    """
+    if len(trace_ids) > MAX_BATCH_TRACES:
+        raise SourceError(f"at most {MAX_BATCH_TRACES} traces per request, got {len(trace_ids)}")
+    url = f"{base_url.rstrip('/')}/api/runs"
+    params = httpx.QueryParams(
+        [("code", derivation_code()), *(("trace_id", format_trace_id(t)) for t in trace_ids)]
+    )
+    with client_for(token, client) as http:
+        response = get(http, url, params=params)
+    if response.status_code == 404:  # no such route: a collector from before it
+        return {}
+    if response.headers.get("content-type", "").split(";")[0] != NDJSON:
+        raise SourceError(f"{url}: not an otel-bridge collector (no RunTrace JSON lines)")
+    found: dict[str, dict[str, Any]] = {}
+    for line in response.content.splitlines():
+        try:
+            run = json.loads(line)
+            found[str(run["trace_id"])] = run
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SourceError(f"{url}: not RunTrace JSON: {printable(repr(exc))}") from exc
+    return found
+
+
 def _found(response: httpx.Response, url: str) -> httpx.Response:
     if response.status_code == 404:
         raise SourceError(f"{url}: not found; is this an otel-bridge collector?")
@@ -241,3 +279,15 @@ class CollectorSource(RemoteSource):
 
     def run_json(self, trace_id: str) -> dict[str, Any] | None:
         return collector_run(self.location, trace_id, client=self.http)
+
+    def read_derived(self, trace_ids: list[str], prefetch: int = 0) -> Iterator[Derivable]:
+        """The runs the collector derived already as RunTrace JSON (``GET /api/runs``), the
+        others' spans read in batches as ``read_traces`` reads them; in the order asked."""
+        for at in range(0, len(trace_ids), MAX_BATCH_TRACES):
+            batch = trace_ids[at : at + MAX_BATCH_TRACES]
+            derived = derived_runs(self.location, batch, client=self.http)
+            missing = [trace_id for trace_id in batch if trace_id not in derived]
+            spans = iter(self.read_traces(missing, prefetch) if missing else ())
+            for trace_id in batch:
+                yield derived.pop(trace_id) if trace_id in derived else next(spans)
+            next(spans, None)  # every run handed over: this ends the reader (and its thread)

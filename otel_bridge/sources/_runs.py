@@ -30,7 +30,7 @@ from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
 from ._memory import CaptureSource, MemorySource
 from ._reading import drain
-from ._source import Listed, RunQuery, SpanSource, source_class
+from ._source import Derivable, Listed, RunQuery, SpanSource, source_class
 from ._summary import RunSummary, time_bound
 from ._syntax import parse_source
 
@@ -132,6 +132,17 @@ class Runs:
     def _read(self, source: SpanSource) -> Iterator[list[SpanRecord]]:
         with source:
             yield from source.read_traces([s.trace_id for s in self.summaries], self.prefetch)
+
+    def derivable(self) -> Iterator[Derivable]:
+        """Each selected run in the order of ``summaries``: its RunTrace JSON where the source
+        derived it already (``SpanSource.read_derived``), else its spans."""
+        if self._local is not None or self.source is None:
+            return iter(self)
+        return self._read_derived(self.source)
+
+    def _read_derived(self, source: SpanSource) -> Iterator[Derivable]:
+        with source:
+            yield from source.read_derived([s.trace_id for s in self.summaries], self.prefetch)
 
 
 def select_runs(

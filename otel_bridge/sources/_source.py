@@ -25,6 +25,7 @@ from ._reading import read_ahead
 from ._summary import RunStatus, RunSummary
 
 __all__ = [
+    "Derivable",
     "Listed",
     "RemoteSource",
     "RunQuery",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 Filter = Literal["session", "task", "limit"]
+Derivable = list[SpanRecord] | dict[str, Any]
+"""A run to export: its spans, or its RunTrace JSON when its source derived it already."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,11 @@ class SpanSource(ABC):
     def run_json(self, trace_id: str) -> dict[str, Any] | None:
         """The RunTrace JSON the source derives itself, if it does (a collector)."""
         return None
+
+    def read_derived(self, trace_ids: list[str], prefetch: int = 0) -> Iterator[Derivable]:
+        """Each of these runs in this order: its RunTrace JSON where the source has derived it
+        already, by this very code (``derivation_code()``: a collector), else its spans."""
+        return self.read_traces(trace_ids, prefetch)
 
     def describe(self) -> str:
         """What this source is, for messages: ``otel-bridge collector at http://...``."""
