@@ -5,6 +5,8 @@ A source is one class behind ``SpanSource`` (four methods, in the manner of Open
 traces in batches, and say what it is. Each kind registers itself under its scheme
 (``register``); the source syntax (``_syntax``), ``load_spans``, the run planning (``_runs``)
 and the CLI's help all ask the registry, so adding a source is one module and its tests.
+A source that derives runs itself (the collector) also hands over their RunTrace JSON
+(``run_json``, ``read_derived``), so that they are not derived twice.
 """
 
 from __future__ import annotations

@@ -181,3 +181,21 @@ def test_the_export_derives_no_run_the_collector_derived(
 def _rows(directory: Path, table: str) -> list[dict[str, Any]]:
     rows = pq.read_table(directory / table).to_pylist()
     return sorted(rows, key=lambda row: sorted((k, repr(v)) for k, v in row.items()))
+
+
+def test_kept_runs_are_behind_the_token(tmp_path: Path) -> None:
+    tid = f"{0xF6:032x}"
+    with Collector(tmp_path / "spans.db", grpc_port=None, token="s3cret") as collector:
+        url = collector.http_url
+        auth = {"Authorization": "Bearer s3cret"}
+        body = to_request(_run(0xF6)).SerializeToString()
+        httpx.post(
+            f"{url}/v1/traces", content=body, headers={"content-type": PROTOBUF, **auth}
+        ).raise_for_status()
+        assert _kept(url, [tid]).status_code == 401
+        with httpx.Client(headers=auth) as client:
+            deadline = time.monotonic() + 10
+            while not (kept := derived_runs(url, [tid], client=client)):
+                assert time.monotonic() < deadline, "never derived ahead"
+                time.sleep(0.05)
+    assert kept[tid]["usage"]["total_tokens"] == 15
