@@ -135,7 +135,14 @@ def query_routes(
         trace_ids = _trace_ids(request, "runs")
         if isinstance(trace_ids, Response):
             return trace_ids
-        kept = store.run_json(trace_ids, request.query_params.get("code") or "")
+        code = request.query_params.get("code")
+        if not code:
+            return error(
+                400,
+                "give the code of the otel-bridge asking: /api/runs?code=CODE&trace_id=ID... "
+                "(otel_bridge.sources.derived_runs sends it; /api/traces/{id}/run needs none)",
+            )
+        kept = store.run_json(trace_ids, code)
         lines = [body for trace_id in trace_ids if (body := kept.get(trace_id)) is not None]
         return Response(b"\n".join(lines), media_type=NDJSON)
 

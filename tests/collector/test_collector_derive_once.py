@@ -83,7 +83,14 @@ def test_runs_derived_ahead_are_served_as_kept_json(tmp_path: Path) -> None:
             assert run == httpx.get(f"{url}/api/traces/{run['trace_id']}/run").json()
         # Derived by other code (another version of otel-bridge): none is reused.
         assert _kept(url, ids, code="0123456789abcdef").content == b""
-        assert _kept(url, ids, code="").content == b""
+        nameless = _kept(url, ids, code="")
+        assert (nameless.status_code, nameless.json()) == (
+            400,
+            {
+                "error": "give the code of the otel-bridge asking: /api/runs?code=CODE&trace_id="
+                "ID... (otel_bridge.sources.derived_runs sends it; /api/traces/{id}/run needs none)"
+            },
+        )
         # Unknown traces are left out; bad requests say what is wrong.
         assert _kept(url, ["0" * 31 + "1"]).content == b""
         none = httpx.get(f"{url}/api/runs")
