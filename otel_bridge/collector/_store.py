@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3  # 3: run_json, the RunTrace JSON of derived runs
 ORIGIN_CACHE_SIZE = 4096  # resource + scope pairs kept in memory for reads
-RUN_JSON_LEVEL = 3  # zstd level of kept RunTrace JSON: about a tenth of its size, fast
+RUN_JSON_LEVEL = 3  # zstd level of kept RunTrace JSON: about a twentieth of its size, fast
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS origins (
