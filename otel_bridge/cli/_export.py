@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from ..derivation import derive as derive_run
 from ..errors import ConfigError
 from ..report import plural
-from ..sources import Derivable, SpanSource, open_source, parse_source
+from ..sources import Derivable, SpanSource, open_source, parse_source, run_json_of
 from ..tables import TABLES, ExportFormat, ExportTarget, PartWriter, TableName, WriteMode
 from ._options import (
     SOURCES_HELP,
@@ -151,10 +150,7 @@ def _write_part(
         gc.freeze()
     try:
         for run in runs:
-            if isinstance(run, dict):  # derived by its source already (a collector)
-                part.add(run)
-            else:
-                part.add(derive_run(run).to_dict())
+            part.add(run_json_of(run))
             done += 1
             # A worker's report crosses processes: a few a second, not one per run.
             if time.monotonic() - reported_at >= REPORT_EVERY_S:

@@ -16,7 +16,7 @@ from ..compare import export_runs
 from ..derivation import ModelPrice, derive
 from ..errors import ConfigError, SourceError, TraceIdError
 from ..report import plural
-from ..run_json import RunTraceJSON, as_run_json
+from ..run_json import RunTraceJSON
 from ..sources import (
     SOURCE_KINDS,
     Runs,
@@ -25,6 +25,7 @@ from ..sources import (
     load_spans,
     only_run,
     parse_source,
+    run_json_of,
     select_runs,
     sources_help,
 )
@@ -248,10 +249,7 @@ def run_jsons(runs: Runs, prices: Mapping[str, ModelPrice] | None) -> Iterator[R
     derived here from its spans."""
     if prices is not None:
         return (derive(spans, prices=prices).to_dict() for spans in runs)
-    return (
-        as_run_json(run) if isinstance(run, dict) else derive(run).to_dict()
-        for run in runs.derivable()
-    )
+    return (run_json_of(run) for run in runs.derivable())
 
 
 def with_selection(command: Callable[..., None]) -> Callable[..., None]:

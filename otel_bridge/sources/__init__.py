@@ -39,7 +39,16 @@ from ._phoenix import (
     records_from_phoenix_otlpv1,
     records_from_phoenix_spans,
 )
-from ._runs import Runs, derive_runs, list_runs, only_run, open_source, read_runs, select_runs
+from ._runs import (
+    Runs,
+    derive_runs,
+    list_runs,
+    only_run,
+    open_source,
+    read_runs,
+    run_json_of,
+    select_runs,
+)
 from ._source import (
     Derivable,
     Listed,
@@ -100,6 +109,7 @@ __all__ = [
     "records_from_phoenix_spans",
     "register",
     "registered",
+    "run_json_of",
     "run_labels",
     "search_jaeger",
     "select_runs",

@@ -26,6 +26,7 @@ import httpx
 from ..conventions import run_labels
 from ..derivation import derive
 from ..errors import SourceError
+from ..run_json import RunTraceJSON, as_run_json
 from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
 from ._memory import CaptureSource, MemorySource
@@ -41,6 +42,7 @@ __all__ = [
     "only_run",
     "open_source",
     "read_runs",
+    "run_json_of",
     "select_runs",
 ]
 
@@ -204,6 +206,12 @@ def read_runs(
     opened = open_source(source, kind=kind, project=project, token=token, client=client)
     with opened:
         yield from opened.read_traces([format_trace_id(t) for t in trace_ids], prefetch)
+
+
+def run_json_of(run: Derivable) -> RunTraceJSON:
+    """A run's RunTrace JSON: as its source derived it already, else derived from its spans
+    (with the bundled prices, as the source derives)."""
+    return as_run_json(run) if isinstance(run, dict) else derive(run).to_dict()
 
 
 def derive_runs(source: Source, **options: Any) -> Iterator[RunTrace]:

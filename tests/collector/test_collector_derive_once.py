@@ -158,8 +158,7 @@ def test_the_export_derives_no_run_the_collector_derived(
         expected = sorted(
             json.dumps(derive(load_spans(url, f"{tid:032x}")).to_dict()) for tid in trace_ids
         )
-        monkeypatch.setattr("otel_bridge.cli._export.derive_run", no_derivation)
-        monkeypatch.setattr("otel_bridge.cli._options.derive", no_derivation)
+        monkeypatch.setattr("otel_bridge.sources._runs.derive", no_derivation)
         fast = tmp_path / "fast"
         done = CliRunner().invoke(main, ["export", url, "-o", str(fast), "--workers", "1"])
         assert done.exit_code == 0, done.output

@@ -84,19 +84,23 @@ def test_the_turn_of_a_call_whose_span_is_missing_is_kept_from_the_next_calls_hi
 
 HANDOFF = assistant(calls=[("h1", "handoff", {"to_agent": "writer", "reason": "ready"})])
 HANDED = tool_result("h1", "Agent writer is now handling the request.")
+RESEARCH = [sys("You research."), user("Brief me.")]
+# The researcher's turn up to the handoff's result, as merged: what both tests below begin with.
+HANDED_OVER = [
+    ("system", "You research.", "researcher"),
+    ("user", "Brief me.", "researcher"),
+    ("assistant", "", "researcher"),
+    ("tool", "Agent writer is now handling the request.", "writer"),
+]
 
 
 def test_the_receiving_agents_system_prompts_follow_the_handoffs_result() -> None:
-    research = [sys("You research."), user("Brief me.")]
     writes = [sys("You write."), sys("Be brief."), user("Brief me."), HANDOFF, HANDED]
     assert messages_of(
-        ("researcher", research, [HANDOFF]),
+        ("researcher", RESEARCH, [HANDOFF]),
         ("writer", writes, [assistant("The brief.")]),
     ) == [
-        ("system", "You research.", "researcher"),
-        ("user", "Brief me.", "researcher"),
-        ("assistant", "", "researcher"),
-        ("tool", "Agent writer is now handling the request.", "writer"),
+        *HANDED_OVER,
         ("system", "You write.", "writer"),
         ("system", "Be brief.", "writer"),
         ("assistant", "The brief.", "writer"),
@@ -104,19 +108,12 @@ def test_the_receiving_agents_system_prompts_follow_the_handoffs_result() -> Non
 
 
 def test_a_receiving_agent_whose_first_call_failed_keeps_its_prompt_after_the_result() -> None:
-    research = [sys("You research."), user("Brief me.")]
     writes = [sys("You write."), user("Brief me."), HANDOFF, HANDED]
     assert messages_of(
-        ("researcher", research, [HANDOFF]),
+        ("researcher", RESEARCH, [HANDOFF]),
         ("writer", writes, []),
         status="ERROR",
-    ) == [
-        ("system", "You research.", "researcher"),
-        ("user", "Brief me.", "researcher"),
-        ("assistant", "", "researcher"),
-        ("tool", "Agent writer is now handling the request.", "writer"),
-        ("system", "You write.", "writer"),
-    ]
+    ) == [*HANDED_OVER, ("system", "You write.", "writer")]
 
 
 def test_only_a_tool_result_takes_the_agent_of_its_tool() -> None:
