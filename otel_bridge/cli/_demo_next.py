@@ -11,6 +11,9 @@ asks, cheaply (one GET each, ``PROBE_TIMEOUT_S`` at most), on the endpoint's hos
    receiver), the usual neighbours of the compose stack on the same host: a Jaeger query
    service (``GET :16686/api/services``) and Phoenix (``GET :6006/healthz``).
 
+Phoenix's hint is its project's page, whose id Phoenix gives once it has stored the project's
+first spans (asked again for up to ``PROJECT_WAIT_S``, else the list of projects).
+
 The hints name what was found; when nothing was, they say so and show the commands for Jaeger
 and Phoenix with placeholders. Probing never fails the demo.
 """
@@ -18,6 +21,7 @@ and Phoenix with placeholders. Probing never fails the demo.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -42,6 +46,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 1.0
+PROJECT_WAIT_S, PROJECT_POLL_S = 3.0, 0.1  # for Phoenix to store a new project's first spans
 JAEGER_QUERY_PORT = 16686
 PHOENIX_PORT = 6006
 OTLP_GRPC_PORT, OTLP_HTTP_PORT = 4317, 4318
@@ -143,11 +148,24 @@ def _is_jaeger_query(client: httpx.Client, base: str) -> bool:
     return status == 200 and isinstance(body, dict) and "data" in body
 
 
-def _phoenix_project_id(client: httpx.Client, base: str, project: str) -> str | None:
-    """The project's id for its UI URL (``GET /v1/projects/{name}``); None if not there yet."""
-    status, body = _json(client, f"{base}/v1/projects/{quote(project, safe='')}")
-    data = body.get("data") if isinstance(body, dict) else None
-    return str(data["id"]) if status == 200 and isinstance(data, dict) and "id" in data else None
+def _phoenix_project_id(
+    client: httpx.Client, base: str, project: str, wait_s: float = PROJECT_WAIT_S
+) -> str | None:
+    """The project's id for its UI URL (``GET /v1/projects/{name}``); None if not there.
+
+    Phoenix acknowledges spans before it stores them and creates a new project when it does,
+    so a 404 right after the export is asked again, every ``PROJECT_POLL_S``, for ``wait_s``.
+    """
+    url = f"{base}/v1/projects/{quote(project, safe='')}"
+    deadline = time.monotonic() + wait_s
+    while True:
+        status, body = _json(client, url)
+        data = body.get("data") if isinstance(body, dict) else None
+        if status == 200 and isinstance(data, dict) and "id" in data:
+            return str(data["id"])
+        if status != 404 or time.monotonic() + PROJECT_POLL_S > deadline:
+            return None
+        time.sleep(PROJECT_POLL_S)
 
 
 def hints_for(backends: list[Backend], trace_id: str, project: str) -> list[Hint]:
