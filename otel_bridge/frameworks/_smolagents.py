@@ -51,6 +51,8 @@ _CACHED_MARK = "cached_tokens="
 _REASONING_MARK = "reasoning_tokens="
 # smolagents' own roles, and what its OpenAI client sends them as
 _WIRE_ROLES = {TOOL_CALL_ROLE: "assistant", TOOL_RESPONSE_ROLE: "user"}
+_CALL_ROLES = frozenset({TOOL_CALL_ROLE, "assistant"})  # roles of re-sent tool calls
+_RESULT_ROLES = frozenset({TOOL_RESPONSE_ROLE, "user"})  # roles of re-sent results
 
 
 class Smolagents(Framework):
@@ -112,8 +114,8 @@ class Smolagents(Framework):
         out: list[Message] = []
         pending: list[str] = []  # ids of the last re-sent tool calls still without a result
         for message in messages:
-            calls = _tool_calls(message)
-            if calls is not None:
+            role = message.get("role")
+            if role in _CALL_ROLES and (calls := _tool_calls(message)) is not None:
                 # The model's text of that turn comes back as an assistant message before it.
                 said = out[-1] if out and _is_text_turn(out[-1]) else None
                 if said is not None:
@@ -122,12 +124,15 @@ class Smolagents(Framework):
                 out.append({"role": "assistant", "content": text, "tool_calls": calls})
                 pending = [call["id"] for call in calls]
                 continue
-            results = _tool_results(message, pending)
-            if results is not None:
-                out.extend(results)
-                pending = []
-                continue
-            out.append(_canonical(_as_sent(message)))
+            if pending and role in _RESULT_ROLES:
+                results = _tool_results(message, pending)
+                if results is not None:
+                    out.extend(results)
+                    pending = []
+                    continue
+            if role in _WIRE_ROLES or message.get("tool_calls"):
+                message = _canonical(_as_sent(message))
+            out.append(message)  # (anything else is kept as it is)
         return out
 
     def refine_usage(self, span: SpanRecord, usage: TokenUsage | None) -> TokenUsage | None:
@@ -143,10 +148,14 @@ class Smolagents(Framework):
             return usage
         details = raw[raw.rfind(_USAGE_MARK) :]
         cached, reasoning = _count(details, _CACHED_MARK), _count(details, _REASONING_MARK)
-        return replace(
-            usage,
+        return TokenUsage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
             cached_input_tokens=usage.cached_input_tokens if cached is None else cached,
             reasoning_tokens=usage.reasoning_tokens if reasoning is None else reasoning,
+            complete=usage.complete,
+            missing_calls=usage.missing_calls,
         )
 
     def run_input(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
@@ -307,14 +316,22 @@ def _result(call_id: str, text: str) -> Message:
 def _json_arguments(value: Any) -> str:
     """Arguments as canonical JSON text (the model's own text, re-dumped)."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
+        return _json_text(value)
     try:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return str(value)
+
+
+@lru_cache(maxsize=512)
+def _json_text(text: str) -> str:
+    """JSON text re-dumped canonically (text that is not JSON as it is); every later call
+    re-sends the same arguments, so each is re-dumped once."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _canonical(message: Message) -> Message:
