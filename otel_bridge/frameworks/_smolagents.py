@@ -148,14 +148,10 @@ class Smolagents(Framework):
             return usage
         details = raw[raw.rfind(_USAGE_MARK) :]
         cached, reasoning = _count(details, _CACHED_MARK), _count(details, _REASONING_MARK)
-        return TokenUsage(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
+        return replace(
+            usage,
             cached_input_tokens=usage.cached_input_tokens if cached is None else cached,
             reasoning_tokens=usage.reasoning_tokens if reasoning is None else reasoning,
-            complete=usage.complete,
-            missing_calls=usage.missing_calls,
         )
 
     def run_input(self, root: SpanRecord, notes: ValueNotes | None) -> str | None:
@@ -235,7 +231,7 @@ def _is_text_turn(message: Message) -> bool:
 def _tool_calls(message: Message) -> list[dict[str, Any]] | None:
     """A re-sent tool call ("Calling tools:\\n[{...}]", a Python repr) in OpenAI's form."""
     role, content = message.get("role"), message.get("content")
-    if role not in (TOOL_CALL_ROLE, "assistant") or not isinstance(content, str):
+    if role not in _CALL_ROLES or not isinstance(content, str):
         return None
     if not content.startswith(TOOL_CALLS_MARK) or message.get("tool_calls"):
         return None
@@ -292,7 +288,7 @@ def _tool_results(message: Message, pending: list[str]) -> list[Message] | None:
     when it has exactly one line per call, else left to the tool spans (None: nothing here).
     """
     role, content = message.get("role"), message.get("content")
-    if role not in (TOOL_RESPONSE_ROLE, "user") or not isinstance(content, str) or not pending:
+    if role not in _RESULT_ROLES or not isinstance(content, str) or not pending:
         return None
     if content.startswith(CALL_ID_MARK):
         first, _, rest = content.partition("\n")
