@@ -19,7 +19,6 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from sys import intern
-from types import MappingProxyType
 from typing import Any
 
 from google.protobuf import json_format
@@ -30,7 +29,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, Span, Status
 
 from .errors import SpanFormatError
-from .spans import EMPTY, SpanEvent, SpanRecord, StatusName, printable
+from .spans import EMPTY, FrozenAttributes, SpanEvent, SpanRecord, StatusName, printable
 
 __all__ = [
     "JSON",
@@ -93,7 +92,7 @@ def _attrs(kvs: Sequence[KeyValue]) -> Mapping[str, Any]:
         # Most values are strings: a non-empty string_value is one (the field is a oneof),
         # which spares the WhichOneof call of value_of.
         out[intern(kv.key)] = value.string_value or value_of(value)
-    return MappingProxyType(out)
+    return FrozenAttributes(out)
 
 
 def _id(raw: bytes, size: int, what: str) -> int:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from sys import intern
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from .errors import TraceIdError
 
 __all__ = [
     "EMPTY",
+    "FrozenAttributes",
     "Nearest",
     "SpanEvent",
     "SpanIndex",
@@ -38,7 +38,29 @@ __all__ = [
 
 StatusName = Literal["UNSET", "OK", "ERROR"]
 AttrValue = Any  # str | bool | int | float | tuple of those
-EMPTY: Mapping[str, AttrValue] = MappingProxyType({})
+
+
+class FrozenAttributes(dict[str, AttrValue]):
+    """A span's attributes: a dict that refuses every change.
+
+    Read-only like a ``MappingProxyType``, read at a dict's speed: derivation looks a span's
+    attributes up tens of times, and a proxy's ``get`` costs about twice a dict's.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("span attributes are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type[FrozenAttributes], tuple[dict[str, AttrValue]]]:
+        # Copies and pickles are built whole: filling one key by key would be refused.
+        return FrozenAttributes, (dict(self),)
+
+
+EMPTY: Mapping[str, AttrValue] = FrozenAttributes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +122,7 @@ def freeze(attributes: Mapping[str, Any] | None) -> Mapping[str, AttrValue]:
     """
     if not attributes:
         return EMPTY
-    return MappingProxyType(
+    return FrozenAttributes(
         {intern(k): tuple(v) if isinstance(v, list | tuple) else v for k, v in attributes.items()}
     )
 

@@ -12,11 +12,10 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from sys import intern
-from types import MappingProxyType
 from typing import Any
 
 from ..errors import SpanFormatError
-from ..spans import EMPTY, SpanEvent, SpanRecord, StatusName, printable
+from ..spans import EMPTY, FrozenAttributes, SpanEvent, SpanRecord, StatusName, printable
 
 __all__ = ["records_from_json_body"]
 
@@ -106,7 +105,7 @@ def _id(value: Any, size: int, what: str) -> int:
 def _attributes(items: Sequence[Mapping[str, Any]] | None) -> Mapping[str, Any]:
     if not items:
         return EMPTY
-    return MappingProxyType({intern(item["key"]): _value(item.get("value")) for item in items})
+    return FrozenAttributes({intern(item["key"]): _value(item.get("value")) for item in items})
 
 
 def _value(value: Mapping[str, Any] | None) -> Any:

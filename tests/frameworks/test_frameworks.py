@@ -9,12 +9,14 @@ import pytest
 from support.records import TraceBuilder
 
 from otel_bridge import ConfigError, Telemetry
+from otel_bridge.conventions import ValueNotes
 from otel_bridge.errors import FrameworkNotInstalled
 from otel_bridge.frameworks import (
     EVERY,
     FRAMEWORKS,
     Framework,
     Instrumentation,
+    Panel,
     by_name,
     of_trace,
     select,
@@ -109,3 +111,51 @@ def test_a_framework_absent_from_a_trace_is_not_asked() -> None:
     spans = [_span("AgentWorkflow.run", LLAMA), _span("agent", LLAMA, metadata=metadata)]
     assert EVERY.step_agent(spans[1]) == "writer"  # what LangGraph would say of it
     assert of_trace(spans).step_agent(spans[1]) is None
+
+
+def _per_span_samples() -> list[SpanRecord]:
+    """Spans each framework answers a per-span question about, and spans none does."""
+    b = TraceBuilder(scope=LLAMA)
+    root = b.root(0, 10)
+    langgraph = '{"lc_agent_name": "writer", "langgraph_node": "agent", "langgraph_step": 1}'
+    return [
+        b.step(root, "researcher", 1, 2),  # LlamaIndex: a turn of researcher
+        b.call_tool(root, "call_7", 2, 3),  # LlamaIndex: runs tool call call_7
+        _span("agent", "", metadata=langgraph),  # LangGraph: a turn of writer
+        _span("helper.run", "", **{"openinference.span.kind": "AGENT", "smolagents.x": 1}),
+        _span("Agent workflow", "", **{"openinference.span.kind": "AGENT", "agent.name": "triage"}),
+        _span("OpenAI.achat", LLAMA),  # nobody's agent
+    ]
+
+
+def _asked_in_order(frameworks: tuple[Framework, ...], question: str, span: SpanRecord) -> object:
+    for framework in frameworks:
+        hook = getattr(framework, question)
+        answer = hook(span) if question == "step_tool_call_id" else hook(span, None)
+        if answer is not None:
+            return answer
+    return None
+
+
+@pytest.mark.parametrize(
+    "seated",
+    [(f,) for f in FRAMEWORKS] + [FRAMEWORKS[:2], FRAMEWORKS],
+    ids=[f.name for f in FRAMEWORKS] + ["two", "all"],
+)
+def test_a_panel_answers_per_span_questions_as_its_frameworks_in_order(
+    seated: tuple[Framework, ...],
+) -> None:
+    """A panel's answer is the first one its frameworks give, asked in their order (with and
+    without value notes), however many of them implement the question."""
+    panel, spans = Panel(seated), _per_span_samples()
+    for question in ("step_agent", "activation_agent", "span_agent", "step_tool_call_id"):
+        asked = getattr(panel, question)
+        for span in spans:
+            expected = _asked_in_order(seated, question, span)
+            assert asked(span) == expected, (question, span.name)
+            if question != "step_tool_call_id":
+                assert asked(span, ValueNotes()) == expected, (question, span.name)
+    every = Panel(FRAMEWORKS)  # the samples do reach every framework's answer
+    assert [every.step_agent(s) for s in spans][:3] == ["researcher", None, "writer"]
+    assert [every.activation_agent(s) for s in spans][3:5] == ["helper", "triage"]
+    assert every.step_tool_call_id(spans[1]) == "call_7"

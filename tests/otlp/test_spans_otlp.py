@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,37 @@ def test_record_is_frozen() -> None:
         record.name = "m"  # type: ignore[misc]
     with pytest.raises(TypeError):
         record.attributes["x"] = 1  # type: ignore[index]
+
+
+def _attribute_changes() -> list:
+    return [
+        lambda a: a.__setitem__("x", 1),
+        lambda a: a.__delitem__("a.str"),
+        lambda a: a.update({"x": 1}),
+        lambda a: a.setdefault("x", 1),
+        lambda a: a.pop("a.str"),
+        lambda a: a.popitem(),
+        lambda a: a.clear(),
+        lambda a: a.__ior__({"x": 1}),
+    ]
+
+
+def test_attributes_from_every_converter_refuse_changes_and_copy_whole() -> None:
+    records = [from_readable_span(s) for s in _sdk_spans()]
+    request = to_request(records)
+    converted = {
+        "SDK span": records,
+        "OTLP protobuf": from_request(decode_request(request.SerializeToString())),
+        "OTLP/JSON": from_request(decode_request_json(json.dumps(request_to_json(request)))),
+    }
+    for source, spans in converted.items():
+        root = next(s for s in spans if s.name == "root")
+        for change in _attribute_changes():
+            with pytest.raises(TypeError, match="read-only"):
+                change(root.attributes)
+        assert dict(root.attributes) == {"a.str": "x", "a.int": 3}, source
+        for kept in (copy.copy(root), copy.deepcopy(root), pickle.loads(pickle.dumps(root))):
+            assert kept == root and type(kept.attributes) is type(root.attributes), source
+            with pytest.raises(TypeError, match="read-only"):
+                kept.attributes["x"] = 1  # type: ignore[index]
+        assert json.loads(json.dumps(root.attributes)) == {"a.str": "x", "a.int": 3}
