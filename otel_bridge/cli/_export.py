@@ -94,15 +94,15 @@ def export(
         method = _start_method()
         where = (str(target.staging), str(target.directory))
         local = runs.source is not None and not runs.source.remote
-        # A local source (files) is read by forked workers, each from the same listing: a
-        # spawned one would have to list the files again.
-        count = 1 if local and method != "fork" else min(workers, len(ids))
+        count = min(workers, len(ids))
         if count <= 1:
             with counting(len(ids), "exporting") as tick:
                 parts = [_write_part(runs.derivable(), where, fmt, tick)]
         elif local:
             # Runs in the order they end in the files: each worker a stretch of them, so it
-            # reads only its stretch of the messages.
+            # reads only its stretch of the messages. Every worker has the files' listing: a
+            # forked one inherits it, a spawned one (macOS, Windows, a process running threads)
+            # gets it pickled.
             size = -(-len(ids) // count)
             chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
             local_jobs = [(runs.source, chunk, where, fmt) for chunk in chunks]

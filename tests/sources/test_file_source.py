@@ -242,7 +242,10 @@ def test_a_folder_of_recorded_outputs_joins_the_run(tmp_path: Path) -> None:
     assert (listed.trace_id, listed.spans, listed.name) == (RECORDED_TRACE, 4 * one, "demo-run")
 
 
-def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path, start: str) -> None:
+    """Workers forked (Linux) or spawned (macOS, Windows, a process running threads: they get
+    the files' listing pickled) each write their stretch of the runs."""
     folder = tmp_path / "otel"
     folder.mkdir()
     many = [_run(0x100 + n, f"s{n % 3}", f"answer {n}") for n in range(12)]
@@ -252,8 +255,12 @@ def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path) -> Non
     out = tmp_path / "tables"
     # A process of its own: workers are forked only from a process running one thread.
     command = ["export", str(folder), "-o", str(out), "--format", "jsonl", "--workers", "2"]
+    run_cli = (
+        "import sys; from otel_bridge.cli import _export, main; "
+        f"_export._start_method = lambda: {start!r}; sys.exit(main(sys.argv[1:]))"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "otel_bridge.cli", *command], capture_output=True, text=True
+        [sys.executable, "-c", run_cli, *command], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.endswith(
