@@ -115,12 +115,26 @@ def export(
         target.abort()
         raise
     rows = {table: sum(part[table] for part in parts) for table in TABLES}
-    counts = ", ".join(f"{table} {rows[table]:,}" for table in TABLES)
+    counts = _lines([f"{table} {rows[table]:,}" for table in TABLES])
     click.echo(
-        f"otel-bridge: exported {plural(rows['runs'], 'run')} to {output} ({fmt}): {counts}",
+        f"otel-bridge: exported {plural(rows['runs'], 'run')} to {output} ({fmt}), rows per "
+        f"table:\n{counts}",
         err=True,
     )
     note_open(runs)
+
+
+def _lines(items: list[str], width: int = 80) -> str:
+    """``items`` separated by commas, indented, on lines of at most ``width`` columns (an item
+    is not split)."""
+    lines = ["  " + items[0]]
+    for item in items[1:]:
+        if len(lines[-1]) + len(item) + 2 > width - 1:  # room for this one and its comma
+            lines[-1] += ","
+            lines.append("  " + item)
+        else:
+            lines[-1] += ", " + item
+    return "\n".join(lines)
 
 
 def _start_method() -> StartMethod:

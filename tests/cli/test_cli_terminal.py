@@ -16,6 +16,7 @@ from support.records import handoff_trace
 
 from otel_bridge.cli import main
 from otel_bridge.cli._demo_next import Backend, Hint, hints_for, print_hints
+from otel_bridge.cli._export import _lines
 from otel_bridge.otlp import request_to_json, to_request
 
 TRACE_ID = "ad2cf4c6b6dcffe601d0f4e84de4b3b0"
@@ -127,12 +128,31 @@ def test_every_backends_hints_fit_80_columns() -> None:
         assert pasted.count(f"--trace-id {TRACE_ID}") == 2
 
 
+def test_an_exports_row_counts_wrap_between_tables_within_80_columns() -> None:
+    counts = [
+        "runs 10,000,000",
+        "agents 20,000,000",
+        "llm_calls 170,000,000",
+        "tool_calls 160,000,000",
+        "messages 437,890,123",
+        "handoffs 1,234,567",
+        "delegations 0",
+    ]
+    lines = _lines(counts).splitlines()
+    assert len(lines) == 3 and max(map(len, lines)) <= 80
+    assert all(line.startswith("  ") for line in lines)
+    pieces = [p for line in lines for p in line.strip().removesuffix(",").split(", ")]
+    assert pieces == counts  # every count whole on its line, in order
+
+
 def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     source = tmp_path / "run.otlp.json"
     source.write_text(json.dumps(request_to_json(to_request(handoff_trace().spans))))
     exported = run("export", str(source), "--format", "jsonl", "-o", str(tmp_path / "tables"))
     assert exported.exit_code == 0, exported.output
     assert exported.stderr.startswith(f"otel-bridge: exported 1 run to {tmp_path / 'tables'} ")
+    counts = [line for line in exported.stderr.splitlines() if line.startswith("  ")]
+    assert counts[0].startswith("  runs 1, agents 2, ") and max(map(len, counts)) <= 80
     page = run("report", str(source), "-o", str(tmp_path / "run.html"))
     assert page.stdout.endswith(" ok, 2 agents, 1 handoff.\n")
     listed = run("traces", str(source), "--limit", "1")

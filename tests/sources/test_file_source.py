@@ -264,8 +264,9 @@ def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path, start:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.endswith(
-        f"otel-bridge: exported 12 runs to {out} (jsonl): runs 12, agents 12, llm_calls 12, "
-        "tool_calls 0, messages 24, handoffs 0, delegations 0\n"
+        f"otel-bridge: exported 12 runs to {out} (jsonl), rows per table:\n"
+        "  runs 12, agents 12, llm_calls 12, tool_calls 0, messages 24, handoffs 0,\n"
+        "  delegations 0\n"
     )
     parts = sorted((out / "runs").iterdir())
     assert len(parts) == 2  # one part per worker
