@@ -19,7 +19,6 @@ import argparse
 import importlib
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ import bench_derive  # noqa: E402
 import bench_langgraph  # noqa: E402
 import bench_openai_agents  # noqa: E402
 import bench_smolagents  # noqa: E402
-from results import write_section  # noqa: E402
+from results import commit_of, write_section  # noqa: E402
 
 import otel_bridge  # noqa: E402
 
@@ -86,15 +85,6 @@ def side_by_side(
     return times
 
 
-def _commit(checkout: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(checkout), "log", "-1", "--format=%h %cs"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or str(checkout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, required=True, help="another checkout")
@@ -129,7 +119,7 @@ def main() -> None:
     table = "\n".join(
         [
             f"`python benchmarks/bench_derive_ab.py --baseline CHECKOUT --rounds {args.rounds}`"
-            f": this code beside {_commit(args.baseline)}, in one process.",
+            f": this code beside {commit_of(args.baseline)}, in one process.",
             "",
             "| trace | spans | this code, median ms | baseline, median ms | median ratio "
             "| best ratio | same RunTrace |",

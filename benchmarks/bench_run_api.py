@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from results import write_section  # noqa: E402
+from results import commit_of, write_section  # noqa: E402
 
 CHILD = r"""
 import gc, json, random, statistics, sys, tempfile, time
@@ -73,16 +73,6 @@ def measure(code: Path, traces: int) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def _commit(checkout: Path) -> str:
-    """The checkout's commit and its date, e.g. ``bd0174f of 2026-12-01``."""
-    done = subprocess.run(
-        ["git", "-C", str(checkout), "log", "-1", "--format=%h of %as"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or str(checkout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, required=True)
@@ -116,7 +106,7 @@ def main() -> None:
             "|---|---:|---:|---|",
             f"| this code | {a:.1f} | {a_cpu:.1f} | "
             f"{', '.join(f'{w:.1f} / {c:.1f}' for w, c in ours)} |",
-            f"| baseline ({_commit(args.baseline)}) | {b:.1f} | {b_cpu:.1f} | "
+            f"| baseline ({commit_of(args.baseline)}) | {b:.1f} | {b_cpu:.1f} | "
             f"{', '.join(f'{w:.1f} / {c:.1f}' for w, c in theirs)} |",
             "",
             f"This code / baseline: {a / b:.2f} wall, {a_cpu / b_cpu:.2f} CPU.",

@@ -1,8 +1,9 @@
 """Writes a benchmark's results table into its section of benchmarks/README.md (or of another
-document: the stress commands write into docs/RELIABILITY.md)."""
+document: the stress commands write into docs/RELIABILITY.md), and names the code measured."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 README = Path(__file__).with_name("README.md")
@@ -18,3 +19,13 @@ def write_section(name: str, body: str, document: Path = README, title: str = "B
     else:
         text += f"\n{block}\n"
     document.write_text(text)
+
+
+def commit_of(checkout: Path) -> str:
+    """The checkout's commit and its date, e.g. ``bd0174f of 2026-12-01``."""
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h of %as"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or str(checkout)
