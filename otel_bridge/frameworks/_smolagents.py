@@ -229,11 +229,12 @@ def _is_text_turn(message: Message) -> bool:
 
 
 def _tool_calls(message: Message) -> list[dict[str, Any]] | None:
-    """A re-sent tool call ("Calling tools:\\n[{...}]", a Python repr) in OpenAI's form."""
-    role, content = message.get("role"), message.get("content")
-    if role not in _CALL_ROLES or not isinstance(content, str):
+    """A re-sent tool call ("Calling tools:\\n[{...}]", a Python repr) in OpenAI's form (the
+    message has one of ``_CALL_ROLES``)."""
+    content = message.get("content")
+    if not isinstance(content, str) or not content.startswith(TOOL_CALLS_MARK):
         return None
-    if not content.startswith(TOOL_CALLS_MARK) or message.get("tool_calls"):
+    if message.get("tool_calls"):  # already in OpenAI's form
         return None
     parsed = _parsed_calls(content)
     if parsed is None:
@@ -286,9 +287,10 @@ def _tool_results(message: Message, pending: list[str]) -> list[Message] | None:
 
     The results of parallel calls come back as one text, a line per call in id order: split
     when it has exactly one line per call, else left to the tool spans (None: nothing here).
+    The message has one of ``_RESULT_ROLES``, and ``pending`` holds the calls it may answer.
     """
     role, content = message.get("role"), message.get("content")
-    if role not in _RESULT_ROLES or not isinstance(content, str) or not pending:
+    if not isinstance(content, str):
         return None
     if content.startswith(CALL_ID_MARK):
         first, _, rest = content.partition("\n")
