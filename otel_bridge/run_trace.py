@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
+from ._frozen import direct_init
 from .run_json import (
     AgentJSON,
     CostJSON,
@@ -41,6 +42,7 @@ def _s(ns: int) -> float:
     return round(ns / 1e9, 6)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class TokenUsage:
     """Token counts; ``complete`` is False when some LLM call reported none (never zero-filled)."""
@@ -95,6 +97,7 @@ def _plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
     return a + b
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Cost:
     """Money spent, in USD (exact ``Decimal``s).
@@ -147,6 +150,7 @@ class Cost:
 _UNPRICED = Cost(None, None, None, complete=False)  # a record built without pricing
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LLMCall:
     """One real model call."""
@@ -187,6 +191,7 @@ class LLMCall:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """One tool execution."""
@@ -224,6 +229,7 @@ class ToolCall:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Handoff:
     """Control passing from one agent to another."""
@@ -245,6 +251,7 @@ class Handoff:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Delegation:
     """An agent called as a tool by another, control returning to the caller afterwards."""
@@ -266,6 +273,7 @@ class Delegation:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class AgentStats:
     """Totals for one agent of a run."""
@@ -299,6 +307,7 @@ class AgentStats:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Timings:
     """Where the wall time of a run went."""
@@ -332,6 +341,7 @@ class Timings:
         }
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class RunTrace:
     """Evaluation data of one run (one trace), derived from its spans."""

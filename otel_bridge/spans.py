@@ -16,6 +16,7 @@ from functools import lru_cache
 from sys import intern
 from typing import Any, Literal, NoReturn
 
+from ._frozen import direct_init
 from .errors import TraceIdError
 
 __all__ = [
@@ -63,6 +64,7 @@ class FrozenAttributes(dict[str, AttrValue]):
 EMPTY: Mapping[str, AttrValue] = FrozenAttributes()
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SpanEvent:
     """A timestamped event of a span (e.g. ``exception``, ``First Token Stream Event``)."""
@@ -72,6 +74,7 @@ class SpanEvent:
     attributes: Mapping[str, AttrValue] = field(default_factory=lambda: EMPTY)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class SpanRecord:
     """One finished span, independent of where it came from."""

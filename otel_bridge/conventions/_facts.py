@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._frozen import direct_init
 from ..run_trace import TokenUsage
 
 __all__ = ["Convention", "LLMFacts", "Message", "ToolFacts", "message_key", "normal_finish_reason"]
@@ -30,6 +31,7 @@ def normal_finish_reason(reason: Any) -> str | None:
     return _FINISH_REASONS.get(text, text)
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LLMFacts:
     """What one LLM call span says."""
@@ -47,6 +49,7 @@ class LLMFacts:
     convention: Convention
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class ToolFacts:
     """What one tool span says."""

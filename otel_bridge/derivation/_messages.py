@@ -6,11 +6,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .._frozen import direct_init
 from ..conventions import Message, message_key
 
 __all__ = ["CallMessages", "merge_conversation", "merge_history"]
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class CallMessages:
     """The messages one LLM call sent and received, and the agent that made it."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from .._frozen import direct_init
 from ..errors import SourceError
 from ..run_trace import RunTrace
 from ..spans import iso, iso_ns
@@ -19,6 +20,7 @@ _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """What a source's run list says about one run (one trace).
