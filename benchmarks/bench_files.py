@@ -20,8 +20,8 @@ run) are
   (measured against the same ingest into the first collector).
 
 Each export is ``otel-bridge export SOURCE -o DIR`` in a fresh process (default workers),
-start to exit, interleaved: file (proto+zstd), file (JSON), collector with this code,
-collector with the baseline's code (``PYTHONPATH`` the other checkout), ``--repeat`` times.
+start to exit, interleaved: file (proto+zstd), file (JSON), collector, each with this code and
+with the baseline's (``PYTHONPATH`` the other checkout), ``--repeat`` times.
 CPU is user + system of the export and its workers, plus the collector's during the export;
 "spans per CPU-second" is the figure a busy machine cannot take away. Peak RSS is summed over
 the export process and its workers. Every export is read back with DuckDB and checked.
@@ -58,7 +58,7 @@ from bench_runs import (  # noqa: E402
     process_cpu,
     tree_rss,
 )
-from results import write_section  # noqa: E402
+from results import commit_of, write_section  # noqa: E402
 
 from otel_bridge.otlp import request_to_json, to_request  # noqa: E402
 
@@ -197,8 +197,13 @@ def main() -> None:
                 json_case = ("file exporter output, JSON lines (this code)", str(base / "json"))
                 cases.insert(1, (*json_case, ROOT, None))
             if args.baseline:
+                files = [(name, where) for name, where, _, pid in cases if pid is None]
+                cases += [
+                    (name.replace("(this code)", "(baseline)"), where, args.baseline, None)
+                    for name, where in files
+                ]
                 cases.append(
-                    ("collector (today's code)", collector.url, args.baseline, collector.proc.pid)
+                    ("collector (baseline)", collector.url, args.baseline, collector.proc.pid)
                 )
             for _ in range(args.repeat):
                 for name, source, code, pid in cases:
@@ -258,7 +263,8 @@ def render(
         + (f", {sizes['json'] / 2**20:,.0f} MB as JSON lines" if "json" in sizes else "")
         + ". Each export a fresh process with its "
         "default workers, interleaved, "
-        f"{args.repeat} times; medians (best in brackets). CPU includes the collector's.",
+        f"{args.repeat} times; medians (best in brackets). CPU includes the collector's."
+        + (f" Baseline: {commit_of(args.baseline)}." if args.baseline else ""),
         "",
         "| source | seconds | spans/s (target >= 50,000) | spans per CPU-second (target >= "
         "30,000) | peak RSS (target < 1 GB) |",

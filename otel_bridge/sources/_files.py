@@ -102,6 +102,7 @@ class _Scan:
 
     traces: dict[bytes, _Trace] = field(default_factory=dict)
     messages: int = 0
+    per_file: list[int] = field(default_factory=list)  # messages in each file, in order
 
 
 @register
@@ -180,9 +181,7 @@ class FileSource(SpanSource):
         pending: dict[int, list[SpanRecord]] = {}
         done: dict[int, list[SpanRecord]] = {}
         turn = 0
-        for number, request in enumerate(_requests(self.files, warn=False)):
-            if number < first:
-                continue
+        for number, request in self._messages_from(first):
             for span in _records(request):
                 if span.trace_id in keys:
                     group = pending.get(span.trace_id)
@@ -200,14 +199,37 @@ class FileSource(SpanSource):
     def scan(self) -> _Scan:
         """The listing pass (once): each trace's time range, spans, root and last message."""
         if self._scan is None:
-            self._scan = _scan(_requests(self.files))
+            scan = _Scan()
+            for path in self.files:
+                before = scan.messages
+                _scan(scan, read_messages(path))
+                scan.per_file.append(scan.messages - before)
+            self._scan = scan
         return self._scan
 
+    def _messages_from(self, first: int) -> Iterator[tuple[int, Message]]:
+        """The messages from number ``first`` on, numbered as the listing numbered them.
 
-def _scan(messages: Iterable[Message]) -> _Scan:
-    scan = _Scan()
+        The files before it are not opened, and the messages before it in its file are not
+        decoded (length-prefixed ones: JSON lines are parsed to be counted). A file read no
+        further than the listing did: what a collector appended since waits for a new listing.
+        """
+        start = 0
+        for path, count in zip(self.files, self.scan().per_file, strict=True):
+            if start + count > first:
+                skip = max(0, first - start)
+                numbered = enumerate(read_messages(path, warn=False, skip=skip), start + skip)
+                for number, message in numbered:
+                    if number >= start + count:
+                        break
+                    yield number, message
+            start += count
+
+
+def _scan(scan: _Scan, messages: Iterable[Message]) -> None:
+    """Add the messages of one file to the listing pass."""
     traces = scan.traces
-    for number, request in enumerate(messages):
+    for number, request in enumerate(messages, scan.messages):
         scan.messages = number + 1
         if isinstance(request, list):
             _scan_records(traces, request, number)
@@ -233,7 +255,6 @@ def _scan(messages: Iterable[Message]) -> _Scan:
                         if roots is None:
                             roots = _roots_of(rs)
                         trace.root = roots.get(span.span_id)
-    return scan
 
 
 def _scan_records(traces: dict[bytes, _Trace], records: list[SpanRecord], number: int) -> None:

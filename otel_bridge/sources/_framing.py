@@ -24,6 +24,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -74,14 +75,16 @@ class Damage:
         return " and ".join(parts)
 
 
-def read_messages(path: Path, warn: bool = True) -> Iterator[Message]:
+def read_messages(path: Path, warn: bool = True, skip: int = 0) -> Iterator[Message]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
     Protobuf requests as they are (a listing reads a few of their fields); JSON ones as
     SpanRecords.
     Read as a stream, a message at a time: memory holds one message, whatever the file's size.
-    ``warn=False`` for a second pass over the same file: it was said once. SourceError when
-    the file cannot be read; SpanFormatError when it holds no OTLP at all.
+    ``warn=False`` for a second pass over the same file: it was said once; ``skip`` passes
+    over its first messages, length-prefixed ones without decoding them (a second pass read
+    them whole before). SourceError when the file cannot be read; SpanFormatError when it
+    holds no OTLP at all.
     """
     damage = Damage()
     found = 0
@@ -92,7 +95,7 @@ def read_messages(path: Path, warn: bool = True) -> Iterator[Message]:
             stream = io.BufferedReader(_ZstdFrames(raw, damage), ZSTD_STEP)
         start = _peek(stream, 4096)  # to say what the file is, if it is not OTLP
         try:
-            for request in _messages(stream, damage):
+            for request in _messages(stream, damage, skip):
                 found += 1
                 yield request
         except SpanFormatError as exc:
@@ -144,16 +147,17 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     return bytes(peek(size)[:size]) if peek is not None else b""
 
 
-def _messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
+def _messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Message]:
     head = _peek(stream, 64)
     if not head.strip():
         if not stream.read(1 << 16).strip():  # empty, or whitespace only
             return
         raise SpanFormatError("not OTLP: it starts with blank space, then something else")
     if _JSON_START.match(head):
-        yield from _json_messages(stream, damage)
+        # Which lines are messages is known only by parsing them (a cut line is none).
+        yield from islice(_json_messages(stream, damage), skip, None)
     else:
-        yield from _framed_messages(stream, damage)
+        yield from _framed_messages(stream, damage, skip)
 
 
 class _ZstdFrames(io.RawIOBase):
@@ -251,8 +255,9 @@ def _request_json(body: object) -> list[SpanRecord]:
     return records_from_json_body(body)
 
 
-def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
-    """Length-prefixed messages: protobuf or JSON, each possibly a zstd frame."""
+def _framed_messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Message]:
+    """Length-prefixed messages: protobuf or JSON, each possibly a zstd frame; the first
+    ``skip`` passed over undecoded."""
     decompressor = zstandard.ZstdDecompressor()
     number = 0
     while prefix := stream.read(PREFIX_BYTES):
@@ -269,6 +274,8 @@ def _framed_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
                 raise SpanFormatError("not length-prefixed OTLP messages")
             damage.messages += 1  # cut short: the collector stopped while writing it
             return
+        if number <= skip:
+            continue
         try:
             yield _payload_request(payload, decompressor)
         except (SpanFormatError, zstandard.ZstdError) as exc:

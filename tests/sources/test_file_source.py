@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -24,7 +25,8 @@ from support.records import TraceBuilder, assistant, user
 from otel_bridge import SourceError, SpanFormatError, derive, load_spans
 from otel_bridge.cli import main
 from otel_bridge.otlp import request_to_json, to_request
-from otel_bridge.sources import FileSource, list_runs, select_runs
+from otel_bridge.sources import FileSource, _framing, list_runs, select_runs
+from otel_bridge.sources._source import RunQuery
 from otel_bridge.spans import SpanRecord, freeze
 
 SESSION = "session.id"
@@ -113,6 +115,71 @@ def test_a_folder_reads_rotated_files_in_order_and_joins_a_split_trace(tmp_path:
     ]
     assert [r.trace_id[-2:] for r in list_runs(tmp_path, session="s1")] == ["a1", "c3"]
     assert [derive(s).output for s in select_runs(tmp_path, session="s2")] == ["beta"]
+
+
+@pytest.mark.parametrize("encoding", ["proto", "proto+zstd", "json+zstd", "native proto+zstd"])
+def test_runs_late_in_a_file_are_read_without_decoding_the_messages_before(
+    tmp_path: Path, encoding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a parallel export's later workers read: their stretch of the file, not all of it."""
+    path = tmp_path / "spans.out"
+    path.write_bytes(ENCODINGS[encoding](_messages()))
+    source = FileSource(str(path))
+    source.scan()  # the listing reads every message once
+    decoded: list[bytes] = []
+    decoder = "_request_json" if "json" in encoding else "decode_request"
+    real = getattr(_framing, decoder)
+
+    def counted(payload: Any) -> Any:
+        decoded.append(payload)
+        return real(payload)
+
+    monkeypatch.setattr(_framing, decoder, counted)
+    assert [derive(s).output for s in source.read_traces([f"{C:032x}"])] == ["gamma"]
+    assert len(decoded) == 1  # the third message only: C is wholly in it
+
+
+def test_files_before_the_runs_read_are_not_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, third = _messages()
+    (tmp_path / "spans-2026-11-23T17-00-00.000.json").write_bytes(_json(first) + b"\n")
+    (tmp_path / "spans-2026-11-23T17-05-00.000.json").write_bytes(_json(second) + b"\n")
+    (tmp_path / "spans.json").write_bytes(_json(third) + b"\n")
+    source = FileSource(str(tmp_path))
+    source.scan()
+    opened: list[str] = []
+    real = _framing._open
+
+    def recorded(path: Path) -> Any:
+        opened.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(_framing, "_open", recorded)
+    assert [derive(s).output for s in source.read_traces([f"{C:032x}"])] == ["gamma"]
+    assert opened == ["spans.json"]
+    opened.clear()
+    assert [derive(s).output for s in source.read_traces([f"{B:032x}"])] == ["beta"]
+    assert opened == ["spans-2026-11-23T17-05-00.000.json", "spans.json"]
+
+
+def test_a_file_that_grew_after_the_listing_leaves_the_next_files_runs_whole(
+    tmp_path: Path,
+) -> None:
+    """A collector still writing one file: what it appended is not read, and the messages of
+    the files after it keep the numbers the listing gave them."""
+    a, b, c = _messages()
+    (tmp_path / "a.proto").write_bytes(_framed([_proto(a)]))
+    (tmp_path / "b.proto").write_bytes(_framed([_proto(b), _proto(c)]))
+    source = FileSource(str(tmp_path))
+    runs = [listed.summary.trace_id for listed in source.list_runs(RunQuery())]
+    with (tmp_path / "a.proto").open("ab") as live:
+        live.write(_framed([_proto(_run(0xD4, "s3", "delta"))]))
+    assert [(len(s), derive(s).output) for s in source.read_traces(runs)] == [
+        (3, "alpha"),
+        (3, "beta"),
+        (3, "gamma"),
+    ]
 
 
 def test_group_by_subfolders_are_read_too(tmp_path: Path) -> None:
