@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -180,6 +181,72 @@ def test_a_file_that_grew_after_the_listing_leaves_the_next_files_runs_whole(
         (3, "beta"),
         (3, "gamma"),
     ]
+
+
+def _rotated_folder(folder: Path, encode: Any = lambda m: _json(m) + b"\n") -> Path:
+    """The three messages in three rotated files: B begins in the second and ends in the third."""
+    first, second, third = _messages()
+    (folder / "spans-2026-11-23T17-00-00.000.json").write_bytes(encode(first))
+    (folder / "spans-2026-11-23T17-05-00.000.json").write_bytes(encode(second) + encode(first))
+    (folder / "spans.json").write_bytes(encode(third))
+    return folder
+
+
+LISTING = """
+import json, os, sys
+from otel_bridge.sources import _files
+from otel_bridge.sources._files import FileSource
+from otel_bridge.sources._source import RunQuery
+
+def listing(source):
+    scan = source.scan()
+    traces = [[raw.hex(), t.order, t.start_ns, t.end_ns, t.first_message, t.last_message,
+               t.spans, t.errors, repr(t.root)] for raw, t in scan.traces.items()]
+    runs = [(listed.summary.trace_id[-2:], listed.summary.spans)
+            for listed in source.list_runs(RunQuery())]
+    return {"traces": traces, "messages": scan.messages, "per_file": scan.per_file, "runs": runs}
+
+in_turn = FileSource(sys.argv[1])
+small = _files._listing_workers(in_turn.files)
+_files.LISTING_BYTES_PER_WORKER = 1
+side_by_side = FileSource(sys.argv[1])
+workers = _files._listing_workers(side_by_side.files)
+print(json.dumps([small, workers, listing(in_turn), listing(side_by_side)]))
+"""
+
+
+def test_a_large_folder_is_listed_by_processes_side_by_side_as_in_turn(tmp_path: Path) -> None:
+    folder = _rotated_folder(tmp_path)
+    # A process of its own: files are listed side by side only from a process of one thread.
+    result = subprocess.run(
+        [sys.executable, "-c", LISTING, str(folder)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    small, workers, in_turn, side_by_side = json.loads(result.stdout)
+    assert small == 1  # a small folder: no process started
+    assert workers == min(3, os.cpu_count() or 1) > 1
+    assert side_by_side == in_turn
+    # A's spans are in the first file and again in the second: joined, its root kept.
+    assert side_by_side["runs"] == [["a1", 6], ["b2", 3], ["c3", 3]]
+    assert side_by_side["per_file"] == [1, 2, 1]
+
+
+def test_a_bad_file_listed_by_another_process_names_itself(tmp_path: Path) -> None:
+    folder = _rotated_folder(tmp_path)
+    (folder / "spans-2026-11-23T17-05-00.000.json").write_bytes(b"\xff\xd8\xff\xe0" * 300)
+    scan = (
+        "import sys; from otel_bridge.sources import _files; "
+        "_files.LISTING_BYTES_PER_WORKER = 1; "
+        "source = _files.FileSource(sys.argv[1]); "
+        "assert _files._listing_workers(source.files) > 1; source.scan()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", scan, str(folder)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("otel_bridge.errors.SpanFormatError: ")
+    assert "17-05-00.000.json: not a text file, nor OTLP protobuf" in last
 
 
 def test_group_by_subfolders_are_read_too(tmp_path: Path) -> None:
