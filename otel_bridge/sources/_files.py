@@ -8,36 +8,26 @@ name) and starts a new ``spans.json``, so the backups come first, oldest first, 
 being written. A trace split across messages and files is joined.
 
 Reading is two passes over the messages, so that memory holds only the traces being read, not
-the folder: the listing notes where each trace's spans end (``_Scan``); reading the runs then
-goes through the messages again and hands each trace over at its last message.
+the folder: the listing notes where each trace's spans end (``_file_listing``); reading the
+runs then goes through the messages again and hands each trace over at its last message.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
 from ..conventions import run_labels
 from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord, format_trace_id, parse_trace_id
+from ._file_listing import Listing, TraceSeen, list_files
 from ._framing import Message, read_messages
 from ._source import Listed, RunQuery, SpanSource, register
 from ._summary import RunStatus, RunSummary
 
 __all__ = ["FileSource", "read_otlp_json", "span_files"]
-
-MAX_LISTING_WORKERS = 4
-LISTING_BYTES_PER_WORKER = 64 * 2**20  # below this, a process costs more than it saves
 
 # lumberjack's (and timberjack's) backup names: NAME-2006-01-02T15-04-05.000[-reason].EXT
 _BACKUP = re.compile(r"^(?P<stem>.*)-(?P<time>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3})(?:-[a-z]+)?$")
@@ -89,29 +79,6 @@ def _records(message: Message) -> list[SpanRecord]:
     return message if isinstance(message, list) else from_request(message)
 
 
-@dataclass(slots=True)
-class _Trace:
-    """What the listing pass learns of one trace."""
-
-    order: int  # first seen
-    start_ns: int
-    end_ns: int
-    first_message: int = 0
-    spans: int = 0
-    last_message: int = 0
-    root: SpanRecord | None = None
-    errors: int = 0
-
-
-@dataclass(slots=True)
-class _Scan:
-    """Every trace in the files, by trace id bytes, and how many messages there are."""
-
-    traces: dict[bytes, _Trace] = field(default_factory=dict)
-    messages: int = 0
-    per_file: list[int] = field(default_factory=list)  # messages in each file, in order
-
-
 @register
 class FileSource(SpanSource):
     """An OTLP file, or a folder of the Collector's file exporter output."""
@@ -126,7 +93,7 @@ class FileSource(SpanSource):
         super().__init__(location)
         self.path = Path(location)
         self.files = span_files(self.path)
-        self._scan: _Scan | None = None
+        self._scan: Listing | None = None
 
     def describe(self) -> str:
         what = "folder" if self.path.is_dir() else "file"
@@ -203,20 +170,10 @@ class FileSource(SpanSource):
             if number >= last:
                 return
 
-    def scan(self) -> _Scan:
-        """The listing pass (once): each trace's time range, spans, root and last message.
-
-        The files of a large folder are listed side by side by forked processes, one file at a
-        time each, and their listings joined in reading order: the same listing, sooner.
-        """
+    def scan(self) -> Listing:
+        """The listing pass (once): each trace's time range, spans, root and last message."""
         if self._scan is None:
-            workers = _listing_workers(self.files)
-            if workers > 1:
-                context = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                    self._scan = _joined(pool.map(_scan_file, self.files))
-            else:
-                self._scan = _joined(map(_scan_file, self.files))
+            self._scan = list_files(self.files)
         return self._scan
 
     def _messages_from(self, first: int) -> Iterator[tuple[int, Message]]:
@@ -238,113 +195,7 @@ class FileSource(SpanSource):
             start += count
 
 
-def _listing_workers(files: list[Path]) -> int:
-    """Processes to list the files with: one per CPU (up to MAX_LISTING_WORKERS) for folders
-    of LISTING_BYTES_PER_WORKER or more a process; one where forking is not safe (a process
-    running threads: a fork copies no other thread, so what one held locked stays locked)."""
-    if len(files) < 2 or sys.platform != "linux" or len(os.listdir("/proc/self/task")) > 1:
-        return 1
-    size = sum(path.stat().st_size for path in files)
-    by_size = size // LISTING_BYTES_PER_WORKER
-    return max(1, min(MAX_LISTING_WORKERS, os.cpu_count() or 1, len(files), by_size))
-
-
-def _scan_file(path: Path) -> _Scan:
-    """The listing pass over one file, its messages numbered from 0."""
-    scan = _Scan()
-    _scan(scan, read_messages(path))
-    scan.per_file.append(scan.messages)
-    return scan
-
-
-def _joined(scans: Iterable[_Scan]) -> _Scan:
-    """The listings of files, in reading order, as one: what listing them in turn gives."""
-    joined = _Scan()
-    traces = joined.traces
-    for scan in scans:
-        offset = joined.messages
-        for raw, trace in scan.traces.items():
-            seen = traces.get(raw)
-            if seen is None:
-                trace.order = len(traces)
-                trace.first_message += offset
-                trace.last_message += offset
-                traces[raw] = trace
-                continue
-            seen.start_ns = min(seen.start_ns, trace.start_ns)
-            seen.end_ns = max(seen.end_ns, trace.end_ns)
-            seen.spans += trace.spans
-            seen.errors += trace.errors
-            seen.last_message = trace.last_message + offset
-            if seen.root is None:
-                seen.root = trace.root
-        joined.messages += scan.messages
-        joined.per_file += scan.per_file
-    return joined
-
-
-def _scan(scan: _Scan, messages: Iterable[Message]) -> None:
-    """Add the messages of one file to the listing pass."""
-    traces = scan.traces
-    for number, request in enumerate(messages, scan.messages):
-        scan.messages = number + 1
-        if isinstance(request, list):
-            _scan_records(traces, request, number)
-            continue
-        for rs in request.resource_spans:
-            roots = None
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    raw = span.trace_id
-                    start = span.start_time_unix_nano
-                    end = span.end_time_unix_nano or start
-                    trace = traces.get(raw)
-                    if trace is None:
-                        trace = traces[raw] = _Trace(len(traces), start, end, number)
-                    else:
-                        trace.start_ns = min(trace.start_ns, start)
-                        trace.end_ns = max(trace.end_ns, end)
-                    trace.spans += 1
-                    trace.last_message = number
-                    if span.status.code == 2:
-                        trace.errors += 1
-                    if not span.parent_span_id and trace.root is None:
-                        if roots is None:
-                            roots = _roots_of(rs)
-                        trace.root = roots.get(span.span_id)
-
-
-def _scan_records(traces: dict[bytes, _Trace], records: list[SpanRecord], number: int) -> None:
-    """The listing pass over a message read as records (JSON)."""
-    for span in records:
-        raw = span.trace_id.to_bytes(16, "big")
-        trace = traces.get(raw)
-        if trace is None:
-            trace = traces[raw] = _Trace(len(traces), span.start_ns, span.end_ns, number)
-        else:
-            trace.start_ns = min(trace.start_ns, span.start_ns)
-            trace.end_ns = max(trace.end_ns, span.end_ns)
-        trace.spans += 1
-        trace.last_message = number
-        if span.status == "ERROR":
-            trace.errors += 1
-        if span.parent_id is None and trace.root is None:
-            trace.root = span
-
-
-def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:
-    """The root spans of one resource's spans, as records (their attributes carry the labels)."""
-    request = ExportTraceServiceRequest()
-    kept = request.resource_spans.add()
-    kept.CopyFrom(rs)
-    for ss in kept.scope_spans:
-        roots = [span for span in ss.spans if not span.parent_span_id]
-        del ss.spans[:]
-        ss.spans.extend(roots)
-    return {record.span_id.to_bytes(8, "big"): record for record in from_request(request)}
-
-
-def _summary(raw: bytes, trace: _Trace) -> RunSummary:
+def _summary(raw: bytes, trace: TraceSeen) -> RunSummary:
     root = trace.root
     status: RunStatus = "open" if root is None else "error" if root.status == "ERROR" else "ok"
     labels = run_labels([root]) if root is not None else None

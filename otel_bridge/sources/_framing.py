@@ -36,7 +36,7 @@ from ..otlp import decode_request, load_json
 from ..spans import SpanRecord
 from ._otlp_json import records_from_json_body
 
-__all__ = ["Damage", "Message", "read_messages"]
+__all__ = ["Damage", "Message", "frame_offsets", "read_messages"]
 
 # An export request: protobuf as read, or JSON already converted (``_otlp_json``).
 Message = ExportTraceServiceRequest | list[SpanRecord]
@@ -113,6 +113,31 @@ def read_messages(path: Path, warn: bool = True, skip: int = 0) -> Iterator[Mess
             found,
             "s" if found != 1 else "",
         )
+
+
+def frame_offsets(path: Path) -> list[int] | None:
+    """Where each message of a file of length-prefixed messages begins, read from their
+    lengths alone (nothing is decompressed or decoded); None for any other file (JSON, one zstd
+    stream) and for one whose last message is cut (its damage is told when it is read).
+
+    SourceError when the file cannot be read.
+    """
+    offsets: list[int] = []
+    with _open(path) as raw:
+        head = _peek(raw, 64)
+        if head.startswith(ZSTD_MAGIC) or not head.strip() or _JSON_START.match(head):
+            return None
+        size = raw.seek(0, io.SEEK_END)
+        at = 0
+        while at < size:
+            raw.seek(at)
+            prefix = raw.read(PREFIX_BYTES)
+            length = int.from_bytes(prefix, "big")
+            if len(prefix) < PREFIX_BYTES or length > MAX_MESSAGE_BYTES:
+                return None
+            offsets.append(at)
+            at += PREFIX_BYTES + length
+        return offsets if at == size else None
 
 
 def _open(path: Path) -> BinaryIO:

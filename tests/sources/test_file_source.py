@@ -193,8 +193,9 @@ def _rotated_folder(folder: Path, encode: Any = lambda m: _json(m) + b"\n") -> P
 
 
 LISTING = """
-import json, os, sys
-from otel_bridge.sources import _files
+import json, sys
+from pathlib import Path
+from otel_bridge.sources import _file_listing
 from otel_bridge.sources._files import FileSource
 from otel_bridge.sources._source import RunQuery
 
@@ -206,39 +207,84 @@ def listing(source):
             for listed in source.list_runs(RunQuery())]
     return {"traces": traces, "messages": scan.messages, "per_file": scan.per_file, "runs": runs}
 
+def workers(source):
+    return _file_listing._workers(_file_listing._parts(source.files), source.files)
+
 in_turn = FileSource(sys.argv[1])
-small = _files._listing_workers(in_turn.files)
-_files.LISTING_BYTES_PER_WORKER = 1
+small = workers(in_turn)
+_file_listing.PART_BYTES = int(sys.argv[2])
 side_by_side = FileSource(sys.argv[1])
-workers = _files._listing_workers(side_by_side.files)
-print(json.dumps([small, workers, listing(in_turn), listing(side_by_side)]))
+parts = [(p.path.name, p.skip, p.count) for p in _file_listing._parts(side_by_side.files)]
+print(json.dumps([small, workers(side_by_side), parts, listing(in_turn), listing(side_by_side)]))
 """
 
 
-def test_a_large_folder_is_listed_by_processes_side_by_side_as_in_turn(tmp_path: Path) -> None:
-    folder = _rotated_folder(tmp_path)
-    # A process of its own: files are listed side by side only from a process of one thread.
+def _listed(folder: Path, part_bytes: int) -> tuple[int, int, list[Any], Any, Any]:
+    """The folder listed in turn, then side by side in parts of ``part_bytes``, in a process of
+    its own: files are listed side by side only from a process of one thread."""
     result = subprocess.run(
-        [sys.executable, "-c", LISTING, str(folder)], capture_output=True, text=True
+        [sys.executable, "-c", LISTING, str(folder), str(part_bytes)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
-    small, workers, in_turn, side_by_side = json.loads(result.stdout)
+    small, workers, parts, in_turn, side_by_side = json.loads(result.stdout)
+    return small, workers, parts, in_turn, side_by_side
+
+
+def test_a_large_folder_is_listed_by_processes_side_by_side_as_in_turn(tmp_path: Path) -> None:
+    small, workers, parts, in_turn, side_by_side = _listed(_rotated_folder(tmp_path), 1)
     assert small == 1  # a small folder: no process started
     assert workers == min(3, os.cpu_count() or 1) > 1
+    assert [name for name, _, _ in parts] == [
+        "spans-2026-11-23T17-00-00.000.json",
+        "spans-2026-11-23T17-05-00.000.json",
+        "spans.json",
+    ]  # JSON lines: a file a part
     assert side_by_side == in_turn
     # A's spans are in the first file and again in the second: joined, its root kept.
     assert side_by_side["runs"] == [["a1", 6], ["b2", 3], ["c3", 3]]
     assert side_by_side["per_file"] == [1, 2, 1]
 
 
+def test_a_large_file_of_length_prefixed_messages_is_listed_in_stretches(tmp_path: Path) -> None:
+    runs = [_run(0x100 + n, f"s{n % 3}", f"answer {n}") for n in range(12)]
+    # Runs split over messages: each message holds the end of one run and the start of the next.
+    spans = [span for run in runs for span in run]
+    messages = [spans[n : n + 5] for n in range(0, len(spans), 5)]
+    (tmp_path / "spans.pb.zst").write_bytes(_framed([_zstd(_proto(m)) for m in messages]))
+    size = (tmp_path / "spans.pb.zst").stat().st_size
+    small, workers, parts, in_turn, side_by_side = _listed(tmp_path, size // 4)
+    assert small == 1
+    assert workers == min(4, os.cpu_count() or 1) > 1
+    assert parts[0][1] == 0  # the first stretch begins at the first message
+    assert len(parts) >= 4 and sum(count for _, _, count in parts) == len(messages)
+    assert side_by_side == in_turn
+    assert side_by_side["per_file"] == [len(messages)]
+    assert [spans for _, spans in side_by_side["runs"]] == [3] * 12
+
+
+def test_a_stretch_that_does_not_decode_has_its_file_listed_in_turn(tmp_path: Path) -> None:
+    """As read in turn: the messages after one that does not decode cannot be trusted."""
+    messages = [_run(0x100 + n, "s", f"answer {n}") for n in range(8)]
+    frames = [_zstd(_proto(m)) for m in messages]
+    frames[5] = b"\x28\xb5\x2f\xfd" + b"not zstd" * (len(frames[5]) // 8)
+    (tmp_path / "spans.pb.zst").write_bytes(_framed(frames))
+    size = (tmp_path / "spans.pb.zst").stat().st_size
+    _, workers, parts, in_turn, side_by_side = _listed(tmp_path, size // 4)
+    assert workers > 1 and len(parts) >= 4
+    assert side_by_side == in_turn
+    assert len(side_by_side["runs"]) == 5  # the five before the bad message
+
+
 def test_a_bad_file_listed_by_another_process_names_itself(tmp_path: Path) -> None:
     folder = _rotated_folder(tmp_path)
     (folder / "spans-2026-11-23T17-05-00.000.json").write_bytes(b"\xff\xd8\xff\xe0" * 300)
     scan = (
-        "import sys; from otel_bridge.sources import _files; "
-        "_files.LISTING_BYTES_PER_WORKER = 1; "
-        "source = _files.FileSource(sys.argv[1]); "
-        "assert _files._listing_workers(source.files) > 1; source.scan()"
+        "import sys; from otel_bridge.sources import _file_listing as listing; "
+        "from otel_bridge.sources._files import FileSource; "
+        "listing.PART_BYTES = 1; source = FileSource(sys.argv[1]); "
+        "assert listing._workers(listing._parts(source.files), source.files) > 1; source.scan()"
     )
     result = subprocess.run(
         [sys.executable, "-c", scan, str(folder)], capture_output=True, text=True

@@ -1,0 +1,228 @@
+"""The listing pass over OTLP files: where each trace's spans begin and end, without keeping them.
+
+What ``FileSource`` lists runs from and reads them by: each trace's time range, span and error
+counts, root span, and the first and last message holding its spans (messages numbered across
+the files in reading order), and how many messages each file holds.
+
+Large inputs are listed by forked processes side by side, in parts of about ``PART_BYTES``: a
+file of length-prefixed messages in stretches of its messages (found from their lengths alone),
+any other file whole (JSON lines are known to be messages only once parsed). The parts'
+listings, joined in reading order, are the listing of the files read in turn.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import groupby, islice
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+
+from ..otlp import from_request
+from ..spans import SpanRecord
+from ._framing import Message, frame_offsets, read_messages
+
+__all__ = ["Listing", "TraceSeen", "list_files"]
+
+MAX_WORKERS = 4
+PART_BYTES = 8 * 2**20  # a part's size: below two of them, a process costs more than it saves
+
+
+@dataclass(slots=True)
+class TraceSeen:
+    """What the listing pass learns of one trace."""
+
+    order: int  # first seen
+    start_ns: int
+    end_ns: int
+    first_message: int = 0
+    spans: int = 0
+    last_message: int = 0
+    root: SpanRecord | None = None
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class Listing:
+    """Every trace in the files, by trace id bytes, and how many messages there are."""
+
+    traces: dict[bytes, TraceSeen] = field(default_factory=dict)
+    messages: int = 0
+    per_file: list[int] = field(default_factory=list)  # messages in each file, in order
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A part of the files listed on its own: a file, or a stretch of its messages."""
+
+    file: int  # its index among the files
+    path: Path
+    skip: int = 0  # messages before the stretch
+    count: int | None = None  # messages in the stretch (None: the whole file)
+
+
+def list_files(files: list[Path]) -> Listing:
+    """The listing of the files in reading order (by processes side by side when large)."""
+    parts = _parts(files)
+    workers = _workers(parts, files)
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            listed = list(pool.map(_list_part, parts))
+    else:
+        listed = [_list_part(part) for part in parts]
+    joined: list[tuple[int, Listing]] = []
+    for file, group in groupby(zip(parts, listed, strict=True), key=lambda done: done[0].file):
+        done = list(group)
+        if any(listing is None for _, listing in done):  # a stretch that did not read whole
+            joined.append((file, _list_whole(done[0][0].path)))  # the file again, in turn
+        else:
+            joined += [(file, listing) for _, listing in done if listing is not None]
+    return _joined(joined)
+
+
+def _parts(files: list[Path]) -> list[_Part]:
+    cpus = min(MAX_WORKERS, os.cpu_count() or 1)
+    parts = []
+    for index, path in enumerate(files):
+        size = path.stat().st_size if cpus > 1 and _can_fork() else 0
+        offsets = frame_offsets(path) if size >= 2 * PART_BYTES else None
+        if offsets is None or len(offsets) < 2:
+            parts.append(_Part(index, path))
+            continue
+        # As many stretches for each process (of about PART_BYTES or more), so none waits.
+        stretches = min(len(offsets), cpus * max(1, size // (cpus * PART_BYTES)))
+        # Stretches of about equal bytes: each begins at the first message past its share.
+        shares = (size * k // stretches for k in range(stretches))
+        firsts = {next((n for n, at in enumerate(offsets) if at >= share), 0) for share in shares}
+        starts = sorted(firsts)
+        ends = [*starts[1:], len(offsets)]
+        parts += [_Part(index, path, a, b - a) for a, b in zip(starts, ends, strict=True)]
+    return parts
+
+
+def _workers(parts: list[_Part], files: list[Path]) -> int:
+    """One process per CPU (up to MAX_WORKERS) for two parts or more; one where forking is not
+    safe (a process running threads: a fork copies no other thread, so what one held locked
+    stays locked)."""
+    if len(parts) < 2 or not _can_fork():
+        return 1
+    size = sum(path.stat().st_size for path in files)
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1, len(parts), size // PART_BYTES))
+
+
+def _can_fork() -> bool:
+    return sys.platform == "linux" and len(os.listdir("/proc/self/task")) == 1
+
+
+def _list_part(part: _Part) -> Listing | None:
+    """A part's listing, its messages numbered from 0; None for a stretch that did not read
+    whole (a message that does not decode: the file is listed in turn, as it reads)."""
+    if part.count is None:
+        return _list_whole(part.path)
+    listing = Listing()
+    _scan(listing, islice(read_messages(part.path, warn=False, skip=part.skip), part.count))
+    return listing if listing.messages == part.count else None
+
+
+def _list_whole(path: Path) -> Listing:
+    listing = Listing()
+    _scan(listing, read_messages(path))
+    return listing
+
+
+def _joined(parts: Iterable[tuple[int, Listing]]) -> Listing:
+    """The parts' listings, in reading order, as one: what listing the files in turn gives."""
+    joined = Listing()
+    traces = joined.traces
+    last_file = -1
+    for file, part in parts:
+        offset = joined.messages
+        for raw, trace in part.traces.items():
+            seen = traces.get(raw)
+            if seen is None:
+                trace.order = len(traces)
+                trace.first_message += offset
+                trace.last_message += offset
+                traces[raw] = trace
+                continue
+            seen.start_ns = min(seen.start_ns, trace.start_ns)
+            seen.end_ns = max(seen.end_ns, trace.end_ns)
+            seen.spans += trace.spans
+            seen.errors += trace.errors
+            seen.last_message = trace.last_message + offset
+            if seen.root is None:
+                seen.root = trace.root
+        joined.messages += part.messages
+        if file == last_file:
+            joined.per_file[-1] += part.messages
+        else:
+            joined.per_file.append(part.messages)
+            last_file = file
+    return joined
+
+
+def _scan(scan: Listing, messages: Iterable[Message]) -> None:
+    """Add the messages of one file (or of a stretch of it) to the listing."""
+    traces = scan.traces
+    for number, request in enumerate(messages, scan.messages):
+        scan.messages = number + 1
+        if isinstance(request, list):
+            _scan_records(traces, request, number)
+            continue
+        for rs in request.resource_spans:
+            roots = None
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    raw = span.trace_id
+                    start = span.start_time_unix_nano
+                    end = span.end_time_unix_nano or start
+                    trace = traces.get(raw)
+                    if trace is None:
+                        trace = traces[raw] = TraceSeen(len(traces), start, end, number)
+                    else:
+                        trace.start_ns = min(trace.start_ns, start)
+                        trace.end_ns = max(trace.end_ns, end)
+                    trace.spans += 1
+                    trace.last_message = number
+                    if span.status.code == 2:
+                        trace.errors += 1
+                    if not span.parent_span_id and trace.root is None:
+                        if roots is None:
+                            roots = _roots_of(rs)
+                        trace.root = roots.get(span.span_id)
+
+
+def _scan_records(traces: dict[bytes, TraceSeen], records: list[SpanRecord], number: int) -> None:
+    """The listing pass over a message read as records (JSON)."""
+    for span in records:
+        raw = span.trace_id.to_bytes(16, "big")
+        trace = traces.get(raw)
+        if trace is None:
+            trace = traces[raw] = TraceSeen(len(traces), span.start_ns, span.end_ns, number)
+        else:
+            trace.start_ns = min(trace.start_ns, span.start_ns)
+            trace.end_ns = max(trace.end_ns, span.end_ns)
+        trace.spans += 1
+        trace.last_message = number
+        if span.status == "ERROR":
+            trace.errors += 1
+        if span.parent_id is None and trace.root is None:
+            trace.root = span
+
+
+def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:
+    """The root spans of one resource's spans, as records (their attributes carry the labels)."""
+    request = ExportTraceServiceRequest()
+    kept = request.resource_spans.add()
+    kept.CopyFrom(rs)
+    for ss in kept.scope_spans:
+        roots = [span for span in ss.spans if not span.parent_span_id]
+        del ss.spans[:]
+        ss.spans.extend(roots)
+    return {record.span_id.to_bytes(8, "big"): record for record in from_request(request)}
