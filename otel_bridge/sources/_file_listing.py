@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import groupby, islice
 from pathlib import Path
 
@@ -67,26 +68,33 @@ class _Part:
     count: int | None = None  # messages in the stretch (None: the whole file)
 
 
-def list_files(files: list[Path]) -> Listing:
-    """The listing of the files in reading order (by processes side by side when large)."""
+def list_files(files: list[Path], alone: bool = True) -> Listing:
+    """The listing of the files in reading order (by processes side by side when large).
+
+    ``alone``: one file, not a folder's, so that holding no whole message is an error (in a
+    folder, a warning: the collector stopped while writing the first message of a new file).
+    """
     parts = _parts(files)
     workers = _workers(parts, files)
+    list_part = partial(_list_part, alone=alone)
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            listed = list(pool.map(_list_part, parts))
+            listed = list(pool.map(list_part, parts))
     else:
-        listed = [_list_part(part) for part in parts]
+        listed = [list_part(part) for part in parts]
     joined: list[tuple[int, Listing]] = []
     for file, group in groupby(zip(parts, listed, strict=True), key=lambda done: done[0].file):
         done = list(group)
         if any(listing is None for _, listing in done):  # a stretch that did not read whole
-            joined.append((file, _list_whole(done[0][0].path)))  # the file again, in turn
+            joined.append((file, _list_whole(done[0][0].path, alone)))  # again, in turn
         else:
             joined += [(file, listing) for _, listing in done if listing is not None]
     return _joined(joined)
 
 
 def _parts(files: list[Path]) -> list[_Part]:
+    """The files as parts listed on their own: a large file of length-prefixed messages in
+    stretches of its messages, any other file whole."""
     cpus = min(MAX_WORKERS, os.cpu_count() or 1)
     parts = []
     for index, path in enumerate(files):
@@ -120,19 +128,19 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and len(os.listdir("/proc/self/task")) == 1
 
 
-def _list_part(part: _Part) -> Listing | None:
+def _list_part(part: _Part, alone: bool) -> Listing | None:
     """A part's listing, its messages numbered from 0; None for a stretch that did not read
     whole (a message that does not decode: the file is listed in turn, as it reads)."""
     if part.count is None:
-        return _list_whole(part.path)
+        return _list_whole(part.path, alone)
     listing = Listing()
     _scan(listing, islice(read_messages(part.path, warn=False, skip=part.skip), part.count))
     return listing if listing.messages == part.count else None
 
 
-def _list_whole(path: Path) -> Listing:
+def _list_whole(path: Path, alone: bool) -> Listing:
     listing = Listing()
-    _scan(listing, read_messages(path))
+    _scan(listing, read_messages(path, alone=alone))
     return listing
 
 

@@ -38,7 +38,9 @@ def read_otlp_json(path: str | Path) -> list[SpanRecord]:
 
     SourceError when it cannot be read, SpanFormatError when it holds no OTLP.
     """
-    return [span for message in _requests(span_files(Path(path))) for span in _records(message)]
+    files = span_files(Path(path))
+    alone = not Path(path).is_dir()
+    return [span for message in _requests(files, alone=alone) for span in _records(message)]
 
 
 def span_files(path: Path) -> list[Path]:
@@ -70,9 +72,9 @@ def _reading_order(path: Path) -> tuple[str, str, int, str]:
     return str(path.parent), backup.group("stem") + path.suffix, 0, backup.group("time")
 
 
-def _requests(files: Iterable[Path], warn: bool = True) -> Iterator[Message]:
+def _requests(files: Iterable[Path], alone: bool) -> Iterator[Message]:
     for path in files:
-        yield from read_messages(path, warn)
+        yield from read_messages(path, alone=alone)
 
 
 def _records(message: Message) -> list[SpanRecord]:
@@ -101,7 +103,8 @@ class FileSource(SpanSource):
 
     def spans(self) -> list[SpanRecord]:
         """Every span in the file or folder."""
-        return [span for message in _requests(self.files) for span in _records(message)]
+        messages = _requests(self.files, alone=not self.path.is_dir())
+        return [span for message in messages for span in _records(message)]
 
     def read_trace(self, trace_id: str) -> list[SpanRecord]:
         wanted = parse_trace_id(trace_id)
@@ -173,7 +176,7 @@ class FileSource(SpanSource):
     def scan(self) -> Listing:
         """The listing pass (once): each trace's time range, spans, root and last message."""
         if self._scan is None:
-            self._scan = list_files(self.files)
+            self._scan = list_files(self.files, alone=not self.path.is_dir())
         return self._scan
 
     def _messages_from(self, first: int) -> Iterator[tuple[int, Message]]:

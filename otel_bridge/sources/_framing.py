@@ -49,6 +49,10 @@ PREFIX_BYTES = 4
 MAX_MESSAGE_BYTES = 1 << 31  # a length beyond this is not a length: the bytes are not framed
 _JSON_START = re.compile(rb"\s*[{\[]")
 _RESOURCE_SPANS = b'{"resourceSpans"'
+# How a message the exporter writes begins: a zstd frame, protobuf's first field
+# (resource_spans: field 1, length-delimited), or JSON. A first message cut short that begins
+# so is the collector's, stopped while writing it; anything else is not its output.
+_MESSAGE_STARTS = (ZSTD_MAGIC, b"\x0a", b"{")
 
 
 @dataclass(slots=True)
@@ -75,7 +79,9 @@ class Damage:
         return " and ".join(parts)
 
 
-def read_messages(path: Path, warn: bool = True, skip: int = 0) -> Iterator[Message]:
+def read_messages(
+    path: Path, warn: bool = True, skip: int = 0, alone: bool = True
+) -> Iterator[Message]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
     Protobuf requests as they are (a listing reads a few of their fields); JSON ones as
@@ -84,7 +90,7 @@ def read_messages(path: Path, warn: bool = True, skip: int = 0) -> Iterator[Mess
     ``warn=False`` for a second pass over the same file: it was said once; ``skip`` passes
     over its first messages, length-prefixed ones without decoding them (a second pass read
     them whole before). SourceError when the file cannot be read; SpanFormatError when it
-    holds no OTLP at all.
+    holds no OTLP at all, or (``alone``: not one of a folder's files) no whole message.
     """
     damage = Damage()
     found = 0
@@ -103,7 +109,7 @@ def read_messages(path: Path, warn: bool = True, skip: int = 0) -> Iterator[Mess
                 raise SpanFormatError(f"{path}: {exc}") from exc
             raise SpanFormatError(f"{path}: {_not_otlp(start, exc)}") from exc
     if damage and warn:
-        if not found:
+        if not found and alone:
             raise SpanFormatError(f"{path}: no whole OTLP message ({damage.describe()})")
         logger.warning(
             "otel-bridge: warning: %s: skipped %s (a collector stopped mid-write?); "
@@ -246,7 +252,11 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
             body, _ = load_json(line)
         except SpanFormatError as exc:
             if not parsed and not damage:  # one document over many lines, e.g. indented
-                yield _request_json(load_json(line + b"".join(lines))[0])
+                rest = b"".join(lines)
+                if not rest and _cut_line(line):  # the collector stopped writing its first
+                    damage.lines += 1
+                    return
+                yield _request_json(load_json(line + rest)[0])
                 return
             restart = line.find(_RESOURCE_SPANS, 1)
             if restart < 0 and line.endswith(b"\n"):
@@ -276,6 +286,11 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
         damage.lines += 1
 
 
+def _cut_line(line: bytes) -> bool:
+    """A line the file exporter began (OTLP/JSON) and did not finish (no newline)."""
+    return line.startswith(_RESOURCE_SPANS) and not line.endswith(b"\n")
+
+
 def _request_json(body: object) -> list[SpanRecord]:
     return records_from_json_body(body)
 
@@ -295,7 +310,7 @@ def _framed_messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Me
             raise SpanFormatError("not length-prefixed OTLP messages")
         payload = stream.read(length)
         if len(payload) < length:
-            if number == 1:
+            if number == 1 and not payload.startswith(_MESSAGE_STARTS):
                 raise SpanFormatError("not length-prefixed OTLP messages")
             damage.messages += 1  # cut short: the collector stopped while writing it
             return

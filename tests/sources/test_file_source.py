@@ -348,6 +348,31 @@ def test_a_cut_last_message_is_skipped_with_a_warning(
     ]
 
 
+@pytest.mark.parametrize("encoding", ["json", "proto", "proto+zstd", "native proto+zstd"])
+def test_a_new_file_cut_in_its_first_message_loses_nothing_else_of_the_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, encoding: str
+) -> None:
+    """The collector rotated, then stopped while writing the new file's first message."""
+    first, second, third = _messages()
+    (tmp_path / "spans-2026-11-23T17-00-00.000.out").write_bytes(
+        ENCODINGS[encoding]([first, second, third])
+    )
+    live = tmp_path / "spans.out"
+    live.write_bytes(ENCODINGS[encoding]([_run(0xD4, "s3", "delta")])[:60])
+    with caplog.at_level(logging.WARNING, "otel_bridge.sources"):
+        assert [derive(s).output for s in select_runs(tmp_path)] == ["alpha", "beta", "gamma"]
+    what = "line" if encoding == "json" else "message"
+    assert caplog.messages == [
+        f"otel-bridge: warning: {live}: skipped 1 truncated {what} (a collector stopped "
+        "mid-write?); kept 0 whole messages"
+    ]
+    # Alone, the cut file holds nothing to read: an error that says so.
+    with pytest.raises(
+        SpanFormatError, match=rf"spans\.out: no whole OTLP message \(1 truncated {what}\)"
+    ):
+        load_spans(live)
+
+
 def test_files_that_are_not_otlp_say_what_they_are(tmp_path: Path) -> None:
     binary = tmp_path / "photo.jpg"
     binary.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
@@ -357,9 +382,15 @@ def test_files_that_are_not_otlp_say_what_they_are(tmp_path: Path) -> None:
     cut.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "ab')
     with pytest.raises(SpanFormatError) as caught:
         load_spans(cut)
-    assert str(caught.value) == (
-        f"{cut}: not OTLP/JSON traces (not JSON: Unterminated string starting at column 56)"
-    )
+    assert str(caught.value) == f"{cut}: no whole OTLP message (1 truncated line)"
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"spans": [{"name": "ab"}]}\n')
+    with pytest.raises(SpanFormatError, match=r"wrong\.json: not OTLP/JSON traces"):
+        load_spans(wrong)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not OTLP")
+    with pytest.raises(SpanFormatError, match=r"notes\.txt: a text file, but not OTLP/JSON"):
+        load_spans(text)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SourceError, match="is a directory holding no files: pass an OTLP file"):
