@@ -16,15 +16,15 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import groupby, islice
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
+from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord
 from ._framing import Message, frame_offsets, read_messages
@@ -76,12 +76,10 @@ def list_files(files: list[Path], alone: bool = True) -> Listing:
     """
     parts = _parts(files)
     workers = _workers(parts, files)
-    list_part = partial(_list_part, alone=alone)
     if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            listed = list(pool.map(list_part, parts))
+        listed = _side_by_side(parts, workers, alone)
     else:
-        listed = [list_part(part) for part in parts]
+        listed = [_list_part(part, alone) for part in parts]
     joined: list[tuple[int, Listing]] = []
     for file, group in groupby(zip(parts, listed, strict=True), key=lambda done: done[0].file):
         done = list(group)
@@ -126,6 +124,58 @@ def _workers(parts: list[_Part], files: list[Path]) -> int:
 
 def _can_fork() -> bool:
     return sys.platform == "linux" and len(os.listdir("/proc/self/task")) == 1
+
+
+def _side_by_side(parts: list[_Part], workers: int, alone: bool) -> list[Listing | None]:
+    """Each part's listing, by ``workers`` forked processes, each every ``workers``-th part.
+
+    Plain processes and pipes: a pool would leave this process a thread for a moment after,
+    and a process running threads is not forked again (the export's workers would be spawned).
+    """
+    context = multiprocessing.get_context("fork")
+    shares = [list(range(first, len(parts), workers)) for first in range(workers)]
+    pipes, processes = [], []
+    try:
+        for share in shares:
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_list_share, args=([parts[n] for n in share], alone, send), daemon=True
+            )
+            process.start()
+            send.close()
+            pipes.append(receive)
+            processes.append(process)
+        listed: list[Listing | None] = [None] * len(parts)
+        for share, receive, process in zip(shares, pipes, processes, strict=True):
+            try:
+                result = receive.recv()
+            except EOFError:
+                process.join()
+                raise SourceError(
+                    f"the process listing {parts[share[0]].path} and other files stopped "
+                    f"(exit code {process.exitcode})"
+                ) from None
+            if isinstance(result, BaseException):
+                raise result
+            for n, listing in zip(share, result, strict=True):
+                listed[n] = listing
+        return listed
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _list_share(parts: list[_Part], alone: bool, send: Connection) -> None:
+    """In a forked process: the parts' listings, or what stopped them, sent back."""
+    result: list[Listing | None] | BaseException
+    try:
+        result = [_list_part(part, alone) for part in parts]
+    except BaseException as exc:  # handed to the parent, which raises it
+        result = exc
+    send.send(result)
+    send.close()
 
 
 def _list_part(part: _Part, alone: bool) -> Listing | None:

@@ -193,7 +193,7 @@ def _rotated_folder(folder: Path, encode: Any = lambda m: _json(m) + b"\n") -> P
 
 
 LISTING = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from otel_bridge.sources import _file_listing
 from otel_bridge.sources._files import FileSource
@@ -215,7 +215,11 @@ small = workers(in_turn)
 _file_listing.PART_BYTES = int(sys.argv[2])
 side_by_side = FileSource(sys.argv[1])
 parts = [(p.path.name, p.skip, p.count) for p in _file_listing._parts(side_by_side.files)]
-print(json.dumps([small, workers(side_by_side), parts, listing(in_turn), listing(side_by_side)]))
+many = workers(side_by_side)
+side_by_side.scan()
+# One thread, right after: an export forks its workers from this process next.
+assert len(os.listdir("/proc/self/task")) == 1
+print(json.dumps([small, many, parts, listing(in_turn), listing(side_by_side)]))
 """
 
 
