@@ -89,7 +89,7 @@ def export_request() -> Any:
 
 def export_work(package: Any, request: Any) -> list[Any]:
     """What an export does with one request after reading it: records, RunTraces, rows."""
-    rows_of = importlib.import_module(f"{package.__name__}.tables._rows").rows_of
+    rows_of = package.tables._rows.rows_of  # imported with the package: no lookup by name
     records = package.otlp.from_request(request)
     return [
         rows_of(package.derive(spans).to_dict())

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 
 import click
 
+from .._fork import fork_safe
 from ..errors import ConfigError
 from ..report import plural
 from ..sources import Derivable, SpanSource, open_source, parse_source, run_json_of
@@ -138,12 +138,9 @@ def _lines(items: list[str], width: int = 80) -> str:
 
 
 def _start_method() -> StartMethod:
-    """Forked workers inherit this process's imports (a fork saves each about 0.3 CPU-s), on
-    Linux while this process runs one thread only: a fork copies no other thread, so what one
-    held locked would stay locked. pyarrow is not imported here first: it starts threads."""
-    if sys.platform == "linux" and len(os.listdir("/proc/self/task")) == 1:
-        return "fork"
-    return "spawn"
+    """Forked workers where forking is safe (``fork_safe``), else spawned ones. pyarrow is not
+    imported here first: it starts threads."""
+    return "fork" if fork_safe() else "spawn"
 
 
 def _write_part(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import groupby, islice
@@ -24,6 +23,7 @@ from pathlib import Path
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
+from .._fork import fork_safe
 from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord
@@ -74,8 +74,7 @@ def list_files(files: list[Path], alone: bool = True) -> Listing:
     ``alone``: one file, not a folder's, so that holding no whole message is an error (in a
     folder, a warning: the collector stopped while writing the first message of a new file).
     """
-    parts = _parts(files)
-    workers = _workers(parts, files)
+    parts, workers = _plan(files)
     if workers > 1:
         listed = _side_by_side(parts, workers, alone)
     else:
@@ -90,13 +89,19 @@ def list_files(files: list[Path], alone: bool = True) -> Listing:
     return _joined(joined)
 
 
-def _parts(files: list[Path]) -> list[_Part]:
-    """The files as parts listed on their own: a large file of length-prefixed messages in
-    stretches of its messages, any other file whole."""
-    cpus = min(MAX_WORKERS, os.cpu_count() or 1)
+def _plan(files: list[Path]) -> tuple[list[_Part], int]:
+    """The files as parts listed on their own, and how many processes list them.
+
+    A large file of length-prefixed messages is cut into stretches of its messages, any other
+    file is a part whole. One process per CPU (up to MAX_WORKERS) for two parts or more of
+    PART_BYTES in all; one where this process cannot be forked safely (``fork_safe``).
+    """
+    cpus = min(MAX_WORKERS, os.cpu_count() or 1) if fork_safe() else 1
+    if cpus == 1:
+        return [_Part(index, path) for index, path in enumerate(files)], 1
+    sizes = [path.stat().st_size for path in files]
     parts = []
-    for index, path in enumerate(files):
-        size = path.stat().st_size if cpus > 1 and _can_fork() else 0
+    for index, (path, size) in enumerate(zip(files, sizes, strict=True)):
         offsets = frame_offsets(path) if size >= 2 * PART_BYTES else None
         if offsets is None or len(offsets) < 2:
             parts.append(_Part(index, path))
@@ -109,21 +114,7 @@ def _parts(files: list[Path]) -> list[_Part]:
         starts = sorted(firsts)
         ends = [*starts[1:], len(offsets)]
         parts += [_Part(index, path, a, b - a) for a, b in zip(starts, ends, strict=True)]
-    return parts
-
-
-def _workers(parts: list[_Part], files: list[Path]) -> int:
-    """One process per CPU (up to MAX_WORKERS) for two parts or more; one where forking is not
-    safe (a process running threads: a fork copies no other thread, so what one held locked
-    stays locked)."""
-    if len(parts) < 2 or not _can_fork():
-        return 1
-    size = sum(path.stat().st_size for path in files)
-    return max(1, min(MAX_WORKERS, os.cpu_count() or 1, len(parts), size // PART_BYTES))
-
-
-def _can_fork() -> bool:
-    return sys.platform == "linux" and len(os.listdir("/proc/self/task")) == 1
+    return parts, max(1, min(cpus, len(parts), sum(sizes) // PART_BYTES))
 
 
 def _side_by_side(parts: list[_Part], workers: int, alone: bool) -> list[Listing | None]:
@@ -225,11 +216,11 @@ def _joined(parts: Iterable[tuple[int, Listing]]) -> Listing:
     return joined
 
 
-def _scan(scan: Listing, messages: Iterable[Message]) -> None:
+def _scan(listing: Listing, messages: Iterable[Message]) -> None:
     """Add the messages of one file (or of a stretch of it) to the listing."""
-    traces = scan.traces
-    for number, request in enumerate(messages, scan.messages):
-        scan.messages = number + 1
+    traces = listing.traces
+    for number, request in enumerate(messages, listing.messages):
+        listing.messages = number + 1
         if isinstance(request, list):
             _scan_records(traces, request, number)
             continue

@@ -14,7 +14,7 @@ PACKAGE = Path(otel_bridge.__file__).parent
 
 # Lower layers first; a module may import its own component and any lower layer, nothing else.
 LAYERS: list[set[str]] = [
-    {"errors", "_frozen"},
+    {"errors", "_frozen", "_fork"},
     {"_threaded_server", "_derivation_code", "spans", "run_json"},
     {"report"},  # reads RunTrace JSON only, so that RunTrace.to_html() can call it
     {"run_trace", "otlp"},

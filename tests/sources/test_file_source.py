@@ -208,13 +208,13 @@ def listing(source):
     return {"traces": traces, "messages": scan.messages, "per_file": scan.per_file, "runs": runs}
 
 def workers(source):
-    return _file_listing._workers(_file_listing._parts(source.files), source.files)
+    return _file_listing._plan(source.files)[1]
 
 in_turn = FileSource(sys.argv[1])
 small = workers(in_turn)
 _file_listing.PART_BYTES = int(sys.argv[2])
 side_by_side = FileSource(sys.argv[1])
-parts = [(p.path.name, p.skip, p.count) for p in _file_listing._parts(side_by_side.files)]
+parts = [(p.path.name, p.skip, p.count) for p in _file_listing._plan(side_by_side.files)[0]]
 many = workers(side_by_side)
 side_by_side.scan()
 # One thread, right after: an export forks its workers from this process next.
@@ -288,7 +288,7 @@ def test_a_bad_file_listed_by_another_process_names_itself(tmp_path: Path) -> No
         "import sys; from otel_bridge.sources import _file_listing as listing; "
         "from otel_bridge.sources._files import FileSource; "
         "listing.PART_BYTES = 1; source = FileSource(sys.argv[1]); "
-        "assert listing._workers(listing._parts(source.files), source.files) > 1; source.scan()"
+        "assert listing._plan(source.files)[1] > 1; source.scan()"
     )
     result = subprocess.run(
         [sys.executable, "-c", scan, str(folder)], capture_output=True, text=True
