@@ -327,6 +327,23 @@ def test_run_of_a_trace_beyond_the_limits_is_422_and_its_spans_stay_readable(
         assert (preparer.too_large, preparer.failed) == (2, 0)
 
 
+def test_depth_of_counts_the_deepest_chain_and_survives_cycles() -> None:
+    from otel_bridge.collector._runs import depth_of
+
+    def span(span_id: int, parent: int | None) -> SpanRecord:
+        return SpanRecord(0xDE, span_id, parent, "s", 1, 2)
+
+    assert depth_of([]) == 0
+    assert depth_of(chain(7, 0xDE)) == 7
+    # Two roots, one of them an orphan (its parent is not in the trace), and a branch.
+    forest = [span(1, None), span(2, 1), span(3, 2), span(4, 99), span(5, 4), span(6, 1)]
+    assert depth_of(forest) == 3
+    assert depth_of(list(reversed(forest))) == 3
+    # A cycle (bad input) ends the walk where it closes: counted once around.
+    assert depth_of([span(1, 3), span(2, 1), span(3, 2), span(4, 3)]) == 3
+    assert depth_of(chain(50, 0xDE), stop_after=10) == 11  # stops once deeper than asked
+
+
 def test_a_10000_level_chain_is_refused_by_default(collector: Collector) -> None:
     body = to_request(chain(10_000)).SerializeToString()
     assert len(body) < 1_000_000
