@@ -12,6 +12,7 @@ listings, joined in reading order, are the listing of the files read in turn.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable
@@ -27,7 +28,8 @@ from .._fork import fork_safe
 from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord
-from ._framing import Message, frame_offsets, read_messages
+from ._framing import ListedMessage, frame_offsets, read_messages
+from ._otlp_json import SpanSeen
 
 __all__ = ["Listing", "TraceSeen", "list_files"]
 
@@ -160,6 +162,9 @@ def _side_by_side(parts: list[_Part], workers: int, alone: bool) -> list[Listing
 
 def _list_share(parts: list[_Part], alone: bool, send: Connection) -> None:
     """In a forked process: the parts' listings, or what stopped them, sent back."""
+    # What it reads makes no reference cycles, and the process ends with its parts: the cycle
+    # collector's passes over every parsed message are spared.
+    gc.disable()
     result: list[Listing | None] | BaseException
     try:
         result = [_list_part(part, alone) for part in parts]
@@ -175,13 +180,14 @@ def _list_part(part: _Part, alone: bool) -> Listing | None:
     if part.count is None:
         return _list_whole(part.path, alone)
     listing = Listing()
-    _scan(listing, islice(read_messages(part.path, warn=False, skip=part.skip), part.count))
+    messages = read_messages(part.path, warn=False, skip=part.skip, listing=True)
+    _scan(listing, islice(messages, part.count))
     return listing if listing.messages == part.count else None
 
 
 def _list_whole(path: Path, alone: bool) -> Listing:
     listing = Listing()
-    _scan(listing, read_messages(path, alone=alone))
+    _scan(listing, read_messages(path, alone=alone, listing=True))
     return listing
 
 
@@ -216,13 +222,13 @@ def _joined(parts: Iterable[tuple[int, Listing]]) -> Listing:
     return joined
 
 
-def _scan(listing: Listing, messages: Iterable[Message]) -> None:
+def _scan(listing: Listing, messages: Iterable[ListedMessage]) -> None:
     """Add the messages of one file (or of a stretch of it) to the listing."""
     traces = listing.traces
     for number, request in enumerate(messages, listing.messages):
         listing.messages = number + 1
         if isinstance(request, list):
-            _scan_records(traces, request, number)
+            _scan_seen(traces, request, number)
             continue
         for rs in request.resource_spans:
             roots = None
@@ -247,22 +253,21 @@ def _scan(listing: Listing, messages: Iterable[Message]) -> None:
                         trace.root = roots.get(span.span_id)
 
 
-def _scan_records(traces: dict[bytes, TraceSeen], records: list[SpanRecord], number: int) -> None:
-    """The listing pass over a message read as records (JSON)."""
-    for span in records:
-        raw = span.trace_id.to_bytes(16, "big")
+def _scan_seen(traces: dict[bytes, TraceSeen], seen: list[SpanSeen], number: int) -> None:
+    """The listing pass over a JSON message (what ``spans_seen_in_json_body`` reads of it)."""
+    for raw, start, end, error, root in seen:
         trace = traces.get(raw)
         if trace is None:
-            trace = traces[raw] = TraceSeen(len(traces), span.start_ns, span.end_ns, number)
+            trace = traces[raw] = TraceSeen(len(traces), start, end, number)
         else:
-            trace.start_ns = min(trace.start_ns, span.start_ns)
-            trace.end_ns = max(trace.end_ns, span.end_ns)
+            trace.start_ns = min(trace.start_ns, start)
+            trace.end_ns = max(trace.end_ns, end)
         trace.spans += 1
         trace.last_message = number
-        if span.status == "ERROR":
+        if error:
             trace.errors += 1
-        if span.parent_id is None and trace.root is None:
-            trace.root = span
+        if root is not None and trace.root is None:
+            trace.root = root
 
 
 def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, overload
 
 import zstandard
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -34,12 +34,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from ..errors import SourceError, SpanFormatError
 from ..otlp import decode_request, load_json
 from ..spans import SpanRecord
-from ._otlp_json import records_from_json_body
+from ._otlp_json import SpanSeen, records_from_json_body, spans_seen_in_json_body
 
-__all__ = ["Damage", "Message", "frame_offsets", "read_messages"]
+__all__ = ["Damage", "ListedMessage", "Message", "frame_offsets", "read_messages"]
 
 # An export request: protobuf as read, or JSON already converted (``_otlp_json``).
 Message = ExportTraceServiceRequest | list[SpanRecord]
+# The same for a listing: of JSON, only what a listing reads (``_otlp_json.SpanSeen``).
+ListedMessage = ExportTraceServiceRequest | list[SpanSeen]
+_JsonReader = Callable[[Any], list[SpanRecord]] | Callable[[Any], list[SpanSeen]]
 
 logger = logging.getLogger("otel_bridge.sources")
 
@@ -79,13 +82,30 @@ class Damage:
         return " and ".join(parts)
 
 
+@overload
 def read_messages(
-    path: Path, warn: bool = True, skip: int = 0, alone: bool = True
-) -> Iterator[Message]:
+    path: Path,
+    warn: bool = ...,
+    skip: int = ...,
+    alone: bool = ...,
+    *,
+    listing: Literal[False] = ...,
+) -> Iterator[Message]: ...
+
+
+@overload
+def read_messages(
+    path: Path, warn: bool = ..., skip: int = ..., alone: bool = ..., *, listing: Literal[True]
+) -> Iterator[ListedMessage]: ...
+
+
+def read_messages(
+    path: Path, warn: bool = True, skip: int = 0, alone: bool = True, *, listing: bool = False
+) -> Iterator[Message] | Iterator[ListedMessage]:
     """Every whole export request in the file, in order; damage skipped with a warning.
 
     Protobuf requests as they are (a listing reads a few of their fields); JSON ones as
-    SpanRecords.
+    SpanRecords, or (``listing``) as what a listing reads of their spans (``SpanSeen``).
     Read as a stream, a message at a time: memory holds one message, whatever the file's size.
     ``warn=False`` for a second pass over the same file: it was said once; ``skip`` passes
     over its first messages, length-prefixed ones without decoding them (a second pass read
@@ -101,7 +121,8 @@ def read_messages(
             stream = io.BufferedReader(_ZstdFrames(raw, damage), ZSTD_STEP)
         start = _peek(stream, 4096)  # to say what the file is, if it is not OTLP
         try:
-            for request in _messages(stream, damage, skip):
+            reader = spans_seen_in_json_body if listing else records_from_json_body
+            for request in _messages(stream, damage, skip, reader):
                 found += 1
                 yield request
         except SpanFormatError as exc:
@@ -178,7 +199,9 @@ def _peek(stream: BinaryIO, size: int) -> bytes:
     return bytes(peek(size)[:size]) if peek is not None else b""
 
 
-def _messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Message]:
+def _messages(
+    stream: BinaryIO, damage: Damage, skip: int, reader: _JsonReader
+) -> Iterator[Message | list[SpanSeen]]:
     head = _peek(stream, 64)
     if not head.strip():
         if not stream.read(1 << 16).strip():  # empty, or whitespace only
@@ -186,9 +209,9 @@ def _messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Message]:
         raise SpanFormatError("not OTLP: it starts with blank space, then something else")
     if _JSON_START.match(head):
         # Which lines are messages is known only by parsing them (a cut line is none).
-        yield from islice(_json_messages(stream, damage), skip, None)
+        yield from islice(_json_messages(stream, damage, reader), skip, None)
     else:
-        yield from _framed_messages(stream, damage, skip)
+        yield from _framed_messages(stream, damage, skip, reader)
 
 
 class _ZstdFrames(io.RawIOBase):
@@ -238,7 +261,9 @@ class _ZstdFrames(io.RawIOBase):
                 chunk = b""
 
 
-def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
+def _json_messages(
+    stream: BinaryIO, damage: Damage, reader: _JsonReader
+) -> Iterator[list[SpanRecord] | list[SpanSeen]]:
     """One OTLP/JSON document, or one per line (the file exporter's and Telemetry's)."""
     parsed = 0
     pending: bytes | None = None  # the line before, checked once the next is known
@@ -246,7 +271,7 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
     lines = iter(stream)
     for line in lines:
         number += 1
-        if not line.strip():
+        if line.isspace() or not line:  # (not strip(): it copies the line)
             continue
         try:
             body, _ = load_json(line)
@@ -256,7 +281,7 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
                 if not rest and _cut_line(line):  # the collector stopped writing its first
                     damage.lines += 1
                     return
-                yield _request_json(load_json(line + rest)[0])
+                yield reader(load_json(line + rest)[0])
                 return
             restart = line.find(_RESOURCE_SPANS, 1)
             if restart < 0 and line.endswith(b"\n"):
@@ -277,7 +302,7 @@ def _json_messages(stream: BinaryIO, damage: Damage) -> Iterator[Message]:
             raise SpanFormatError(f"line {number - 1} is not JSON")
         parsed += 1
         try:
-            yield _request_json(body)
+            yield reader(body)
         except SpanFormatError as exc:
             if number == 1:
                 raise
@@ -291,11 +316,9 @@ def _cut_line(line: bytes) -> bool:
     return line.startswith(_RESOURCE_SPANS) and not line.endswith(b"\n")
 
 
-def _request_json(body: object) -> list[SpanRecord]:
-    return records_from_json_body(body)
-
-
-def _framed_messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Message]:
+def _framed_messages(
+    stream: BinaryIO, damage: Damage, skip: int, reader: _JsonReader
+) -> Iterator[Message | list[SpanSeen]]:
     """Length-prefixed messages: protobuf or JSON, each possibly a zstd frame; the first
     ``skip`` passed over undecoded."""
     decompressor = zstandard.ZstdDecompressor()
@@ -317,7 +340,7 @@ def _framed_messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Me
         if number <= skip:
             continue
         try:
-            yield _payload_request(payload, decompressor)
+            yield _payload_request(payload, decompressor, reader)
         except (SpanFormatError, zstandard.ZstdError) as exc:
             if number == 1:
                 raise SpanFormatError(f"message 1 is not OTLP ({exc})") from exc
@@ -328,9 +351,11 @@ def _framed_messages(stream: BinaryIO, damage: Damage, skip: int) -> Iterator[Me
             return
 
 
-def _payload_request(payload: bytes, decompressor: zstandard.ZstdDecompressor) -> Message:
+def _payload_request(
+    payload: bytes, decompressor: zstandard.ZstdDecompressor, reader: _JsonReader
+) -> Message | list[SpanSeen]:
     if payload.startswith(ZSTD_MAGIC):
         payload = decompressor.decompressobj().decompress(payload)
     if _JSON_START.match(payload):
-        return _request_json(load_json(payload)[0])
+        return reader(load_json(payload)[0])
     return decode_request(payload)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from sys import intern
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import SpanFormatError
 from ..spans import EMPTY, FrozenAttributes, SpanEvent, SpanRecord, StatusName, printable
 
-__all__ = ["records_from_json_body"]
+__all__ = ["SpanSeen", "records_from_json_body", "spans_seen_in_json_body"]
 
 _KINDS: dict[Any, str] = {
     0: "UNSPECIFIED",
@@ -30,15 +30,31 @@ _KINDS: dict[Any, str] = {
 _KINDS.update({f"SPAN_KIND_{name}": name for name in list(_KINDS.values())})
 _STATUSES: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _STATUSES.update({f"STATUS_CODE_{name}": name for name in ("UNSET", "OK", "ERROR")})
+T = TypeVar("T")
 _FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def records_from_json_body(body: Any) -> list[SpanRecord]:
     """The spans of one OTLP/JSON export request (a parsed JSON object)."""
+    return _checked(_records, body)
+
+
+SpanSeen = tuple[bytes, int, int, bool, SpanRecord | None]
+"""What a listing reads of a span: trace id (16 bytes), start and end (ns), whether its status
+is an error, and the span as a record when it is a root."""
+
+
+def spans_seen_in_json_body(body: Any) -> list[SpanSeen]:
+    """What a listing reads of each span of one OTLP/JSON export request: only a root span is
+    read whole (its attributes carry the run's labels), the others' attributes are not."""
+    return _checked(_seen, body)
+
+
+def _checked(read: Callable[[Mapping[str, Any]], list[T]], body: Any) -> list[T]:
     if not isinstance(body, dict) or "resourceSpans" not in body:
         raise SpanFormatError("no 'resourceSpans' key")
     try:
-        return _records(body)
+        return read(body)
     except SpanFormatError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -53,37 +69,67 @@ def _records(body: Mapping[str, Any]) -> list[SpanRecord]:
         for ss in rs.get("scopeSpans") or ():
             scope = str((ss.get("scope") or {}).get("name") or "")
             for span in ss.get("spans") or ():
-                start = int(span.get("startTimeUnixNano") or 0)
-                status = span.get("status") or {}
-                parent = span.get("parentSpanId")
-                events = span.get("events")
-                append(
-                    SpanRecord(
-                        trace_id=_id(span.get("traceId"), 16, "traceId"),
-                        span_id=_id(span.get("spanId"), 8, "spanId"),
-                        parent_id=int(parent, 16) or None if parent else None,
-                        name=str(span.get("name") or ""),
-                        start_ns=start,
-                        end_ns=int(span.get("endTimeUnixNano") or 0) or start,
-                        kind=_KINDS.get(span.get("kind") or 0, "INTERNAL"),
-                        status=_STATUSES.get(status.get("code") or 0, "UNSET"),
-                        status_message=str(status.get("message") or ""),
-                        attributes=_attributes(span.get("attributes")),
-                        events=tuple(
-                            SpanEvent(
-                                str(e.get("name") or ""),
-                                int(e.get("timeUnixNano") or 0),
-                                _attributes(e.get("attributes")),
-                            )
-                            for e in events
-                        )
-                        if events
-                        else (),
-                        resource=resource,
-                        scope=scope,
-                    )
-                )
+                append(_record(span, resource, scope))
     return records
+
+
+def _seen(body: Mapping[str, Any]) -> list[SpanSeen]:
+    seen: list[SpanSeen] = []
+    append = seen.append
+    trace_ids: dict[str, bytes] = {}  # each trace id's text checked once
+    for rs in body.get("resourceSpans") or ():
+        resource: Mapping[str, Any] | None = None  # read for a root span only
+        for ss in rs.get("scopeSpans") or ():
+            scope = str((ss.get("scope") or {}).get("name") or "")
+            for span in ss.get("spans") or ():
+                text = span.get("traceId")
+                trace_id = trace_ids.get(text) if type(text) is str else None
+                if trace_id is None:
+                    trace_id = _id(text, 16, "traceId").to_bytes(16, "big")
+                    trace_ids[text] = trace_id
+                start = int(span.get("startTimeUnixNano") or 0)
+                end = int(span.get("endTimeUnixNano") or 0) or start
+                status = span.get("status")
+                error = bool(status) and _STATUSES.get(status.get("code") or 0) == "ERROR"
+                parent = span.get("parentSpanId")
+                root = None
+                if not parent or not int(parent, 16):
+                    if resource is None:
+                        resource = _attributes((rs.get("resource") or {}).get("attributes"))
+                    root = _record(span, resource, scope)
+                append((trace_id, start, end, error, root))
+    return seen
+
+
+def _record(span: Mapping[str, Any], resource: Mapping[str, Any], scope: str) -> SpanRecord:
+    start = int(span.get("startTimeUnixNano") or 0)
+    status = span.get("status") or {}
+    parent = span.get("parentSpanId")
+    events = span.get("events")
+    return SpanRecord(
+        trace_id=_id(span.get("traceId"), 16, "traceId"),
+        span_id=_id(span.get("spanId"), 8, "spanId"),
+        parent_id=int(parent, 16) or None if parent else None,
+        name=str(span.get("name") or ""),
+        start_ns=start,
+        end_ns=int(span.get("endTimeUnixNano") or 0) or start,
+        kind=_KINDS.get(span.get("kind") or 0, "INTERNAL"),
+        status=_STATUSES.get(status.get("code") or 0, "UNSET"),
+        status_message=str(status.get("message") or ""),
+        attributes=_attributes(span.get("attributes")),
+        events=tuple(
+            SpanEvent(
+                str(e.get("name") or ""),
+                int(e.get("timeUnixNano") or 0),
+                _attributes(e.get("attributes")),
+            )
+            for e in events
+        )
+        if events
+        else (),
+        resource=resource,
+        scope=scope,
+    )
 
 
 def _id(value: Any, size: int, what: str) -> int:

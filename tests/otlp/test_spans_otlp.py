@@ -173,3 +173,44 @@ def test_attributes_from_every_converter_refuse_changes_and_copy_whole() -> None
             with pytest.raises(TypeError, match="read-only"):
                 kept.attributes["x"] = 1  # type: ignore[index]
         assert json.loads(json.dumps(root.attributes)) == {"a.str": "x", "a.int": 3}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a": [1, 2.5, -3e-7, 18446744073709551615, true, null, "x\\u00e9\\ud83d\\ude00"]}',
+        '{"a": "caf\u00e9"}',  # text, not bytes
+        b'{"a": 1, "a": 2}',  # the last of a repeated key
+        b'{"d": NaN, "i": Infinity}',  # json's extension, which orjson refuses
+        b'{"lone": "\\ud800 and \\udfff"}',  # lone surrogates, which orjson refuses
+        b"\xef\xbb\xbf{}",  # a BOM, which orjson refuses
+    ],
+)
+def test_load_json_reads_what_json_reads(text: bytes | str) -> None:
+    """orjson reads what it can, json the rest: the values are json's (lone surrogates as
+    U+FFFD, counted) wherever orjson would refuse the text or read it otherwise."""
+    from otel_bridge.otlp import REPLACEMENT, load_json
+
+    value, replaced = load_json(text)
+    expected = json.loads(text)
+    if b"\\ud800" in (text if isinstance(text, bytes) else b""):
+        expected = {"lone": f"{REPLACEMENT} and {REPLACEMENT}"}
+        assert replaced == 2
+    else:
+        assert replaced == 0
+    assert repr(value) == repr(expected)  # (repr: NaN is not equal to itself)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b'{"a": 1', "not JSON: Expecting ',' delimiter at column 8"),
+        (b'{"a": "\xff"}', "not JSON: not UTF-8 text"),
+        (b"[" * 5000 + b"]" * 5000, "not JSON: nested too deeply"),
+    ],
+)
+def test_load_json_says_what_is_wrong_as_json_would(text: bytes, message: str) -> None:
+    from otel_bridge.otlp import load_json
+
+    with pytest.raises(SpanFormatError, match=message):
+        load_json(text)

@@ -128,7 +128,7 @@ def test_runs_late_in_a_file_are_read_without_decoding_the_messages_before(
     source = FileSource(str(path))
     source.scan()  # the listing reads every message once
     decoded: list[bytes] = []
-    decoder = "_request_json" if "json" in encoding else "decode_request"
+    decoder = "records_from_json_body" if "json" in encoding else "decode_request"
     real = getattr(_framing, decoder)
 
     def counted(payload: Any) -> Any:
@@ -421,6 +421,41 @@ def test_cli_lists_derives_and_exports_a_folder(tmp_path: Path) -> None:
     assert sorted(r["session_id"] for r in runs) == ["s1", "s1", "s2"]
 
 
+def test_an_export_derives_without_the_cycle_collectors_passes_and_turns_it_back_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading and deriving make no reference cycles: the cycle collector's automatic passes
+    are off while a part is written, a pass every COLLECT_EVERY runs frees what a library
+    leaves, and the collector is on again after (as the host had it)."""
+    import gc
+
+    from otel_bridge.cli import _export
+
+    path = tmp_path / "spans.json"
+    path.write_bytes(ENCODINGS["json"](_messages()))
+    seen: list[bool] = []
+    passes: list[int] = []
+    real_run_json_of, real_collect = _export.run_json_of, gc.collect
+
+    def run_json_of(run: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_run_json_of(run)
+
+    monkeypatch.setattr(_export, "run_json_of", run_json_of)
+    monkeypatch.setattr(_export, "COLLECT_EVERY", 2)
+
+    def collect(*args: Any) -> int:
+        passes.append(len(seen))
+        return real_collect(*args)
+
+    monkeypatch.setattr(gc, "collect", collect)
+    assert gc.isenabled()
+    exported = CliRunner().invoke(main, ["export", str(path), "-o", str(tmp_path / "t")])
+    assert exported.exit_code == 0, exported.output
+    assert seen == [False, False, False] and passes == [2]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 # ---- recorded: what our collector's file exporter wrote for the demo run ----------------------
 
 RECORDED = DATA / "fileexporter"
@@ -487,6 +522,55 @@ def test_a_parallel_export_of_files_writes_every_run_once(tmp_path: Path, start:
     assert len(parts) == 2  # one part per worker
     runs = [json.loads(line) for p in parts for line in p.open()]
     assert sorted(r["output"] for r in runs) == sorted(f"answer {n}" for n in range(12))
+
+
+def test_a_json_listing_reads_the_attributes_of_root_spans_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing wants of each span its trace, times and status; the run's labels are on its
+    root span: the other spans' attributes are not read until their run is."""
+    from otel_bridge.sources import _otlp_json
+
+    path = tmp_path / "spans.json"
+    messages = _messages()
+    path.write_bytes(ENCODINGS["json"](messages))
+    read: list[str] = []
+    real = _otlp_json._attributes
+
+    def counted(items: Any) -> Any:
+        read.extend(item["key"] for item in items or ())
+        return real(items)
+
+    monkeypatch.setattr(_otlp_json, "_attributes", counted)
+    source = FileSource(str(path))
+    scan = source.scan()
+    roots = [span for spans in messages for span in spans if span.parent_id is None]
+    assert sorted(read) == sorted(key for root in roots for key in root.attributes)
+    assert [(t.spans, t.root) for t in scan.traces.values()] == [(3, root) for root in roots]
+    read.clear()
+    assert [derive(s).output for s in source.read_traces([f"{B:032x}"])] == ["beta"]
+    assert any(key.startswith("llm.") for key in read)  # read whole once its run is
+
+
+def test_what_a_json_listing_reads_is_what_the_records_say() -> None:
+    from otel_bridge.otlp import load_json
+    from otel_bridge.sources._otlp_json import records_from_json_body, spans_seen_in_json_body
+
+    lines = [_json(m) for m in _messages()]
+    lines += (RECORDED / "json/spans.json").read_bytes().splitlines()
+    for line in lines:
+        body, _ = load_json(line)
+        records = records_from_json_body(body)
+        assert spans_seen_in_json_body(body) == [
+            (
+                r.trace_id.to_bytes(16, "big"),
+                r.start_ns,
+                r.end_ns,
+                r.status == "ERROR",
+                r if r.parent_id is None else None,
+            )
+            for r in records
+        ]
 
 
 def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -> None:
