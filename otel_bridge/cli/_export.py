@@ -37,7 +37,7 @@ FORMATS = ("parquet", "csv", "jsonl")
 MAX_WORKERS = 4
 MIN_RUNS_PER_WORKER = 500  # a worker starts in about a second: worth it from a few hundred runs
 REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
-COLLECT_EVERY = 1_000  # runs between passes of the cycle collector in a part
+COLLECT_EVERY = 100  # runs between passes of the cycle collector in a part
 
 
 @click.command(epilog=SOURCES_HELP)
