@@ -37,7 +37,8 @@ FORMATS = ("parquet", "csv", "jsonl")
 MAX_WORKERS = 4
 MIN_RUNS_PER_WORKER = 500  # a worker starts in about a second: worth it from a few hundred runs
 REPORT_EVERY_S = 0.2  # how often the progress bar hears of the runs written
-COLLECT_EVERY = 100  # runs between passes of the cycle collector in a part
+COLLECT_EVERY = 100  # runs between passes of the cycle collector over a part's young objects
+FULL_COLLECT_EVERY = 1_000  # runs between its full passes
 
 
 @click.command(epilog=SOURCES_HELP)
@@ -160,8 +161,9 @@ def _write_part(
     # collector's automatic passes (set off by the many short-lived spans, rows and parsed
     # messages: 6-8% of the time) are turned off. A pass over the young objects every
     # COLLECT_EVERY runs frees the cycles a library makes (the collector's HTTP client: left
-    # alone, 370 MB more over 1,000 runs); a full pass would also walk every row the part holds
-    # (20 ms, against 5).
+    # alone, 370 MB more over 1,000 runs); a full pass, which also walks every row the part
+    # holds (20 ms, against 5), every FULL_COLLECT_EVERY runs frees those that were still in
+    # use at a young pass, so that nothing piles up over a long export.
     frozen = gc.get_freeze_count() == 0  # a host that froze objects itself keeps them frozen
     if frozen:
         gc.freeze()
@@ -172,7 +174,7 @@ def _write_part(
             part.add(run_json_of(run))
             done += 1
             if collecting and count % COLLECT_EVERY == 0:
-                gc.collect(0)
+                gc.collect(0 if count % FULL_COLLECT_EVERY else 2)
             # A worker's report crosses processes: a few a second, not one per run.
             if time.monotonic() - reported_at >= REPORT_EVERY_S:
                 report(done)

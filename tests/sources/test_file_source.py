@@ -425,8 +425,9 @@ def test_an_export_derives_without_the_cycle_collectors_passes_and_turns_it_back
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Reading and deriving make no reference cycles: the cycle collector's automatic passes
-    are off while a part is written, a pass every COLLECT_EVERY runs frees what a library
-    leaves, and the collector is on again after (as the host had it)."""
+    are off while a part is written, a pass over the young objects every COLLECT_EVERY runs
+    and a full one every FULL_COLLECT_EVERY free what a library leaves, and the collector is on
+    again after (as the host had it)."""
     import gc
 
     from otel_bridge.cli import _export
@@ -434,7 +435,7 @@ def test_an_export_derives_without_the_cycle_collectors_passes_and_turns_it_back
     path = tmp_path / "spans.json"
     path.write_bytes(ENCODINGS["json"](_messages()))
     seen: list[bool] = []
-    passes: list[int] = []
+    passes: list[tuple[int, int]] = []  # (runs written, generation)
     real_run_json_of, real_collect = _export.run_json_of, gc.collect
 
     def run_json_of(run: Any) -> Any:
@@ -442,17 +443,18 @@ def test_an_export_derives_without_the_cycle_collectors_passes_and_turns_it_back
         return real_run_json_of(run)
 
     monkeypatch.setattr(_export, "run_json_of", run_json_of)
-    monkeypatch.setattr(_export, "COLLECT_EVERY", 2)
+    monkeypatch.setattr(_export, "COLLECT_EVERY", 1)
+    monkeypatch.setattr(_export, "FULL_COLLECT_EVERY", 3)
 
-    def collect(*args: Any) -> int:
-        passes.append(len(seen))
-        return real_collect(*args)
+    def collect(generation: int = 2) -> int:
+        passes.append((len(seen), generation))
+        return real_collect(generation)
 
     monkeypatch.setattr(gc, "collect", collect)
     assert gc.isenabled()
     exported = CliRunner().invoke(main, ["export", str(path), "-o", str(tmp_path / "t")])
     assert exported.exit_code == 0, exported.output
-    assert seen == [False, False, False] and passes == [2]
+    assert seen == [False, False, False] and passes == [(1, 0), (2, 0), (3, 2)]
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
