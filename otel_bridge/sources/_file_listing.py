@@ -29,7 +29,6 @@ from ..errors import SourceError
 from ..otlp import from_request
 from ..spans import SpanRecord
 from ._framing import ListedMessage, frame_offsets, read_messages
-from ._otlp_json import SpanSeen
 
 __all__ = ["Listing", "TraceSeen", "list_files"]
 
@@ -227,47 +226,41 @@ def _scan(listing: Listing, messages: Iterable[ListedMessage]) -> None:
     traces = listing.traces
     for number, request in enumerate(messages, listing.messages):
         listing.messages = number + 1
-        if isinstance(request, list):
-            _scan_seen(traces, request, number)
+        if isinstance(request, list):  # JSON: what ``spans_seen_in_json_body`` read of it
+            for raw, start, end, error, root in request:
+                trace = _count(traces, raw, start, end, error, number)
+                if root is not None and trace.root is None:
+                    trace.root = root
             continue
         for rs in request.resource_spans:
             roots = None
             for ss in rs.scope_spans:
                 for span in ss.spans:
-                    raw = span.trace_id
                     start = span.start_time_unix_nano
                     end = span.end_time_unix_nano or start
-                    trace = traces.get(raw)
-                    if trace is None:
-                        trace = traces[raw] = TraceSeen(len(traces), start, end, number)
-                    else:
-                        trace.start_ns = min(trace.start_ns, start)
-                        trace.end_ns = max(trace.end_ns, end)
-                    trace.spans += 1
-                    trace.last_message = number
-                    if span.status.code == 2:
-                        trace.errors += 1
+                    error = span.status.code == 2
+                    trace = _count(traces, span.trace_id, start, end, error, number)
                     if not span.parent_span_id and trace.root is None:
                         if roots is None:
                             roots = _roots_of(rs)
                         trace.root = roots.get(span.span_id)
 
 
-def _scan_seen(traces: dict[bytes, TraceSeen], seen: list[SpanSeen], number: int) -> None:
-    """The listing pass over a JSON message (what ``spans_seen_in_json_body`` reads of it)."""
-    for raw, start, end, error, root in seen:
-        trace = traces.get(raw)
-        if trace is None:
-            trace = traces[raw] = TraceSeen(len(traces), start, end, number)
-        else:
-            trace.start_ns = min(trace.start_ns, start)
-            trace.end_ns = max(trace.end_ns, end)
-        trace.spans += 1
-        trace.last_message = number
-        if error:
-            trace.errors += 1
-        if root is not None and trace.root is None:
-            trace.root = root
+def _count(
+    traces: dict[bytes, TraceSeen], raw: bytes, start: int, end: int, error: bool, number: int
+) -> TraceSeen:
+    """One span of message ``number`` counted in its trace (seen first: added)."""
+    trace = traces.get(raw)
+    if trace is None:
+        trace = traces[raw] = TraceSeen(len(traces), start, end, number)
+    else:
+        trace.start_ns = min(trace.start_ns, start)
+        trace.end_ns = max(trace.end_ns, end)
+    trace.spans += 1
+    trace.last_message = number
+    if error:
+        trace.errors += 1
+    return trace
 
 
 def _roots_of(rs: ResourceSpans) -> dict[bytes, SpanRecord]:

@@ -38,9 +38,7 @@ def read_otlp_json(path: str | Path) -> list[SpanRecord]:
 
     SourceError when it cannot be read, SpanFormatError when it holds no OTLP.
     """
-    files = span_files(Path(path))
-    alone = not Path(path).is_dir()
-    return [span for message in _requests(files, alone=alone) for span in _records(message)]
+    return _spans(Path(path), span_files(Path(path)))
 
 
 def span_files(path: Path) -> list[Path]:
@@ -72,9 +70,11 @@ def _reading_order(path: Path) -> tuple[str, str, int, str]:
     return str(path.parent), backup.group("stem") + path.suffix, 0, backup.group("time")
 
 
-def _requests(files: Iterable[Path], alone: bool) -> Iterator[Message]:
-    for path in files:
-        yield from read_messages(path, alone=alone)
+def _spans(path: Path, files: Iterable[Path]) -> list[SpanRecord]:
+    """Every span in the files of ``path`` (a file alone, or a folder's)."""
+    alone = not path.is_dir()
+    messages = (message for file in files for message in read_messages(file, alone=alone))
+    return [span for message in messages for span in _records(message)]
 
 
 def _records(message: Message) -> list[SpanRecord]:
@@ -103,8 +103,7 @@ class FileSource(SpanSource):
 
     def spans(self) -> list[SpanRecord]:
         """Every span in the file or folder."""
-        messages = _requests(self.files, alone=not self.path.is_dir())
-        return [span for message in messages for span in _records(message)]
+        return _spans(self.path, self.files)
 
     def read_trace(self, trace_id: str) -> list[SpanRecord]:
         wanted = parse_trace_id(trace_id)

@@ -19,6 +19,8 @@ from ..spans import EMPTY, FrozenAttributes, SpanEvent, SpanRecord, StatusName, 
 
 __all__ = ["SpanSeen", "records_from_json_body", "spans_seen_in_json_body"]
 
+T = TypeVar("T")
+
 _KINDS: dict[Any, str] = {
     0: "UNSPECIFIED",
     1: "INTERNAL",
@@ -30,7 +32,6 @@ _KINDS: dict[Any, str] = {
 _KINDS.update({f"SPAN_KIND_{name}": name for name in list(_KINDS.values())})
 _STATUSES: dict[Any, StatusName] = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _STATUSES.update({f"STATUS_CODE_{name}": name for name in ("UNSET", "OK", "ERROR")})
-T = TypeVar("T")
 _FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
