@@ -18,6 +18,7 @@ from maseval.core.usage import CostCalculator
 from ..conventions import Message
 from ..derivation import merge_conversation
 from ..run_trace import AgentStats, Cost, LLMCall, RunTrace, Timings, TokenUsage
+from ..telemetry import CapturedTrace
 
 __all__ = [
     "RunRecord",
@@ -29,7 +30,8 @@ __all__ = [
 
 @dataclass(slots=True)
 class RunRecord:
-    """One ``run()`` of an adapter and what came of it."""
+    """One ``run()`` of an adapter and what came of it: ``captured`` holds its spans until
+    they are derived into ``trace``."""
 
     query: str
     session_id: str
@@ -38,6 +40,7 @@ class RunRecord:
     status: Literal["success", "error"] = "success"
     trace_id: str | None = None
     trace: RunTrace | None = None
+    captured: CapturedTrace | None = None
     error: str | None = None
     error_type: str | None = None
     issues: list[str] = field(default_factory=list)

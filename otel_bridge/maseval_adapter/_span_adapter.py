@@ -4,7 +4,9 @@
 so each run is found by its trace id), the framework's run of the agent (``_call_agent``, which
 each framework's adapter implements) and derivation (``Telemetry.run_trace``). Everything
 MASEval reads (messages, usage, per-agent totals, handoffs, delegations, logs) comes from the
-derived RunTraces.
+derived RunTraces. A run is derived when its data is first read, as MASEval's own adapters
+read their framework's memory, so ``run()`` costs the agent little more than its spans; with
+exporters, at the run's end, since its export needs the derivation then.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from opentelemetry import trace as trace_api
 
 from ..errors import ServerError, SourceError
 from ..run_trace import RunTrace
-from ..telemetry import Telemetry
+from ..telemetry import CapturedTrace, Telemetry
 from ._runs import RunRecord, conversation, maseval_usage, summarize
 from ._telemetries import default_telemetry, project_telemetry
 
@@ -73,8 +75,11 @@ class SpanAgentAdapter(AgentAdapter):
     memory, or with ``project``, ``project_telemetry(project)``) labelled with ``session.id``
     (this conversation) and ``metadata`` (adapter name, ``task_id``, ``repetition``,
     ``metadata``), which OpenInference copies onto every span of the run; the run's RunTrace
-    is derived from that trace alone. A failing run is still derived and logged, then its
-    exception propagates. Runs of one adapter are serialised: they form one conversation,
+    is derived from that trace alone, from the spans captured when the run ended, the first
+    time anything reads the adapter's data (``last_run``, ``runs``, ``logs``,
+    ``get_messages``, ``gather_*``), or at once when the Telemetry exports (its export
+    reuses the derivation). A failing run is kept like any other, then its exception
+    propagates. Runs of one adapter are serialised: they form one conversation,
     which the subclass carries on (``_call_agent``); ``reset_conversation()`` starts a new one.
 
     Cost: every LLM call is priced on its own, with its own model: by genai-prices, or the
@@ -117,7 +122,9 @@ class SpanAgentAdapter(AgentAdapter):
         self.labels: dict[str, Any] = json.loads(json.dumps(labels, default=str))  # JSON-safe
         self._run_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._derive_lock = threading.Lock()  # held while runs are derived, outermost
         self._records: list[RunRecord] = []
+        self._derived = 0  # records[:_derived] are derived and in the logs
         self._messages: list[dict[str, Any]] | None = None
         self._conversation = self._new_conversation()
 
@@ -233,7 +240,9 @@ class SpanAgentAdapter(AgentAdapter):
         span: trace_api.Span | None,
         error: BaseException | None,
     ) -> None:
-        """Derive and keep the run's data; never raises, so neither answer nor error is lost."""
+        """Keep the run and its captured spans; never raises, so neither answer nor error is
+        lost. The spans are derived when the adapter's data is first read (``_derive_runs``),
+        or now when the Telemetry exports them."""
         record.duration_s = time.perf_counter() - clock
         if error is not None:
             record.status = "error"
@@ -241,31 +250,60 @@ class SpanAgentAdapter(AgentAdapter):
             record.error_type = type(error).__name__
         if span is not None:
             record.trace_id = trace_api.format_trace_id(span.get_span_context().trace_id)
-            record.trace = self._derive(record.trace_id, record)
-            if error is None and record.trace is not None and not record.trace.llm_calls:
-                logger.warning(
-                    "otel-bridge: the run of %r answered, but no span of its model calls "
-                    "arrived: its messages, tokens and tool calls are missing. %s",
-                    self.name,
-                    self._silence_hint(),
-                )
+            try:
+                record.captured = self.telemetry.capture.snapshot(record.trace_id)
+            except Exception:
+                logger.exception("otel-bridge: could not read the spans of run %s", record.trace_id)
+                record.issues.append("derive_failed")
             if not self._own_telemetry:  # nobody else reads the default's spans: keep no copy
                 self.telemetry.capture.discard(record.trace_id)
         with self._state_lock:
             self._records.append(record)
             self._messages = None
-            self.logs.append(record.log_entry())
+        if self.telemetry.exporters:
+            self._derive_runs()
 
-    def _derive(self, trace_id: str, record: RunRecord) -> RunTrace | None:
+    def _derive_runs(self) -> list[RunRecord]:
+        """Every run so far, each derived once (in order) and logged; never raises."""
+        with self._derive_lock:
+            with self._state_lock:
+                records = list(self._records)
+            for record in records[self._derived :]:
+                captured, record.captured = record.captured, None
+                if captured is not None and record.trace_id is not None:
+                    record.trace = self._derive(record, captured)
+                self._logs.append(record.log_entry())
+            self._derived = len(records)
+        return records
+
+    def _derive(self, record: RunRecord, captured: CapturedTrace) -> RunTrace | None:
+        trace: RunTrace | None = None
         try:
-            return self.telemetry.run_trace(trace_id)
+            trace = self.telemetry.run_trace(record.trace_id or "", captured)
         except SourceError:
-            logger.warning("otel-bridge: no spans were captured for run %s", trace_id)
+            logger.warning("otel-bridge: no spans were captured for run %s", record.trace_id)
             record.issues.append("no_spans")
         except Exception:
-            logger.exception("otel-bridge: could not derive run %s", trace_id)
+            logger.exception("otel-bridge: could not derive run %s", record.trace_id)
             record.issues.append("derive_failed")
-        return None
+        if record.status == "success" and trace is not None and not trace.llm_calls:
+            logger.warning(
+                "otel-bridge: the run of %r answered, but no span of its model calls "
+                "arrived: its messages, tokens and tool calls are missing. %s",
+                self.name,
+                self._silence_hint(),
+            )
+        return trace
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        """MASEval's ``logs``: an entry per run, with its tokens, cost and issues."""
+        self._derive_runs()
+        return self._logs
+
+    @logs.setter
+    def logs(self, value: list[dict[str, Any]]) -> None:
+        self._logs = value  # (set by MASEval's AgentAdapter.__init__)
 
     # ---- conversation ---------------------------------------------------------------------
 
@@ -288,19 +326,19 @@ class SpanAgentAdapter(AgentAdapter):
     @property
     def runs(self) -> list[RunTrace]:
         """The RunTrace of every run so far (runs whose spans could not be derived are absent)."""
-        with self._state_lock:
-            return [r.trace for r in self._records if r.trace is not None]
+        return [r.trace for r in self._derive_runs() if r.trace is not None]
 
     @property
     def last_run(self) -> RunTrace | None:
         """The RunTrace of the latest run, None before the first or if it could not be derived."""
-        with self._state_lock:
-            return self._records[-1].trace if self._records else None
+        records = self._derive_runs()
+        return records[-1].trace if records else None
 
     # ---- what MASEval reads ---------------------------------------------------------------
 
     def get_messages(self) -> MessageHistory:
         """The current conversation in OpenAI format (each message also names its ``agent``)."""
+        self._derive_runs()
         with self._state_lock:
             if self._messages is None:
                 self._messages = conversation(self._records[self._conversation.first_run :])
@@ -309,8 +347,7 @@ class SpanAgentAdapter(AgentAdapter):
     def gather_traces(self) -> dict[str, Any]:
         """MASEval's keys plus ``runs``, ``trace_ids``, ``usage``, ``agents``, ``handoffs``,
         ``delegations``, ``timings`` and ``issues``, all derived from spans."""
-        with self._state_lock:
-            records = list(self._records)
+        records = self._derive_runs()
         summary = summarize([r.trace for r in records if r.trace is not None])
         issues = [i for r in records for i in r.issues] + summary.pop("issues")
         return {

@@ -13,7 +13,7 @@ it captures and exports is ``_redaction``. A user's price table file is read by 
 
 from __future__ import annotations
 
-from ._capture import SpanCapture, from_readable_span
+from ._capture import CapturedTrace, SpanCapture, from_readable_span
 from ._config import PROTOCOLS, SEMCONVS, Protocol, Semconv, TelemetryConfig
 from ._price_file import load_price_table
 from ._redaction import REDACTED, SECRET_PATTERNS, Redaction
@@ -24,6 +24,7 @@ __all__ = [
     "REDACTED",
     "SECRET_PATTERNS",
     "SEMCONVS",
+    "CapturedTrace",
     "Protocol",
     "Redaction",
     "Semconv",

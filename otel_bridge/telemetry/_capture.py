@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -14,7 +15,7 @@ from ..errors import ConfigError, SpanFormatError
 from ..spans import EMPTY, SpanEvent, SpanRecord, StatusName, freeze, parse_trace_id
 from ._redaction import Redaction
 
-__all__ = ["SpanCapture", "from_readable_span"]
+__all__ = ["CapturedTrace", "SpanCapture", "from_readable_span"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ def from_readable_span(span: ReadableSpan) -> SpanRecord:
         resource=freeze(span.resource.attributes) if span.resource else EMPTY,
         scope=span.instrumentation_scope.name if span.instrumentation_scope else "",
     )
+
+
+class CapturedTrace(NamedTuple):
+    """One trace as captured at a moment: its spans, and how many the bounds dropped."""
+
+    spans: list[SpanRecord]
+    evicted: int
 
 
 class SpanCapture(SpanProcessor):
@@ -116,6 +124,12 @@ class SpanCapture(SpanProcessor):
             if trace_id is None:
                 return [s for spans in self._traces.values() for s in spans]
             return list(self._traces.get(parse_trace_id(trace_id), ()))
+
+    def snapshot(self, trace_id: int | str) -> CapturedTrace:
+        """The spans of one trace kept so far and its dropped count, read together."""
+        tid = parse_trace_id(trace_id)
+        with self._lock:
+            return CapturedTrace(list(self._traces.get(tid, ())), self._evicted.get(tid, 0))
 
     def trace_ids(self) -> list[str]:
         """Hex ids of the traces kept, oldest first."""

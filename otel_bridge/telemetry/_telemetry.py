@@ -21,7 +21,7 @@ from ..errors import SourceError
 from ..run_trace import RunTrace
 from ..spans import SpanRecord, format_trace_id
 from . import _routing as routing
-from ._capture import SpanCapture
+from ._capture import CapturedTrace, SpanCapture
 from ._config import Protocol, Semconv, TelemetryConfig, mask_patterns
 from ._enrichment import DerivedRuns
 from ._exporters import FanOut, OTLPJsonFileExporter, ReportingExporter
@@ -202,20 +202,21 @@ class Telemetry:
         """Captured spans of one trace, or of all traces kept."""
         return self.capture.spans(trace_id)
 
-    def run_trace(self, trace_id: str | int) -> RunTrace:
+    def run_trace(self, trace_id: str | int, captured: CapturedTrace | None = None) -> RunTrace:
         """The RunTrace of one captured trace, with capture and export problems in ``issues``.
 
-        With exporters, the trace's spans not exported yet are exported at once, and the call
-        waits for that at most ``export_wait_s`` (default: the export timeout + 1 s):
-        ``export_failed`` says some of them failed to export, ``export_pending`` that some
-        were not through when the wait ended (a later ``run_trace`` tells). ``SourceError``
-        when no span of that trace was captured (or all were evicted).
+        ``captured``: the trace as ``capture.snapshot`` read it earlier (to derive a run after
+        its spans left the capture); by default, what the capture holds now. With exporters,
+        the trace's spans not exported yet are exported at once, and the call waits for that
+        at most ``export_wait_s`` (default: the export timeout + 1 s): ``export_failed`` says
+        some of them failed to export, ``export_pending`` that some were not through when the
+        wait ended (a later ``run_trace`` tells). ``SourceError`` when no span of that trace
+        was captured (or all were evicted).
         """
         tid = format_trace_id(trace_id)
-        spans = self.capture.spans(tid)
+        spans, evicted = self.capture.snapshot(tid) if captured is None else captured
         if not spans:
             raise SourceError(f"no captured spans for trace {tid}")
-        evicted = self.capture.evicted(tid)
         trace = derive(spans, evicted_spans=evicted, prices=self.config.prices)
         if self._exporting is not None:  # its export plans with it rather than derive again
             self.derived.put(spans, trace)

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -49,6 +50,7 @@ from otel_bridge.scripted import (
     react_answer,
     scripted_openai_llm,
 )
+from otel_bridge.telemetry import CapturedTrace
 
 __all__ = ["module_telemetry", "scripted_server", "server"]  # fixtures, imported for pytest
 
@@ -348,7 +350,7 @@ def test_an_llm_http_500_raises_and_the_run_is_still_recorded(
 
 
 class BrokenDerivation(Telemetry):
-    def run_trace(self, trace_id: str | int) -> RunTrace:
+    def run_trace(self, trace_id: str | int, captured: CapturedTrace | None = None) -> RunTrace:
         raise RuntimeError("derivation broke")
 
 
@@ -578,6 +580,52 @@ def test_core_start_run_inside_a_tool_roots_its_own_trace(
     assert len(module_telemetry.run_trace(inner_trace).llm_calls) == 2
 
 
+class CountingTelemetry(Telemetry):
+    """Counts the runs it derives."""
+
+    derivations = 0
+
+    def run_trace(self, trace_id: str | int, captured: CapturedTrace | None = None) -> RunTrace:
+        self.derivations += 1
+        return super().run_trace(trace_id, captured)
+
+
+def test_a_run_is_derived_once_when_its_data_is_first_read(server: ScriptedLLMServer) -> None:
+    """run() keeps the captured spans; the first read derives them, later reads reuse it."""
+    server.set_script(ConversationRouter({"What is": calc_replies(2, 3)}))
+    telemetry = CountingTelemetry(claim_unscoped=False)
+    with telemetry:
+        adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc", telemetry)
+        assert adapter.run("What is 2 + 3?") == "The sum is 5."
+        assert telemetry.derivations == 0
+        telemetry.capture.clear()  # what the run captured was kept when it ended
+        (log,) = adapter.logs
+        assert telemetry.derivations == 1
+        assert (log["llm_calls"], log["tool_calls"], log["total_tokens"]) == (2, 1, 247)
+        run = adapter.last_run
+        assert run is not None and run.output == "The sum is 5." and len(run.tool_calls) == 1
+        assert adapter.gather_traces()["runs"] == [run.to_dict()]
+        assert [m["role"] for m in adapter.get_messages()][-1] == "assistant"
+        assert adapter.gather_usage().input_tokens == run.usage.input_tokens
+        assert telemetry.derivations == 1
+
+
+def test_a_telemetry_that_exports_derives_the_run_when_it_ends(
+    server: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    """Its export enriches the spans with the run's agents: derived once, at the run's end."""
+    server.set_script(ConversationRouter({"What is": calc_replies(2, 3)}))
+    tel = CountingTelemetry(claim_unscoped=False, otlp_json_file=tmp_path / "spans.jsonl")
+    with tel:
+        adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc", tel)
+        assert adapter.run("What is 2 + 3?") == "The sum is 5."
+        assert tel.derivations == 1
+        run = adapter.last_run
+        assert run is not None and "export_pending" not in run.issues
+        assert tel.derived.get(tel.spans(run.trace_id)) is run  # what its export reuses
+        assert tel.derivations == 1
+
+
 def test_default_telemetry_keeps_no_spans_and_is_replaced_when_closed(
     server: ScriptedLLMServer,
 ) -> None:
@@ -585,9 +633,9 @@ def test_default_telemetry_keeps_no_spans_and_is_replaced_when_closed(
     adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc-default")
     first = adapter.telemetry
     assert adapter.run("What is 2 + 3?") == "The sum is 5."
+    assert first.capture.trace_ids() == [], "the default keeps no spans once a run ends"
     run = adapter.last_run
     assert run is not None and len(run.tool_calls) == 1
-    assert first.spans(run.trace_id) == [], "derived runs leave no spans in the default"
     first.shutdown()
     adapter.reset_conversation()
     adapter.run("What is 2 + 3?")
