@@ -7,11 +7,13 @@ every one with LangChain's ``metadata`` JSON, three model calls, a tool and a ha
 into one trace of about 100 to 10,000 spans (each copy with its own span ids, later in time,
 under the one root), derived repeatedly; spans/s is the rate. Target: at least 100,000 spans/s.
 
-adapter: one swarm run (3 model calls, a tool, a handoff) four ways against a zero-latency
+adapter: one swarm run (3 model calls, a tool, a handoff) six ways against a zero-latency
 scripted server: bare (no instrumentation, in a subprocess), instrumented (OpenInference's
 LangChain instrumentor, spans captured by a Telemetry, no adapter), ``LangGraphAgentAdapter``
-(root span, labels, derivation; a new adapter per run as in a MASEval Benchmark) and MASEval
-0.5.1's own ``LangGraphAgentAdapter``; variants 2-4 interleaved in a shuffled order per round.
+(root span, labels; a new adapter per run as in a MASEval Benchmark), MASEval 0.5.1's own
+``LangGraphAgentAdapter``, and each adapter's ``run`` followed by ``gather_traces()`` as a
+MASEval task reads it (ours derives the run there); all but bare interleaved in a shuffled
+order per round.
 Target: adapter / instrumented at most 1.05.
 """
 
@@ -120,10 +122,22 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
         def theirs() -> Any:
             return MasevalAdapter(theirs_graph, "team").run(lg.QUERY)
 
+        def ours_read() -> Any:
+            adapter = LangGraphAgentAdapter(ours_graph, "team", tel)
+            adapter.run(lg.QUERY)
+            return adapter.gather_traces()
+
+        def theirs_read() -> Any:
+            adapter = MasevalAdapter(theirs_graph, "team")
+            adapter.run(lg.QUERY)
+            return adapter.gather_traces()
+
         variants = {
             "instrumented": instrumented,
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
+            "otel-bridge adapter, run + gather_traces": ours_read,
+            "maseval adapter, run + gather_traces": theirs_read,
         }
 
         def forget() -> None:  # keep the capture from growing across rounds

@@ -13,8 +13,9 @@ its raw response in ``output.value``, and a tool span without a call id (matched
 ``adapter``: one ToolCallingAgent run (a tool call, then ``final_answer``; zero-latency scripted
 model) four ways: bare (smolagents not instrumented, in a subprocess), instrumented (OpenInference,
 spans captured by a Telemetry), ``SmolAgentAdapter.run`` (a new adapter per run, as in a MASEval
-Benchmark) and MASEval 0.5.1's ``SmolAgentAdapter.run``; the last three interleaved in a shuffled
-order each round. Medians, with ratios to the instrumented run.
+Benchmark) and MASEval 0.5.1's ``SmolAgentAdapter.run``; then each adapter's ``run`` followed by
+``gather_traces()``, as a MASEval task reads it (ours derives the run there); all but bare
+interleaved in a shuffled order each round. Medians, with ratios to the instrumented run.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def derive_table(repeat: int) -> str:
 
 QUERY = "What is OpenTelemetry?"
 WARMUP = 5
+# run() then gather_traces(), as a MASEval task does: what each adapter costs once its data is read
+READ_OURS = "otel-bridge adapter, run + gather_traces"
+READ_THEIRS = "maseval adapter, run + gather_traces"
 
 
 def _router() -> Any:
@@ -207,10 +211,22 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
         def theirs() -> Any:
             return MasevalAdapter(theirs_agent, "smol").run(QUERY)
 
+        def ours_read() -> Any:
+            adapter = SmolAgentAdapter(ours_agent, "smol", telemetry)
+            adapter.run(QUERY)
+            return adapter.gather_traces()
+
+        def theirs_read() -> Any:
+            adapter = MasevalAdapter(theirs_agent, "smol")
+            adapter.run(QUERY)
+            return adapter.gather_traces()
+
         variants = {
             "instrumented": instrumented,
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
+            READ_OURS: ours_read,
+            READ_THEIRS: theirs_read,
         }
         times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = SmolAgentAdapter(ours_agent, "check", telemetry)
