@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -290,6 +290,7 @@ def tool_calls(
         own = facts.tool_call_id or (None if above is None else step_ids[above])
         read.append((span, facts, own))
     claimed = {call_id for _, _, call_id in read if call_id}  # ids the spans carry themselves
+    by_agent: dict[str | None, list[int]] | None = None  # agent -> its calls' positions
     for span, facts, call_id in read:
         agent = trace.own_agent.get(span.span_id)
         if agent is None and call_id is not None:
@@ -301,7 +302,14 @@ def tool_calls(
             # The latest model call before the tool decided to run it.
             agent = calls[before - 1].agent if before else None
         if call_id is None and trace.frameworks.matches_tool_calls(span):
-            call_id = _matching_call_id(calls[:before], agent, facts, claimed)
+            if by_agent is None:
+                by_agent = {}
+                for at, call in enumerate(calls):
+                    by_agent.setdefault(call.agent, []).append(at)
+            theirs = by_agent.get(agent, [])
+            latest = bisect_left(theirs, before)  # the agent's calls before the tool: [:latest]
+            if latest:
+                call_id = _matching_call_id(calls[theirs[latest - 1]], facts, claimed)
         out.append(
             ToolCall(
                 span_id=span.span_id_hex,
@@ -374,27 +382,22 @@ def node_transfers(
     return found, transfers
 
 
-def _matching_call_id(
-    before: list[Call], agent: str | None, facts: conv.ToolFacts, claimed: set[str]
-) -> str | None:
-    """The id of the tool call the agent's latest model call asked for by this tool's name
-    (the one with the same arguments first), not yet given to another tool span."""
-    for call in reversed(before):
-        if call.agent != agent:
-            continue
-        asked = [
-            tool_call
-            for message in call.facts.output_messages
-            for tool_call in message.get("tool_calls", ())
-            if tool_call.get("id") not in claimed
-            and (tool_call.get("function") or {}).get("name") == facts.name
-        ]
-        if not asked:
-            return None
-        chosen = next((c for c in asked if _same_arguments(c, facts.arguments)), asked[0])
-        claimed.add(chosen["id"])
-        return str(chosen["id"])
-    return None
+def _matching_call_id(call: Call, facts: conv.ToolFacts, claimed: set[str]) -> str | None:
+    """The id of the tool call that ``call`` (its agent's latest model call before the tool)
+    asked for by this tool's name (the one with the same arguments first), not yet given to
+    another tool span."""
+    asked = [
+        tool_call
+        for message in call.facts.output_messages
+        for tool_call in message.get("tool_calls", ())
+        if tool_call.get("id") not in claimed
+        and (tool_call.get("function") or {}).get("name") == facts.name
+    ]
+    if not asked:
+        return None
+    chosen = next((c for c in asked if _same_arguments(c, facts.arguments)), asked[0])
+    claimed.add(chosen["id"])
+    return str(chosen["id"])
 
 
 def _same_arguments(tool_call: Mapping[str, Any], arguments: Any) -> bool:
