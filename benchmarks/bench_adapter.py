@@ -29,7 +29,15 @@ import statistics
 import sys
 from typing import Any
 
-from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process
+from interleave import (
+    READ_OURS,
+    READ_THEIRS,
+    interleaved,
+    ratio_table,
+    run_then_gather,
+    timed,
+    times_in_a_fresh_process,
+)
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 from results import write_section
@@ -129,22 +137,14 @@ def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float
         def theirs() -> Any:
             return MasevalAdapter(theirs_agent, "team").run(query)
 
-        def ours_read() -> Any:
-            adapter = LlamaIndexAgentAdapter(ours_agent, "team", telemetry)
-            adapter.run(query)
-            return adapter.gather_traces()
-
-        def theirs_read() -> Any:
-            adapter = MasevalAdapter(theirs_agent, "team")
-            adapter.run(query)
-            return adapter.gather_traces()
-
         variants = {
             "instrumented": instrumented,
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
-            "otel-bridge adapter, run + gather_traces": ours_read,
-            "maseval adapter, run + gather_traces": theirs_read,
+            READ_OURS: lambda: run_then_gather(
+                LlamaIndexAgentAdapter(ours_agent, "team", telemetry), query
+            ),
+            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_agent, "team"), query),
         }
         times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = LlamaIndexAgentAdapter(ours_agent, "check", telemetry)

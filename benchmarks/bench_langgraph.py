@@ -33,7 +33,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tiling  # noqa: E402
-from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process  # noqa: E402
+from interleave import (  # noqa: E402
+    READ_OURS,
+    READ_THEIRS,
+    interleaved,
+    ratio_table,
+    run_then_gather,
+    timed,
+    times_in_a_fresh_process,
+)
 from results import write_section  # noqa: E402
 
 from otel_bridge import SpanRecord, derive  # noqa: E402
@@ -122,22 +130,14 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
         def theirs() -> Any:
             return MasevalAdapter(theirs_graph, "team").run(lg.QUERY)
 
-        def ours_read() -> Any:
-            adapter = LangGraphAgentAdapter(ours_graph, "team", tel)
-            adapter.run(lg.QUERY)
-            return adapter.gather_traces()
-
-        def theirs_read() -> Any:
-            adapter = MasevalAdapter(theirs_graph, "team")
-            adapter.run(lg.QUERY)
-            return adapter.gather_traces()
-
         variants = {
             "instrumented": instrumented,
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
-            "otel-bridge adapter, run + gather_traces": ours_read,
-            "maseval adapter, run + gather_traces": theirs_read,
+            READ_OURS: lambda: run_then_gather(
+                LangGraphAgentAdapter(ours_graph, "team", tel), lg.QUERY
+            ),
+            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_graph, "team"), lg.QUERY),
         }
 
         def forget() -> None:  # keep the capture from growing across rounds

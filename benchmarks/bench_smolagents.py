@@ -32,7 +32,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from interleave import interleaved, ratio_table, timed, times_in_a_fresh_process
+from interleave import (
+    READ_OURS,
+    READ_THEIRS,
+    interleaved,
+    ratio_table,
+    run_then_gather,
+    timed,
+    times_in_a_fresh_process,
+)
 from results import write_section
 from support.records import KIND, TraceBuilder, flatten
 
@@ -152,9 +160,6 @@ def derive_table(repeat: int) -> str:
 
 QUERY = "What is OpenTelemetry?"
 WARMUP = 5
-# run() then gather_traces(), as a MASEval task does: what each adapter costs once its data is read
-READ_OURS = "otel-bridge adapter, run + gather_traces"
-READ_THEIRS = "maseval adapter, run + gather_traces"
 
 
 def _router() -> Any:
@@ -211,22 +216,14 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
         def theirs() -> Any:
             return MasevalAdapter(theirs_agent, "smol").run(QUERY)
 
-        def ours_read() -> Any:
-            adapter = SmolAgentAdapter(ours_agent, "smol", telemetry)
-            adapter.run(QUERY)
-            return adapter.gather_traces()
-
-        def theirs_read() -> Any:
-            adapter = MasevalAdapter(theirs_agent, "smol")
-            adapter.run(QUERY)
-            return adapter.gather_traces()
-
         variants = {
             "instrumented": instrumented,
             "otel-bridge adapter": ours,
             "maseval adapter": theirs,
-            READ_OURS: ours_read,
-            READ_THEIRS: theirs_read,
+            READ_OURS: lambda: run_then_gather(
+                SmolAgentAdapter(ours_agent, "smol", telemetry), QUERY
+            ),
+            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_agent, "smol"), QUERY),
         }
         times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = SmolAgentAdapter(ours_agent, "check", telemetry)

@@ -19,6 +19,17 @@ def timed(call: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+READ_OURS = "otel-bridge adapter, run + gather_traces"
+READ_THEIRS = "maseval adapter, run + gather_traces"
+
+
+def run_then_gather(adapter: Any, query: str) -> dict[str, Any]:
+    """One adapter's ``run`` followed by ``gather_traces()``, as a MASEval task reads it."""
+    adapter.run(query)
+    traces: dict[str, Any] = adapter.gather_traces()
+    return traces
+
+
 def interleaved(
     variants: Mapping[str, Callable[[], Any]],
     runs: int,
