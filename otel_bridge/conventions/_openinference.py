@@ -85,6 +85,7 @@ class _MessageKeys(NamedTuple):
     content: str
     optional: tuple[tuple[str, str], ...]  # (field, key) of tool_call_id and name
     contents: str  # prefix of the content parts
+    first_text: str  # key of its first content part's text
     base: str  # prefix of the message's keys
     first_call: _CallKeys  # keys of its first tool call
 
@@ -98,6 +99,7 @@ def _message_keys(prefix: str, i: int) -> _MessageKeys:
         intern(base + _CONTENT),
         (("tool_call_id", intern(base + _TOOL_CALL_ID)), ("name", intern(base + _NAME))),
         f"{base}{_CONTENTS}.",
+        intern(f"{base}{_CONTENTS}.0.{_TEXT}"),
         base,
         _call_keys(base, 0),
     )
@@ -138,7 +140,10 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             if _PARTS_MARK in joined:  # at C speed: most spans have no content parts
                 if parts is None:
                     parts, call_indices = _part_indices(attrs, prefix, joined)
-                content = _parts(attrs, keys.contents, parts.get(i, -1), note)
+                last = parts.get(i, -1)
+                only = attrs.get(keys.first_text) if last == 0 else None
+                # One text part, the usual case, read without building its key.
+                content = only if type(only) is str else _parts(attrs, keys.contents, last, note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
