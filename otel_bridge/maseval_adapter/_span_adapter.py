@@ -273,7 +273,7 @@ class SpanAgentAdapter(AgentAdapter):
                 if captured is not None and record.trace_id is not None:
                     record.trace = self._derive(record, captured)
                 self._logs.append(record.log_entry())
-            self._derived = len(records)
+                self._derived += 1
         return records
 
     def _derive(self, record: RunRecord, captured: CapturedTrace) -> RunTrace | None:
