@@ -10,7 +10,8 @@ the trace's span count is unchanged.
 The work one trace can cause is bounded (``RunLimits``): a trace with more spans, or a deeper
 chain of parents, than the limits is not derived here (``RunTooLarge``), in the background
 or on request; its spans stay readable for a local ``derive``. The span count is checked
-before the spans are read, the depth in one pass over their ids before derivation.
+before the spans are read, the depth (of a trace with more spans than levels allowed) in one
+pass over their ids before derivation.
 """
 
 from __future__ import annotations
@@ -135,8 +136,12 @@ def derive_run_json(store: SpanStore, trace_id: str, limits: RunLimits) -> tuple
     spans = sum(len(ss.spans) for rs in otlp.resource_spans for ss in rs.scope_spans)
     check_span_count(trace_id, spans, limits)
     records = from_request(otlp)
-    depth = depth_of(records, stop_after=limits.max_depth)
-    if depth > limits.max_depth:
+    # No chain of parents has more levels than the trace has spans: only a trace with more
+    # spans than the depth limit needs counting.
+    if (
+        spans > limits.max_depth
+        and depth_of(records, stop_after=limits.max_depth) > limits.max_depth
+    ):
         raise RunTooLarge(
             f"trace {trace_id} nests spans more than {limits.max_depth} levels deep; the "
             "collector derives runs up to that depth (max_run_depth): read "
