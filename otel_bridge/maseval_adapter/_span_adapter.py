@@ -77,10 +77,11 @@ class SpanAgentAdapter(AgentAdapter):
     ``metadata``), which OpenInference copies onto every span of the run; the run's RunTrace
     is derived from that trace alone, from the spans captured when the run ended, the first
     time anything reads the adapter's data (``last_run``, ``runs``, ``logs``,
-    ``get_messages``, ``gather_*``), or at once when the Telemetry exports (its export
-    reuses the derivation). A failing run is kept like any other, then its exception
-    propagates. Runs of one adapter are serialised: they form one conversation,
-    which the subclass carries on (``_call_agent``); ``reset_conversation()`` starts a new one.
+    ``get_messages``, ``gather_*``; or once ``max_pending_runs`` runs wait), or at once when
+    the Telemetry exports (its export reuses the derivation). A failing run is kept like any
+    other, then its exception propagates. Runs of one adapter are serialised: they form one
+    conversation, which the subclass carries on (``_call_agent``); ``reset_conversation()``
+    starts a new one.
 
     Cost: every LLM call is priced on its own, with its own model: by genai-prices, or the
     Telemetry's ``prices`` table, in USD. ``gather_usage().cost`` sums the calls whose cost is
@@ -94,6 +95,9 @@ class SpanAgentAdapter(AgentAdapter):
     """
 
     framework_key = "agent"
+    max_pending_runs = 64
+    """Runs kept as captured spans, not yet read, before the adapter derives them unasked (so a
+    program that never reads its runs holds at most this many runs' spans)."""
     """The key of ``gather_config()`` that describes the agent (``llamaindex``, ``smolagents``)."""
 
     def __init__(
@@ -260,7 +264,7 @@ class SpanAgentAdapter(AgentAdapter):
         with self._state_lock:
             self._records.append(record)
             self._messages = None
-        if self.telemetry.exporters:
+        if self.telemetry.exporters or len(self._records) - self._derived > self.max_pending_runs:
             self._derive_runs()
 
     def _derive_runs(self) -> list[RunRecord]:

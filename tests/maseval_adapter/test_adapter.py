@@ -610,6 +610,23 @@ def test_a_run_is_derived_once_when_its_data_is_first_read(server: ScriptedLLMSe
         assert telemetry.derivations == 1
 
 
+def test_runs_never_read_are_derived_once_too_many_wait(server: ScriptedLLMServer) -> None:
+    """A program that never reads its runs holds at most ``max_pending_runs`` runs' spans."""
+    server.set_script(
+        ConversationRouter({"First": [*calc_replies(1, 2), Reply(content="Second answer.")]})
+    )
+    telemetry = CountingTelemetry(claim_unscoped=False)
+    with telemetry:
+        adapter = LlamaIndexAgentAdapter(calc_agent(server), "calc", telemetry)
+        adapter.max_pending_runs = 1
+        adapter.run("First question")
+        assert telemetry.derivations == 0
+        assert adapter.run("Then a second one") == "Second answer."
+        assert telemetry.derivations == 2  # both waiting runs, in order
+        assert [run.output for run in adapter.runs] == ["The sum is 3.", "Second answer."]
+        assert len(adapter.logs) == 2 and telemetry.derivations == 2
+
+
 def test_a_telemetry_that_exports_derives_the_run_when_it_ends(
     server: ScriptedLLMServer, tmp_path: Path
 ) -> None:
