@@ -96,8 +96,8 @@ class SpanAgentAdapter(AgentAdapter):
 
     framework_key = "agent"
     max_pending_runs = 64
-    """Runs kept as captured spans, not yet read, before the adapter derives them unasked (so a
-    program that never reads its runs holds at most this many runs' spans)."""
+    """Runs kept as captured spans, not yet read; beyond, each run's end derives the oldest (so
+    a program that never reads its runs holds at most this many runs' spans)."""
     """The key of ``gather_config()`` that describes the agent (``llamaindex``, ``smolagents``)."""
 
     def __init__(
@@ -264,15 +264,18 @@ class SpanAgentAdapter(AgentAdapter):
         with self._state_lock:
             self._records.append(record)
             self._messages = None
-        if self.telemetry.exporters or len(self._records) - self._derived > self.max_pending_runs:
+        if self.telemetry.exporters:
             self._derive_runs()
+        elif len(self._records) - self._derived > self.max_pending_runs:
+            self._derive_runs(len(self._records) - self.max_pending_runs)  # the oldest waiting
 
-    def _derive_runs(self) -> list[RunRecord]:
-        """Every run so far, each derived once (in order) and logged; never raises."""
+    def _derive_runs(self, upto: int | None = None) -> list[RunRecord]:
+        """Every run so far (the first ``upto``), each derived once (in order) and logged;
+        never raises."""
         with self._derive_lock:
             with self._state_lock:
                 records = list(self._records)
-            for record in records[self._derived :]:
+            for record in records[self._derived : upto]:
                 captured, record.captured = record.captured, None
                 if captured is not None and record.trace_id is not None:
                     record.trace = self._derive(record, captured)

@@ -581,12 +581,13 @@ def test_core_start_run_inside_a_tool_roots_its_own_trace(
 
 
 class CountingTelemetry(Telemetry):
-    """Counts the runs it derives."""
+    """Counts the runs it derives, and keeps their trace ids in order."""
 
     derivations = 0
 
     def run_trace(self, trace_id: str | int, captured: CapturedTrace | None = None) -> RunTrace:
         self.derivations += 1
+        self.derived_ids = [*getattr(self, "derived_ids", []), str(trace_id)]
         return super().run_trace(trace_id, captured)
 
 
@@ -622,9 +623,11 @@ def test_runs_never_read_are_derived_once_too_many_wait(server: ScriptedLLMServe
         adapter.run("First question")
         assert telemetry.derivations == 0
         assert adapter.run("Then a second one") == "Second answer."
-        assert telemetry.derivations == 2  # both waiting runs, in order
+        assert telemetry.derivations == 1  # the oldest waiting run
+        first = telemetry.derived_ids
         assert [run.output for run in adapter.runs] == ["The sum is 3.", "Second answer."]
         assert len(adapter.logs) == 2 and telemetry.derivations == 2
+        assert first == adapter.gather_traces()["trace_ids"][:1]  # the first run's
 
 
 def test_a_telemetry_that_exports_derives_the_run_when_it_ends(
