@@ -29,15 +29,7 @@ import statistics
 import sys
 from typing import Any
 
-from interleave import (
-    READ_OURS,
-    READ_THEIRS,
-    interleaved,
-    ratio_table,
-    run_then_gather,
-    timed,
-    times_in_a_fresh_process,
-)
+from interleave import adapter_variants, interleaved, ratio_table, timed, times_in_a_fresh_process
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 from results import write_section
@@ -131,20 +123,13 @@ def measure_interleaved(kind: str, runs: int, seed: int) -> dict[str, list[float
             with telemetry.activate():
                 return runner.run(instrumented_run())
 
-        def ours() -> Any:
-            return LlamaIndexAgentAdapter(ours_agent, "team", telemetry).run(query)
-
-        def theirs() -> Any:
-            return MasevalAdapter(theirs_agent, "team").run(query)
-
         variants = {
             "instrumented": instrumented,
-            "otel-bridge adapter": ours,
-            "maseval adapter": theirs,
-            READ_OURS: lambda: run_then_gather(
-                LlamaIndexAgentAdapter(ours_agent, "team", telemetry), query
+            **adapter_variants(
+                lambda: LlamaIndexAgentAdapter(ours_agent, "team", telemetry),
+                lambda: MasevalAdapter(theirs_agent, "team"),
+                query,
             ),
-            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_agent, "team"), query),
         }
         times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = LlamaIndexAgentAdapter(ours_agent, "check", telemetry)

@@ -34,11 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import tiling  # noqa: E402
 from interleave import (  # noqa: E402
-    READ_OURS,
-    READ_THEIRS,
+    adapter_variants,
     interleaved,
     ratio_table,
-    run_then_gather,
     timed,
     times_in_a_fresh_process,
 )
@@ -124,20 +122,13 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
             with tel.activate():
                 return lg.invoke(plain)
 
-        def ours() -> Any:
-            return LangGraphAgentAdapter(ours_graph, "team", tel).run(lg.QUERY)
-
-        def theirs() -> Any:
-            return MasevalAdapter(theirs_graph, "team").run(lg.QUERY)
-
         variants = {
             "instrumented": instrumented,
-            "otel-bridge adapter": ours,
-            "maseval adapter": theirs,
-            READ_OURS: lambda: run_then_gather(
-                LangGraphAgentAdapter(ours_graph, "team", tel), lg.QUERY
+            **adapter_variants(
+                lambda: LangGraphAgentAdapter(ours_graph, "team", tel),
+                lambda: MasevalAdapter(theirs_graph, "team"),
+                lg.QUERY,
             ),
-            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_graph, "team"), lg.QUERY),
         }
 
         def forget() -> None:  # keep the capture from growing across rounds

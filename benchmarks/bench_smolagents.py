@@ -32,15 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from interleave import (
-    READ_OURS,
-    READ_THEIRS,
-    interleaved,
-    ratio_table,
-    run_then_gather,
-    timed,
-    times_in_a_fresh_process,
-)
+from interleave import adapter_variants, interleaved, ratio_table, timed, times_in_a_fresh_process
 from results import write_section
 from support.records import KIND, TraceBuilder, flatten
 
@@ -210,20 +202,13 @@ def measure_interleaved(runs: int, seed: int) -> dict[str, list[float]]:
             with telemetry.activate():
                 return plain.run(QUERY)
 
-        def ours() -> Any:
-            return SmolAgentAdapter(ours_agent, "smol", telemetry).run(QUERY)
-
-        def theirs() -> Any:
-            return MasevalAdapter(theirs_agent, "smol").run(QUERY)
-
         variants = {
             "instrumented": instrumented,
-            "otel-bridge adapter": ours,
-            "maseval adapter": theirs,
-            READ_OURS: lambda: run_then_gather(
-                SmolAgentAdapter(ours_agent, "smol", telemetry), QUERY
+            **adapter_variants(
+                lambda: SmolAgentAdapter(ours_agent, "smol", telemetry),
+                lambda: MasevalAdapter(theirs_agent, "smol"),
+                QUERY,
             ),
-            READ_THEIRS: lambda: run_then_gather(MasevalAdapter(theirs_agent, "smol"), QUERY),
         }
         times = interleaved(variants, runs, warmup=WARMUP, seed=seed)
         check = SmolAgentAdapter(ours_agent, "check", telemetry)

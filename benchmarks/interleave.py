@@ -19,15 +19,22 @@ def timed(call: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-READ_OURS = "otel-bridge adapter, run + gather_traces"
-READ_THEIRS = "maseval adapter, run + gather_traces"
+def adapter_variants(
+    ours: Callable[[], Any], theirs: Callable[[], Any], query: str
+) -> dict[str, Callable[[], Any]]:
+    """Our adapter and MASEval's (each a new one per run, made by ``ours`` / ``theirs``): their
+    ``run`` alone, then ``run`` followed by ``gather_traces()`` as a MASEval task reads it."""
 
+    def run_then_gather(adapter: Any) -> Any:
+        adapter.run(query)
+        return adapter.gather_traces()
 
-def run_then_gather(adapter: Any, query: str) -> dict[str, Any]:
-    """One adapter's ``run`` followed by ``gather_traces()``, as a MASEval task reads it."""
-    adapter.run(query)
-    traces: dict[str, Any] = adapter.gather_traces()
-    return traces
+    return {
+        "otel-bridge adapter": lambda: ours().run(query),
+        "maseval adapter": lambda: theirs().run(query),
+        "otel-bridge adapter, run + gather_traces": lambda: run_then_gather(ours()),
+        "maseval adapter, run + gather_traces": lambda: run_then_gather(theirs()),
+    }
 
 
 def interleaved(

@@ -140,10 +140,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             if _PARTS_MARK in joined:  # at C speed: most spans have no content parts
                 if parts is None:
                     parts, call_indices = _part_indices(attrs, prefix, joined)
-                last = parts.get(i, -1)
-                only = attrs.get(keys.first_text) if last == 0 else None
-                # One text part, the usual case, read without building its key.
-                content = only if type(only) is str else _parts(attrs, keys.contents, last, note)
+                content = _parts(attrs, keys, parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
@@ -233,11 +230,16 @@ def _part_indices_by_key(
     return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
 
-def _parts(attrs: Mapping[str, Any], base: str, last: int, note: Note | None) -> str:
-    """The text of a message sent as content parts (parts without text are skipped)."""
+def _parts(attrs: Mapping[str, Any], keys: _MessageKeys, last: int, note: Note | None) -> str:
+    """The text of a message sent as content parts ``0..last`` (parts without text are
+    skipped)."""
+    if last == 0:  # one part, the usual case (smolagents writes every message so)
+        only = attrs.get(keys.first_text)
+        if type(only) is str:
+            return only
     texts = []
     for j in range(last + 1):
-        value = text(attrs, f"{base}{j}.{_TEXT}", note)
+        value = text(attrs, f"{keys.contents}{j}.{_TEXT}", note)
         if value is not None:
             texts.append(value)
     return "\n".join(texts)

@@ -277,7 +277,7 @@ class SpanAgentAdapter(AgentAdapter):
                 records = list(self._records)
             for record in records[self._derived : upto]:
                 captured, record.captured = record.captured, None
-                if captured is not None and record.trace_id is not None:
+                if captured is not None:  # (kept only for a run with a trace id)
                     record.trace = self._derive(record, captured)
                 self._logs.append(record.log_entry())
                 self._derived += 1

@@ -581,13 +581,18 @@ def test_core_start_run_inside_a_tool_roots_its_own_trace(
 
 
 class CountingTelemetry(Telemetry):
-    """Counts the runs it derives, and keeps their trace ids in order."""
+    """Keeps the trace ids of the runs it derives, in order."""
 
-    derivations = 0
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.derived_ids: list[str] = []
+
+    @property
+    def derivations(self) -> int:
+        return len(self.derived_ids)
 
     def run_trace(self, trace_id: str | int, captured: CapturedTrace | None = None) -> RunTrace:
-        self.derivations += 1
-        self.derived_ids = [*getattr(self, "derived_ids", []), str(trace_id)]
+        self.derived_ids.append(str(trace_id))
         return super().run_trace(trace_id, captured)
 
 
@@ -624,7 +629,7 @@ def test_runs_never_read_are_derived_once_too_many_wait(server: ScriptedLLMServe
         assert telemetry.derivations == 0
         assert adapter.run("Then a second one") == "Second answer."
         assert telemetry.derivations == 1  # the oldest waiting run
-        first = telemetry.derived_ids
+        first = list(telemetry.derived_ids)
         assert [run.output for run in adapter.runs] == ["The sum is 3.", "Second answer."]
         assert len(adapter.logs) == 2 and telemetry.derivations == 2
         assert first == adapter.gather_traces()["trace_ids"][:1]  # the first run's
