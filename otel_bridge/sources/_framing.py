@@ -24,7 +24,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, overload
 
@@ -32,9 +31,9 @@ import zstandard
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ..errors import SourceError, SpanFormatError
-from ..otlp import decode_request, load_json
+from ..otlp import decode_request
 from ..spans import SpanRecord
-from ._otlp_json import SpanSeen, records_from_json_body, spans_seen_in_json_body
+from ._otlp_json import SpanSeen, parse_json, records_from_json_body, spans_seen_in_json_body
 
 __all__ = ["Damage", "ListedMessage", "Message", "frame_offsets", "read_messages"]
 
@@ -208,8 +207,7 @@ def _messages(
             return
         raise SpanFormatError("not OTLP: it starts with blank space, then something else")
     if _JSON_START.match(head):
-        # Which lines are messages is known only by parsing them (a cut line is none).
-        yield from islice(_json_messages(stream, damage, reader), skip, None)
+        yield from _json_messages(stream, damage, reader, skip)
     else:
         yield from _framed_messages(stream, damage, skip, reader)
 
@@ -262,9 +260,10 @@ class _ZstdFrames(io.RawIOBase):
 
 
 def _json_messages(
-    stream: BinaryIO, damage: Damage, reader: _JsonReader
+    stream: BinaryIO, damage: Damage, reader: _JsonReader, skip: int = 0
 ) -> Iterator[list[SpanRecord] | list[SpanSeen]]:
-    """One OTLP/JSON document, or one per line (the file exporter's and Telemetry's)."""
+    """One OTLP/JSON document, or one per line (the file exporter's and Telemetry's); the
+    first ``skip`` parsed (to be counted: a cut line is no message) and not read."""
     parsed = 0
     pending: bytes | None = None  # the line before, checked once the next is known
     number = 0
@@ -274,14 +273,16 @@ def _json_messages(
         if line.isspace() or not line:  # (not strip(): it copies the line)
             continue
         try:
-            body, _ = load_json(line)
+            body = parse_json(line)
         except SpanFormatError as exc:
             if not parsed and not damage:  # one document over many lines, e.g. indented
                 rest = b"".join(lines)
                 if not rest and _cut_line(line):  # the collector stopped writing its first
                     damage.lines += 1
                     return
-                yield reader(load_json(line + rest)[0])
+                document = parse_json(line + rest)
+                if not skip:
+                    yield reader(document)
                 return
             restart = line.find(_RESOURCE_SPANS, 1)
             if restart < 0 and line.endswith(b"\n"):
@@ -295,12 +296,14 @@ def _json_messages(
             # The start of a line cut off when the collector stopped, then the first line it
             # wrote after restarting: keep that one.
             try:
-                body, _ = load_json(line[restart:])
+                body = parse_json(line[restart:])
             except SpanFormatError:
                 continue
         if pending is not None:  # a bad line with lines after it: not a cut last line
             raise SpanFormatError(f"line {number - 1} is not JSON")
         parsed += 1
+        if parsed <= skip:
+            continue
         try:
             yield reader(body)
         except SpanFormatError as exc:
@@ -357,5 +360,5 @@ def _payload_request(
     if payload.startswith(ZSTD_MAGIC):
         payload = decompressor.decompressobj().decompress(payload)
     if _JSON_START.match(payload):
-        return reader(load_json(payload)[0])
+        return reader(parse_json(payload))
     return decode_request(payload)

@@ -118,11 +118,14 @@ def test_a_folder_reads_rotated_files_in_order_and_joins_a_split_trace(tmp_path:
     assert [derive(s).output for s in select_runs(tmp_path, session="s2")] == ["beta"]
 
 
-@pytest.mark.parametrize("encoding", ["proto", "proto+zstd", "json+zstd", "native proto+zstd"])
+@pytest.mark.parametrize(
+    "encoding", ["json", "proto", "proto+zstd", "json+zstd", "native proto+zstd"]
+)
 def test_runs_late_in_a_file_are_read_without_decoding_the_messages_before(
     tmp_path: Path, encoding: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What a parallel export's later workers read: their stretch of the file, not all of it."""
+    """What a parallel export's later workers read: their stretch of the file, not all of it
+    (JSON lines before it are parsed, to be counted, but not read)."""
     path = tmp_path / "spans.out"
     path.write_bytes(ENCODINGS[encoding](_messages()))
     source = FileSource(str(path))
@@ -554,16 +557,27 @@ def test_a_json_listing_reads_the_attributes_of_root_spans_only(
     assert any(key.startswith("llm.") for key in read)  # read whole once its run is
 
 
-def test_what_a_json_listing_reads_is_what_the_records_say() -> None:
+def _load_json(line: bytes) -> Any:
     from otel_bridge.otlp import load_json
+
+    return load_json(line)[0]
+
+
+def _parse_json(line: bytes) -> Any:
+    from otel_bridge.sources._otlp_json import parse_json
+
+    return parse_json(line)
+
+
+@pytest.mark.parametrize("parse", [_parse_json, _load_json], ids=["simdjson", "load_json"])
+def test_what_a_json_listing_reads_is_what_the_records_say(parse: Any) -> None:
     from otel_bridge.sources._otlp_json import records_from_json_body, spans_seen_in_json_body
 
     lines = [_json(m) for m in _messages()]
     lines += (RECORDED / "json/spans.json").read_bytes().splitlines()
     for line in lines:
-        body, _ = load_json(line)
-        records = records_from_json_body(body)
-        assert spans_seen_in_json_body(body) == [
+        records = records_from_json_body(parse(line))
+        assert spans_seen_in_json_body(parse(line)) == [
             (
                 r.trace_id.to_bytes(16, "big"),
                 r.start_ns,
@@ -575,15 +589,16 @@ def test_what_a_json_listing_reads_is_what_the_records_say() -> None:
         ]
 
 
-def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -> None:
-    from otel_bridge.otlp import decode_request_json, from_request, load_json
+@pytest.mark.parametrize("parse", [_parse_json, _load_json], ids=["simdjson", "load_json"])
+def test_json_messages_read_straight_give_the_records_protobufs_parser_gives(parse: Any) -> None:
+    from otel_bridge.otlp import decode_request_json, from_request
     from otel_bridge.sources._otlp_json import records_from_json_body
 
     lines = (RECORDED / "json/spans.json").read_bytes().splitlines()
     assert lines  # the collector's JSON lines: one export request each
     for line in lines:
-        through_protobuf = from_request(decode_request_json(load_json(line)[0]))
-        assert records_from_json_body(load_json(line)[0]) == through_protobuf
+        through_protobuf = from_request(decode_request_json(_load_json(line)))
+        assert records_from_json_body(parse(line)) == through_protobuf
     odd = {
         "resourceSpans": [
             {
@@ -604,7 +619,7 @@ def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -
             }
         ]
     }  # fmt: skip
-    straight = records_from_json_body(json.loads(json.dumps(odd)))
+    straight = records_from_json_body(parse(json.dumps(odd).encode()))
     expected = from_request(decode_request_json(odd))
     assert [(r.kind, r.status, r.end_ns, dict(r.resource)) for r in straight] == [
         ("CLIENT", "ERROR", 5, {"k": '{"a": 7}'})
@@ -613,3 +628,53 @@ def test_json_messages_read_straight_give_the_records_protobufs_parser_gives() -
     assert {k: v for k, v in straight[0].attributes.items() if k != "d"} == {
         k: v for k, v in expected[0].attributes.items() if k != "d"
     }
+
+
+ODD_VALUES = {
+    "a lone surrogate": (rb'{"stringValue":"cut \ud83d"}', "cut \ufffd"),
+    "NaN": (rb'{"doubleValue":NaN}', "nan"),
+    "an integer beyond 64 bits": (b'{"intValue":' + str(2**70).encode() + b"}", str(2**70)),
+}
+
+
+def test_json_lines_simdjson_refuses_are_read_as_load_json_reads_them(tmp_path: Path) -> None:
+    """simdjson refuses each odd line; ``load_json`` reads it (a lone surrogate as U+FFFD), and
+    the listing counts what the reading reads."""
+    import simdjson
+
+    from otel_bridge.sources._otlp_json import parse_json
+
+    body = request_to_json(to_request(_messages()[0]))  # run A: 3 spans
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
+        {"key": "odd", "value": "@"}
+    )
+    template = json.dumps(body, separators=(",", ":")).encode()
+    ordinary = template.replace(b'"@"', b'{"stringValue":"plain"}')
+    document = parse_json(ordinary)
+    assert isinstance(document, simdjson.Object)  # read lazily, as a listing wants it
+    del document  # (alive, it holds its parser's memory)
+    lines = [ordinary]
+    for n, (raw, _) in enumerate(ODD_VALUES.values(), 1):
+        line = template.replace(b'"@"', raw).replace(f"{A:032x}".encode(), f"{A + n:032x}".encode())
+        with pytest.raises((ValueError, RuntimeError)):
+            simdjson.Parser().parse(line)
+        lines.append(line)
+    path = tmp_path / "spans.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    runs = FileSource(str(path)).list_runs(RunQuery())
+    listed = {run.summary.trace_id: run.summary.spans for run in runs}
+    assert listed == {f"{A + n:032x}": 3 for n in range(len(lines))}
+    odd = [str(s.attributes["odd"]) for s in load_spans(path) if "odd" in s.attributes]
+    assert odd == ["plain", *(expected for _, expected in ODD_VALUES.values())]
+
+
+def test_an_infinite_integer_is_malformed_otlp_json(tmp_path: Path) -> None:
+    path = tmp_path / "spans.json"
+    body = request_to_json(to_request(_messages()[0]))
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
+        {"key": "odd", "value": "@"}
+    )
+    text = json.dumps(body).encode().replace(b'"@"', b'{"intValue": 1e999}')
+    path.write_bytes(text + b"\n")
+    with pytest.raises(SpanFormatError, match=r"spans\.json: .*malformed OTLP/JSON: OverflowError"):
+        load_spans(path)
