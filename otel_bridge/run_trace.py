@@ -67,6 +67,21 @@ class TokenUsage:
         )
 
     @classmethod
+    def combine(cls, usages: Iterable[TokenUsage]) -> TokenUsage:
+        """The sum of some usages (zero for none), added field by field in one pass."""
+        inp = out = total = cached = reasoning = missing = 0
+        complete = True
+        for u in usages:
+            inp += u.input_tokens
+            out += u.output_tokens
+            total += u.total_tokens
+            cached += u.cached_input_tokens
+            reasoning += u.reasoning_tokens
+            complete = complete and u.complete
+            missing += u.missing_calls
+        return cls(inp, out, total, cached, reasoning, complete, missing)
+
+    @classmethod
     def missing(cls) -> TokenUsage:
         """The usage of one call that reported no counts."""
         return cls(complete=False, missing_calls=1)
@@ -131,10 +146,19 @@ class Cost:
     @classmethod
     def combine(cls, costs: Iterable[Cost]) -> Cost:
         """The sum of some costs; zero for none, amounts None when no part is known."""
-        total: Cost | None = None
-        for cost in costs:
-            total = cost if total is None else total + cost
-        return cls() if total is None else total
+        found = iter(costs)
+        first = next(found, None)
+        if first is None:
+            return cls()
+        total, inp, out = first.total_usd, first.input_usd, first.output_usd
+        complete, unpriced = first.complete, first.unpriced_calls
+        for cost in found:  # one pass, field by field: no Cost made per addition
+            total = _plus(total, cost.total_usd)
+            inp = _plus(inp, cost.input_usd)
+            out = _plus(out, cost.output_usd)
+            complete = complete and cost.complete
+            unpriced += cost.unpriced_calls
+        return cls(total, inp, out, complete, unpriced)
 
     def to_dict(self) -> CostJSON:
         """Stable JSON form (amounts as floats, unknown as null)."""

@@ -126,9 +126,18 @@ def call_cost(
     info = _genai_model(model.lower(), (provider or "").lower())
     if info is None:
         return Cost.unknown()
-    price = info.get_prices(datetime.fromtimestamp(at_ns / 1e9, tz=UTC))
+    price = _price_at(info, at_ns)
     rates = _genai_rates(price)
     return rates.cost(usage) if rates is not None else _tiered_cost(price, usage)
+
+
+def _price_at(info: gp.ModelInfo, at_ns: int) -> gp.ModelPrice:
+    """The model's price in force at ``at_ns`` (one price for all time: no date to make)."""
+    from genai_prices.types import ModelPrice as Price
+
+    if isinstance(info.prices, Price):
+        return info.prices
+    return info.get_prices(datetime.fromtimestamp(at_ns / 1e9, tz=UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,17 @@ class _Rates:
 
     request: tuple[Decimal, Decimal, Decimal]
     per_token: tuple[tuple[Decimal, Decimal, Decimal], ...]  # fresh in, cached, out, reasoning
+    # (kind, amount, rate) of each rate that is not zero: the only products worth making
+    terms: tuple[tuple[int, int, Decimal], ...] = ()
+
+    def __post_init__(self) -> None:
+        terms = tuple(
+            (kind, amount, rate)
+            for kind, rates in enumerate(self.per_token)
+            for amount, rate in enumerate(rates)
+            if rate
+        )
+        object.__setattr__(self, "terms", terms)
 
     def cost(self, usage: TokenUsage) -> Cost:
         counts = (
@@ -152,9 +172,10 @@ class _Rates:
             usage.reasoning_tokens,
         )
         amounts = list(self.request)
-        for n, rate in zip(counts, self.per_token, strict=True):
+        for kind, amount, rate in self.terms:
+            n = counts[kind]
             if n:
-                amounts = [a + n * r for a, r in zip(amounts, rate, strict=True)]
+                amounts[amount] += n * rate
         return Cost(total_usd=amounts[2], input_usd=amounts[0], output_usd=amounts[1])
 
 
@@ -208,11 +229,11 @@ _genai_rates_cache: dict[int, tuple[gp.ModelPrice, _Rates | None]] = {}
 
 def _genai_rates(price: gp.ModelPrice) -> _Rates | None:
     """The linear rates of one genai-prices price (None if tiered), memoised per price."""
-    from genai_prices.types import TieredPrices
-
     hit = _genai_rates_cache.get(id(price))
     if hit is not None and hit[0] is price:
         return hit[1]
+    from genai_prices.types import TieredPrices
+
     tiered = any(isinstance(v, TieredPrices) for v in vars(price).values())
     rates = None if tiered else _sample(price)
     # The price is kept with its rates: its id cannot be reused while the entry lives.

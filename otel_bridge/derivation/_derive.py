@@ -174,7 +174,7 @@ def _derive_trace(
     )
     _name_tool_results(messages, tool_calls)
 
-    usage = sum((c.usage for c in llm_calls), TokenUsage())
+    usage = TokenUsage.combine(c.usage for c in llm_calls)
 
     start = min(s.start_ns for s in index.spans)
     end = max(max(s.end_ns for s in index.spans), *(c.end_ns for c in llm_calls), start)

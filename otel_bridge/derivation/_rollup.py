@@ -145,7 +145,7 @@ def agent_stats(
         mine = calls_of.get(name, [])
         my_tools = tools_of.get(name, [])
         stats[name] = AgentStats(
-            usage=sum((c.usage for c in mine), TokenUsage()),
+            usage=TokenUsage.combine(c.usage for c in mine),
             llm_calls=len(mine),
             tool_calls=len(my_tools),
             duration_ns=per_agent_ns.get(name, 0),
@@ -158,11 +158,10 @@ def agent_stats(
 
 def usage_by_model(llm_calls: list[LLMCall]) -> dict[str, TokenUsage]:
     """Token usage summed per model ("unknown" when the span names none)."""
-    by_model: dict[str, TokenUsage] = {}
+    by_model: dict[str, list[TokenUsage]] = {}
     for call in llm_calls:
-        model = call.model or "unknown"
-        by_model[model] = by_model.get(model, TokenUsage()) + call.usage
-    return by_model
+        by_model.setdefault(call.model or "unknown", []).append(call.usage)
+    return {model: TokenUsage.combine(usages) for model, usages in by_model.items()}
 
 
 def cost_by_model(llm_calls: list[LLMCall]) -> dict[str, Cost]:

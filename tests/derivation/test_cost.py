@@ -21,7 +21,7 @@ from support.fresh_prices import prices_not_memoised
 from support.paths import ROOT
 from support.records import TraceBuilder, assistant, handoff_trace, user
 
-from otel_bridge import ConfigError, Cost, ModelPrice, Telemetry, derive, derive_all
+from otel_bridge import ConfigError, Cost, ModelPrice, Telemetry, TokenUsage, derive, derive_all
 from otel_bridge import load_price_table as load_prices
 from otel_bridge.conventions import genai_attributes as genai
 from otel_bridge.telemetry import TelemetryConfig
@@ -207,6 +207,18 @@ def test_cost_sums_keep_known_parts_and_say_what_is_missing() -> None:
         Decimal("1.0"), Decimal("0.5"), Decimal("0.5"), False, 1
     )
     assert Cost.combine([Cost.unknown(), Cost.unknown()]) == Cost(None, None, None, False, 2)
+    assert Cost.combine(iter([Cost.unknown(), a])) == Cost(
+        Decimal("0.5"), Decimal("0.25"), Decimal("0.25"), False, 1
+    )
+
+
+def test_usage_sums_add_every_count_and_say_what_is_missing() -> None:
+    a = TokenUsage(100, 20, 120, 40, 5)
+    assert TokenUsage.combine([]) == TokenUsage()
+    assert TokenUsage.combine(iter([a, TokenUsage.missing(), a])) == TokenUsage(
+        200, 40, 240, 80, 10, complete=False, missing_calls=1
+    )
+    assert TokenUsage.combine([a, a]) == a + a
 
 
 # ----------------------------------------------------------------------------- a user's prices
