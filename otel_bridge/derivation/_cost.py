@@ -133,9 +133,7 @@ def call_cost(
 
 def _price_at(info: gp.ModelInfo, at_ns: int) -> gp.ModelPrice:
     """The model's price in force at ``at_ns`` (one price for all time: no date to make)."""
-    from genai_prices.types import ModelPrice as Price
-
-    if isinstance(info.prices, Price):
+    if not isinstance(info.prices, list):  # else prices by date (``ConditionalPrice``s)
         return info.prices
     return info.get_prices(datetime.fromtimestamp(at_ns / 1e9, tz=UTC))
 
