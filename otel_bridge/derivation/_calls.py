@@ -173,6 +173,8 @@ def _one_record_per_call(trace: TraceLookups, calls: list[Call]) -> list[Call]:
     convention is the k-th of the other: the OpenInference record is kept, and what it lacks
     (usage, time to first token, finish reason) is taken from its twin.
     """
+    if len({call.facts.convention for call in calls}) < 2:  # one convention: no twins
+        return calls
     by_step: dict[int, dict[str, list[Call]]] = {}
     for call in calls:
         step = trace.step_of(call.span)
