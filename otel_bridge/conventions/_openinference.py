@@ -183,25 +183,25 @@ def _part_indices(
     blob = f"\n{joined}\n"  # every key between line breaks: patterns start with a literal
     parts_at, calls_at = _index_patterns(prefix)
     highest: dict[int, int] = {}
-    for message, part in parts_at.findall(blob):
+    for message, part in set(parts_at.findall(blob)):  # a part has a key or two: once each
         i, j = int(message), int(part)
         if j > highest.get(i, -1):
             highest[i] = j
     calls: dict[int, set[int]] = {}
-    for message, index, rest in calls_at.findall(blob):
-        if _PARTS_MARK not in rest:  # a content part's key, read above
-            calls.setdefault(int(message), set()).add(int(index))
+    for message, index in set(calls_at.findall(blob)):  # (a call has three keys)
+        calls.setdefault(int(message), set()).add(int(index))
     return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
 
 @lru_cache(maxsize=64)
 def _index_patterns(prefix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Patterns of a content part's key and of a tool call's under ``prefix`` (a key per line;
-    an index is up to 6 digits followed by a dot or the key's end)."""
+    an index is up to 6 digits followed by a dot or the key's end; a tool call's key holds no
+    content part's mark after it: such a key is a part's, read by the first)."""
     start, parts, calls = (re.escape(m) for m in (f"{prefix}.", _PARTS_MARK, _CALLS_MARK))
     return (
         re.compile(rf"\n{start}(\d+){parts}(\d{{1,6}})(?=[.\n])"),
-        re.compile(rf"\n{start}(\d+){calls}(\d{{1,6}})(?=[.\n])([^\n]*)"),
+        re.compile(rf"\n{start}(\d+){calls}(\d{{1,6}})(?=[.\n])(?![^\n]*{parts})"),
     )
 
 
