@@ -13,7 +13,7 @@ are those in force when the call started, so a RunTrace derived twice costs the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
@@ -151,7 +151,7 @@ class _Rates:
     request: tuple[Decimal, Decimal, Decimal]
     per_token: tuple[tuple[Decimal, Decimal, Decimal], ...]  # fresh in, cached, out, reasoning
     # (kind, amount, rate) of each rate that is not zero: the only products worth making
-    terms: tuple[tuple[int, int, Decimal], ...] = ()
+    terms: tuple[tuple[int, int, Decimal], ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         terms = tuple(

@@ -33,7 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from ..errors import SourceError, SpanFormatError
 from ..otlp import decode_request
 from ..spans import SpanRecord
-from ._otlp_json import SpanSeen, parse_json, records_from_json_body, spans_seen_in_json_body
+from ._otlp_json import SpanSeen, parse_request, records_from_json_body, spans_seen_in_json_body
 
 __all__ = ["Damage", "ListedMessage", "Message", "frame_offsets", "read_messages"]
 
@@ -273,14 +273,14 @@ def _json_messages(
         if line.isspace() or not line:  # (not strip(): it copies the line)
             continue
         try:
-            body = parse_json(line)
+            body = parse_request(line)
         except SpanFormatError as exc:
             if not parsed and not damage:  # one document over many lines, e.g. indented
                 rest = b"".join(lines)
                 if not rest and _cut_line(line):  # the collector stopped writing its first
                     damage.lines += 1
                     return
-                document = parse_json(line + rest)
+                document = parse_request(line + rest)
                 if not skip:
                     yield reader(document)
                 return
@@ -296,7 +296,7 @@ def _json_messages(
             # The start of a line cut off when the collector stopped, then the first line it
             # wrote after restarting: keep that one.
             try:
-                body = parse_json(line[restart:])
+                body = parse_request(line[restart:])
             except SpanFormatError:
                 continue
         if pending is not None:  # a bad line with lines after it: not a cut last line
@@ -360,5 +360,5 @@ def _payload_request(
     if payload.startswith(ZSTD_MAGIC):
         payload = decompressor.decompressobj().decompress(payload)
     if _JSON_START.match(payload):
-        return reader(parse_json(payload))
+        return reader(parse_request(payload))
     return decode_request(payload)

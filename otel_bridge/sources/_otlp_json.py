@@ -5,10 +5,10 @@ directly: protobuf's ``json_format.ParseDict`` is written in Python and takes mo
 of reading a large JSON file. Ids are hex (OTLP/JSON); integers may be strings (64-bit values
 are); kinds and status codes numbers or enum names; unknown fields are ignored.
 
-A request's text is parsed by simdjson (``parse_json``), which makes Python values only of what
-is read: a listing reads five fields of each span, and the wrappers around each attribute's
-value (``{"key": .., "value": {"stringValue": ..}}``) are never made dicts. What simdjson
-refuses (a lone surrogate, NaN, an integer beyond 64 bits, bad syntax) is read by
+A request's text is parsed by simdjson (``parse_request``), which makes Python values only of
+what is read: a listing reads five fields of each span, and the wrappers around each
+attribute's value (``{"key": .., "value": {"stringValue": ..}}``) are never made dicts. What
+simdjson refuses (a lone surrogate, NaN, an integer beyond 64 bits, bad syntax) is read by
 ``otlp.load_json``, as everywhere else, which reads what it can and says what is wrong.
 """
 
@@ -26,7 +26,7 @@ from ..errors import SpanFormatError
 from ..otlp import load_json
 from ..spans import EMPTY, FrozenAttributes, SpanEvent, SpanRecord, StatusName, printable
 
-__all__ = ["SpanSeen", "parse_json", "records_from_json_body", "spans_seen_in_json_body"]
+__all__ = ["SpanSeen", "parse_request", "records_from_json_body", "spans_seen_in_json_body"]
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ _STATUSES.update({f"STATUS_CODE_{name}": name for name in ("UNSET", "OK", "ERROR
 _FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def parse_json(text: bytes) -> Any:
+def parse_request(text: bytes) -> Any:
     """JSON text as simdjson's document (its objects read as they are asked for), or, for what
     simdjson refuses, as ``load_json`` reads it. SpanFormatError when it is not JSON.
 
@@ -58,7 +58,7 @@ def parse_json(text: bytes) -> Any:
 
 
 def records_from_json_body(body: Any) -> list[SpanRecord]:
-    """The spans of one OTLP/JSON export request (parsed: ``parse_json``, or a dict)."""
+    """The spans of one OTLP/JSON export request (parsed: ``parse_request``, or a dict)."""
     return _checked(_records, body)
 
 

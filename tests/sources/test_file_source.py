@@ -563,13 +563,13 @@ def _load_json(line: bytes) -> Any:
     return load_json(line)[0]
 
 
-def _parse_json(line: bytes) -> Any:
-    from otel_bridge.sources._otlp_json import parse_json
+def _parse_request(line: bytes) -> Any:
+    from otel_bridge.sources._otlp_json import parse_request
 
-    return parse_json(line)
+    return parse_request(line)
 
 
-@pytest.mark.parametrize("parse", [_parse_json, _load_json], ids=["simdjson", "load_json"])
+@pytest.mark.parametrize("parse", [_parse_request, _load_json], ids=["simdjson", "load_json"])
 def test_what_a_json_listing_reads_is_what_the_records_say(parse: Any) -> None:
     from otel_bridge.sources._otlp_json import records_from_json_body, spans_seen_in_json_body
 
@@ -589,7 +589,7 @@ def test_what_a_json_listing_reads_is_what_the_records_say(parse: Any) -> None:
         ]
 
 
-@pytest.mark.parametrize("parse", [_parse_json, _load_json], ids=["simdjson", "load_json"])
+@pytest.mark.parametrize("parse", [_parse_request, _load_json], ids=["simdjson", "load_json"])
 def test_json_messages_read_straight_give_the_records_protobufs_parser_gives(parse: Any) -> None:
     from otel_bridge.otlp import decode_request_json, from_request
     from otel_bridge.sources._otlp_json import records_from_json_body
@@ -642,7 +642,7 @@ def test_json_lines_simdjson_refuses_are_read_as_load_json_reads_them(tmp_path: 
     the listing counts what the reading reads."""
     import simdjson
 
-    from otel_bridge.sources._otlp_json import parse_json
+    from otel_bridge.sources._otlp_json import parse_request
 
     body = request_to_json(to_request(_messages()[0]))  # run A: 3 spans
     body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
@@ -650,7 +650,7 @@ def test_json_lines_simdjson_refuses_are_read_as_load_json_reads_them(tmp_path: 
     )
     template = json.dumps(body, separators=(",", ":")).encode()
     ordinary = template.replace(b'"@"', b'{"stringValue":"plain"}')
-    document = parse_json(ordinary)
+    document = parse_request(ordinary)
     assert isinstance(document, simdjson.Object)  # read lazily, as a listing wants it
     del document  # (alive, it holds its parser's memory)
     lines = [ordinary]
