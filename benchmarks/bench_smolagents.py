@@ -11,7 +11,7 @@ in smolagents' own form (``tool-call`` "Calling tools:\\n[...]" and ``tool-respo
 its raw response in ``output.value``, and a tool span without a call id (matched by name).
 
 ``adapter``: one ToolCallingAgent run (a tool call, then ``final_answer``; zero-latency scripted
-model) four ways: bare (smolagents not instrumented, in a subprocess), instrumented (OpenInference,
+model) six ways: bare (smolagents not instrumented, in a subprocess), instrumented (OpenInference,
 spans captured by a Telemetry), ``SmolAgentAdapter.run`` (a new adapter per run, as in a MASEval
 Benchmark) and MASEval 0.5.1's ``SmolAgentAdapter.run``; then each adapter's ``run`` followed by
 ``gather_traces()``, as a MASEval task reads it (ours derives the run there); all but bare

@@ -100,7 +100,7 @@ def conversation(records: Iterable[RunRecord]) -> list[Message]:
 def summarize(traces: Sequence[RunTrace]) -> dict[str, Any]:
     """Totals over runs: ``usage``, ``cost``, ``agents``, ``handoffs``, ``delegations``,
     ``timings``, ``issues`` (JSON)."""
-    usage = sum((t.usage for t in traces), TokenUsage())
+    usage = TokenUsage.combine(t.usage for t in traces)
     agents: dict[str, AgentStats] = {}
     for trace in traces:
         for name, stats in trace.agents.items():
@@ -138,7 +138,7 @@ def maseval_usage(
     counted in ``units["llm_calls_missing_usage"]``, calls left without a cost in
     ``units["llm_calls_unpriced"]``, next to ``units["llm_calls"]``.
     """
-    usage = sum((t.usage for t in traces), TokenUsage())
+    usage = TokenUsage.combine(t.usage for t in traces)
     calls = [c for t in traces for c in t.llm_calls]
     if calculator is None:
         cost = Cost.combine(t.cost for t in traces)

@@ -95,10 +95,10 @@ class SpanAgentAdapter(AgentAdapter):
     """
 
     framework_key = "agent"
+    """The key of ``gather_config()`` that describes the agent (``llamaindex``, ``smolagents``)."""
     max_pending_runs = 64
     """Runs kept as captured spans, not yet read; beyond, each run's end derives the oldest (so
     a program that never reads its runs holds at most this many runs' spans)."""
-    """The key of ``gather_config()`` that describes the agent (``llamaindex``, ``smolagents``)."""
 
     def __init__(
         self,
