@@ -50,6 +50,8 @@ _PARTS_MARK = f".{_CONTENTS}."  # in the key of every content part
 _NAME = MessageAttributes.MESSAGE_NAME
 _TOOL_CALLS = MessageAttributes.MESSAGE_TOOL_CALLS
 _CALLS_MARK = f".{_TOOL_CALLS}."  # in the key of every tool call
+_FIRST_PART = f"{_PARTS_MARK}0."  # in the keys of a message's first content part
+_FIRST_CALL = f"{_CALLS_MARK}0."  # in the keys of a message's first tool call
 _TOOL_CALL_ID = MessageAttributes.MESSAGE_TOOL_CALL_ID
 _TEXT = MessageContentAttributes.MESSAGE_CONTENT_TEXT
 _CALL_ID = ToolCallAttributes.TOOL_CALL_ID
@@ -120,6 +122,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
     call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
+    first_only = False  # every content part and tool call of the span is numbered 0
     joined: str | None = None  # the span's keys as one text, a key per line (joined once)
     i = 0
     while True:
@@ -139,8 +142,9 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             content = ""
             if _PARTS_MARK in joined:  # at C speed: most spans have no content parts
                 if parts is None:
-                    parts, call_indices = _part_indices(attrs, prefix, joined)
-                content = _parts(attrs, keys, parts.get(i, -1), note)
+                    first_only, parts, call_indices = _layout(attrs, prefix, joined)
+                # (one part at most: reading part 0 of a message without parts gives "" too)
+                content = _parts(attrs, keys, 0 if first_only else parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
@@ -151,8 +155,8 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             # Some instrumentors number a message's tool calls on from the previous message's
             # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
             if parts is None:
-                parts, call_indices = _part_indices(attrs, prefix, joined or "\n".join(attrs))
-            scanned = call_indices.get(i)
+                first_only, parts, call_indices = _layout(attrs, prefix, joined or "\n".join(attrs))
+            scanned = call_indices.get(i)  # (no call but number 0, and this message has none)
             calls = _tool_calls(attrs, keys.base, note, scanned) if scanned else []
             if calls:
                 message["tool_calls"] = calls
@@ -165,6 +169,22 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
         messages.append(message)
         i += 1
     return messages
+
+
+def _layout(
+    attrs: Mapping[str, Any], prefix: str, joined: str
+) -> tuple[bool, dict[int, int], dict[int, list[int]]]:
+    """Whether every content part and tool call of the span is numbered 0, else where they
+    are (``_part_indices``).
+
+    Most spans write a message as one part and call one tool per message: the marks in their
+    keys are counted at C speed, and no key need be looked at to place them.
+    """
+    if joined.count(_PARTS_MARK) == joined.count(_FIRST_PART) and joined.count(
+        _CALLS_MARK
+    ) == joined.count(_FIRST_CALL):
+        return True, {}, {}
+    return (False, *_part_indices(attrs, prefix, joined))
 
 
 def _part_indices(

@@ -15,13 +15,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.llms import AudioBlock, ChatMessage, ImageBlock, TextBlock
 from support.records import KIND, MS, TraceBuilder, assistant, tool_result
 from support.runs import traced_run
 
 from otel_bridge import SpanRecord, Telemetry, derive
-from otel_bridge.conventions import ToolFacts, ValueNotes, read_llm, read_tool
+from otel_bridge.conventions import ToolFacts, ValueNotes, _openinference, read_llm, read_tool
 from otel_bridge.run_trace import TokenUsage
 from otel_bridge.scripted import Reply, ScriptedLLMServer, Usage, scripted_openai_llm
 from otel_bridge.spans import SpanEvent
@@ -447,3 +449,75 @@ def test_calls_numbered_on_in_a_span_without_content_parts() -> None:
         {"role": "assistant", "content": "", "tool_calls": [fn("call_a", None)]},
         {"role": "assistant", "content": "", "tool_calls": [fn("call_b", None)]},
     ]
+
+
+# ---- placing parts and calls by counting, against the pass over every key ------------------
+
+_PART_VALUES = st.one_of(st.text(max_size=3), st.integers(0, 9))
+_PART = st.fixed_dictionaries(
+    {},
+    optional={
+        "message_content.type": st.sampled_from(["text", "image", "audio"]),
+        "message_content.text": _PART_VALUES,
+        "message_content.image.image.url": st.just(PIXEL_URL),
+    },
+)
+_MESSAGE = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant", "tool"]),
+        # part and tool call index -> its attributes; gaps and any numbering allowed
+        "parts": st.dictionaries(st.integers(0, 3), _PART, max_size=3),
+        "calls": st.dictionaries(
+            st.integers(0, 3),
+            st.fixed_dictionaries(
+                {}, optional={"tool_call.id": _PART_VALUES, "tool_call.function.name": st.just("f")}
+            ),
+            max_size=2,
+        ),
+    },
+    optional={"content": _PART_VALUES, "tool_call_id": st.just("call_1")},
+)
+
+
+def _attributes(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for i, message in enumerate(messages):
+        base = f"{prefix}.{i}.message"
+        for field in ("role", "content", "tool_call_id"):
+            if field in message:
+                attributes[f"{base}.{field}"] = message[field]
+        for j, part in message["parts"].items():
+            attributes.update({f"{base}.contents.{j}.{k}": v for k, v in part.items()})
+        for k, call in message["calls"].items():
+            attributes.update({f"{base}.tool_calls.{k}.{key}": v for key, v in call.items()})
+    return attributes
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(
+    st.lists(_MESSAGE, max_size=4),
+    st.lists(_MESSAGE, max_size=2),
+    st.booleans(),
+)
+def test_parts_and_calls_placed_by_counting_read_as_a_pass_over_every_key(
+    inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], line_break: bool
+) -> None:
+    """A span whose parts and tool calls are all numbered 0 is read without looking at its
+    keys one by one: what it reads, and what it notes, are what the pass over every key gives,
+    for any numbering of parts and calls, with gaps, in either list."""
+    attributes = {**_attributes(inputs, IN), **_attributes(outputs, OUT)}
+    if line_break:
+        attributes["odd\nkey"] = "a key with a line break"
+
+    def read(layout: Any) -> tuple[list[Any], list[Any]]:
+        notes = ValueNotes()
+        note = notes.for_span(llm_span(1))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_openinference, "_layout", layout)
+            read = [_openinference.read_messages(attributes, p, note) for p in (IN, OUT)]
+        return read, [(p.attribute, p.action, p.value) for p in notes.problems]
+
+    def every_key(attrs: Any, prefix: str, joined: str) -> Any:
+        return (False, *_openinference._part_indices(attrs, prefix, joined))
+
+    assert read(_openinference._layout) == read(every_key)
