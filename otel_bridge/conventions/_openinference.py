@@ -113,17 +113,52 @@ def _call_keys(message_base: str, k: int) -> _CallKeys:
     return _CallKeys(intern(base + _CALL_ID), intern(base + _CALL_NAME), intern(base + _CALL_ARGS))
 
 
-def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = None) -> list[Message]:
+class _SpanKeys:
+    """A span's keys as one text, a key per line, joined when first needed, and whether every
+    content part and tool call among them is numbered 0: both asked of the whole span, once for
+    its input and output messages."""
+
+    __slots__ = ("_attrs", "_first_only", "_joined")
+
+    def __init__(self, attrs: Mapping[str, Any]) -> None:
+        self._attrs = attrs
+        self._joined: str | None = None
+        self._first_only: bool | None = None
+
+    @property
+    def joined(self) -> str:
+        if self._joined is None:
+            self._joined = "\n".join(self._attrs)
+        return self._joined
+
+    @property
+    def first_only(self) -> bool:
+        """Most spans write a message as one part and call one tool per message: the marks in
+        their keys are counted at C speed, and no key need be looked at to place them."""
+        if self._first_only is None:
+            joined = self.joined
+            self._first_only = joined.count(_PARTS_MARK) == joined.count(
+                _FIRST_PART
+            ) and joined.count(_CALLS_MARK) == joined.count(_FIRST_CALL)
+        return self._first_only
+
+
+def read_messages(
+    attrs: Mapping[str, Any],
+    prefix: str,
+    note: Note | None = None,
+    span_keys: _SpanKeys | None = None,
+) -> list[Message]:
     """Messages under ``llm.input_messages`` / ``llm.output_messages`` in OpenAI format.
 
     The list ends at the first index without a role (a role that is not text is rejected, so
-    it ends there too).
+    it ends there too). ``span_keys``: the span's, when its other messages are read too.
     """
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
     call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
     first_only = False  # every content part and tool call of the span is numbered 0
-    joined: str | None = None  # the span's keys as one text, a key per line (joined once)
+    span_keys = span_keys or _SpanKeys(attrs)
     i = 0
     while True:
         keys = _message_keys(prefix, i)
@@ -137,12 +172,10 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             content = as_text(content, keys.content, note)
         without_content = content is None
         if without_content:
-            if joined is None:
-                joined = "\n".join(attrs)
             content = ""
-            if _PARTS_MARK in joined:  # at C speed: most spans have no content parts
+            if _PARTS_MARK in span_keys.joined:  # at C speed: most spans have no content parts
                 if parts is None:
-                    first_only, parts, call_indices = _layout(attrs, prefix, joined)
+                    first_only, parts, call_indices = _layout(attrs, prefix, span_keys)
                 # (one part at most: reading part 0 of a message without parts gives "" too)
                 content = _parts(attrs, keys, 0 if first_only else parts.get(i, -1), note)
         message: Message = {"role": role, "content": content}
@@ -155,7 +188,7 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
             # Some instrumentors number a message's tool calls on from the previous message's
             # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
             if parts is None:
-                first_only, parts, call_indices = _layout(attrs, prefix, joined or "\n".join(attrs))
+                first_only, parts, call_indices = _layout(attrs, prefix, span_keys)
             scanned = call_indices.get(i)  # (no call but number 0, and this message has none)
             calls = _tool_calls(attrs, keys.base, note, scanned) if scanned else []
             if calls:
@@ -172,19 +205,13 @@ def read_messages(attrs: Mapping[str, Any], prefix: str, note: Note | None = Non
 
 
 def _layout(
-    attrs: Mapping[str, Any], prefix: str, joined: str
+    attrs: Mapping[str, Any], prefix: str, span_keys: _SpanKeys
 ) -> tuple[bool, dict[int, int], dict[int, list[int]]]:
     """Whether every content part and tool call of the span is numbered 0, else where they
-    are (``_part_indices``).
-
-    Most spans write a message as one part and call one tool per message: the marks in their
-    keys are counted at C speed, and no key need be looked at to place them.
-    """
-    if joined.count(_PARTS_MARK) == joined.count(_FIRST_PART) and joined.count(
-        _CALLS_MARK
-    ) == joined.count(_FIRST_CALL):
+    are (``_part_indices``)."""
+    if span_keys.first_only:
         return True, {}, {}
-    return (False, *_part_indices(attrs, prefix, joined))
+    return (False, *_part_indices(attrs, prefix, span_keys.joined))
 
 
 def _part_indices(
@@ -320,7 +347,8 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
     attrs = span.attributes
     note = notes.for_span(span) if notes is not None else None
     first_token = next((e.time_ns for e in span.events if e.name == FIRST_TOKEN_EVENT), None)
-    output = read_messages(attrs, SpanAttributes.LLM_OUTPUT_MESSAGES, note)
+    span_keys = _SpanKeys(attrs)
+    output = read_messages(attrs, SpanAttributes.LLM_OUTPUT_MESSAGES, note, span_keys)
     finish = text(attrs, SpanAttributes.LLM_FINISH_REASON, note)
     if finish is None and output:
         finish = "tool_calls" if output[-1].get("tool_calls") else "stop"
@@ -329,7 +357,7 @@ def read_llm(span: SpanRecord, notes: ValueNotes | None = None) -> LLMFacts:
         provider=text(attrs, SpanAttributes.LLM_PROVIDER, note)
         or text(attrs, SpanAttributes.LLM_SYSTEM, note),
         usage=read_usage(attrs, note),
-        input_messages=read_messages(attrs, SpanAttributes.LLM_INPUT_MESSAGES, note),
+        input_messages=read_messages(attrs, SpanAttributes.LLM_INPUT_MESSAGES, note, span_keys),
         output_messages=output,
         finish_reason=normal_finish_reason(finish),
         first_token_ns=first_token,

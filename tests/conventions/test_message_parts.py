@@ -462,21 +462,23 @@ _PART = st.fixed_dictionaries(
         "message_content.image.image.url": st.just(PIXEL_URL),
     },
 )
-_MESSAGE = st.fixed_dictionaries(
-    {
-        "role": st.sampled_from(["user", "assistant", "tool"]),
-        # part and tool call index -> its attributes; gaps and any numbering allowed
-        "parts": st.dictionaries(st.integers(0, 3), _PART, max_size=3),
-        "calls": st.dictionaries(
-            st.integers(0, 3),
-            st.fixed_dictionaries(
-                {}, optional={"tool_call.id": _PART_VALUES, "tool_call.function.name": st.just("f")}
-            ),
-            max_size=2,
-        ),
-    },
-    optional={"content": _PART_VALUES, "tool_call_id": st.just("call_1")},
-)
+
+
+def _messages(numbers: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Messages whose parts and tool calls are numbered below ``numbers``, gaps allowed."""
+    indices = st.integers(0, numbers - 1)
+    call = st.fixed_dictionaries(
+        {}, optional={"tool_call.id": _PART_VALUES, "tool_call.function.name": st.just("f")}
+    )
+    message = st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(["user", "assistant", "tool"]),
+            "parts": st.dictionaries(indices, _PART, max_size=3),
+            "calls": st.dictionaries(indices, call, max_size=2),
+        },
+        optional={"content": _PART_VALUES, "tool_call_id": st.just("call_1")},
+    )
+    return st.lists(message, max_size=4)
 
 
 def _attributes(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
@@ -495,16 +497,17 @@ def _attributes(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
 
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
 @given(
-    st.lists(_MESSAGE, max_size=4),
-    st.lists(_MESSAGE, max_size=2),
+    # every part and call numbered 0 (read by counting) or any (by a pass over every key)
+    st.sampled_from([1, 4]).flatmap(lambda n: st.tuples(_messages(n), _messages(n))),
     st.booleans(),
 )
 def test_parts_and_calls_placed_by_counting_read_as_a_pass_over_every_key(
-    inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], line_break: bool
+    messages: tuple[list[dict[str, Any]], list[dict[str, Any]]], line_break: bool
 ) -> None:
     """A span whose parts and tool calls are all numbered 0 is read without looking at its
     keys one by one: what it reads, and what it notes, are what the pass over every key gives,
     for any numbering of parts and calls, with gaps, in either list."""
+    inputs, outputs = messages
     attributes = {**_attributes(inputs, IN), **_attributes(outputs, OUT)}
     if line_break:
         attributes["odd\nkey"] = "a key with a line break"
@@ -514,10 +517,11 @@ def test_parts_and_calls_placed_by_counting_read_as_a_pass_over_every_key(
         note = notes.for_span(llm_span(1))
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(_openinference, "_layout", layout)
-            read = [_openinference.read_messages(attributes, p, note) for p in (IN, OUT)]
+            keys = _openinference._SpanKeys(attributes)  # (one for both lists, as read_llm does)
+            read = [_openinference.read_messages(attributes, p, note, keys) for p in (IN, OUT)]
         return read, [(p.attribute, p.action, p.value) for p in notes.problems]
 
-    def every_key(attrs: Any, prefix: str, joined: str) -> Any:
-        return (False, *_openinference._part_indices(attrs, prefix, joined))
+    def every_key(attrs: Any, prefix: str, span_keys: Any) -> Any:
+        return (False, *_openinference._part_indices(attrs, prefix, span_keys.joined))
 
     assert read(_openinference._layout) == read(every_key)
