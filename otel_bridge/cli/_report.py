@@ -122,6 +122,8 @@ def report(
         f"Wrote {path} ({_size(path)}): run {trace.trace_id} {trace.status}, "
         f"{plural(len(trace.agents), 'agent')}, {plural(len(trace.handoffs), 'handoff')}."
     )
+    if path.suffix.lower() not in (".html", ".htm"):
+        click.echo(f"Note: {path.name} does not end in .html, so a browser may show it as text.")
 
 
 def _size(path: Path) -> str:

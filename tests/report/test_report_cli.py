@@ -66,6 +66,21 @@ def test_one_run_to_a_page(tmp_path: Path) -> None:
     assert f"run {FIRST} ok, 2 agents, 1 handoff." in handoff.stdout
 
 
+def test_a_page_named_without_html_is_written_as_named_with_a_note(tmp_path: Path) -> None:
+    """A browser decides by the suffix whether a file is a page: one without it shows as text."""
+    source = two_runs(tmp_path)
+    out = tmp_path / "run.report"
+    result = invoke(str(source), "--trace-id", SECOND, "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert SECOND in out.read_text()
+    assert result.stdout.splitlines()[1] == (
+        "Note: run.report does not end in .html, so a browser may show it as text."
+    )
+    named = invoke(str(source), "--trace-id", SECOND, "-o", str(tmp_path / "run.HTML"))
+    assert "Note:" not in named.stdout
+
+
 def test_one_rule_for_a_page_and_a_directory_nothing_replaced_without_overwrite(
     tmp_path: Path,
 ) -> None:
