@@ -228,14 +228,14 @@ def _part_indices(
     parts_at, calls_at = _index_patterns(prefix)
     highest: dict[int, int] = {}
     # (a span holding no mark at all is not searched for it: a search is a pass over every key)
-    found = parts_at.findall(blob) if _PARTS_MARK in joined else ()
-    for message, part in set(found):  # a part has a key or two: once each
+    part_marks = parts_at.findall(blob) if _PARTS_MARK in joined else ()
+    for message, part in set(part_marks):  # a part has a key or two: once each
         i, j = int(message), int(part)
         if j > highest.get(i, -1):
             highest[i] = j
     calls: dict[int, set[int]] = {}
-    found = calls_at.findall(blob) if _CALLS_MARK in joined else ()
-    for message, index in set(found):  # (a call has three keys)
+    call_marks = calls_at.findall(blob) if _CALLS_MARK in joined else ()
+    for message, index in set(call_marks):  # (a call has three keys)
         calls.setdefault(int(message), set()).add(int(index))
     return highest, {i: sorted(found)[:_MAX_CALLS] for i, found in calls.items()}
 
