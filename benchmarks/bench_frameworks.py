@@ -16,10 +16,9 @@ for every framework, which LlamaIndex's trace reaches on a fast day of this mach
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_derive_ab import TRACES  # noqa: E402
+from interleave import interleaved  # noqa: E402
 from results import write_section  # noqa: E402
 
 from otel_bridge import derive  # noqa: E402
@@ -45,20 +45,22 @@ def sent_messages(spans: list[Any]) -> int:
 def measure(rounds: int, seed: int) -> dict[str, dict[str, float]]:
     """Per trace: spans, model calls, messages and the median seconds per derive."""
     traces = {name: make(SIZE) for name, (make, _) in TRACES.items()}
-    for spans in traces.values():
-        derive(spans)  # warm: imports, price data, caches of keys
-    times: dict[str, list[float]] = {name: [] for name in traces}
-    order = list(traces)
-    rnd = random.Random(seed)
-    for _ in range(rounds):
-        rnd.shuffle(order)
-        for name in order:
-            spans = traces[name]
-            repeat = max(1, SPANS_PER_TURN // len(spans))
-            start = time.perf_counter()
-            for _ in range(repeat):
-                derive(spans)
-            times[name].append((time.perf_counter() - start) / repeat)
+    repeats = {name: max(1, SPANS_PER_TURN // len(spans)) for name, spans in traces.items()}
+
+    def turn(name: str) -> Callable[[], None]:
+        def derive_repeatedly() -> None:
+            for _ in range(repeats[name]):
+                derive(traces[name])
+
+        return derive_repeatedly
+
+    turns = interleaved(
+        {name: turn(name) for name in traces},
+        rounds,
+        warmup=1,  # imports, price data, caches of keys
+        seed=seed,
+    )
+    times = {name: [t / repeats[name] for t in values] for name, values in turns.items()}
     reference = traces[REFERENCE]
     return {
         name: {

@@ -114,15 +114,16 @@ def _call_keys(message_base: str, k: int) -> _CallKeys:
 
 
 class _SpanKeys:
-    """A span's keys as one text, a key per line, joined when first needed, and whether every
-    content part and tool call among them is numbered 0: both asked of the whole span, once for
-    its input and output messages."""
+    """A span's keys as one text, a key per line, joined when first needed, whether they hold
+    content parts, and whether every content part and tool call among them is numbered 0: each
+    asked of the whole span, once for its input and output messages."""
 
-    __slots__ = ("_attrs", "_first_only", "_joined")
+    __slots__ = ("_attrs", "_first_only", "_has_parts", "_joined")
 
     def __init__(self, attrs: Mapping[str, Any]) -> None:
         self._attrs = attrs
         self._joined: str | None = None
+        self._has_parts: bool | None = None
         self._first_only: bool | None = None
 
     @property
@@ -130,6 +131,13 @@ class _SpanKeys:
         if self._joined is None:
             self._joined = "\n".join(self._attrs)
         return self._joined
+
+    @property
+    def has_parts(self) -> bool:
+        """At C speed: most spans have no content parts."""
+        if self._has_parts is None:
+            self._has_parts = _PARTS_MARK in self.joined
+        return self._has_parts
 
     @property
     def first_only(self) -> bool:
@@ -154,7 +162,6 @@ def read_messages(
     messages: list[Message] = []
     parts: dict[int, int] | None = None  # message index -> highest content part index
     call_indices: dict[int, list[int]] = {}  # message index -> its tool call indices
-    first_only = False  # every content part and tool call of the span is numbered 0
     span_keys = span_keys or _SpanKeys(attrs)
     i = 0
     while True:
@@ -170,11 +177,12 @@ def read_messages(
         without_content = content is None
         if without_content:
             content = ""
-            if _PARTS_MARK in span_keys.joined:  # at C speed: most spans have no content parts
+            if span_keys.has_parts:
                 if parts is None:
-                    first_only, parts, call_indices = _layout(attrs, prefix, span_keys)
+                    parts, call_indices = _layout(attrs, prefix, span_keys)
                 # (one part at most: reading part 0 of a message without parts gives "" too)
-                content = _parts(attrs, keys, 0 if first_only else parts.get(i, -1), note)
+                last = 0 if span_keys.first_only else parts.get(i, -1)
+                content = _parts(attrs, keys, last, note)
         message: Message = {"role": role, "content": content}
         first = keys.first_call  # most messages call no tool: one look before the loop
         if attrs.get(first.name) is not None or attrs.get(first.id) is not None:
@@ -185,7 +193,7 @@ def read_messages(
             # Some instrumentors number a message's tool calls on from the previous message's
             # (openinference-instrumentation-openai-agents 2.6: ``tool_calls.1`` first).
             if parts is None:
-                first_only, parts, call_indices = _layout(attrs, prefix, span_keys)
+                parts, call_indices = _layout(attrs, prefix, span_keys)
             scanned = call_indices.get(i)  # (no call but number 0, and this message has none)
             calls = _tool_calls(attrs, keys.base, note, scanned) if scanned else []
             if calls:
@@ -203,12 +211,12 @@ def read_messages(
 
 def _layout(
     attrs: Mapping[str, Any], prefix: str, span_keys: _SpanKeys
-) -> tuple[bool, dict[int, int], dict[int, list[int]]]:
-    """Whether every content part and tool call of the span is numbered 0, else where they
-    are (``_part_indices``)."""
+) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """Where the content parts and tool calls of each message are (``_part_indices``); none
+    looked for when every one of the span's is numbered 0 (``_SpanKeys.first_only``)."""
     if span_keys.first_only:
-        return True, {}, {}
-    return (False, *_part_indices(attrs, prefix, span_keys.joined))
+        return {}, {}
+    return _part_indices(attrs, prefix, span_keys.joined)
 
 
 def _part_indices(

@@ -512,16 +512,18 @@ def test_parts_and_calls_placed_by_counting_read_as_a_pass_over_every_key(
     if line_break:
         attributes["odd\nkey"] = "a key with a line break"
 
-    def read(layout: Any) -> tuple[list[Any], list[Any]]:
+    def read(span_keys: type[_openinference._SpanKeys]) -> tuple[list[Any], list[Any]]:
         notes = ValueNotes()
         note = notes.for_span(llm_span(1))
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_openinference, "_layout", layout)
-            keys = _openinference._SpanKeys(attributes)  # (one for both lists, as read_llm does)
-            read = [_openinference.read_messages(attributes, p, note, keys) for p in (IN, OUT)]
+        keys = span_keys(attributes)  # (one for both lists, as read_llm does)
+        read = [_openinference.read_messages(attributes, p, note, keys) for p in (IN, OUT)]
         return read, [(p.attribute, p.action, p.value) for p in notes.problems]
 
-    def every_key(attrs: Any, prefix: str, span_keys: Any) -> Any:
-        return (False, *_openinference._part_indices(attrs, prefix, span_keys.joined))
+    class EveryKey(_openinference._SpanKeys):
+        """A span's keys whose parts and calls are always placed by the pass over every key."""
 
-    assert read(_openinference._layout) == read(every_key)
+        @property
+        def first_only(self) -> bool:
+            return False
+
+    assert read(_openinference._SpanKeys) == read(EveryKey)
