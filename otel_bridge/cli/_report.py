@@ -118,9 +118,11 @@ def report(
         )
     trace = derive(spans, trace_id=trace_id, prices=prices)
     path = write_run_report(trace, page)
+    delegated = f", {plural(len(trace.delegations), 'delegation')}" if trace.delegations else ""
     click.echo(
         f"Wrote {path} ({_size(path)}): run {trace.trace_id} {trace.status}, "
-        f"{plural(len(trace.agents), 'agent')}, {plural(len(trace.handoffs), 'handoff')}."
+        f"{plural(len(trace.agents), 'agent')}, {plural(len(trace.handoffs), 'handoff')}"
+        f"{delegated}."
     )
     if path.suffix.lower() not in (".html", ".htm"):
         click.echo(f"Note: {path.name} does not end in .html, so a browser may show it as text.")

@@ -97,14 +97,14 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
         if anchor:
             entry["message"] = anchor
     agent_rows, model_rows = token_rows(data, colours)
-    arrow_at = {arrow.number: arrow.at for arrow in timeline.arrows}
+    arrow_at = {(arrow.kind, arrow.number): arrow.at for arrow in timeline.arrows}
     handoffs = [
         {
             "source": str(h.get("from") or "?"),
             "target": str(h.get("to") or "?"),
             "from_colour": colours.get(str(h.get("from")), ""),
             "to_colour": colours.get(str(h.get("to")), ""),
-            "at": arrow_at.get(number, "an unknown time"),
+            "at": arrow_at.get(("handoff", number), "an unknown time"),
             "reason": h.get("reason") if isinstance(h.get("reason"), str) else None,
         }
         for number, h in enumerate(map(mapping, data.get("handoffs") or ()), start=1)
@@ -115,9 +115,10 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
             "target": str(d.get("to") or "?"),
             "from_colour": colours.get(str(d.get("from")), ""),
             "to_colour": colours.get(str(d.get("to")), ""),
+            "at": arrow_at.get(("delegation", number), "an unknown time"),
             "task": clip(d.get("task"), 200) if isinstance(d.get("task"), str) else None,
         }
-        for d in map(mapping, data.get("delegations") or ())
+        for number, d in enumerate(map(mapping, data.get("delegations") or ()), start=1)
     ]
     script = asset("run.js")
     by_lane: list[dict[str, list[Any]]] = [{"llm": [], "tool": []} for _ in timeline.lanes]

@@ -1,4 +1,5 @@
-"""The waterfall of one run: a lane per agent, its LLM and tool calls as bars, handoff arrows.
+"""The waterfall of one run: a lane per agent, its LLM and tool calls as bars, handoff and
+delegation arrows.
 
 Pure geometry over RunTrace JSON: positions are percentages of the run's wall time, so the
 page can zoom by widening one element, and nothing is laid out again in the browser.
@@ -13,7 +14,7 @@ from typing import Any, Literal
 
 from ..run_json import RunTraceJSON
 from ..spans import iso_ns
-from ._format import cost_text, count, mapping, plural, seconds, tokens_text
+from ._format import clip, cost_text, count, mapping, plural, seconds, tokens_text
 
 __all__ = [
     "NO_AGENT",
@@ -29,6 +30,7 @@ __all__ = [
 
 NO_AGENT = "(no agent)"
 BarKind = Literal["llm", "tool", "handoff", "error"]
+ArrowKind = Literal["handoff", "delegation"]
 Track = Literal["llm", "tool"]
 # A bar narrower than this (in % of the run) is widened so that it stays visible and clickable.
 MIN_WIDTH_PCT = 0.05
@@ -66,7 +68,8 @@ class Bar:
 
 @dataclass(frozen=True, slots=True)
 class Arrow:
-    """A handoff at ``left`` from lane ``top``/``bottom`` (``down`` when the target is below)."""
+    """A handoff or delegation at ``left`` from lane ``top``/``bottom`` (``down`` when the
+    target is below); ``number`` counts the run's handoffs, or its delegations."""
 
     number: int
     left: str
@@ -76,6 +79,13 @@ class Arrow:
     at: str
     title: str
     badge: int = 0  # the lane border its number sits on: the source's, between tracks, off bars
+    kind: ArrowKind = "handoff"
+
+    @property
+    def mark(self) -> str:
+        """What its badge says: ``2`` for the second handoff, ``D2`` for the second delegation
+        (as the graph and the lists below it say)."""
+        return f"D{self.number}" if self.kind == "delegation" else str(self.number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +119,11 @@ class Timeline:
 
 
 def lane_names(data: RunTraceJSON) -> list[str]:
-    """The run's agents in order of first appearance, then any others its calls or handoffs
-    name, then '(no agent)' when some call has none."""
+    """The run's agents in order of first appearance, then any others its calls, handoffs or
+    delegations name, then '(no agent)' when some call has none."""
     calls = [mapping(c) for c in [*(data.get("llm_calls") or ()), *(data.get("tool_calls") or ())]]
-    ends = [mapping(h).get(k) for h in data.get("handoffs") or () for k in ("from", "to")]
+    passes = [*(data.get("handoffs") or ()), *(data.get("delegations") or ())]
+    ends = [mapping(p).get(k) for p in passes for k in ("from", "to")]
     names = dict.fromkeys(
         str(name)
         for name in [*mapping(data.get("agents")), *(c.get("agent") for c in calls), *ends]
@@ -258,28 +269,49 @@ def lay_out(data: RunTraceJSON) -> Timeline:
                 )
             )
             details.append(detail)
+    arrows = [
+        *_arrows("handoff", data.get("handoffs"), lane_of, clock),
+        *_arrows("delegation", data.get("delegations"), lane_of, clock),
+    ]
+    return Timeline(lanes, bars, arrows, _ticks(clock.span), details, _lead(data, clock))
+
+
+def _arrows(kind: ArrowKind, passes: Any, lane_of: dict[str, int], clock: _Clock) -> list[Arrow]:
+    """An arrow per handoff or delegation that says when, from whom and to whom; numbered by
+    its place in the run's list (so a number matches the graph's and the list's)."""
     arrows = []
-    for number, raw in enumerate(data.get("handoffs") or (), start=1):
-        handoff = mapping(raw)
-        at = _ns(handoff.get("at"))
-        source, target = handoff.get("from"), handoff.get("to")
+    for number, raw in enumerate(passes or (), start=1):
+        passed = mapping(raw)
+        at = _ns(passed.get("at"))
+        source, target = passed.get("from"), passed.get("to")
         if at is None or not source or not target:
             continue
-        top, bottom = sorted((lane_of[str(source)], lane_of[str(target)]))
-        reason = handoff.get("reason") or "no reason given"
+        start, end = lane_of[str(source)], lane_of[str(target)]
+        top, bottom = sorted((start, end))
+        if kind == "handoff":
+            reason = passed.get("reason") or "no reason given"
+            title = f"handoff {number}: {source} → {target} at {clock.offset(at)}: {reason}"
+        else:
+            task = passed.get("task")
+            title = (
+                f"delegation D{number}: {source} → {target} at {clock.offset(at)} "
+                f"(control returns to {source})"
+                + (f": {clip(task, 200)}" if isinstance(task, str) and task else "")
+            )
         arrows.append(
             Arrow(
                 number=number,
                 left=_pct(clock.at(at)),
                 top=top,
                 bottom=bottom,
-                down=lane_of[str(target)] > lane_of[str(source)],
-                badge=top + 1 if lane_of[str(target)] > lane_of[str(source)] else bottom,
+                down=end > start,
+                badge=top + 1 if end > start else bottom,
                 at=clock.offset(at),
-                title=f"handoff {number}: {source} → {target} at {clock.offset(at)}: {reason}",
+                title=title,
+                kind=kind,
             )
         )
-    return Timeline(lanes, bars, arrows, _ticks(clock.span), details, _lead(data, clock))
+    return arrows
 
 
 def _lead(data: RunTraceJSON, clock: _Clock) -> Lead | None:

@@ -1,9 +1,9 @@
 // Opens an otel-bridge HTML report in the system's headless Chromium and prints what a person
 // would see, as JSON on stdout: node inspect_report.mjs MODE FILE [SCREENSHOT.png] [WxH]
 //
-//   run    a run's page: lanes, bars, handoff arrows and edges, totals, labels, the details of a
-//          click; and its layout: the narrowest bar, what covers a bar, what scrolls sideways,
-//          what each legend item finds
+//   run    a run's page: lanes, bars, handoff and delegation arrows and edges, totals, labels,
+//          the details of a click; and its layout: the narrowest bar, what covers a bar, what
+//          scrolls sideways, what each legend item finds
 //   index  an index page: rows, then rows left by a filter and the order after a sort
 //   scroll frame times while scrolling the whole page (for the benchmark)
 //
@@ -53,6 +53,11 @@ try {
           ttft: all(".bar .ttft").length,
         },
         arrows: all("[data-arrow]").map((a) => a.title),
+        delegationArrows: all("[data-delegation-arrow]").map((a) => ({
+          title: a.title, mark: text(a.querySelector("span")), down: a.classList.contains("down"),
+          style: getComputedStyle(a).borderLeftStyle,
+        })),
+        delegationList: all("ol.delegations li").map(text),
         edges: all("[data-edge]").map((e) => text(e.querySelector("title"))),
         nodes: all("[data-node]").map((n) => text(n.querySelector("title"))),
         totals,
@@ -97,7 +102,8 @@ try {
       await key.click();
       out.legend[what] = await page.evaluate((what) => {
         const selector = { llm: ".bar.llm", tool: ".bar.tool", handoff: ".bar.handoff", error: ".bar.error",
-          ttft: ".ttft", arrow: ".arrow", lead: ".lead" }[what];
+          ttft: ".ttft", arrow: ".arrow:not(.delegation)", delegation: ".arrow.delegation",
+          lead: ".lead" }[what];
         const canvas = document.getElementById("tl-canvas");
         const shown = Array.from(canvas.querySelectorAll(selector)).filter((el) => {
           const r = el.getBoundingClientRect();

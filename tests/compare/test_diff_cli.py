@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,23 @@ async def test_runs_in_a_collector_named_by_url_hash_trace_id(
     assert f"{url} holds several runs: name one as {url}#TRACE_ID" in several
     missing = error_line(cli("diff", f"{url}#{'cd' * 16}", f"{url}#{b}"))
     assert "cd" * 16 in missing
+
+
+def test_a_delegation_and_a_handoff_are_told_apart_on_the_diff_page(tmp_path: Path) -> None:
+    """A smolagents manager calling its managed agent (recorded) against a LangGraph swarm's
+    handoff (recorded): both timelines draw the passing of work, each in its own style."""
+    from support.paths import DATA
+
+    page = tmp_path / "diff.html"
+    smol, swarm = DATA / "smolagents" / "managed.otlp.json", DATA / "langgraph" / "swarm.otlp.json"
+    result = cli("diff", str(smol), str(swarm), "-o", str(page))
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    arrows = re.findall(r'<div class="arrow (?:down|up)( delegation)?"[^>]*title="(\w+)', html)
+    assert arrows == [(" delegation", "delegation"), ("", "handoff")]  # A's, then B's
+    legend = html.split('<div class="legend">')[1].split('<div class="zoom">')[0]
+    assert '<i class="key arrow-key"></i>handoff' in legend
+    assert '<i class="key arrow-key delegation"></i>delegation' in legend
+    alone = tmp_path / "alone.html"
+    assert cli("diff", str(swarm), str(swarm), "-o", str(alone)).exit_code == 0
+    assert "arrow-key delegation" not in alone.read_text()  # no delegation: not in the legend

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent
 from support import scenarios
-from support.paths import BROWSER, ROOT
+from support.paths import BROWSER, DATA, ROOT
 from support.runs import traced_run
 
 from otel_bridge import RunTrace, Telemetry
@@ -271,6 +271,41 @@ async def test_three_agent_chain_in_chromium(
         "solver": ("500", "50"),
         "reviewer": ("400", "40"),
     }
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", ["1280x900", "800x900"])
+def test_a_smolagents_managed_agent_is_a_delegation_arrow_in_chromium(
+    tmp_path: Path, inspect: Inspect, artifacts: Path, size: str
+) -> None:
+    """A real smolagents run (recorded by support/record_smolagents.py: a manager that calls
+    its managed researcher), written by ``otel-bridge report`` as a person would."""
+    from click.testing import CliRunner
+
+    from otel_bridge.cli import main
+
+    page = tmp_path / "managed.html"
+    wrote = CliRunner().invoke(
+        main, ["report", str(DATA / "smolagents" / "managed.otlp.json"), "-o", str(page)]
+    )
+    assert wrote.exit_code == 0, wrote.output
+    assert wrote.stdout.endswith(" ok, 2 agents, 0 handoffs, 1 delegation.\n")
+    seen = inspect("run", page, artifacts / f"report-smolagents-managed-{size}.png", size)
+
+    _clean(seen)
+    assert seen["lanes"] == ["manager", "researcher"]
+    assert seen["arrows"] == []  # no handoff: control came back to the manager
+    [arrow] = seen["delegationArrows"]
+    assert (arrow["mark"], arrow["down"], arrow["style"]) == ("D1", True, "dashed")
+    assert arrow["title"].startswith("delegation D1: manager → researcher at ")
+    assert "(control returns to manager): find facts about otel" in arrow["title"]
+    at = arrow["title"].split(" at ")[1].split(" ")[0]
+    [listed] = seen["delegationList"]
+    assert listed.startswith(f"D1 manager delegated to researcher at {at} (control returns")
+    legend = {what: item["shown"] for what, item in seen["legend"].items()}
+    assert (legend["delegation"], legend["arrow"]) == (1, 0)  # each finds its own kind only
+    layout = seen["layout"]
+    assert layout["badgesOnBars"] == 0 and layout["pageScrollsSideways"] is False
 
 
 @pytest.mark.browser

@@ -264,6 +264,62 @@ def test_delegations_are_counted_beside_the_handoffs() -> None:
     assert ">+1 deleg.</small>" in index_html([data])
 
 
+def test_a_delegation_is_an_arrow_of_its_own_on_the_timeline_numbered_as_in_the_list() -> None:
+    from otel_bridge.report import lay_out
+
+    data = cast(dict[str, Any], derive(handoff_trace().spans).to_dict())
+    t0, t1 = iso_ns(data["start"]), iso_ns(data["end"])
+    quarter, half = iso(t0 + (t1 - t0) // 4), iso(t0 + (t1 - t0) // 2)
+    data["delegations"] = [  # back up a lane, then down to an agent no call names
+        {"from": "writer", "to": "researcher", "task": "check", "at": quarter, "tool_call_id": "1"},
+        {"from": "writer", "to": "critic", "task": None, "at": half, "tool_call_id": None},
+    ]
+    timeline = lay_out(as_run_json(data))
+    assert [lane.name for lane in timeline.lanes] == ["researcher", "writer", "critic"]
+    handoff, *delegated = timeline.arrows
+    assert (handoff.kind, handoff.mark) == ("handoff", "1")
+    first, second = delegated
+    assert (first.kind, first.mark, first.left, first.top, first.bottom) == (
+        "delegation",
+        "D1",
+        "25",
+        0,
+        1,
+    )
+    assert (first.down, first.badge) == (False, 1)  # up from the writer: its badge on its border
+    assert first.title == (
+        f"delegation D1: writer → researcher at {first.at} (control returns to writer): check"
+    )
+    assert (second.mark, second.left, second.top, second.bottom, second.down) == (
+        "D2",
+        "50",
+        1,
+        2,
+        True,
+    )
+    assert second.title.endswith("(control returns to writer)")  # no task: nothing after it
+
+    page = run_html(data)
+    drawn = re.findall(r'<div class="arrow (\w+)( delegation)?" data-(\w+(?:-\w+)?)="(\d)"', page)
+    assert drawn == [
+        ("down", "", "arrow", "1"),
+        ("up", " delegation", "delegation-arrow", "1"),
+        ("down", " delegation", "delegation-arrow", "2"),
+    ]
+    assert re.findall(r'data-delegation-arrow="\d"[^>]*><span>(\w+)</span>', page) == ["D1", "D2"]
+    assert 'data-find="delegation"' in page  # the legend finds them
+    listed = re.findall(
+        r'delegated to <span class="chip c\d">\w+</span> <span class="muted">([^<]*)', page
+    )
+    assert listed == [
+        f"at {first.at} (control returns to writer)",
+        f"at {second.at} (control returns to writer)",
+    ]
+    # the handoff list still tells its own time (numbers of both kinds start at 1)
+    assert f'<span class="muted">at {handoff.at}</span>' in page
+    assert 'data-find="delegation"' not in run_html(derive(handoff_trace().spans))
+
+
 def test_the_framework_is_named_in_the_header_and_filters_the_index() -> None:
     llama = derive(handoff_trace().spans).to_dict()  # AgentWorkflow's step names
     smol = cast(dict[str, Any], dict(llama))

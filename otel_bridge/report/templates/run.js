@@ -82,7 +82,8 @@
   // A legend item shows where its kind is on the timeline (the others fade) until clicked again.
   var FIND = {
     llm: ".bar.llm", tool: ".bar.tool", handoff: ".bar.handoff", error: ".bar.error",
-    ttft: ".ttft", arrow: ".arrow", lead: ".lead",
+    ttft: ".ttft", arrow: ".arrow:not(.delegation)", delegation: ".arrow.delegation",
+    lead: ".lead",
   };
   var finding = null;
   var keys = document.querySelectorAll(".legend > [data-find]");
