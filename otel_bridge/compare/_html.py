@@ -233,6 +233,7 @@ def diff_html(diff: Diff) -> str:
             first=diff.first_divergence(),
             status_text=_STATUS_TEXT,
             timeline=timeline,
+            passed={arrow.kind for arrow in timeline.arrows},  # handoff, delegation: in the legend
             groups=groups,
             side_of=side_of,
             bars_by_lane=by_lane,

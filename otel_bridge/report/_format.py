@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ..run_json import RunTraceJSON
 
 __all__ = [
     "ISSUE_TEXT",
+    "PassKind",
     "clip",
     "cost_text",
     "count",
     "explain_issues",
     "mapping",
+    "pass_mark",
     "plural",
     "seconds",
     "tokens_text",
 ]
+
+
+PassKind = Literal["handoff", "delegation"]  # how work passed from one agent to another
+
+
+def pass_mark(kind: PassKind, number: int) -> str:
+    """How a page marks the run's handoff or delegation ``number``: ``2``, or ``D2``."""
+    return f"D{number}" if kind == "delegation" else str(number)
 
 
 def plural(number: int, word: str, many: str | None = None) -> str:

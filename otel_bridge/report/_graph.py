@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..run_json import RunTraceJSON
-from ._format import mapping
+from ._format import PassKind, mapping, pass_mark
 
 __all__ = ["Edge", "Graph", "Node", "lay_out_graph"]
 
@@ -45,12 +45,12 @@ class Edge:
     target: str
     reason: str | None
     """A handoff's reason, a delegation's task."""
-    kind: Literal["handoff", "delegation"] = "handoff"
+    kind: PassKind = "handoff"
 
     @property
     def mark(self) -> str:
         """What the arc's circle says: the handoff's number, ``D`` and the delegation's."""
-        return str(self.number) if self.kind == "handoff" else f"D{self.number}"
+        return pass_mark(self.kind, self.number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def _label(name: str, limit: int = 18) -> str:
 
 def lay_out_graph(names: Sequence[str], data: RunTraceJSON) -> Graph:
     """Nodes for ``names`` (the timeline's lanes) and an arc for each handoff and delegation."""
-    links: list[tuple[Literal["handoff", "delegation"], int, Mapping[str, Any]]] = [
+    links: list[tuple[PassKind, int, Mapping[str, Any]]] = [
         ("handoff", n, mapping(h)) for n, h in enumerate(data.get("handoffs") or (), start=1)
     ]
     links += [

@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from ..run_json import as_run_json
-from ._format import clip, mapping, plural
+from ._format import clip, mapping, pass_mark, plural
 from ._graph import lay_out_graph
 from ._page import LABELS, IndexRow, conversation, index_row, labels, token_rows, totals
 from ._timeline import lay_out
@@ -115,6 +115,7 @@ def run_html(trace: Any, *, index_href: str | None = None) -> str:
             "target": str(d.get("to") or "?"),
             "from_colour": colours.get(str(d.get("from")), ""),
             "to_colour": colours.get(str(d.get("to")), ""),
+            "mark": pass_mark("delegation", number),
             "at": arrow_at.get(("delegation", number), "an unknown time"),
             "task": clip(d.get("task"), 200) if isinstance(d.get("task"), str) else None,
         }

@@ -14,7 +14,17 @@ from typing import Any, Literal
 
 from ..run_json import RunTraceJSON
 from ..spans import iso_ns
-from ._format import clip, cost_text, count, mapping, plural, seconds, tokens_text
+from ._format import (
+    PassKind,
+    clip,
+    cost_text,
+    count,
+    mapping,
+    pass_mark,
+    plural,
+    seconds,
+    tokens_text,
+)
 
 __all__ = [
     "NO_AGENT",
@@ -30,7 +40,6 @@ __all__ = [
 
 NO_AGENT = "(no agent)"
 BarKind = Literal["llm", "tool", "handoff", "error"]
-ArrowKind = Literal["handoff", "delegation"]
 Track = Literal["llm", "tool"]
 # A bar narrower than this (in % of the run) is widened so that it stays visible and clickable.
 MIN_WIDTH_PCT = 0.05
@@ -79,13 +88,13 @@ class Arrow:
     at: str
     title: str
     badge: int = 0  # the lane border its number sits on: the source's, between tracks, off bars
-    kind: ArrowKind = "handoff"
+    kind: PassKind = "handoff"
 
     @property
     def mark(self) -> str:
         """What its badge says: ``2`` for the second handoff, ``D2`` for the second delegation
         (as the graph and the lists below it say)."""
-        return f"D{self.number}" if self.kind == "delegation" else str(self.number)
+        return pass_mark(self.kind, self.number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +285,7 @@ def lay_out(data: RunTraceJSON) -> Timeline:
     return Timeline(lanes, bars, arrows, _ticks(clock.span), details, _lead(data, clock))
 
 
-def _arrows(kind: ArrowKind, passes: Any, lane_of: dict[str, int], clock: _Clock) -> list[Arrow]:
+def _arrows(kind: PassKind, passes: Any, lane_of: dict[str, int], clock: _Clock) -> list[Arrow]:
     """An arrow per handoff or delegation that says when, from whom and to whom; numbered by
     its place in the run's list (so a number matches the graph's and the list's)."""
     arrows = []
@@ -294,7 +303,7 @@ def _arrows(kind: ArrowKind, passes: Any, lane_of: dict[str, int], clock: _Clock
         else:
             task = passed.get("task")
             title = (
-                f"delegation D{number}: {source} → {target} at {clock.offset(at)} "
+                f"delegation {pass_mark(kind, number)}: {source} → {target} at {clock.offset(at)} "
                 f"(control returns to {source})"
                 + (f": {clip(task, 200)}" if isinstance(task, str) and task else "")
             )
